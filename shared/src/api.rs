@@ -1,0 +1,185 @@
+//! The JSON the server and the browser exchange under `/api/v1`. Request types refuse unknown
+//! fields so that a typo is an error, not a silently ignored setting.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::change::{AiChange, ChangeKind, RiskTier};
+use crate::plan::{PlanTemplate, RolloutPlan};
+use crate::rollout::{RolloutState, TransitionAction};
+
+/// Body of `POST /api/v1/changes`. The plan is taken from `plan` when given, else from
+/// `template` (standard when neither is given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewChange {
+    pub title: String,
+    pub kind: ChangeKind,
+    pub risk: RiskTier,
+    #[serde(default = "empty_object")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub baseline: Value,
+    #[serde(default = "empty_object")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub candidate: Value,
+    #[serde(default)]
+    pub expected_changes: String,
+    pub owner: String,
+    #[serde(default)]
+    pub template: Option<PlanTemplate>,
+    #[serde(default)]
+    pub plan: Option<RolloutPlan>,
+}
+
+impl NewChange {
+    /// The plan this request asks for.
+    pub fn resolved_plan(&self) -> RolloutPlan {
+        match &self.plan {
+            Some(p) => p.clone(),
+            None => self.template.unwrap_or(PlanTemplate::Standard).plan(),
+        }
+    }
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+/// Body of `PUT /api/v1/changes/{id}`: the whole editable content, allowed while the change is
+/// a draft, based on the revision the editor saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangeUpdate {
+    /// The revision this edit is based on; a stale one gets 409 Conflict.
+    pub revision: i64,
+    pub title: String,
+    pub kind: ChangeKind,
+    pub risk: RiskTier,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub baseline: Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub candidate: Value,
+    pub expected_changes: String,
+    pub owner: String,
+    pub plan: RolloutPlan,
+}
+
+/// One row of the change list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeSummary {
+    pub id: String,
+    pub title: String,
+    pub kind: ChangeKind,
+    pub risk: RiskTier,
+    pub state: RolloutState,
+    /// e.g. "Canary 5%".
+    pub state_label: String,
+    pub traffic_percent: f64,
+    pub owner: String,
+    pub updated_at: String,
+}
+
+impl From<&AiChange> for ChangeSummary {
+    fn from(c: &AiChange) -> Self {
+        ChangeSummary {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            kind: c.kind,
+            risk: c.risk,
+            state: c.state,
+            state_label: c.state.label(&c.plan),
+            traffic_percent: c.traffic_percent,
+            owner: c.owner.clone(),
+            updated_at: c.updated_at.clone(),
+        }
+    }
+}
+
+/// A page of the change list, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePage {
+    pub items: Vec<ChangeSummary>,
+    /// Number of changes matching the filter, over all pages.
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// Body of `POST /api/v1/changes/{id}/transitions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    pub action: TransitionAction,
+    /// Justification for a skip, reason for a rollback, optional note for an advance.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When given, the transition is refused with 409 if the change has moved on since.
+    #[serde(default)]
+    pub revision: Option<i64>,
+}
+
+/// One stored transition: who moved the rollout, when, from where to where and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransitionRecord {
+    pub id: String,
+    pub action: TransitionAction,
+    pub from: RolloutState,
+    pub to: RolloutState,
+    pub from_label: String,
+    pub to_label: String,
+    pub actor: String,
+    pub reason: Option<String>,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+/// `GET /api/v1/changes/{id}`: the change and its whole transition history, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeDetail {
+    pub change: AiChange,
+    pub history: Vec<TransitionRecord>,
+}
+
+/// A plan template with the plan it proposes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TemplateInfo {
+    pub template: PlanTemplate,
+    pub label: String,
+    pub plan: RolloutPlan,
+}
+
+/// `GET /api/v1/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    /// "sqlite" or "postgres".
+    pub database: String,
+}
+
+/// Every error answer: `{ "error": { "code", "message", "field" } }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `validation`, `not_found`, `conflict`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// The request field at fault, as a path such as `plan.ramp[1].percent`.
+    pub field: Option<String>,
+}

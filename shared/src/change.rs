@@ -1,0 +1,119 @@
+//! An AI change: what changes (baseline → candidate configuration), how risky it is, what users
+//! may notice, and who owns it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::plan::RolloutPlan;
+use crate::rollout::RolloutState;
+
+/// What part of the AI system a change touches. The kind decides which template is offered
+/// first and, later, which teams are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Prompt,
+    Model,
+    Tool,
+    Routing,
+    Architecture,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 5] = [
+        ChangeKind::Prompt,
+        ChangeKind::Model,
+        ChangeKind::Tool,
+        ChangeKind::Routing,
+        ChangeKind::Architecture,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Prompt => "prompt",
+            ChangeKind::Model => "model",
+            ChangeKind::Tool => "tool",
+            ChangeKind::Routing => "routing",
+            ChangeKind::Architecture => "architecture",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeKind::Prompt => "Prompt",
+            ChangeKind::Model => "Model",
+            ChangeKind::Tool => "Tool",
+            ChangeKind::Routing => "Routing",
+            ChangeKind::Architecture => "Architecture",
+        }
+    }
+}
+
+/// How much harm a bad rollout could do. Policies (approvals, notices) key off the tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RiskTier {
+    Low,
+    Standard,
+    High,
+}
+
+impl RiskTier {
+    pub const ALL: [RiskTier; 3] = [RiskTier::Low, RiskTier::Standard, RiskTier::High];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskTier::Low => "low",
+            RiskTier::Standard => "standard",
+            RiskTier::High => "high",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RiskTier::Low => "Low risk",
+            RiskTier::Standard => "Standard risk",
+            RiskTier::High => "High risk",
+        }
+    }
+}
+
+/// An AI change as stored: identity, description, both configurations, the plan and where the
+/// rollout stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AiChange {
+    pub id: String,
+    pub title: String,
+    pub kind: ChangeKind,
+    pub risk: RiskTier,
+    /// Configuration serving today (prompt version id, model id and parameters, tools…).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub baseline: Value,
+    /// Configuration being rolled out.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub candidate: Value,
+    /// What users may notice, in plain words.
+    pub expected_changes: String,
+    pub owner: String,
+    pub plan: RolloutPlan,
+    pub state: RolloutState,
+    /// Share of traffic on the candidate right now, 0–100.
+    pub traffic_percent: f64,
+    /// Increases on every write; edits must name the revision they were based on.
+    pub revision: i64,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}

@@ -1,0 +1,12 @@
+//! Rollgate's shared core: the domain of an AI change and its rollout, the API types the server
+//! and the browser exchange, and the significance maths both of them run.
+//!
+//! Everything here is pure (no I/O, no clock, no framework types) so that the same code compiles
+//! for the server and for `wasm32-unknown-unknown`.
+
+pub mod api;
+pub mod change;
+pub mod plan;
+pub mod rollout;
+pub mod stats;
+pub mod validate;

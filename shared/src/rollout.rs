@@ -1,0 +1,411 @@
+//! The rollout state machine:
+//!
+//! ```text
+//! draft → eval → canary → ramp(0) → … → ramp(n-1) → full → reviewed
+//!           ╰──────┴────────┴──────────────┴─────────┴──→ rolled_back
+//! ```
+//!
+//! Advancing moves to the next stage. Skipping jumps over exactly one stage and needs a written
+//! justification, which the caller stores. Rolling back is allowed from every started stage that
+//! is not finished and needs a reason. Everything else is an [`TransitionError`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::RolloutPlan;
+
+/// Where a rollout stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum RolloutState {
+    Draft,
+    /// Offline eval gate: no production traffic yet, but the plan is frozen.
+    Eval,
+    Canary,
+    /// At ramp step `step` (0-based index into the plan's ramp).
+    Ramp {
+        step: u32,
+    },
+    Full,
+    Reviewed,
+    RolledBack,
+}
+
+/// The names used in storage and in list filters (the ramp's step is stored beside it).
+pub const STATE_NAMES: [&str; 7] = [
+    "draft",
+    "eval",
+    "canary",
+    "ramp",
+    "full",
+    "reviewed",
+    "rolled_back",
+];
+
+impl RolloutState {
+    pub fn name(self) -> &'static str {
+        match self {
+            RolloutState::Draft => "draft",
+            RolloutState::Eval => "eval",
+            RolloutState::Canary => "canary",
+            RolloutState::Ramp { .. } => "ramp",
+            RolloutState::Full => "full",
+            RolloutState::Reviewed => "reviewed",
+            RolloutState::RolledBack => "rolled_back",
+        }
+    }
+
+    /// Rebuilds a state from its stored name and ramp step.
+    pub fn from_parts(name: &str, step: Option<u32>) -> Option<Self> {
+        Some(match name {
+            "draft" => RolloutState::Draft,
+            "eval" => RolloutState::Eval,
+            "canary" => RolloutState::Canary,
+            "ramp" => RolloutState::Ramp { step: step? },
+            "full" => RolloutState::Full,
+            "reviewed" => RolloutState::Reviewed,
+            "rolled_back" => RolloutState::RolledBack,
+            _ => return None,
+        })
+    }
+
+    pub fn ramp_step(self) -> Option<u32> {
+        match self {
+            RolloutState::Ramp { step } => Some(step),
+            _ => None,
+        }
+    }
+
+    /// Human label, e.g. "Ramp 25%".
+    pub fn label(self, plan: &RolloutPlan) -> String {
+        match self {
+            RolloutState::Draft => "Draft".into(),
+            RolloutState::Eval => "Eval gate".into(),
+            RolloutState::Canary => format!("Canary {}%", pct(plan.canary.percent)),
+            RolloutState::Ramp { step } => match plan.ramp.get(step as usize) {
+                Some(s) => format!("Ramp {}%", pct(s.percent)),
+                None => format!("Ramp step {}", step + 1),
+            },
+            RolloutState::Full => "Full".into(),
+            RolloutState::Reviewed => "Reviewed".into(),
+            RolloutState::RolledBack => "Rolled back".into(),
+        }
+    }
+
+    /// Share of traffic on the candidate in this state, 0–100.
+    pub fn traffic_percent(self, plan: &RolloutPlan) -> f64 {
+        match self {
+            RolloutState::Draft | RolloutState::Eval | RolloutState::RolledBack => 0.0,
+            RolloutState::Canary => plan.canary.percent,
+            RolloutState::Ramp { step } => plan
+                .ramp
+                .get(step as usize)
+                .map(|s| s.percent)
+                .unwrap_or(0.0),
+            RolloutState::Full | RolloutState::Reviewed => 100.0,
+        }
+    }
+
+    /// The plan and the rollback criteria may change only before the rollout starts.
+    pub fn plan_is_editable(self) -> bool {
+        self == RolloutState::Draft
+    }
+
+    /// Started and not finished: the states a rollback leaves.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            RolloutState::Eval
+                | RolloutState::Canary
+                | RolloutState::Ramp { .. }
+                | RolloutState::Full
+        )
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, RolloutState::Reviewed | RolloutState::RolledBack)
+    }
+}
+
+fn pct(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The ordered stages of a plan, as the states that visit them (draft and rolled-back excluded).
+pub fn stages(plan: &RolloutPlan) -> Vec<RolloutState> {
+    let mut out = vec![RolloutState::Eval, RolloutState::Canary];
+    out.extend((0..plan.ramp.len() as u32).map(|step| RolloutState::Ramp { step }));
+    out.push(RolloutState::Full);
+    out.push(RolloutState::Reviewed);
+    out
+}
+
+/// The stage after `state` in `plan`, if any.
+pub fn next_stage(plan: &RolloutPlan, state: RolloutState) -> Option<RolloutState> {
+    if state == RolloutState::Draft {
+        return Some(RolloutState::Eval);
+    }
+    let all = stages(plan);
+    let i = all.iter().position(|s| *s == state)?;
+    all.get(i + 1).copied()
+}
+
+/// What someone asks the rollout to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TransitionAction {
+    Advance,
+    Skip,
+    RollBack,
+}
+
+impl TransitionAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransitionAction::Advance => "advance",
+            TransitionAction::Skip => "skip",
+            TransitionAction::RollBack => "roll_back",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "advance" => Some(TransitionAction::Advance),
+            "skip" => Some(TransitionAction::Skip),
+            "roll_back" => Some(TransitionAction::RollBack),
+            _ => None,
+        }
+    }
+}
+
+/// Why a transition is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("a {state} rollout cannot {action}: it has finished")]
+    Finished {
+        state: &'static str,
+        action: &'static str,
+    },
+    #[error("a draft cannot be rolled back: nothing has been rolled out yet")]
+    NotStarted,
+    #[error("skipping a stage needs a written justification")]
+    JustificationRequired,
+    #[error("rolling back needs a reason")]
+    ReasonRequired,
+    #[error("there is no stage to skip to after {0}")]
+    NothingToSkipTo(&'static str),
+    #[error("the {0} stage cannot be skipped")]
+    NotSkippable(&'static str),
+    #[error("the rollout is at {0}, which the plan does not have")]
+    UnknownStage(&'static str),
+}
+
+impl TransitionError {
+    /// The request field the error is about, for API error bodies.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            TransitionError::JustificationRequired | TransitionError::ReasonRequired => {
+                Some("reason")
+            }
+            _ => Some("action"),
+        }
+    }
+}
+
+/// Decides where `action` takes a rollout at `state`. `reason` is the justification (skip) or
+/// the reason (rollback); it is optional for advancing.
+pub fn transition(
+    plan: &RolloutPlan,
+    state: RolloutState,
+    action: TransitionAction,
+    reason: Option<&str>,
+) -> Result<RolloutState, TransitionError> {
+    let has_reason = reason.is_some_and(|r| !r.trim().is_empty());
+    if state.is_terminal() {
+        return Err(TransitionError::Finished {
+            state: state.name(),
+            action: action.as_str(),
+        });
+    }
+    match action {
+        TransitionAction::Advance => {
+            next_stage(plan, state).ok_or(TransitionError::UnknownStage(state.name()))
+        }
+        TransitionAction::Skip => {
+            if !has_reason {
+                return Err(TransitionError::JustificationRequired);
+            }
+            let skipped =
+                next_stage(plan, state).ok_or(TransitionError::UnknownStage(state.name()))?;
+            // Full and the review are what a rollout is for; jumping over them would end a
+            // rollout without ever serving everyone or looking back at it.
+            if matches!(skipped, RolloutState::Full | RolloutState::Reviewed) {
+                return Err(TransitionError::NotSkippable(skipped.name()));
+            }
+            next_stage(plan, skipped).ok_or(TransitionError::NothingToSkipTo(skipped.name()))
+        }
+        TransitionAction::RollBack => {
+            if state == RolloutState::Draft {
+                return Err(TransitionError::NotStarted);
+            }
+            if !has_reason {
+                return Err(TransitionError::ReasonRequired);
+            }
+            Ok(RolloutState::RolledBack)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::PlanTemplate;
+
+    fn plan() -> RolloutPlan {
+        PlanTemplate::Standard.plan()
+    }
+
+    #[test]
+    fn advancing_walks_every_stage_in_order() {
+        let p = plan();
+        let mut s = RolloutState::Draft;
+        let mut seen = vec![s];
+        while !s.is_terminal() {
+            s = transition(&p, s, TransitionAction::Advance, None).unwrap();
+            seen.push(s);
+        }
+        let names: Vec<String> = seen.iter().map(|s| s.label(&p)).collect();
+        assert_eq!(
+            names,
+            [
+                "Draft",
+                "Eval gate",
+                "Canary 5%",
+                "Ramp 10%",
+                "Ramp 25%",
+                "Ramp 50%",
+                "Ramp 100%",
+                "Full",
+                "Reviewed"
+            ]
+        );
+    }
+
+    #[test]
+    fn traffic_follows_the_plan() {
+        let p = plan();
+        assert_eq!(RolloutState::Draft.traffic_percent(&p), 0.0);
+        assert_eq!(RolloutState::Canary.traffic_percent(&p), 5.0);
+        assert_eq!(RolloutState::Ramp { step: 1 }.traffic_percent(&p), 25.0);
+        assert_eq!(RolloutState::Full.traffic_percent(&p), 100.0);
+        assert_eq!(RolloutState::RolledBack.traffic_percent(&p), 0.0);
+    }
+
+    #[test]
+    fn skipping_needs_a_justification_and_jumps_one_stage() {
+        let p = plan();
+        assert_eq!(
+            transition(&p, RolloutState::Draft, TransitionAction::Skip, None),
+            Err(TransitionError::JustificationRequired)
+        );
+        assert_eq!(
+            transition(&p, RolloutState::Draft, TransitionAction::Skip, Some("  ")),
+            Err(TransitionError::JustificationRequired)
+        );
+        assert_eq!(
+            transition(
+                &p,
+                RolloutState::Draft,
+                TransitionAction::Skip,
+                Some("eval bench ran in CI")
+            ),
+            Ok(RolloutState::Canary)
+        );
+        assert_eq!(
+            transition(&p, RolloutState::Canary, TransitionAction::Skip, Some("x")),
+            Ok(RolloutState::Ramp { step: 1 })
+        );
+    }
+
+    #[test]
+    fn full_and_review_cannot_be_skipped() {
+        let p = plan();
+        let last = RolloutState::Ramp { step: 3 };
+        assert_eq!(
+            transition(&p, last, TransitionAction::Skip, Some("x")),
+            Err(TransitionError::NotSkippable("full"))
+        );
+        assert_eq!(
+            transition(&p, RolloutState::Full, TransitionAction::Skip, Some("x")),
+            Err(TransitionError::NotSkippable("reviewed"))
+        );
+    }
+
+    #[test]
+    fn rollback_from_every_live_stage_only() {
+        let p = plan();
+        for s in stages(&p).into_iter().filter(|s| s.is_live()) {
+            assert_eq!(
+                transition(&p, s, TransitionAction::RollBack, Some("cost +22%")),
+                Ok(RolloutState::RolledBack),
+                "{s:?}"
+            );
+            assert_eq!(
+                transition(&p, s, TransitionAction::RollBack, None),
+                Err(TransitionError::ReasonRequired)
+            );
+        }
+        assert_eq!(
+            transition(&p, RolloutState::Draft, TransitionAction::RollBack, Some("x")),
+            Err(TransitionError::NotStarted)
+        );
+        for s in [RolloutState::Reviewed, RolloutState::RolledBack] {
+            for a in [
+                TransitionAction::Advance,
+                TransitionAction::Skip,
+                TransitionAction::RollBack,
+            ] {
+                assert!(matches!(
+                    transition(&p, s, a, Some("x")),
+                    Err(TransitionError::Finished { .. })
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn a_ramp_step_beyond_the_plan_is_an_error() {
+        let p = plan();
+        assert_eq!(
+            transition(
+                &p,
+                RolloutState::Ramp { step: 9 },
+                TransitionAction::Advance,
+                None
+            ),
+            Err(TransitionError::UnknownStage("ramp"))
+        );
+    }
+
+    #[test]
+    fn only_drafts_are_editable() {
+        assert!(RolloutState::Draft.plan_is_editable());
+        for s in stages(&plan()) {
+            assert!(!s.plan_is_editable());
+        }
+    }
+
+    #[test]
+    fn stored_names_round_trip() {
+        for s in stages(&plan()) {
+            assert_eq!(RolloutState::from_parts(s.name(), s.ramp_step()), Some(s));
+        }
+        assert_eq!(RolloutState::from_parts("ramp", None), None);
+        assert_eq!(RolloutState::from_parts("paused", None), None);
+    }
+}

@@ -1,0 +1,334 @@
+//! Input rules for changes and plans. Each failure names the field at fault with a path such
+//! as `plan.ramp[2].percent`, so the API and the form can point at it.
+
+use serde_json::Value;
+
+use crate::api::{ChangeUpdate, NewChange};
+use crate::change::{ChangeKind, RiskTier};
+use crate::plan::{RolloutPlan, ThresholdKind};
+
+/// A rejected field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, FieldError>;
+
+pub const MAX_TITLE: usize = 200;
+pub const MAX_OWNER: usize = 100;
+pub const MAX_TEXT: usize = 5_000;
+pub const MAX_REASON: usize = 2_000;
+/// Serialized size of one configuration document.
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
+pub const MAX_RAMP_STEPS: usize = 10;
+pub const MAX_LIST: usize = 50;
+
+/// The fields a new change and an edit share.
+pub struct ChangeFields<'a> {
+    pub title: &'a str,
+    pub kind: ChangeKind,
+    pub risk: RiskTier,
+    pub baseline: &'a Value,
+    pub candidate: &'a Value,
+    pub expected_changes: &'a str,
+    pub owner: &'a str,
+    pub plan: &'a RolloutPlan,
+}
+
+pub fn new_change(c: &NewChange) -> Result {
+    let plan = c.resolved_plan();
+    change(&ChangeFields {
+        title: &c.title,
+        kind: c.kind,
+        risk: c.risk,
+        baseline: &c.baseline,
+        candidate: &c.candidate,
+        expected_changes: &c.expected_changes,
+        owner: &c.owner,
+        plan: &plan,
+    })
+}
+
+pub fn change_update(c: &ChangeUpdate) -> Result {
+    change(&ChangeFields {
+        title: &c.title,
+        kind: c.kind,
+        risk: c.risk,
+        baseline: &c.baseline,
+        candidate: &c.candidate,
+        expected_changes: &c.expected_changes,
+        owner: &c.owner,
+        plan: &c.plan,
+    })
+}
+
+pub fn change(c: &ChangeFields<'_>) -> Result {
+    text("title", c.title, 1, MAX_TITLE)?;
+    text("owner", c.owner, 1, MAX_OWNER)?;
+    text("expected_changes", c.expected_changes, 0, MAX_TEXT)?;
+    config("baseline", c.baseline)?;
+    config("candidate", c.candidate)?;
+    plan(c.plan)
+}
+
+/// A transition's reason, when one is given.
+pub fn reason(reason: Option<&str>) -> Result {
+    match reason {
+        Some(r) => text("reason", r, 0, MAX_REASON),
+        None => Ok(()),
+    }
+}
+
+fn text(field: &str, value: &str, min: usize, max: usize) -> Result {
+    let len = value.trim().chars().count();
+    if len < min {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn config(field: &str, value: &Value) -> Result {
+    if !value.is_object() {
+        return Err(FieldError::new(
+            field,
+            "must be a JSON object (e.g. {\"model\": \"…\", \"prompt_version\": \"…\"})",
+        ));
+    }
+    if value.to_string().len() > MAX_CONFIG_BYTES {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {} KiB", MAX_CONFIG_BYTES / 1024),
+        ));
+    }
+    Ok(())
+}
+
+fn number(field: &str, x: f64, lo: f64, hi: f64, what: &str) -> Result {
+    if !x.is_finite() || x < lo || x > hi {
+        return Err(FieldError::new(field, format!("must be {what}")));
+    }
+    Ok(())
+}
+
+fn list_len(field: &str, len: usize, max: usize) -> Result {
+    if len > max {
+        return Err(FieldError::new(
+            field,
+            format!("must have at most {max} entries"),
+        ));
+    }
+    Ok(())
+}
+
+/// Rules for a plan: canary 1–5 % for 1–24 h; ramp steps above the canary, strictly increasing,
+/// ending at 100 %; thresholds positive and finite.
+pub fn plan(p: &RolloutPlan) -> Result {
+    number(
+        "plan.eval_gate.min_pass_rate",
+        p.eval_gate.min_pass_rate,
+        0.0,
+        1.0,
+        "a rate between 0 and 1",
+    )?;
+    list_len(
+        "plan.eval_gate.critical_categories",
+        p.eval_gate.critical_categories.len(),
+        MAX_LIST,
+    )?;
+    for (i, c) in p.eval_gate.critical_categories.iter().enumerate() {
+        text(
+            &format!("plan.eval_gate.critical_categories[{i}]"),
+            c,
+            1,
+            100,
+        )?;
+    }
+    number(
+        "plan.canary.percent",
+        p.canary.percent,
+        1.0,
+        5.0,
+        "between 1 and 5 (% of traffic)",
+    )?;
+    number(
+        "plan.canary.min_duration_hours",
+        p.canary.min_duration_hours,
+        1.0,
+        24.0,
+        "between 1 and 24 (hours)",
+    )?;
+    if p.ramp.is_empty() {
+        return Err(FieldError::new(
+            "plan.ramp",
+            "needs at least one step (the last at 100%)",
+        ));
+    }
+    list_len("plan.ramp", p.ramp.len(), MAX_RAMP_STEPS)?;
+    let mut previous = p.canary.percent;
+    for (i, step) in p.ramp.iter().enumerate() {
+        let field = format!("plan.ramp[{i}].percent");
+        number(&field, step.percent, 0.0, 100.0, "between 0 and 100 (% of traffic)")?;
+        if step.percent <= previous {
+            return Err(FieldError::new(
+                field,
+                format!("must be above the previous stage's {previous}%"),
+            ));
+        }
+        previous = step.percent;
+        number(
+            &format!("plan.ramp[{i}].min_duration_hours"),
+            step.min_duration_hours,
+            0.0,
+            24.0 * 30.0,
+            "between 0 and 720 (hours)",
+        )?;
+    }
+    if previous != 100.0 {
+        return Err(FieldError::new(
+            format!("plan.ramp[{}].percent", p.ramp.len() - 1),
+            "the last ramp step must reach 100%",
+        ));
+    }
+    list_len("plan.audiences", p.audiences.len(), MAX_LIST)?;
+    for (i, a) in p.audiences.iter().enumerate() {
+        text(&format!("plan.audiences[{i}].name"), &a.name, 1, 100)?;
+    }
+    list_len("plan.criteria", p.criteria.len(), MAX_LIST)?;
+    for (i, c) in p.criteria.iter().enumerate() {
+        let key = &c.metric;
+        if key.is_empty()
+            || key.len() > 64
+            || !key
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        {
+            return Err(FieldError::new(
+                format!("plan.criteria[{i}].metric"),
+                "must be a metric key: 1–64 of a–z, 0–9 and _",
+            ));
+        }
+        let field = format!("plan.criteria[{i}].threshold");
+        match c.threshold_kind {
+            ThresholdKind::Relative => {
+                number(&field, c.threshold, 1e-9, 100.0, "a positive share (0.15 = 15%)")?
+            }
+            ThresholdKind::Absolute => {
+                number(&field, c.threshold, 1e-12, 1e12, "a positive amount")?
+            }
+            ThresholdKind::Level => number(&field, c.threshold, -1e12, 1e12, "a finite level")?,
+        }
+    }
+    list_len("plan.checklist", p.checklist.len(), MAX_LIST)?;
+    for (i, item) in p.checklist.iter().enumerate() {
+        text(&format!("plan.checklist[{i}].text"), &item.text, 1, 500)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::PlanTemplate;
+
+    fn new() -> NewChange {
+        NewChange {
+            title: "Shorter system prompt for billing answers".into(),
+            kind: ChangeKind::Prompt,
+            risk: RiskTier::Standard,
+            baseline: serde_json::json!({"prompt_version": "billing-v12"}),
+            candidate: serde_json::json!({"prompt_version": "billing-v13"}),
+            expected_changes: "Answers get shorter.".into(),
+            owner: "ana@example.com".into(),
+            template: None,
+            plan: None,
+        }
+    }
+
+    fn field_of(r: Result) -> String {
+        r.unwrap_err().field
+    }
+
+    #[test]
+    fn templates_are_valid() {
+        for t in PlanTemplate::ALL {
+            plan(&t.plan()).unwrap();
+        }
+        new_change(&new()).unwrap();
+    }
+
+    #[test]
+    fn empty_title_and_owner_are_refused() {
+        let mut c = new();
+        c.title = "   ".into();
+        assert_eq!(field_of(new_change(&c)), "title");
+        let mut c = new();
+        c.owner = String::new();
+        assert_eq!(field_of(new_change(&c)), "owner");
+        let mut c = new();
+        c.title = "x".repeat(MAX_TITLE + 1);
+        assert_eq!(field_of(new_change(&c)), "title");
+    }
+
+    #[test]
+    fn configurations_must_be_objects() {
+        let mut c = new();
+        c.candidate = serde_json::json!("gpt-x");
+        assert_eq!(field_of(new_change(&c)), "candidate");
+    }
+
+    #[test]
+    fn canary_percent_must_be_1_to_5() {
+        for bad in [0.5, 5.5, f64::NAN, -1.0] {
+            let mut p = PlanTemplate::Standard.plan();
+            p.canary.percent = bad;
+            assert_eq!(field_of(plan(&p)), "plan.canary.percent", "{bad}");
+        }
+        let mut p = PlanTemplate::Standard.plan();
+        p.canary.min_duration_hours = 30.0;
+        assert_eq!(field_of(plan(&p)), "plan.canary.min_duration_hours");
+    }
+
+    #[test]
+    fn ramp_must_increase_to_100() {
+        let mut p = PlanTemplate::Standard.plan();
+        p.ramp[2].percent = 20.0;
+        assert_eq!(field_of(plan(&p)), "plan.ramp[2].percent");
+        let mut p = PlanTemplate::Standard.plan();
+        p.ramp.pop();
+        assert_eq!(field_of(plan(&p)), "plan.ramp[2].percent");
+        let mut p = PlanTemplate::Standard.plan();
+        p.ramp[0].percent = 140.0;
+        assert_eq!(field_of(plan(&p)), "plan.ramp[0].percent");
+        let mut p = PlanTemplate::Standard.plan();
+        p.ramp.clear();
+        assert_eq!(field_of(plan(&p)), "plan.ramp");
+    }
+
+    #[test]
+    fn criteria_need_keys_and_positive_thresholds() {
+        let mut p = PlanTemplate::Standard.plan();
+        p.criteria[1].threshold = -0.1;
+        assert_eq!(field_of(plan(&p)), "plan.criteria[1].threshold");
+        let mut p = PlanTemplate::Standard.plan();
+        p.criteria[0].metric = "Cost Per Request".into();
+        assert_eq!(field_of(plan(&p)), "plan.criteria[0].metric");
+    }
+}
