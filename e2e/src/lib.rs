@@ -1,1 +1,391 @@
+//! Harness for Rollgate's browser tests: the real `rollgate` binary on a free loopback port,
+//! Debian's headless Chromium driven through chromedriver, and small helpers split into
+//! *find* (locate elements), *act* (click, type) and *check* (wait for what the user sees).
+//!
+//! `cargo xtask test` builds the console and the server and passes them in through
+//! `ROLLGATE_E2E_BIN` and `ROLLGATE_E2E_DIST`.
 
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+pub type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
+
+/// How long a check waits for the page to show something.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("the loopback interface has a free port")
+}
+
+fn required_path(var: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(p) => PathBuf::from(p),
+        None => panic!(
+            "{var} is not set: run the browser tests with `cargo xtask test`, which builds \
+             the server and the console first"
+        ),
+    }
+}
+
+fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before it listened on {addr}: {status}");
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} did not listen on {addr} within 30 s");
+}
+
+/// A running `rollgate serve` with its own database file, stopped when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// An empty workspace.
+    pub fn start() -> Server {
+        Server::launch(false)
+    }
+
+    /// The demo workspace (`--demo`), as `cargo xtask serve` starts it.
+    pub fn start_demo() -> Server {
+        Server::launch(true)
+    }
+
+    fn launch(demo: bool) -> Server {
+        let bin = required_path("ROLLGATE_E2E_BIN");
+        let dist = required_path("ROLLGATE_E2E_DIST");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let port = free_port();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let db = format!("sqlite://{}?mode=rwc", dir.path().join("e2e.db").display());
+        let mut cmd = Command::new(&bin);
+        cmd.arg("serve")
+            .arg("--addr")
+            .arg(addr.to_string())
+            .arg("--database")
+            .arg(&db)
+            .arg("--dist")
+            .arg(&dist)
+            .current_dir(dir.path())
+            .env_remove("ROLLGATE_DATABASE_URL")
+            .env_remove("ROLLGATE_ADDR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if demo {
+            cmd.arg("--demo");
+        }
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", bin.display()));
+        wait_for_port(addr, &mut child, "rollgate serve");
+        Server {
+            child,
+            url: format!("http://{addr}"),
+            _dir: dir,
+        }
+    }
+
+    pub fn page(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Headless Chromium behind its own chromedriver, closed when dropped.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let mut driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (apt-get install -y chromium chromium-driver)");
+        wait_for_port(addr, &mut driver, "chromedriver");
+
+        let profile = tempfile::tempdir().expect("a temporary directory");
+        let args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-quic".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--window-size=1400,1000".into(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
+        );
+        let client = ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps)
+        .connect(&format!("http://{addr}"))
+        .await
+        .expect("a Chromium session through chromedriver");
+        Browser {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// Ends the session and stops chromedriver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+
+    /// Saves a screenshot under the target directory for people to look at.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let png = self.client.screenshot().await?;
+        let dir = std::env::var_os("ROLLGATE_E2E_SCREENSHOTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Locating what the user looks at.
+pub mod find {
+    use super::*;
+
+    /// A CSS selector for a `data-test` hook.
+    pub fn hook(name: &str) -> String {
+        format!("[data-test=\"{name}\"]")
+    }
+
+    /// Waits until an element matching `css` exists.
+    pub async fn one(c: &Client, css: &str) -> Result<Element> {
+        Ok(c.wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .map_err(|e| format!("no element `{css}` appeared: {e}"))?)
+    }
+
+    pub async fn all(c: &Client, css: &str) -> Result<Vec<Element>> {
+        Ok(c.find_all(Locator::Css(css)).await?)
+    }
+
+    /// The visible texts of every element matching `css`.
+    pub async fn texts(c: &Client, css: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for e in all(c, css).await? {
+            out.push(e.text().await?);
+        }
+        Ok(out)
+    }
+}
+
+/// What the user does.
+pub mod act {
+    use super::*;
+
+    pub async fn click(c: &Client, css: &str) -> Result {
+        find::one(c, css).await?.click().await?;
+        Ok(())
+    }
+
+    /// Replaces the value of a field and fires the events a person's typing would.
+    pub async fn fill(c: &Client, css: &str, text: &str) -> Result {
+        let field = find::one(c, css).await?;
+        field.clear().await?;
+        field.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Picks an `<option>` by its value.
+    pub async fn select(c: &Client, css: &str, value: &str) -> Result {
+        find::one(c, css)
+            .await?
+            .select_by_value(value)
+            .await
+            .map_err(|e| format!("could not pick `{value}` in `{css}`: {e}"))?;
+        Ok(())
+    }
+}
+
+/// What the user should see, waited for with [`PATIENCE`].
+pub mod check {
+    use super::*;
+
+    /// Waits until the page's visible text contains `needle`.
+    pub async fn page_shows(c: &Client, needle: &str) -> Result {
+        let start = Instant::now();
+        loop {
+            let body = c.find(Locator::Css("body")).await?.text().await?;
+            if body.contains(needle) {
+                return Ok(());
+            }
+            if start.elapsed() > PATIENCE {
+                return Err(format!(
+                    "the page never showed {needle:?}; it shows:\n{body}"
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the element matching `css` has `attr` equal to `value`.
+    pub async fn attr_is(c: &Client, css: &str, attr: &str, value: &str) -> Result {
+        let start = Instant::now();
+        loop {
+            let got = match c.find(Locator::Css(css)).await {
+                Ok(e) => e.attr(attr).await?,
+                Err(_) => None,
+            };
+            if got.as_deref() == Some(value) {
+                return Ok(());
+            }
+            if start.elapsed() > PATIENCE {
+                return Err(format!("`{css}` has {attr}={got:?}, expected {value:?}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until exactly `n` elements match `css`.
+    pub async fn count(c: &Client, css: &str, n: usize) -> Result {
+        let start = Instant::now();
+        loop {
+            let got = find::all(c, css).await?.len();
+            if got == n {
+                return Ok(());
+            }
+            if start.elapsed() > PATIENCE {
+                return Err(format!("{got} elements match `{css}`, expected {n}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The `data-status` of each stage of the timeline, in order.
+    pub async fn timeline(c: &Client) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for s in find::all(c, &format!("{} {}", find::hook("timeline"), find::hook("stage"))).await?
+        {
+            out.push(s.attr("data-status").await?.unwrap_or_default());
+        }
+        Ok(out)
+    }
+}
+
+/// Plain HTTP against the server, for setting the scene faster than the UI would.
+pub mod http {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// Sends one request with `Connection: close` and returns (status, body).
+    pub fn request(server: &Server, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let host = server.url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(host).expect("the server accepts connections");
+        let body = body.unwrap_or("");
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(req.as_bytes()).expect("request written");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("response read");
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+        (status, if chunked { dechunk(rest) } else { rest.to_string() })
+    }
+
+    fn dechunk(mut s: &str) -> String {
+        let mut out = String::new();
+        while let Some((size, rest)) = s.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 || rest.len() < n {
+                break;
+            }
+            out.push_str(&rest[..n]);
+            s = rest[n..].trim_start_matches("\r\n");
+        }
+        out
+    }
+
+    /// Creates a change from the standard template and returns its id.
+    pub fn create_change(server: &Server, title: &str) -> String {
+        let body = serde_json::json!({
+            "title": title,
+            "kind": "prompt",
+            "risk": "standard",
+            "owner": "e2e@example.com",
+            "baseline": {"prompt_version": "v1"},
+            "candidate": {"prompt_version": "v2"},
+            "expected_changes": "Shorter answers.",
+            "template": "standard"
+        });
+        let (status, text) = request(server, "POST", "/api/v1/changes", Some(&body.to_string()));
+        assert_eq!(status, 201, "creating a change failed: {text}");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON body");
+        v["change"]["id"].as_str().expect("the change has an id").to_string()
+    }
+
+    pub fn transition(server: &Server, id: &str, action: &str, reason: Option<&str>) {
+        let body = serde_json::json!({ "action": action, "reason": reason });
+        let (status, text) = request(
+            server,
+            "POST",
+            &format!("/api/v1/changes/{id}/transitions"),
+            Some(&body.to_string()),
+        );
+        assert_eq!(status, 200, "{action} failed: {text}");
+    }
+}

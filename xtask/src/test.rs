@@ -1,0 +1,116 @@
+//! `cargo xtask test`: everything the project checks, in the order that fails fastest.
+
+use std::process::Command;
+
+use crate::build;
+use crate::util::{Result, Step, cargo_cmd, exec, on_path, step};
+
+/// Where the server tests find PostgreSQL. `.ci/run` sets it to the machine's local server.
+pub const POSTGRES_ENV: &str = "ROLLGATE_TEST_POSTGRES_URL";
+
+pub fn run(_args: &[String]) -> Result {
+    let mut steps: Vec<Step> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+
+    steps.push(step("format", || exec(&mut cargo_cmd(["fmt", "--all", "--check"]))));
+    steps.push(step("clippy (native)", || {
+        exec(&mut cargo_cmd([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    }));
+    steps.push(step("clippy (wasm32: shared, frontend)", || {
+        build::ensure_wasm_target()?;
+        exec(&mut cargo_cmd([
+            "clippy",
+            "--package",
+            "rollgate-shared",
+            "--package",
+            "rollgate-frontend",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    }));
+
+    let postgres = std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty());
+    if postgres.is_none() {
+        notes.push(format!(
+            "SKIPPED: server tests against PostgreSQL ({POSTGRES_ENV} is not set; \
+             e.g. {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/test)"
+        ));
+    }
+    steps.push(step("unit and integration tests", || {
+        exec(&mut cargo_cmd([
+            "test",
+            "--workspace",
+            "--exclude",
+            "rollgate-e2e",
+        ]))
+    }));
+
+    let mut bundle = None;
+    steps.push(step("console bundle (wasm32, release)", || {
+        bundle = Some(build::run(&[])?);
+        Ok(())
+    }));
+
+    steps.push(step("browser tests (headless Chromium)", || {
+        let Some(bundle) = &bundle else {
+            return Err("the console bundle did not build".into());
+        };
+        ensure_chromium()?;
+        let bin = build::server_binary()?;
+        let mut cmd = cargo_cmd(["test", "--package", "rollgate-e2e"]);
+        cmd.env("ROLLGATE_E2E_BIN", &bin)
+            .env("ROLLGATE_E2E_DIST", &bundle.dist);
+        exec(&mut cmd)
+    }));
+
+    eprintln!("\n==> summary");
+    let mut failed = 0;
+    for s in &steps {
+        match &s.outcome {
+            Ok(()) => eprintln!("  ok      {:<40} {:>6.1}s", s.name, s.seconds),
+            Err(e) => {
+                failed += 1;
+                eprintln!("  FAILED  {:<40} {:>6.1}s  {e}", s.name, s.seconds);
+            }
+        }
+    }
+    for n in &notes {
+        eprintln!("  {n}");
+    }
+    if failed > 0 {
+        Err(format!("{failed} of {} steps failed", steps.len()))
+    } else {
+        Ok(())
+    }
+}
+
+
+/// Debian's Chromium and ChromeDriver: installed with apt when missing and running as root,
+/// else an error with the exact command to run.
+fn ensure_chromium() -> Result {
+    if on_path("chromium") && on_path("chromedriver") {
+        return Ok(());
+    }
+    let install = "apt-get update && apt-get install -y chromium chromium-driver";
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if !is_root {
+        return Err(format!(
+            "the browser tests need Chromium and ChromeDriver; run as root: {install}"
+        ));
+    }
+    exec(Command::new("sh").args(["-c", &format!("DEBIAN_FRONTEND=noninteractive {install}")]))
+}
