@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod change;
+pub mod metrics;
 pub mod plan;
 pub mod rollout;
 pub mod stats;

@@ -238,11 +238,7 @@ impl PlanTemplate {
                 template: self,
                 eval_gate: EvalGate {
                     min_pass_rate: 0.95,
-                    critical_categories: vec![
-                        "safety".into(),
-                        "pii".into(),
-                        "refusal".into(),
-                    ],
+                    critical_categories: vec!["safety".into(), "pii".into(), "refusal".into()],
                 },
                 canary: CanaryStage {
                     percent: 1.0,
@@ -359,7 +355,10 @@ mod tests {
     #[test]
     fn criteria_read_as_sentences() {
         let c = &default_criteria();
-        assert_eq!(c[1].describe(), "cost_per_request must not rise more than 15%");
+        assert_eq!(
+            c[1].describe(),
+            "cost_per_request must not rise more than 15%"
+        );
         assert_eq!(
             c[0].describe(),
             "shadow_eval_pass_rate must not fall more than 0.02"

@@ -361,7 +361,12 @@ mod tests {
             );
         }
         assert_eq!(
-            transition(&p, RolloutState::Draft, TransitionAction::RollBack, Some("x")),
+            transition(
+                &p,
+                RolloutState::Draft,
+                TransitionAction::RollBack,
+                Some("x")
+            ),
             Err(TransitionError::NotStarted)
         );
         for s in [RolloutState::Reviewed, RolloutState::RolledBack] {

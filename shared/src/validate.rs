@@ -185,7 +185,13 @@ pub fn plan(p: &RolloutPlan) -> Result {
     let mut previous = p.canary.percent;
     for (i, step) in p.ramp.iter().enumerate() {
         let field = format!("plan.ramp[{i}].percent");
-        number(&field, step.percent, 0.0, 100.0, "between 0 and 100 (% of traffic)")?;
+        number(
+            &field,
+            step.percent,
+            0.0,
+            100.0,
+            "between 0 and 100 (% of traffic)",
+        )?;
         if step.percent <= previous {
             return Err(FieldError::new(
                 field,
@@ -227,9 +233,13 @@ pub fn plan(p: &RolloutPlan) -> Result {
         }
         let field = format!("plan.criteria[{i}].threshold");
         match c.threshold_kind {
-            ThresholdKind::Relative => {
-                number(&field, c.threshold, 1e-9, 100.0, "a positive share (0.15 = 15%)")?
-            }
+            ThresholdKind::Relative => number(
+                &field,
+                c.threshold,
+                1e-9,
+                100.0,
+                "a positive share (0.15 = 15%)",
+            )?,
             ThresholdKind::Absolute => {
                 number(&field, c.threshold, 1e-12, 1e12, "a positive amount")?
             }
