@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod change;
+pub mod comparison;
 pub mod metrics;
 pub mod plan;
 pub mod rollout;

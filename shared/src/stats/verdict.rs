@@ -255,8 +255,9 @@ pub struct MetricInput {
 pub struct AnalysisOptions {
     /// Adjustment of the reported p-values across all cells.
     pub correction: AdjustMethod,
-    /// Always-valid intervals for proportions and means (not available for quantiles or
-    /// `Level` criteria, whose cells then report an error).
+    /// Always-valid intervals for differences of proportions and means. Quantile cells and
+    /// `Level` criteria have no always-valid form here; they keep their fixed-horizon interval
+    /// (still Bonferroni-corrected), so a console that mixes them can ask for one analysis.
     pub sequential: Option<SequentialOptions>,
 }
 
@@ -373,11 +374,6 @@ fn cell_comparison(
         sequential: opts.sequential,
     };
     if let Threshold::Level(level) = criterion.threshold {
-        if opts.sequential.is_some() {
-            return Err(StatsError::InvalidParameter(
-                "sequential intervals are not available for level criteria".to_owned(),
-            ));
-        }
         return level_comparison(data, level, alpha);
     }
     match data {
@@ -395,7 +391,15 @@ fn cell_comparison(
             control,
             candidate,
             q,
-        } => compare_quantiles(control, candidate, *q, &compare),
+        } => compare_quantiles(
+            control,
+            candidate,
+            *q,
+            &CompareOptions {
+                sequential: None,
+                ..compare
+            },
+        ),
     }
 }
 
