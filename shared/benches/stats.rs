@@ -2,6 +2,8 @@
 //!
 //! * `analyse/30x12`: the full rollback analysis of 30 metrics × 12 segments (11 + "all")
 //!   from sufficient statistics (target < 1 ms).
+//! * `report/30x12`: the console's whole comparison report for the same shape (rows with
+//!   always-valid intervals, adjusted p-values, verdicts, segment matrix).
 //! * `mann_whitney/1e6_vs_1e6`: Mann–Whitney U on two samples of 10⁶ lognormal values
 //!   (target: faster than `bench/scipy_mannwhitney.py`, same recipe).
 //!
@@ -10,33 +12,12 @@
 use std::hint::black_box;
 
 use criterion::{Criterion as Bench, criterion_group, criterion_main};
+use shared::comparison::{ReportOptions, report};
 use shared::stats::{
     AnalysisOptions, Criterion, Direction, MetricData, MetricInput, Moments, Proportion,
     SegmentInput, Threshold, analyse, mann_whitney,
 };
-
-/// splitmix64: deterministic data without a `rand` dependency.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// Standard normal by Box–Muller (one of the pair).
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
+use shared::synthetic::{self, SplitMix64};
 
 fn analysis_input() -> Vec<MetricInput> {
     let mut rng = SplitMix64(1);
@@ -107,6 +88,16 @@ fn bench_analyse(c: &mut Bench) {
     });
 }
 
+/// What the console computes on every refresh: rows, adjusted p-values, verdicts and the
+/// segment matrix for 30 metrics × 12 segments (11 + the aggregate).
+fn bench_report(c: &mut Bench) {
+    let (summary, criteria) = synthetic::summary(30, 11, 7);
+    let opts = ReportOptions::default();
+    c.bench_function("report/30x12", |b| {
+        b.iter(|| report(black_box(&summary), black_box(&criteria), black_box(&opts)))
+    });
+}
+
 fn bench_mann_whitney(c: &mut Bench) {
     let mut rng = SplitMix64(2);
     // Same recipe as bench/scipy_mannwhitney.py: lognormal(0, 1) vs lognormal(0.01, 1).
@@ -122,5 +113,5 @@ fn bench_mann_whitney(c: &mut Bench) {
     group.finish();
 }
 
-criterion_group!(benches, bench_analyse, bench_mann_whitney);
+criterion_group!(benches, bench_analyse, bench_report, bench_mann_whitney);
 criterion_main!(benches);

@@ -431,20 +431,24 @@ pub fn report(
     }
 
     // Verdicts for the criteria, every segment, Bonferroni across all criterion cells.
+    // `targets` remembers which matrix cell each analysed cell belongs to (the matrix is
+    // row-major: row index × segment count + segment index).
     let mut inputs = Vec::new();
+    let mut targets = Vec::new();
     for c in criteria {
-        let Some(row) = rows.iter().find(|r| r.key == c.metric) else {
+        let Some(ri) = rows.iter().position(|r| r.key == c.metric) else {
             continue;
         };
-        let segs: Vec<SegmentInput> = segments
-            .iter()
-            .filter_map(|s| {
-                metric_data(row, &cells, s).map(|data| SegmentInput {
+        let mut segs = Vec::new();
+        for (si, s) in segments.iter().enumerate() {
+            if let Some(data) = metric_data(&rows[ri], &cells, s) {
+                segs.push(SegmentInput {
                     segment: s.clone(),
                     data,
-                })
-            })
-            .collect();
+                });
+                targets.push(ri * segments.len() + si);
+            }
+        }
         if !segs.is_empty() {
             inputs.push(MetricInput {
                 criterion: to_stats_criterion(c, opts.alpha),
@@ -461,18 +465,14 @@ pub fn report(
             }),
         },
     );
-    for cell in &analysis.cells {
-        if let Some(r) = matrix
-            .iter_mut()
-            .find(|r| r.key == cell.metric && r.segment == cell.segment)
-        {
-            r.verdict = Some(cell.verdict);
-            if let Some(e) = &cell.evidence {
-                r.verdict_ci = Some(e.ci);
-                r.rule = Some(e.rule.clone());
-            } else if r.error.is_none() {
-                r.error = cell.error.clone();
-            }
+    for (cell, &i) in analysis.cells.iter().zip(&targets) {
+        let r = &mut matrix[i];
+        r.verdict = Some(cell.verdict);
+        if let Some(e) = &cell.evidence {
+            r.verdict_ci = Some(e.ci);
+            r.rule = Some(e.rule.clone());
+        } else if r.error.is_none() {
+            r.error = cell.error.clone();
         }
     }
     let overall = if inputs.is_empty() {
@@ -488,18 +488,13 @@ pub fn report(
         None => r.worse,
     };
     let mut hidden_regressions = Vec::new();
-    for row in &rows {
-        let aggregate_bad = matrix
-            .iter()
-            .find(|r| r.key == row.key && r.segment == ALL_SEGMENTS)
-            .is_some_and(bad);
-        if aggregate_bad {
+    for row_cells in matrix.chunks(segments.len()) {
+        // The aggregate is the first segment of every row.
+        let (aggregate, by_segment) = row_cells.split_at(1);
+        if aggregate.iter().any(bad) {
             continue;
         }
-        for r in matrix
-            .iter()
-            .filter(|r| r.key == row.key && r.segment != ALL_SEGMENTS && bad(r))
-        {
+        for r in by_segment.iter().filter(|r| bad(r)) {
             hidden_regressions.push((r.key.clone(), r.segment.clone()));
         }
     }

@@ -11,4 +11,5 @@ pub mod metrics;
 pub mod plan;
 pub mod rollout;
 pub mod stats;
+pub mod synthetic;
 pub mod validate;

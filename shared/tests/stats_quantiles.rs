@@ -3,28 +3,7 @@
 //! cover the truth between 90% and 99% of the time.
 
 use shared::stats::{CompareOptions, Histogram, compare_quantiles, quantile};
-
-/// splitmix64 (Steele, Lea & Flood 2014): tiny, deterministic, good enough for simulation.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform on (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn exponential(&mut self) -> f64 {
-        -self.uniform().ln()
-    }
-}
+use shared::synthetic::SplitMix64;
 
 /// Buckets of width `width` up to `top`, then `+Inf`, like a Prometheus histogram.
 fn bucket(values: &[f64], width: f64, top: f64) -> Histogram {
