@@ -1,0 +1,216 @@
+//! Queries on `changes`.
+
+use shared::api::{ChangeUpdate, NewChange};
+use shared::change::{AiChange, ChangeKind, RiskTier};
+use shared::rollout::RolloutState;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use crate::error::{Error, Result};
+
+const COLUMNS: &str = "id, title, kind, risk, baseline, candidate, expected_changes, owner, \
+                       plan, state, ramp_step, traffic_percent, revision, created_at, updated_at";
+
+/// Which changes a list shows. Values are checked by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// A stored state name (`shared::rollout::STATE_NAMES`).
+    pub state: Option<String>,
+    pub kind: Option<ChangeKind>,
+}
+
+/// One page of a filtered list, newest first, and the number of matches over all pages.
+pub async fn list(
+    pool: &AnyPool,
+    filter: &Filter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<AiChange>, i64)> {
+    // The filter is assembled from fixed fragments; values are always bound.
+    let mut conditions = Vec::new();
+    let mut values: Vec<String> = Vec::new();
+    if let Some(state) = &filter.state {
+        values.push(state.clone());
+        conditions.push(format!("state = ${}", values.len()));
+    }
+    if let Some(kind) = filter.kind {
+        values.push(kind.as_str().to_owned());
+        conditions.push(format!("kind = ${}", values.len()));
+    }
+    let filter_sql = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+
+    let count_sql = format!("SELECT COUNT(*) FROM changes{filter_sql}");
+    let mut count = sqlx::query(&count_sql);
+    for v in &values {
+        count = count.bind(v.as_str());
+    }
+    let total: i64 = count.fetch_one(pool).await?.try_get(0)?;
+
+    let page_sql = format!(
+        "SELECT {COLUMNS} FROM changes{filter_sql} \
+         ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        values.len() + 1,
+        values.len() + 2
+    );
+    let mut page = sqlx::query(&page_sql);
+    for v in &values {
+        page = page.bind(v.as_str());
+    }
+    let rows = page.bind(limit).bind(offset).fetch_all(pool).await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    Ok((items, total))
+}
+
+pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<AiChange>> {
+    let sql = format!("SELECT {COLUMNS} FROM changes WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn count(pool: &AnyPool) -> Result<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM changes")
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?)
+}
+
+/// Stores a new draft (revision 1, no traffic) created at `at`.
+pub async fn create(pool: &AnyPool, new: &NewChange, at: &str) -> Result<AiChange> {
+    let plan = new.resolved_plan();
+    let change = AiChange {
+        id: super::new_id(),
+        title: new.title.clone(),
+        kind: new.kind,
+        risk: new.risk,
+        baseline: new.baseline.clone(),
+        candidate: new.candidate.clone(),
+        expected_changes: new.expected_changes.clone(),
+        owner: new.owner.clone(),
+        state: RolloutState::Draft,
+        traffic_percent: RolloutState::Draft.traffic_percent(&plan),
+        plan,
+        revision: 1,
+        created_at: at.to_owned(),
+        updated_at: at.to_owned(),
+    };
+    sqlx::query(
+        "INSERT INTO changes (id, title, kind, risk, baseline, candidate, expected_changes, \
+         owner, plan, state, ramp_step, traffic_percent, revision, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(change.id.as_str())
+    .bind(change.title.as_str())
+    .bind(change.kind.as_str())
+    .bind(change.risk.as_str())
+    .bind(change.baseline.to_string())
+    .bind(change.candidate.to_string())
+    .bind(change.expected_changes.as_str())
+    .bind(change.owner.as_str())
+    .bind(to_json(&change.plan)?)
+    .bind(change.state.name())
+    .bind(change.state.ramp_step().map(i64::from))
+    .bind(change.traffic_percent)
+    .bind(change.revision)
+    .bind(change.created_at.as_str())
+    .bind(change.updated_at.as_str())
+    .execute(pool)
+    .await?;
+    Ok(change)
+}
+
+/// Replaces the editable content of a draft, provided it is still at `edit.revision`.
+/// Returns `false` when no row matched: the change is gone, moved on, or no longer a draft;
+/// the caller finds out which.
+pub async fn update_draft(pool: &AnyPool, id: &str, edit: &ChangeUpdate, at: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE changes SET title = $1, kind = $2, risk = $3, baseline = $4, candidate = $5, \
+         expected_changes = $6, owner = $7, plan = $8, revision = revision + 1, updated_at = $9 \
+         WHERE id = $10 AND revision = $11 AND state = 'draft'",
+    )
+    .bind(edit.title.as_str())
+    .bind(edit.kind.as_str())
+    .bind(edit.risk.as_str())
+    .bind(edit.baseline.to_string())
+    .bind(edit.candidate.to_string())
+    .bind(edit.expected_changes.as_str())
+    .bind(edit.owner.as_str())
+    .bind(to_json(&edit.plan)?)
+    .bind(at)
+    .bind(id)
+    .bind(edit.revision)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Moves a change to `to` inside the caller's transaction, provided it is still at
+/// `revision`. Returns `false` when it is not (someone else moved or edited it).
+pub(super) async fn set_state(
+    conn: &mut AnyConnection,
+    change: &AiChange,
+    revision: i64,
+    to: RolloutState,
+    at: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE changes SET state = $1, ramp_step = $2, traffic_percent = $3, \
+         revision = revision + 1, updated_at = $4 WHERE id = $5 AND revision = $6",
+    )
+    .bind(to.name())
+    .bind(to.ramp_step().map(i64::from))
+    .bind(to.traffic_percent(&change.plan))
+    .bind(at)
+    .bind(change.id.as_str())
+    .bind(revision)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::internal(format!("cannot serialize: {e}")))
+}
+
+/// Reads a stored row. A row that does not parse is a server bug (the schema and the writers
+/// are ours), so it is an internal error naming the change and the column.
+fn from_row(row: &AnyRow) -> Result<AiChange> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |column: &str, detail: &dyn std::fmt::Display| {
+        Error::internal(format!(
+            "change {id}: stored {column} does not parse: {detail}"
+        ))
+    };
+    let kind: String = row.try_get("kind")?;
+    let risk: String = row.try_get("risk")?;
+    let state: String = row.try_get("state")?;
+    let ramp_step: Option<i64> = row.try_get("ramp_step")?;
+    let step = ramp_step
+        .map(u32::try_from)
+        .transpose()
+        .map_err(|e| corrupt("ramp_step", &e))?;
+    let json = |column: &str| -> Result<serde_json::Value> {
+        let text: String = row.try_get(column)?;
+        serde_json::from_str(&text).map_err(|e| corrupt(column, &e))
+    };
+    let plan_text: String = row.try_get("plan")?;
+    Ok(AiChange {
+        title: row.try_get("title")?,
+        kind: ChangeKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+        risk: RiskTier::parse(&risk).ok_or_else(|| corrupt("risk", &risk))?,
+        baseline: json("baseline")?,
+        candidate: json("candidate")?,
+        expected_changes: row.try_get("expected_changes")?,
+        owner: row.try_get("owner")?,
+        plan: serde_json::from_str(&plan_text).map_err(|e| corrupt("plan", &e))?,
+        state: RolloutState::from_parts(&state, step).ok_or_else(|| corrupt("state", &state))?,
+        traffic_percent: row.try_get("traffic_percent")?,
+        revision: row.try_get("revision")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        id,
+    })
+}

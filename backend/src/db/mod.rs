@@ -1,0 +1,167 @@
+//! Storage: one connection pool over SQLite or PostgreSQL (sqlx's `Any` driver), the embedded
+//! migrations, and the queries, one module per table.
+//!
+//! The SQL is written once for both databases: `$1` placeholders, TEXT/BIGINT/DOUBLE PRECISION
+//! columns and no vendor functions (see `migrations/0001_changes.sql`).
+
+pub mod changes;
+pub mod transitions;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use time::OffsetDateTime;
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// From a database URL; `None` for schemes we do not support.
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// The name `GET /api/v1/health` reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("unsupported database URL `{0}`: use sqlite://FILE or postgres://USER@HOST:PORT/DB")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Opens a pool on `url` and brings the schema up to date.
+///
+/// A SQLite file is created when missing (`mode=rwc`) and every SQLite connection gets WAL
+/// (readers do not block the writer), enforced foreign keys (off by default in SQLite) and a
+/// busy timeout (a second writer waits instead of failing with `SQLITE_BUSY`).
+pub async fn connect(url: &str) -> Result<(AnyPool, Backend), ConnectError> {
+    install_default_drivers();
+    let backend =
+        Backend::from_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact(url)))?;
+    let url = match backend {
+        Backend::Sqlite if !url.contains("mode=") => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        }
+        _ => url.to_owned(),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA foreign_keys = ON",
+                        "PRAGMA busy_timeout = 5000",
+                    ] {
+                        conn.execute(pragma).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+        .map_err(ConnectError::Connect)?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok((pool, backend))
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A new row id: a UUIDv7, so ids sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Now, as stored: RFC 3339 UTC with microseconds and a `Z`.
+pub fn now() -> String {
+    timestamp(OffsetDateTime::now_utc())
+}
+
+/// A fixed-width RFC 3339 UTC timestamp, so that text order is time order in both databases.
+pub fn timestamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_fixed_width_rfc3339() {
+        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        assert_eq!(timestamp(t), "2023-11-14T22:13:20.000000Z");
+        let parsed = OffsetDateTime::parse(
+            &timestamp(t),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert_eq!(parsed, t);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/rollgate"),
+            "postgres://app:***@db:5432/rollgate"
+        );
+        assert_eq!(redact("sqlite://rollgate.db"), "sqlite://rollgate.db");
+    }
+
+    #[test]
+    fn backends_from_urls() {
+        assert_eq!(Backend::from_url("sqlite://x.db"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::from_url("postgresql://localhost/x"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::from_url("mysql://localhost/x"), None);
+    }
+}

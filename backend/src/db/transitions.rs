@@ -1,0 +1,139 @@
+//! Queries on `transitions`, the rollout history.
+
+use shared::api::TransitionRecord;
+use shared::change::AiChange;
+use shared::plan::RolloutPlan;
+use shared::rollout::{RolloutState, TransitionAction};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+use crate::error::{Error, Result};
+
+/// A transition the state machine has allowed, about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewTransition<'a> {
+    pub action: TransitionAction,
+    pub to: RolloutState,
+    pub actor: &'a str,
+    pub reason: Option<&'a str>,
+    pub at: &'a str,
+}
+
+/// Moves `change` to `t.to` and appends the history row, atomically. `revision` is the
+/// revision the decision was based on; if the change has moved on since, nothing is written
+/// and the answer is 409.
+pub async fn record(
+    pool: &AnyPool,
+    change: &AiChange,
+    revision: i64,
+    t: &NewTransition<'_>,
+) -> Result<AiChange> {
+    let mut tx = pool.begin().await?;
+    if !super::changes::set_state(&mut tx, change, revision, t.to, t.at).await? {
+        tx.rollback().await?;
+        return Err(Error::conflict(format!(
+            "the change was modified by someone else (you sent revision {revision}, \
+             it is now at {}); reload and try again",
+            current_revision(pool, &change.id).await?
+        )));
+    }
+    sqlx::query(
+        "INSERT INTO transitions (id, change_id, action, from_state, from_step, to_state, \
+         to_step, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(super::new_id())
+    .bind(change.id.as_str())
+    .bind(t.action.as_str())
+    .bind(change.state.name())
+    .bind(change.state.ramp_step().map(i64::from))
+    .bind(t.to.name())
+    .bind(t.to.ramp_step().map(i64::from))
+    .bind(t.actor)
+    .bind(t.reason)
+    .bind(t.at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(AiChange {
+        state: t.to,
+        traffic_percent: t.to.traffic_percent(&change.plan),
+        revision: revision + 1,
+        updated_at: t.at.to_owned(),
+        ..change.clone()
+    })
+}
+
+/// A change's revision as stored now, for conflict messages.
+pub async fn current_revision(pool: &AnyPool, change_id: &str) -> Result<String> {
+    let row = sqlx::query("SELECT revision FROM changes WHERE id = $1")
+        .bind(change_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<i64, _>(0)?.to_string(),
+        None => "deleted".to_owned(),
+    })
+}
+
+/// A change's history, oldest first, labelled with the change's plan.
+pub async fn history(
+    pool: &AnyPool,
+    change_id: &str,
+    plan: &RolloutPlan,
+) -> Result<Vec<TransitionRecord>> {
+    let rows = sqlx::query(
+        "SELECT id, action, from_state, from_step, to_state, to_step, actor, reason, at \
+         FROM transitions WHERE change_id = $1 ORDER BY at, id",
+    )
+    .bind(change_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|row| from_row(row, plan)).collect()
+}
+
+/// When the rollout left draft, if it has: the time of its first transition.
+pub async fn started_at(pool: &AnyPool, change_id: &str) -> Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT at FROM transitions WHERE change_id = $1 AND from_state = 'draft' \
+         ORDER BY at, id LIMIT 1",
+    )
+    .bind(change_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+pub async fn count(pool: &AnyPool) -> Result<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM transitions")
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?)
+}
+
+fn from_row(row: &AnyRow, plan: &RolloutPlan) -> Result<TransitionRecord> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |column: &str| Error::internal(format!("transition {id}: bad stored {column}"));
+    let state = |name_col: &str, step_col: &str| -> Result<RolloutState> {
+        let name: String = row.try_get(name_col)?;
+        let step: Option<i64> = row.try_get(step_col)?;
+        let step = step
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| corrupt(step_col))?;
+        RolloutState::from_parts(&name, step).ok_or_else(|| corrupt(name_col))
+    };
+    let action: String = row.try_get("action")?;
+    let from = state("from_state", "from_step")?;
+    let to = state("to_state", "to_step")?;
+    Ok(TransitionRecord {
+        action: TransitionAction::parse(&action).ok_or_else(|| corrupt("action"))?,
+        from,
+        to,
+        from_label: from.label(plan),
+        to_label: to.label(plan),
+        actor: row.try_get("actor")?,
+        reason: row.try_get("reason")?,
+        at: row.try_get("at")?,
+        id,
+    })
+}

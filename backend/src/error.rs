@@ -1,0 +1,225 @@
+//! The one error type of the HTTP API and its JSON form, `shared::api::ErrorBody`:
+//! `{ "error": { "code", "message", "field" } }`.
+//!
+//! Codes are stable and machine-readable; messages are sentences for people. Internal failures
+//! are logged with their cause (inside the request's trace span, which names method and path)
+//! and answered with a generic message, so no SQL or server detail leaks to clients.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use shared::api::{ErrorBody, ErrorDetail};
+use shared::rollout::TransitionError;
+use shared::validate::FieldError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400 Bad Request, code `malformed_json`: the body is not well-formed JSON.
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+
+    /// 400 Bad Request, code `bad_request`: the request could not be read at all.
+    #[error("{0}")]
+    BadRequest(String),
+
+    /// 404 Not Found, code `not_found`: no such resource (or no such API route).
+    #[error("{0} not found")]
+    NotFound(String),
+
+    /// 405 Method Not Allowed, code `method_not_allowed`.
+    #[error("this method is not allowed on this route")]
+    MethodNotAllowed,
+
+    /// 409 Conflict, code `conflict`: the resource changed since the caller read it.
+    #[error("{0}")]
+    Conflict(String),
+
+    /// 409 Conflict, code `frozen`: the plan cannot be edited once the rollout started.
+    #[error("{0}")]
+    Frozen(String),
+
+    /// 409 Conflict, code `illegal_transition`: the state machine refuses the action here.
+    #[error("{0}")]
+    IllegalTransition(TransitionError),
+
+    /// 413 Payload Too Large, code `payload_too_large`.
+    #[error("the request body is larger than {limit_kib} KiB")]
+    PayloadTooLarge { limit_kib: usize },
+
+    /// 415 Unsupported Media Type, code `unsupported_media_type`: the body is not declared as
+    /// `application/json`.
+    #[error("send the body as JSON with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+
+    /// 422 Unprocessable Entity, code `validation`: well-formed input that breaks a rule;
+    /// `field` names the culprit, as a path such as `plan.ramp[1].percent`.
+    #[error("{message}")]
+    Validation {
+        field: Option<String>,
+        message: String,
+    },
+
+    /// 500 Internal Server Error, code `internal`: the database failed. Logged, never shown.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+
+    /// 500 Internal Server Error, code `internal`: anything else that should not happen, such
+    /// as a stored row that no longer parses. The text is for the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// 404 for a resource, e.g. `Error::not_found("change")`.
+    pub fn not_found(what: &str) -> Self {
+        Error::NotFound(what.to_owned())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::Conflict(message.into())
+    }
+
+    pub fn frozen(message: impl Into<String>) -> Self {
+        Error::Frozen(message.into())
+    }
+
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(context: impl Into<String>) -> Self {
+        Error::Internal(context.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::MalformedJson(_) | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Conflict(_) | Error::Frozen(_) | Error::IllegalTransition(_) => {
+                StatusCode::CONFLICT
+            }
+            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Database(e) if constraint_violation(e) => StatusCode::CONFLICT,
+            Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::MalformedJson(_) => "malformed_json",
+            Error::BadRequest(_) => "bad_request",
+            Error::NotFound(_) => "not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::Conflict(_) => "conflict",
+            Error::Frozen(_) => "frozen",
+            Error::IllegalTransition(_) => "illegal_transition",
+            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::Validation { .. } => "validation",
+            Error::Database(e) if constraint_violation(e) => "conflict",
+            Error::Database(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let (message, field) = match self {
+            Error::Validation { field, message } => (message.clone(), field.clone()),
+            Error::IllegalTransition(e) => (e.to_string(), e.field().map(str::to_owned)),
+            // Input is validated before it reaches the database, so a violated constraint
+            // means two requests raced (e.g. the same id twice); say so, not which constraint.
+            Error::Database(e) if constraint_violation(e) => (
+                "the request conflicts with the stored data; reload and try again".to_owned(),
+                None,
+            ),
+            Error::Database(_) | Error::Internal(_) => (
+                "something went wrong on the server; it has been logged".to_owned(),
+                None,
+            ),
+            other => (other.to_string(), None),
+        };
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message,
+                field,
+            },
+        }
+    }
+}
+
+fn constraint_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() || db.is_foreign_key_violation() || db.is_check_violation()
+        }
+        _ => false,
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::Validation {
+            field: Some(e.field),
+            message: e.message,
+        }
+    }
+}
+
+impl From<TransitionError> for Error {
+    /// A missing justification or reason is bad input (422 on `reason`); anything else is the
+    /// state machine saying no (409).
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::JustificationRequired | TransitionError::ReasonRequired => {
+                Error::Validation {
+                    field: e.field().map(str::to_owned),
+                    message: e.to_string(),
+                }
+            }
+            other => Error::IllegalTransition(other),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else if let Error::Database(e) = &self {
+            tracing::warn!(error = %e, "constraint violation answered with 409");
+        }
+        (status, axum::Json(self.body())).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_do_not_leak() {
+        let e = Error::internal("stored plan of change 42 does not parse: SELECT …");
+        let body = e.body();
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body.error.code, "internal");
+        assert!(!body.error.message.contains("SELECT"));
+    }
+
+    #[test]
+    fn missing_reason_is_a_validation_error() {
+        let e = Error::from(TransitionError::ReasonRequired);
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.body().error.field.as_deref(), Some("reason"));
+        let e = Error::from(TransitionError::NotStarted);
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+        assert_eq!(e.code(), "illegal_transition");
+    }
+}

@@ -1,0 +1,71 @@
+//! The HTTP layer: one module per resource, each with a `router()`, merged here under
+//! `/api/v1`, plus the built console for everything else.
+
+pub mod actor;
+mod changes;
+mod console;
+pub mod extract;
+mod health;
+mod openapi;
+mod templates;
+mod transitions;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+use crate::error::Error;
+
+/// Largest accepted request body. A change with both configurations at their limit
+/// (`shared::validate::MAX_CONFIG_BYTES`, 64 KiB each) and a full plan fits with room to spare.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// The API's routes and their OpenAPI document, built from the same handler declarations.
+pub fn api() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .merge(health::router())
+        .merge(templates::router())
+        .merge(changes::router())
+        .merge(transitions::router())
+        .merge(openapi::router());
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
+}
+
+/// The whole application: API, console, and the layers around them.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api().split_for_parts();
+    api.method_not_allowed_fallback(method_not_allowed)
+        .fallback(fallback)
+        .layer(Extension(openapi::Document::new(&doc)))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CompressionLayer::new())
+        .layer(
+            // The span gives every log line of a request its method and path. Failures are
+            // logged where they happen (`Error::into_response`), so the layer's own failure
+            // event, which would also fire for the console's 503, stays at debug.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+        )
+        .with_state(state)
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
+}
+
+/// Unknown `/api/…` routes get the API's JSON 404; every other path is the console's.
+async fn fallback(State(state): State<AppState>, req: Request) -> Response {
+    let path = req.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return Error::NotFound(format!("route {} {path}", req.method())).into_response();
+    }
+    console::serve(&state.dist, req).await
+}

@@ -1,0 +1,152 @@
+//! Booting the server: open the database, seed the demo if asked, listen, and stop cleanly on
+//! SIGINT or SIGTERM.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use tokio::net::TcpListener;
+
+use crate::db::{self, ConnectError};
+use crate::{AppState, app, demo};
+
+/// Where data lives unless told otherwise: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://rollgate.db";
+/// The demo's own file, so trying the demo never mixes sample changes into real ones.
+pub const DEMO_DATABASE_URL: &str = "sqlite://rollgate-demo.db";
+
+/// How `rollgate serve` runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub demo: bool,
+    /// The built console.
+    pub dist: PathBuf,
+}
+
+impl Config {
+    /// `database` is the URL given explicitly (flag or environment), if any.
+    pub fn new(addr: SocketAddr, database: Option<String>, demo: bool, dist: PathBuf) -> Self {
+        let database_url = database.unwrap_or_else(|| {
+            if demo {
+                DEMO_DATABASE_URL
+            } else {
+                DEFAULT_DATABASE_URL
+            }
+            .to_owned()
+        });
+        Config {
+            addr,
+            database_url,
+            demo,
+            dist,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "cannot listen on {addr}: {source}{}",
+        if source.kind() == io::ErrorKind::AddrInUse {
+            " (is another Rollgate running? pick a free address with --addr or ROLLGATE_ADDR)"
+        } else {
+            ""
+        }
+    )]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Database(#[from] ConnectError),
+    #[error("cannot seed the demo workspace: {0}")]
+    Demo(#[source] crate::error::Error),
+    #[error("the server stopped with an error: {0}")]
+    Serve(#[source] io::Error),
+}
+
+/// Runs the server until SIGINT or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    // Bind first: a taken port should fail at once, before any database work.
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().unwrap_or(config.addr);
+
+    let (pool, backend) = db::connect(&config.database_url).await?;
+    tracing::info!(database = %db::redact(&config.database_url), "database ready");
+    if config.demo {
+        if demo::seed(&pool).await.map_err(ServeError::Demo)? {
+            tracing::info!("demo workspace seeded with four sample changes");
+        } else {
+            tracing::info!("demo workspace already has changes; not seeding again");
+        }
+    }
+    if !config.dist.join("index.html").is_file() {
+        tracing::warn!(
+            dist = %config.dist.display(),
+            "the console is not built (no index.html); run `cargo xtask build`"
+        );
+    }
+
+    let state = AppState::new(pool.clone(), backend, config.dist);
+    println!("Rollgate console on http://{addr}");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServeError::Serve)?;
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_gets_its_own_database_unless_one_is_given() {
+        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let c = Config::new(addr, None, false, "dist".into());
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        let c = Config::new(addr, None, true, "dist".into());
+        assert_eq!(c.database_url, DEMO_DATABASE_URL);
+        let c = Config::new(addr, Some("postgres://x/y".into()), true, "dist".into());
+        assert_eq!(c.database_url, "postgres://x/y");
+    }
+}

@@ -1,0 +1,131 @@
+//! The `rollgate` binary: flags and environment, a taken port, start and graceful stop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn rollgate(cwd: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollgate"));
+    cmd.current_dir(cwd);
+    for var in [
+        "ROLLGATE_ADDR",
+        "ROLLGATE_DATABASE_URL",
+        "ROLLGATE_DEMO",
+        "ROLLGATE_DIST",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+
+    let out = rollgate(cwd.path())
+        .args(["serve", "--addr", &addr])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    assert!(err.contains("--addr"), "{err}");
+    // Nothing was created before failing.
+    assert!(!cwd.path().join("rollgate.db").exists());
+
+    // From the environment too; a flag wins over the variable.
+    let other = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let other_addr = other.local_addr().expect("addr").to_string();
+    let out = rollgate(cwd.path())
+        .args(["serve"])
+        .env("ROLLGATE_ADDR", &addr)
+        .output()
+        .expect("run");
+    assert!(
+        stderr(&out).contains(&format!("cannot listen on {addr}")),
+        "{}",
+        stderr(&out)
+    );
+    let out = rollgate(cwd.path())
+        .args(["serve", "--addr", &other_addr])
+        .env("ROLLGATE_ADDR", &addr)
+        .output()
+        .expect("run");
+    assert!(
+        stderr(&out).contains(&format!("cannot listen on {other_addr}")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_unsupported_database_is_a_clear_error() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let out = rollgate(cwd.path())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--database",
+            "mysql://root:pw@localhost/x",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("unsupported database URL"), "{err}");
+    assert!(!err.contains(":pw@"), "password leaked: {err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn serves_the_demo_and_stops_on_sigterm() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut child = rollgate(cwd.path())
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env("ROLLGATE_DEMO", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    assert_eq!(
+        line.trim(),
+        format!("Rollgate console on http://127.0.0.1:{port}")
+    );
+
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+        .write_all(b"GET /api/v1/changes HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"total\":4"), "{answer}");
+    assert!(cwd.path().join("rollgate-demo.db").exists());
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+}

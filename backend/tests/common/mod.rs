@@ -1,0 +1,361 @@
+//! Helpers for the integration tests: a fresh database per test (SQLite always, PostgreSQL when
+//! `ROLLGATE_TEST_POSTGRES_URL` is set), requests through the real router, and checks on error
+//! bodies and row counts.
+
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use std::future::Future;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Once;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use rollgate::db::Backend;
+use rollgate::{AppState, app};
+use serde_json::{Value, json};
+use sqlx::{AnyPool, Connection, Executor};
+use tower::ServiceExt;
+
+pub const POSTGRES_ENV: &str = "ROLLGATE_TEST_POSTGRES_URL";
+
+/// The application under test, on its own fresh database.
+#[derive(Clone)]
+pub struct TestApp {
+    pub router: Router,
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// Runs `test` on a fresh SQLite database, then on a fresh PostgreSQL database when
+/// `ROLLGATE_TEST_POSTGRES_URL` is set (an admin URL; the test creates and drops
+/// `rollgate_t_<uuid>`).
+pub async fn each_database<F, Fut>(test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dist = tempfile::tempdir().expect("tempdir");
+    write_dist(dist.path());
+    each_database_with_dist(dist.path(), test).await;
+}
+
+pub async fn each_database_with_dist<F, Fut>(dist: &Path, test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("rollgate.db").display());
+        let app = connect(&url, dist).await;
+        let pool = app.pool.clone();
+        eprintln!("--- on SQLite");
+        let outcome = tokio::spawn(test(app)).await;
+        pool.close().await;
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+
+    let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+        static SKIPPED: Once = Once::new();
+        SKIPPED.call_once(|| {
+            // Straight to stderr, past the test harness's capture, once per test binary.
+            let _ = writeln!(
+                std::io::stderr(),
+                "PostgreSQL tests skipped: set {POSTGRES_ENV}"
+            );
+        });
+        return;
+    };
+    let name = format!("rollgate_t_{}", uuid::Uuid::now_v7().simple());
+    sqlx::any::install_default_drivers();
+    let mut admin = sqlx::AnyConnection::connect(&admin_url)
+        .await
+        .expect("connect to ROLLGATE_TEST_POSTGRES_URL");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
+    let app = connect(&with_database(&admin_url, &name), dist).await;
+    let pool = app.pool.clone();
+    eprintln!("--- on PostgreSQL ({name})");
+    let outcome = tokio::spawn(test(app)).await;
+    pool.close().await;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .expect("drop test database");
+    let _ = admin.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// `postgres://u@h:5432/admin?x=y` with another database name.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+pub async fn connect(url: &str, dist: &Path) -> TestApp {
+    let (pool, backend) = rollgate::db::connect(url).await.expect("connect");
+    let router = app(AppState::new(pool.clone(), backend, dist.to_path_buf()));
+    TestApp {
+        router,
+        pool,
+        backend,
+    }
+}
+
+/// A small built console: the shell, a script with a gzip sibling, a wasm module.
+pub fn write_dist(dir: &Path) {
+    std::fs::write(dir.join("index.html"), INDEX_HTML).expect("write index");
+    std::fs::create_dir_all(dir.join("pkg")).expect("mkdir");
+    std::fs::write(dir.join("pkg/app.js"), APP_JS).expect("write js");
+    std::fs::write(dir.join("pkg/app.js.gz"), gzip_of_app_js()).expect("write gz");
+    std::fs::write(dir.join("pkg/app_bg.wasm"), b"\0asm\x01\0\0\0").expect("write wasm");
+}
+
+pub const INDEX_HTML: &str = "<!doctype html><title>Rollgate</title><div id=app></div>";
+pub const APP_JS: &str = "console.log('rollgate');\n";
+
+/// A valid gzip stream of [`APP_JS`] (stored, not deflated: this is about serving, not
+/// compressing).
+fn gzip_of_app_js() -> Vec<u8> {
+    let data = APP_JS.as_bytes();
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    // One final stored block.
+    out.push(1);
+    let len = data.len() as u16;
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// An answer, fully read.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} answered non-JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a JSON error answer: status, `error.code` and `error.field`.
+    pub fn assert_error(&self, status: StatusCode, code: &str, field: Option<&str>) -> &Self {
+        let body = self.json();
+        assert_eq!(self.status, status, "status of {body}");
+        assert_eq!(body["error"]["code"], code, "code of {body}");
+        assert_eq!(body["error"]["field"].as_str(), field, "field of {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "message of {body}"
+        );
+        assert_eq!(
+            self.header(header::CONTENT_TYPE),
+            Some("application/json"),
+            "content type of {body}"
+        );
+        self
+    }
+
+    pub fn message(&self) -> String {
+        self.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl TestApp {
+    pub async fn request(&self, req: Request<Body>) -> TestResponse {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .expect("read body")
+            .to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.request(Request::get(uri).body(Body::empty()).expect("request"))
+            .await
+    }
+
+    /// A JSON request as the console sends it.
+    pub async fn send(&self, method: Method, uri: &str, body: &Value) -> TestResponse {
+        self.request(json_request(method, uri, body)).await
+    }
+
+    pub async fn post(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(Method::POST, uri, body).await
+    }
+
+    pub async fn put(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(Method::PUT, uri, body).await
+    }
+
+    /// Creates a change and returns its detail.
+    pub async fn create(&self, body: &Value) -> Value {
+        let res = self.post("/api/v1/changes", body).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        res.json()
+    }
+
+    /// Creates a change from [`new_change`] and returns its id.
+    pub async fn create_default(&self) -> String {
+        id_of(&self.create(&new_change()).await)
+    }
+
+    /// Applies a transition that must succeed.
+    pub async fn transition(&self, id: &str, body: &Value) -> Value {
+        let res = self
+            .post(&format!("/api/v1/changes/{id}/transitions"), body)
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        res.json()
+    }
+
+    /// Rows in `changes` and `transitions`.
+    pub async fn counts(&self) -> (i64, i64) {
+        (
+            rollgate::db::changes::count(&self.pool)
+                .await
+                .expect("count"),
+            rollgate::db::transitions::count(&self.pool)
+                .await
+                .expect("count"),
+        )
+    }
+
+    /// Sends `req`, asserts the JSON error, and asserts nothing was stored.
+    pub async fn rejects(
+        &self,
+        req: Request<Body>,
+        status: StatusCode,
+        code: &str,
+        field: Option<&str>,
+    ) -> TestResponse {
+        let before = self.counts().await;
+        let what = format!("{} {}", req.method(), req.uri());
+        let res = self.request(req).await;
+        eprintln!("{what} → {} {}", res.status, res.text());
+        res.assert_error(status, code, field);
+        assert_eq!(self.counts().await, before, "{what} changed the row counts");
+        res
+    }
+}
+
+pub fn json_request(method: Method, uri: &str, body: &Value) -> Request<Body> {
+    raw_request(method, uri, Some("application/json"), body.to_string())
+}
+
+pub fn raw_request(
+    method: Method,
+    uri: &str,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+) -> Request<Body> {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(ct) = content_type {
+        req = req.header(header::CONTENT_TYPE, ct);
+    }
+    req.body(body.into()).expect("request")
+}
+
+pub fn id_of(detail: &Value) -> String {
+    detail["change"]["id"]
+        .as_str()
+        .expect("detail has change.id")
+        .to_owned()
+}
+
+/// A valid `NewChange`.
+pub fn new_change() -> Value {
+    json!({
+        "title": "Shorter system prompt for billing answers",
+        "kind": "prompt",
+        "risk": "standard",
+        "baseline": { "prompt_version": "billing-v12" },
+        "candidate": { "prompt_version": "billing-v13" },
+        "expected_changes": "Answers get shorter.",
+        "owner": "ana@example.com"
+    })
+}
+
+/// A valid `ChangeUpdate` of `detail` at its current revision.
+pub fn update_of(detail: &Value) -> Value {
+    let c = &detail["change"];
+    json!({
+        "revision": c["revision"],
+        "title": c["title"],
+        "kind": c["kind"],
+        "risk": c["risk"],
+        "baseline": c["baseline"],
+        "candidate": c["candidate"],
+        "expected_changes": c["expected_changes"],
+        "owner": c["owner"],
+        "plan": c["plan"],
+    })
+}

@@ -1,0 +1,114 @@
+//! The demo workspace: four changes at different points of their rollouts, seeded once.
+
+mod common;
+
+use common::each_database;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn demo_seeds_four_changes_once() {
+    each_database(|app| async move {
+        assert!(rollgate::demo::seed(&app.pool).await.expect("seed"));
+        let counts = app.counts().await;
+        assert_eq!(counts, (4, 9));
+
+        let page = app.get("/api/v1/changes").await.json();
+        let items = page["items"].as_array().expect("items").clone();
+        let by_title = |prefix: &str| -> Value {
+            items
+                .iter()
+                .find(|c| c["title"].as_str().is_some_and(|t| t.starts_with(prefix)))
+                .cloned()
+                .unwrap_or_else(|| panic!("no change titled {prefix}…"))
+        };
+        let prompt = by_title("Shorter billing answers (prompt billing-v13)");
+        assert_eq!(
+            (prompt["kind"].clone(), prompt["state"].clone()),
+            (json!("prompt"), json!({ "stage": "canary" }))
+        );
+        assert_eq!(
+            (
+                prompt["state_label"].clone(),
+                prompt["traffic_percent"].clone()
+            ),
+            (json!("Canary 5%"), json!(5.0))
+        );
+        let model = by_title("Upgrade support assistant");
+        assert_eq!(model["state"], json!({ "stage": "ramp", "step": 1 }));
+        assert_eq!(
+            (model["risk"].clone(), model["traffic_percent"].clone()),
+            (json!("high"), json!(25.0))
+        );
+        let tool = by_title("Add order-lookup tool");
+        assert_eq!(tool["state"], json!({ "stage": "rolled_back" }));
+        let routing = by_title("Route Spanish conversations");
+        assert_eq!(
+            (routing["kind"].clone(), routing["state"].clone()),
+            (json!("routing"), json!({ "stage": "draft" }))
+        );
+        // Newest first: the draft was written last.
+        assert_eq!(items[0]["id"], routing["id"]);
+
+        let detail = |c: &Value| {
+            let app = app.clone();
+            let id = c["id"].as_str().unwrap_or_default().to_owned();
+            async move { app.get(&format!("/api/v1/changes/{id}")).await.json() }
+        };
+        let d = detail(&prompt).await;
+        let path: Vec<&str> = d["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .map(|h| h["to_label"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(path, ["Eval gate", "Canary 5%"]);
+        assert!(
+            d["history"]
+                .as_array()
+                .expect("history")
+                .iter()
+                .all(|h| h["actor"].as_str().is_some_and(|a| a.contains('@')))
+        );
+        let d = detail(&model).await;
+        assert_eq!(d["change"]["plan"]["template"], "model_upgrade");
+        assert_eq!(d["history"].as_array().map(Vec::len), Some(4));
+        let d = detail(&tool).await;
+        let last = &d["history"][2];
+        assert_eq!(last["action"], "roll_back");
+        assert!(
+            last["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("hard_error_rate +1.8 pp"))
+        );
+        let d = detail(&routing).await;
+        assert_eq!(d["history"], json!([]));
+        for c in &items {
+            let d = detail(c).await;
+            assert!(
+                d["change"]["candidate"]
+                    .as_object()
+                    .is_some_and(|o| !o.is_empty())
+            );
+            assert!(
+                d["change"]["expected_changes"]
+                    .as_str()
+                    .is_some_and(|t| t.len() > 40)
+            );
+        }
+
+        // A second start leaves the workspace alone.
+        assert!(!rollgate::demo::seed(&app.pool).await.expect("seed"));
+        assert_eq!(app.counts().await, counts);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn demo_does_not_seed_a_used_workspace() {
+    each_database(|app| async move {
+        app.create_default().await;
+        assert!(!rollgate::demo::seed(&app.pool).await.expect("seed"));
+        assert_eq!(app.counts().await, (1, 0));
+    })
+    .await;
+}
