@@ -67,6 +67,9 @@ fn assemble(wasm: &Path, dist: &Path) -> Result<Bundle> {
         .web(true)
         .map_err(|e| format!("wasm-bindgen: {e}"))?
         .typescript(false)
+        // Function names are for debuggers; they are over half of the raw module.
+        .remove_name_section(true)
+        .remove_producers_section(true)
         .generate(&pkg)
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
 

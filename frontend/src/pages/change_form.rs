@@ -1,0 +1,498 @@
+//! Registering a change and editing a draft. Both share one form: validated in the browser
+//! with `shared::validate` (the rules the server applies), with the server's own refusals
+//! mapped onto the same fields.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use serde_json::Value;
+use shared::api::{ChangeUpdate, NewChange, TemplateInfo};
+use shared::change::{AiChange, ChangeKind, RiskTier};
+use shared::plan::PlanTemplate;
+use shared::validate::{self, FieldError};
+
+use crate::actor;
+use crate::api::{self, ApiError};
+use crate::components::error_banner::{ErrorBanner, MessageBanner};
+use crate::components::field::FieldMsg;
+use crate::components::plan_editor::{PlanEditor, PlanForm, plan_summary, template_blurb};
+use crate::components::skeleton::PageSkeleton;
+
+#[component]
+pub fn NewChangePage() -> impl IntoView {
+    view! { <ChangeForm existing=None /> }
+}
+
+#[component]
+pub fn EditChangePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let detail = LocalResource::new(move || {
+        let id = id.get();
+        async move { api::get_change(&id).await }
+    });
+    view! {
+        <Transition fallback=|| view! { <PageSkeleton /> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) if d.change.state.plan_is_editable() => {
+                        view! { <ChangeForm existing=Some(d.change) /> }.into_any()
+                    }
+                    Ok(d) => view! {
+                        <div class="page">
+                            <div class="empty-state">
+                                <h1>"This change can no longer be edited"</h1>
+                                <p class="subtle">{format!(
+                                    "“{}” is at {}. Its plan and rollback criteria froze when the rollout started.",
+                                    d.change.title,
+                                    d.change.state.label(&d.change.plan)
+                                )}</p>
+                                <a class="btn btn-primary" href=format!("/changes/{}", d.change.id)>"Back to the change"</a>
+                            </div>
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! {
+                        <div class="page">
+                            <a class="back-link" href="/">"← All changes"</a>
+                            <ErrorBanner error=e retry=Callback::new(move |_| detail.refetch()) />
+                        </div>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// What went wrong with the last submit, for the banner above the form.
+#[derive(Debug, Clone)]
+enum Problem {
+    Client(FieldError),
+    Server(ApiError),
+}
+
+/// Human names of the top-level fields, for the banner.
+fn field_name(path: &str) -> String {
+    let head = path.split(['.', '[']).next().unwrap_or(path);
+    match head {
+        "title" => "Title".into(),
+        "owner" => "Owner".into(),
+        "kind" => "Kind".into(),
+        "risk" => "Risk".into(),
+        "expected_changes" => "Expected behaviour changes".into(),
+        "baseline" => "Baseline configuration".into(),
+        "candidate" => "Candidate configuration".into(),
+        "plan" => format!("Plan ({})", path.trim_start_matches("plan.")),
+        _ => path.into(),
+    }
+}
+
+/// A configuration box's text as a JSON value. Empty means `{}`; the object rule itself is
+/// `shared::validate`'s.
+fn parse_config(field: &str, text: &str) -> Result<Value, FieldError> {
+    if text.trim().is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| FieldError::new(field, format!("is not valid JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(FieldError::new(
+            field,
+            "must be a JSON object, e.g. {\"model\": \"…\", \"temperature\": 0.2}",
+        ));
+    }
+    Ok(v)
+}
+
+fn local_templates() -> Vec<TemplateInfo> {
+    PlanTemplate::ALL
+        .into_iter()
+        .map(|t| TemplateInfo {
+            template: t,
+            label: t.label().into(),
+            plan: t.plan(),
+        })
+        .collect()
+}
+
+fn scroll_to_first_error() {
+    request_animation_frame(|| {
+        let el = document()
+            .query_selector(".field-error")
+            .ok()
+            .flatten()
+            .or_else(|| document().query_selector(".form-banner").ok().flatten());
+        if let Some(el) = el {
+            el.scroll_into_view_with_bool(false);
+        }
+    });
+}
+
+#[component]
+fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
+    let editing = existing.clone();
+    let initial_plan = existing
+        .as_ref()
+        .map(|c| c.plan.clone())
+        .unwrap_or_else(|| PlanTemplate::Standard.plan());
+    let title = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| c.title.clone())
+            .unwrap_or_default(),
+    );
+    let kind = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| c.kind)
+            .unwrap_or(ChangeKind::Prompt),
+    );
+    let risk = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| c.risk)
+            .unwrap_or(RiskTier::Standard),
+    );
+    let owner = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| c.owner.clone())
+            .or_else(actor::get)
+            .unwrap_or_default(),
+    );
+    let expected = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| c.expected_changes.clone())
+            .unwrap_or_default(),
+    );
+    let config_text = |v: &Value| {
+        if v.as_object().is_some_and(|o| o.is_empty()) {
+            String::new()
+        } else {
+            crate::format::pretty_json(v)
+        }
+    };
+    let baseline = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| config_text(&c.baseline))
+            .unwrap_or_default(),
+    );
+    let candidate = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| config_text(&c.candidate))
+            .unwrap_or_default(),
+    );
+    let plan = PlanForm::new(&initial_plan);
+    let error = RwSignal::new(None::<FieldError>);
+    let problem = RwSignal::new(None::<Problem>);
+    let pending = RwSignal::new(false);
+
+    let templates = LocalResource::new(|| async { api::templates().await });
+    // The server's list when it has answered, the built-in one until then (or if it fails):
+    // they are the same plans, and the form should never wait for them.
+    let template_list = move || match templates.get() {
+        Some(Ok(v)) if !v.is_empty() => v,
+        _ => local_templates(),
+    };
+
+    // Check a configuration box when the user leaves it, so a typo shows before submitting.
+    let check_config = move |field: &'static str, text: String| match parse_config(field, &text) {
+        Err(e) => error.set(Some(e)),
+        Ok(_) => {
+            if error.with_untracked(|e| e.as_ref().is_some_and(|e| e.field == field)) {
+                error.set(None);
+            }
+        }
+    };
+
+    let navigate = use_navigate();
+    let edit_id = editing.as_ref().map(|c| c.id.clone());
+    let revision = editing.as_ref().map(|c| c.revision);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        error.set(None);
+        problem.set(None);
+        let fail = move |e: FieldError| {
+            error.set(Some(e.clone()));
+            problem.set(Some(Problem::Client(e)));
+            scroll_to_first_error();
+        };
+        let base = match parse_config("baseline", &baseline.get_untracked()) {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        };
+        let cand = match parse_config("candidate", &candidate.get_untracked()) {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        };
+        let plan_value = match plan.read() {
+            Ok(p) => p,
+            Err(e) => return fail(e),
+        };
+        let new = NewChange {
+            title: title.get_untracked().trim().to_string(),
+            kind: kind.get_untracked(),
+            risk: risk.get_untracked(),
+            baseline: base,
+            candidate: cand,
+            expected_changes: expected.get_untracked().trim().to_string(),
+            owner: owner.get_untracked().trim().to_string(),
+            template: None,
+            plan: Some(plan_value.clone()),
+        };
+        if let Err(e) = validate::new_change(&new) {
+            return fail(e);
+        }
+        pending.set(true);
+        let navigate = navigate.clone();
+        let edit_id = edit_id.clone();
+        spawn_local(async move {
+            let result = match (edit_id, revision) {
+                (Some(id), Some(revision)) => {
+                    let update = ChangeUpdate {
+                        revision,
+                        title: new.title,
+                        kind: new.kind,
+                        risk: new.risk,
+                        baseline: new.baseline,
+                        candidate: new.candidate,
+                        expected_changes: new.expected_changes,
+                        owner: new.owner,
+                        plan: plan_value,
+                    };
+                    api::update_change(&id, &update).await
+                }
+                _ => api::create_change(&new).await,
+            };
+            pending.set(false);
+            match result {
+                Ok(d) => navigate(
+                    &format!("/changes/{}", d.change.id),
+                    NavigateOptions::default(),
+                ),
+                Err(e) => {
+                    if let Some(field) = e.field() {
+                        error.set(Some(FieldError::new(field, e.message())));
+                    }
+                    problem.set(Some(Problem::Server(e)));
+                    scroll_to_first_error();
+                }
+            }
+        });
+    };
+
+    let back = editing
+        .as_ref()
+        .map(|c| format!("/changes/{}", c.id))
+        .unwrap_or_else(|| "/".into());
+    let heading = if editing.is_some() {
+        "Edit change"
+    } else {
+        "New AI change"
+    };
+    let lede = if editing.is_some() {
+        "While the change is a draft, everything can still be edited. The plan freezes when the rollout starts."
+    } else {
+        "Describe what changes, who will notice, and how it rolls out. Nothing is served until you start the rollout."
+    };
+    let submit_label = if editing.is_some() {
+        "Save changes"
+    } else {
+        "Create change"
+    };
+    let conflict_link = back.clone();
+
+    let banner = move || {
+        problem.get().map(|p| match p {
+            Problem::Client(e) => view! {
+                <div class="form-banner">
+                    <MessageBanner title="Check the highlighted field" message=format!("{} {}", field_name(&e.field), e.message) />
+                </div>
+            }
+            .into_any(),
+            Problem::Server(e) => {
+                let conflict = e.is_conflict();
+                let link = conflict_link.clone();
+                view! {
+                    <div class="form-banner">
+                        <ErrorBanner error=e />
+                        {conflict.then(|| view! {
+                            <p class="banner-after">
+                                "Your edits are still here. "
+                                <a href=link>"Open the latest version"</a>
+                                " in this tab to see what changed, then edit again."
+                            </p>
+                        })}
+                    </div>
+                }
+                .into_any()
+            }
+        })
+    };
+
+    let template_cards = move || {
+        let current_kind = kind.get();
+        template_list()
+            .into_iter()
+            .map(|info| {
+                let t = info.template;
+                let suggested = matches!(
+                    (current_kind, t),
+                    (ChangeKind::Model, PlanTemplate::ModelUpgrade)
+                );
+                let summary = plan_summary(&info.plan);
+                let chosen_plan = info.plan.clone();
+                view! {
+                    <button
+                        type="button"
+                        class="template-card"
+                        class:selected=move || plan.template.get() == t
+                        aria-pressed=move || (plan.template.get() == t).to_string()
+                        data-test=format!("template-{}", t.as_str())
+                        on:click=move |_| {
+                            plan.fill(&chosen_plan);
+                            if error.with_untracked(|e| e.as_ref().is_some_and(|e| e.field.starts_with("plan"))) {
+                                error.set(None);
+                            }
+                        }
+                    >
+                        <span class="template-top">
+                            <span class="template-label">{info.label.clone()}</span>
+                            {suggested.then(|| view! { <span class="tag tag-accent">"Suggested"</span> })}
+                            <span class="template-check" aria-hidden="true">
+                                <svg viewBox="0 0 16 16"><path d="M4 8.5l2.5 2.5L12 5.5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"></path></svg>
+                            </span>
+                        </span>
+                        <span class="template-blurb">{template_blurb(t)}</span>
+                        <span class="template-summary">{summary}</span>
+                    </button>
+                }
+            })
+            .collect_view()
+    };
+
+    view! {
+        <div class="page form-page">
+            <a class="back-link" href=back.clone()>{if editing.is_some() { "← Back to the change" } else { "← All changes" }}</a>
+            <div class="page-head">
+                <div>
+                    <h1>{heading}</h1>
+                    <p class="page-lede">{lede}</p>
+                </div>
+            </div>
+            {banner}
+            <form class="change-form" novalidate on:submit=submit>
+                <section class="card form-section">
+                    <div class="section-intro">
+                        <h2>"Basics"</h2>
+                        <p>"A title people will recognise in a list, what kind of change it is, and who owns it."</p>
+                    </div>
+                    <div class="section-fields">
+                        <label class="field">
+                            <span class="field-label">"Title"</span>
+                            <input type="text" name="title" placeholder="e.g. Shorter system prompt for billing answers" bind:value=title />
+                            <FieldMsg field="title" error=error />
+                        </label>
+                        <div class="grid-3">
+                            <label class="field">
+                                <span class="field-label">"Kind"</span>
+                                <select name="kind" on:change=move |e| {
+                                    if let Some(k) = ChangeKind::parse(&event_target_value(&e)) { kind.set(k) }
+                                }>
+                                    {ChangeKind::ALL.into_iter().map(|k| view! {
+                                        <option value=k.as_str() selected=move || kind.get() == k>{k.label()}</option>
+                                    }).collect_view()}
+                                </select>
+                                <FieldMsg field="kind" error=error />
+                            </label>
+                            <label class="field">
+                                <span class="field-label">"Risk"</span>
+                                <select name="risk" on:change=move |e| {
+                                    if let Some(r) = RiskTier::parse(&event_target_value(&e)) { risk.set(r) }
+                                }>
+                                    {RiskTier::ALL.into_iter().map(|r| view! {
+                                        <option value=r.as_str() selected=move || risk.get() == r>{r.label()}</option>
+                                    }).collect_view()}
+                                </select>
+                                <FieldMsg field="risk" error=error />
+                            </label>
+                            <label class="field">
+                                <span class="field-label">"Owner"</span>
+                                <input type="text" name="owner" placeholder="name or email" autocomplete="email" bind:value=owner />
+                                <FieldMsg field="owner" error=error />
+                            </label>
+                        </div>
+                    </div>
+                </section>
+
+                <section class="card form-section">
+                    <div class="section-intro">
+                        <h2>"What changes"</h2>
+                        <p>"In plain words for support and PMs, then the exact configuration serving today and the one being rolled out, as JSON objects."</p>
+                    </div>
+                    <div class="section-fields">
+                        <label class="field">
+                            <span class="field-label">"Expected behaviour changes"</span>
+                            <textarea name="expected_changes" rows="4" placeholder="e.g. Answers to billing questions get shorter; Spanish replies drop the formal register." bind:value=expected></textarea>
+                            <span class="field-hint">"What users may notice. Support reads this when tickets come in."</span>
+                            <FieldMsg field="expected_changes" error=error />
+                        </label>
+                        <div class="grid-2">
+                            <label class="field">
+                                <span class="field-label">"Baseline configuration"</span>
+                                <textarea
+                                    class="mono"
+                                    name="baseline"
+                                    rows="8"
+                                    spellcheck="false"
+                                    placeholder="{\n  \"model\": \"gpt-4o-2024-08-06\",\n  \"prompt_version\": \"billing-v12\"\n}"
+                                    bind:value=baseline
+                                    on:blur=move |_| check_config("baseline", baseline.get_untracked())
+                                ></textarea>
+                                <FieldMsg field="baseline" error=error />
+                            </label>
+                            <label class="field">
+                                <span class="field-label">"Candidate configuration"</span>
+                                <textarea
+                                    class="mono"
+                                    name="candidate"
+                                    rows="8"
+                                    spellcheck="false"
+                                    placeholder="{\n  \"model\": \"gpt-4o-2024-08-06\",\n  \"prompt_version\": \"billing-v13\"\n}"
+                                    bind:value=candidate
+                                    on:blur=move |_| check_config("candidate", candidate.get_untracked())
+                                ></textarea>
+                                <FieldMsg field="candidate" error=error />
+                            </label>
+                        </div>
+                    </div>
+                </section>
+
+                <section class="card form-section">
+                    <div class="section-intro">
+                        <h2>"Rollout plan"</h2>
+                        <p>"Start from a template, then adjust. Choosing a template replaces the plan below."</p>
+                    </div>
+                    <div class="section-fields">
+                        <div class="template-grid" role="group" aria-label="Plan templates">{template_cards}</div>
+                        <PlanEditor form=plan error=error />
+                    </div>
+                </section>
+
+                <div class="form-actions">
+                    <a class="btn" href=back>"Cancel"</a>
+                    <button type="submit" class="btn btn-primary" data-test="submit" disabled=move || pending.get()>
+                        {move || if pending.get() { "Saving…" } else { submit_label }}
+                    </button>
+                </div>
+            </form>
+        </div>
+    }
+}

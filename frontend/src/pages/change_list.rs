@@ -1,0 +1,262 @@
+//! The change list: every AI change, where its rollout stands, filtered by state and kind.
+//! Filters and page live in the URL query so a filtered view can be shared and reloaded.
+
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::api::ChangePage;
+use shared::change::ChangeKind;
+use shared::rollout::{RolloutState, STATE_NAMES};
+
+use crate::api::{self, ListQuery};
+use crate::components::error_banner::ErrorBanner;
+use crate::components::skeleton::TableSkeleton;
+use crate::components::tags::{KindTag, RiskTag, StateBadge, TrafficBar};
+use crate::format;
+
+const PER_PAGE: u32 = 20;
+
+fn state_filter_label(name: &str) -> &'static str {
+    match name {
+        "draft" => "Draft",
+        "eval" => "Eval gate",
+        "canary" => "Canary",
+        "ramp" => "Ramp",
+        "full" => "Full",
+        "reviewed" => "Reviewed",
+        "rolled_back" => "Rolled back",
+        _ => "Unknown",
+    }
+}
+
+/// The list's URL for a query, with defaults left out.
+fn href(q: &ListQuery) -> String {
+    let mut parts = Vec::new();
+    if let Some(s) = &q.state {
+        parts.push(format!("state={s}"));
+    }
+    if let Some(k) = &q.kind {
+        parts.push(format!("kind={k}"));
+    }
+    if q.page > 1 {
+        parts.push(format!("page={}", q.page));
+    }
+    if parts.is_empty() {
+        "/".into()
+    } else {
+        format!("/?{}", parts.join("&"))
+    }
+}
+
+#[component]
+pub fn ChangeList() -> impl IntoView {
+    let query = use_query_map();
+    let current = Memo::new(move |_| {
+        let q = query.read();
+        ListQuery {
+            state: q.get("state").filter(|s| STATE_NAMES.contains(&s.as_str())),
+            kind: q.get("kind").filter(|k| ChangeKind::parse(k).is_some()),
+            page: q
+                .get("page")
+                .and_then(|p| p.parse().ok())
+                .filter(|p| *p >= 1)
+                .unwrap_or(1),
+            per_page: PER_PAGE,
+        }
+    });
+    let data = LocalResource::new(move || {
+        let q = current.get();
+        async move { api::list_changes(&q).await }
+    });
+    let navigate = use_navigate();
+    let set_filter = move |key: &'static str, value: String| {
+        let mut q = current.get_untracked();
+        let value = (!value.is_empty()).then_some(value);
+        match key {
+            "state" => q.state = value,
+            _ => q.kind = value,
+        }
+        q.page = 1;
+        navigate(&href(&q), NavigateOptions::default());
+    };
+    let set_state = set_filter.clone();
+    let set_kind = set_filter;
+    let loading = RwSignal::new(false);
+    let filtered = move || {
+        let q = current.get();
+        q.state.is_some() || q.kind.is_some()
+    };
+
+    view! {
+        <div class="page">
+            <div class="page-head">
+                <div>
+                    <h1>"AI changes"</h1>
+                    <p class="page-lede">"Every prompt, model, tool and routing change, and where its rollout stands."</p>
+                </div>
+                <a class="btn btn-primary" href="/changes/new" data-test="new-change">
+                    <svg viewBox="0 0 16 16" aria-hidden="true"><path d="M8 3v10M3 8h10" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"></path></svg>
+                    "New change"
+                </a>
+            </div>
+
+            <div class="toolbar" role="search">
+                <label class="select-label">
+                    <span>"State"</span>
+                    <select name="state" data-test="filter-state" on:change=move |e| set_state("state", event_target_value(&e))>
+                        <option value="" selected=move || current.get().state.is_none()>"All states"</option>
+                        {STATE_NAMES
+                            .into_iter()
+                            .map(|s| view! {
+                                <option value=s selected=move || current.get().state.as_deref() == Some(s)>{state_filter_label(s)}</option>
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label class="select-label">
+                    <span>"Kind"</span>
+                    <select name="kind" data-test="filter-kind" on:change=move |e| set_kind("kind", event_target_value(&e))>
+                        <option value="" selected=move || current.get().kind.is_none()>"All kinds"</option>
+                        {ChangeKind::ALL
+                            .into_iter()
+                            .map(|k| view! {
+                                <option value=k.as_str() selected=move || current.get().kind.as_deref() == Some(k.as_str())>{k.label()}</option>
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <Show when=filtered>
+                    <a class="btn btn-ghost btn-small" href="/">"Clear filters"</a>
+                </Show>
+            </div>
+
+            <div class="list-body" class:is-loading=move || loading.get() aria-busy=move || loading.get().to_string()>
+            <Transition fallback=|| view! { <TableSkeleton /> } set_pending=loading>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(page) => view! { <ChangeTable page=page query=current.get_untracked() /> }.into_any(),
+                        Err(e) => view! {
+                            <ErrorBanner error=e retry=Callback::new(move |_| data.refetch()) />
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn ChangeTable(page: ChangePage, query: ListQuery) -> impl IntoView {
+    let filtered = query.state.is_some() || query.kind.is_some();
+    if page.items.is_empty() && page.total == 0 {
+        return if filtered {
+            view! {
+                <div class="card empty-state" data-test="empty">
+                    <h2>"No changes match these filters"</h2>
+                    <p class="subtle">"Try another state or kind, or clear the filters to see every change."</p>
+                    <a class="btn" href="/">"Clear filters"</a>
+                </div>
+            }
+            .into_any()
+        } else {
+            view! {
+                <div class="card empty-state" data-test="empty">
+                    <svg class="empty-art" viewBox="0 0 64 64" aria-hidden="true">
+                        <rect x="6" y="14" width="52" height="36" rx="8" fill="none" stroke="currentColor" stroke-width="2"></rect>
+                        <path d="M16 40 L26 30 L34 36 L48 22" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"></path>
+                    </svg>
+                    <h2>"No AI changes yet"</h2>
+                    <p class="subtle">
+                        "Register your first change: a new prompt, model, tool or routing rule. "
+                        "Pick a plan template, write down what users may notice and which metrics would make you roll back. "
+                        "Rollgate then walks it through the eval gate, a canary and a staged ramp."
+                    </p>
+                    <a class="btn btn-primary" href="/changes/new">"Register a change"</a>
+                </div>
+            }
+            .into_any()
+        };
+    }
+
+    let per_page = page.per_page.max(1);
+    let pages = ((page.total.max(0) as u64).div_ceil(per_page as u64)).max(1) as u32;
+    let first = (page.page.saturating_sub(1) * per_page) as i64 + 1;
+    let last = (first + page.items.len() as i64 - 1).max(first);
+    let prev = (page.page > 1).then(|| {
+        href(&ListQuery {
+            page: page.page - 1,
+            ..query.clone()
+        })
+    });
+    let next = (page.page < pages).then(|| {
+        href(&ListQuery {
+            page: page.page + 1,
+            ..query.clone()
+        })
+    });
+
+    let rows = page
+        .items
+        .into_iter()
+        .map(|c| {
+            let link = format!("/changes/{}", c.id);
+            let rolled_back = c.state == RolloutState::RolledBack;
+            view! {
+                <tr data-test="change-row" data-id=c.id.clone()>
+                    <td class="col-title">
+                        <a class="row-link" href=link>{c.title}</a>
+                    </td>
+                    <td><KindTag kind=c.kind /></td>
+                    <td><RiskTag risk=c.risk short=true /></td>
+                    <td><StateBadge state=c.state label=c.state_label /></td>
+                    <td class="col-traffic"><TrafficBar percent=c.traffic_percent rolled_back=rolled_back /></td>
+                    <td class="col-owner">{c.owner}</td>
+                    <td class="col-updated" title=format::date_time(&c.updated_at)>{format::relative_time(&c.updated_at)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <div class="card table-card">
+            <div class="table-scroll">
+                <table class="table changes-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Change"</th>
+                            <th scope="col">"Kind"</th>
+                            <th scope="col">"Risk"</th>
+                            <th scope="col">"State"</th>
+                            <th scope="col">"Traffic"</th>
+                            <th scope="col" class="col-owner">"Owner"</th>
+                            <th scope="col">"Updated"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            <div class="table-foot">
+                <span class="subtle" data-test="count">
+                    {if page.total > 0 {
+                        format!("{first}–{last} of {} change{}", page.total, if page.total == 1 { "" } else { "s" })
+                    } else {
+                        "No changes on this page".into()
+                    }}
+                </span>
+                <nav class="pager" aria-label="Pages">
+                    {match prev {
+                        Some(h) => view! { <a class="btn btn-small" href=h data-test="prev-page" rel="prev">"← Previous"</a> }.into_any(),
+                        None => view! { <span class="btn btn-small disabled" aria-disabled="true">"← Previous"</span> }.into_any(),
+                    }}
+                    <span class="pager-pos">{format!("Page {} of {pages}", page.page.max(1))}</span>
+                    {match next {
+                        Some(h) => view! { <a class="btn btn-small" href=h data-test="next-page" rel="next">"Next →"</a> }.into_any(),
+                        None => view! { <span class="btn btn-small disabled" aria-disabled="true">"Next →"</span> }.into_any(),
+                    }}
+                </nav>
+            </div>
+        </div>
+    }
+    .into_any()
+}
