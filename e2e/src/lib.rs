@@ -151,13 +151,11 @@ impl Browser {
             "goog:chromeOptions".into(),
             serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
         );
-        let client = ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(caps)
-        .connect(&format!("http://{addr}"))
-        .await
-        .expect("a Chromium session through chromedriver");
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://{addr}"))
+            .await
+            .expect("a Chromium session through chromedriver");
         Browser {
             client,
             driver,
@@ -265,10 +263,7 @@ pub mod check {
                 return Ok(());
             }
             if start.elapsed() > PATIENCE {
-                return Err(format!(
-                    "the page never showed {needle:?}; it shows:\n{body}"
-                )
-                .into());
+                return Err(format!("the page never showed {needle:?}; it shows:\n{body}").into());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -310,7 +305,11 @@ pub mod check {
     /// The `data-status` of each stage of the timeline, in order.
     pub async fn timeline(c: &Client) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for s in find::all(c, &format!("{} {}", find::hook("timeline"), find::hook("stage"))).await?
+        for s in find::all(
+            c,
+            &format!("{} {}", find::hook("timeline"), find::hook("stage")),
+        )
+        .await?
         {
             out.push(s.attr("data-status").await?.unwrap_or_default());
         }
@@ -343,8 +342,17 @@ pub mod http {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-        (status, if chunked { dechunk(rest) } else { rest.to_string() })
+        let chunked = head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked");
+        (
+            status,
+            if chunked {
+                dechunk(rest)
+            } else {
+                rest.to_string()
+            },
+        )
     }
 
     fn dechunk(mut s: &str) -> String {
@@ -375,7 +383,10 @@ pub mod http {
         let (status, text) = request(server, "POST", "/api/v1/changes", Some(&body.to_string()));
         assert_eq!(status, 201, "creating a change failed: {text}");
         let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON body");
-        v["change"]["id"].as_str().expect("the change has an id").to_string()
+        v["change"]["id"]
+            .as_str()
+            .expect("the change has an id")
+            .to_string()
     }
 
     pub fn transition(server: &Server, id: &str, action: &str, reason: Option<&str>) {

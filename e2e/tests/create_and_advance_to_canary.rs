@@ -12,7 +12,12 @@ async fn create_and_advance_to_canary() -> Result {
     c.goto(&server.page("/")).await?;
     act::click(c, &find::hook("new-change")).await?;
     act::click(c, &find::hook("template-standard")).await?;
-    act::fill(c, "[name=title]", "Friendlier refund answers (prompt refunds-v4)").await?;
+    act::fill(
+        c,
+        "[name=title]",
+        "Friendlier refund answers (prompt refunds-v4)",
+    )
+    .await?;
     act::fill(c, "[name=owner]", "mara@example.com").await?;
     act::select(c, "[name=kind]", "prompt").await?;
     act::select(c, "[name=risk]", "standard").await?;
@@ -39,7 +44,11 @@ async fn create_and_advance_to_canary() -> Result {
     }
     check::attr_is(
         c,
-        &format!("{} {}:nth-child(2)", find::hook("timeline"), find::hook("stage")),
+        &format!(
+            "{} {}:nth-child(2)",
+            find::hook("timeline"),
+            find::hook("stage")
+        ),
         "data-status",
         "current",
     )
@@ -49,7 +58,11 @@ async fn create_and_advance_to_canary() -> Result {
     find::one(c, &find::hook("timeline")).await?;
     check::attr_is(
         c,
-        &format!("{} {}:nth-child(2)", find::hook("timeline"), find::hook("stage")),
+        &format!(
+            "{} {}:nth-child(2)",
+            find::hook("timeline"),
+            find::hook("stage")
+        ),
         "data-status",
         "current",
     )
@@ -57,7 +70,10 @@ async fn create_and_advance_to_canary() -> Result {
     let statuses = check::timeline(c).await?;
     assert_eq!(statuses[0], "done", "eval gate: {statuses:?}");
     assert_eq!(statuses[1], "current", "canary: {statuses:?}");
-    assert!(statuses[2..].iter().all(|s| s == "upcoming"), "{statuses:?}");
+    assert!(
+        statuses[2..].iter().all(|s| s == "upcoming"),
+        "{statuses:?}"
+    );
     let history = find::texts(c, &find::hook("history-entry")).await?;
     assert_eq!(history.len(), 2, "two transitions stored: {history:?}");
     check::page_shows(c, "Canary 5%").await?;

@@ -31,7 +31,9 @@ async fn see_demo_changes() -> Result {
     }
     let rows = find::all(c, &find::hook("change-row")).await?;
     assert_eq!(rows.len(), 4, "the demo has four changes");
-    let badges = find::texts(c, &find::hook("state-badge")).await?.join(" | ");
+    let badges = find::texts(c, &find::hook("state-badge"))
+        .await?
+        .join(" | ");
     for state in ["Canary", "Ramp", "Rolled back", "Draft"] {
         assert!(badges.contains(state), "no {state} badge among {badges}");
     }
