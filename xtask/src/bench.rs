@@ -17,4 +17,3 @@ pub fn run(args: &[String]) -> Result {
     }
     Ok(())
 }
-

@@ -98,7 +98,11 @@ fn assemble(wasm: &Path, dist: &Path) -> Result<Bundle> {
         files,
     };
     for (name, raw, gz) in &bundle.files {
-        eprintln!("  {name:<34} {:>8.1} KB  {:>7.1} KB gzipped", kb(*raw), kb(*gz));
+        eprintln!(
+            "  {name:<34} {:>8.1} KB  {:>7.1} KB gzipped",
+            kb(*raw),
+            kb(*gz)
+        );
     }
     eprintln!(
         "  {:<34} {:>8}     {:>7.1} KB gzipped",
@@ -126,7 +130,10 @@ fn stylesheet() -> Result<String> {
     for p in names {
         let text =
             fs::read_to_string(&p).map_err(|e| format!("could not read {}: {e}", p.display()))?;
-        css.push_str(&format!("/* {} */\n", p.file_name().unwrap_or_default().to_string_lossy()));
+        css.push_str(&format!(
+            "/* {} */\n",
+            p.file_name().unwrap_or_default().to_string_lossy()
+        ));
         css.push_str(&text);
         css.push('\n');
     }
@@ -146,7 +153,11 @@ pub fn ensure_wasm_target() -> Result {
         .args(["target", "list", "--installed"])
         .output();
     match out {
-        Ok(o) if String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == WASM_TARGET) => {
+        Ok(o)
+            if String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == WASM_TARGET) =>
+        {
             Ok(())
         }
         Ok(_) => exec(Command::new("rustup").args(["target", "add", WASM_TARGET])),
@@ -157,7 +168,13 @@ pub fn ensure_wasm_target() -> Result {
 
 /// Builds the server binary and returns its path.
 pub fn server_binary() -> Result<PathBuf> {
-    exec(&mut cargo_cmd(["build", "--package", "rollgate-backend", "--bin", "rollgate"]))?;
+    exec(&mut cargo_cmd([
+        "build",
+        "--package",
+        "rollgate-backend",
+        "--bin",
+        "rollgate",
+    ]))?;
     Ok(target_dir()?.join("debug").join("rollgate"))
 }
 

@@ -12,7 +12,9 @@ pub fn run(_args: &[String]) -> Result {
     let mut steps: Vec<Step> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
 
-    steps.push(step("format", || exec(&mut cargo_cmd(["fmt", "--all", "--check"]))));
+    steps.push(step("format", || {
+        exec(&mut cargo_cmd(["fmt", "--all", "--check"]))
+    }));
     steps.push(step("clippy (native)", || {
         exec(&mut cargo_cmd([
             "clippy",
@@ -93,7 +95,6 @@ pub fn run(_args: &[String]) -> Result {
         Ok(())
     }
 }
-
 
 /// Debian's Chromium and ChromeDriver: installed with apt when missing and running as root,
 /// else an error with the exact command to run.
