@@ -23,6 +23,16 @@ pub enum Error {
     #[error("{0}")]
     BadRequest(String),
 
+    /// 401 Unauthorized, code `unauthorized`: no valid bearer token (missing, malformed,
+    /// unknown or revoked). Answered with `WWW-Authenticate: Bearer`.
+    #[error("{0}")]
+    Unauthorized(String),
+
+    /// 403 Forbidden, code `forbidden`: the token is valid but may not do this, e.g. it is
+    /// scoped to another change.
+    #[error("{0}")]
+    Forbidden(String),
+
     /// 404 Not Found, code `not_found`: no such resource (or no such API route).
     #[error("{0} not found")]
     NotFound(String),
@@ -76,6 +86,14 @@ impl Error {
         Error::NotFound(what.to_owned())
     }
 
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Error::Unauthorized(message.into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Error::Forbidden(message.into())
+    }
+
     pub fn conflict(message: impl Into<String>) -> Self {
         Error::Conflict(message.into())
     }
@@ -98,6 +116,8 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::MalformedJson(_) | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Conflict(_) | Error::Frozen(_) | Error::IllegalTransition(_) => {
@@ -115,6 +135,8 @@ impl Error {
         match self {
             Error::MalformedJson(_) => "malformed_json",
             Error::BadRequest(_) => "bad_request",
+            Error::Unauthorized(_) => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::Conflict(_) => "conflict",
@@ -196,7 +218,15 @@ impl IntoResponse for Error {
         } else if let Error::Database(e) = &self {
             tracing::warn!(error = %e, "constraint violation answered with 409");
         }
-        (status, axum::Json(self.body())).into_response()
+        let mut response = (status, axum::Json(self.body())).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: a 401 names the scheme the client should use.
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod db;
 pub mod demo;
+pub mod demo_traffic;
 pub mod error;
 pub mod http;
 mod server;

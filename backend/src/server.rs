@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::db::{self, ConnectError};
-use crate::{AppState, app, demo};
+use crate::{AppState, app, demo, demo_traffic};
 
 /// Where data lives unless told otherwise: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://rollgate.db";
@@ -96,11 +97,25 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     }
 
     let state = AppState::new(pool.clone(), backend, config.dist);
+    let router = app(state);
+    let (stop, stopped) = watch::channel(false);
+    // The demo's simulated production app sends its windows through this very router.
+    let traffic = config
+        .demo
+        .then(|| demo_traffic::spawn(router.clone(), pool.clone(), stopped));
     println!("Rollgate console on http://{addr}");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServeError::Serve)?;
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        })
+        .await;
+    if let Some(task) = traffic
+        && let Err(e) = task.await
+    {
+        tracing::error!(error = %e, "the demo traffic task failed");
+    }
+    served.map_err(ServeError::Serve)?;
     pool.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::change::{AiChange, ChangeKind, RiskTier};
+use crate::metrics::MetricDef;
 use crate::plan::{PlanTemplate, RolloutPlan};
 use crate::rollout::{RolloutState, TransitionAction};
 
@@ -182,4 +183,13 @@ pub struct ErrorDetail {
     pub message: String,
     /// The request field at fault, as a path such as `plan.ramp[1].percent`.
     pub field: Option<String>,
+}
+
+/// `GET` and `PUT /api/v1/changes/{id}/catalogue`: the metrics a change is compared on. A
+/// change without its own catalogue has `shared::metrics::default_catalogue()`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MetricCatalogue {
+    pub metrics: Vec<MetricDef>,
 }

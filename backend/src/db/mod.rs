@@ -5,6 +5,8 @@
 //! columns and no vendor functions (see `migrations/0001_changes.sql`).
 
 pub mod changes;
+pub mod metrics;
+pub mod tokens;
 pub mod transitions;
 
 use std::time::Duration;

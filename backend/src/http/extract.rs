@@ -32,10 +32,14 @@ where
         if !is_json(req.headers()) {
             return Err(Error::UnsupportedMediaType);
         }
+        let limit = req
+            .extensions()
+            .get::<super::BodyLimit>()
+            .map_or(super::BODY_LIMIT, |l| l.0);
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge {
-                    limit_kib: super::BODY_LIMIT / 1024,
+                    limit_kib: limit / 1024,
                 }
             } else {
                 Error::BadRequest(format!("the request body could not be read: {e}"))

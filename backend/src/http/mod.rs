@@ -6,8 +6,11 @@ mod changes;
 mod console;
 pub mod extract;
 mod health;
+pub mod ingest_auth;
+mod metrics;
 mod openapi;
 mod templates;
+mod tokens;
 mod transitions;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -26,6 +29,19 @@ use crate::error::Error;
 /// (`shared::validate::MAX_CONFIG_BYTES`, 64 KiB each) and a full plan fits with room to spare.
 pub const BODY_LIMIT: usize = 256 * 1024;
 
+/// A route's own body limit, for routes that take more than [`BODY_LIMIT`] (metric batches).
+/// The `Json` extractor reads it to name the right limit in its 413 answer.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// `router` with its own body limit: axum's (the innermost `DefaultBodyLimit` wins over the
+/// application-wide one) and the marker the `Json` extractor reports.
+fn with_body_limit(router: OpenApiRouter<AppState>, limit: usize) -> OpenApiRouter<AppState> {
+    router
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(Extension(BodyLimit(limit)))
+}
+
 /// The API's routes and their OpenAPI document, built from the same handler declarations.
 pub fn api() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
@@ -33,6 +49,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(templates::router())
         .merge(changes::router())
         .merge(transitions::router())
+        .merge(metrics::router())
+        .merge(tokens::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
 }

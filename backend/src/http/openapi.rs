@@ -26,12 +26,35 @@ use crate::AppState;
     ),
     tags(
         (name = "changes", description = "AI changes and their rollouts"),
+        (name = "metrics", description = "Canary-vs-control metrics: catalogue, ingestion, aggregates"),
+        (name = "tokens", description = "Ingestion tokens of production apps"),
         (name = "templates", description = "Plan templates"),
         (name = "health", description = "Liveness"),
         (name = "meta", description = "This document"),
-    )
+    ),
+    modifiers(&IngestTokenScheme)
 )]
 pub(super) struct ApiDoc;
+
+/// The `ingest_token` security scheme the ingestion route names: a bearer token `rg_ing_…`.
+struct IngestTokenScheme;
+
+impl utoipa::Modify for IngestTokenScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "ingest_token",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some("An ingestion token from POST /api/v1/tokens"))
+                        .build(),
+                ),
+            );
+    }
+}
 
 /// The finished document, serialized once at start-up.
 #[derive(Clone)]

@@ -1,0 +1,291 @@
+//! Benchmarks of metric ingestion and aggregation, through the real router (`oneshot`, no
+//! socket) on a fresh SQLite file, and on a fresh PostgreSQL database when
+//! `ROLLGATE_BENCH_POSTGRES_URL` names an admin URL (the bench creates and drops
+//! `rollgate_b_<uuid>`).
+//!
+//! * `ingest_10k`: one request of 10 000 windows (12 segments × 2 variants, the 12 metrics of
+//!   the default catalogue; about 14 MB of JSON). Each iteration re-sends the same windows,
+//!   so this is the replace path; the first (insert) send is timed once and printed.
+//! * `summary_30x12x14d`: `GET …/metrics/summary` over 14 days of hourly windows for 30
+//!   metrics × 12 segments × 2 variants (8 064 windows, 241 920 values).
+//! * `series_30x12x14d`: `GET …/metrics/series` of one latency metric over the same data.
+//!
+//! `cargo bench -p rollgate-backend --bench metrics -- --warm-up-time 1 --measurement-time 5`
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use criterion::{Criterion, criterion_group, criterion_main};
+use rollgate::{AppState, app};
+use serde_json::{Value, json};
+use shared::synthetic::SplitMix64;
+use sqlx::{Connection, Executor};
+use tower::ServiceExt;
+
+/// 2025-06-01T00:00:00Z.
+const T0: i64 = 1_748_736_000;
+
+fn at(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(rollgate::db::timestamp)
+        .unwrap_or_default()
+}
+
+async fn call(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn json_req(method: &str, uri: &str, body: &Value, token: Option<&str>) -> Request<Body> {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    req.body(Body::from(body.to_string())).expect("request")
+}
+
+/// A change, optionally with a 30-metric catalogue, and a token for it.
+async fn change(router: &Router, wide: bool) -> (String, String) {
+    let (status, detail) = call(
+        router,
+        json_req(
+            "POST",
+            "/api/v1/changes",
+            &json!({ "title": "Bench", "kind": "prompt", "risk": "standard", "owner": "bench" }),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{detail}");
+    let id = detail["change"]["id"].as_str().expect("id").to_owned();
+    if wide {
+        let mut metrics: Vec<Value> = shared::metrics::default_catalogue()
+            .iter()
+            .map(|d| serde_json::to_value(d).expect("def"))
+            .collect();
+        for i in 0..18 {
+            metrics.push(json!({
+                "key": format!("extra_{i:02}"), "name": format!("Extra {i}"),
+                "kind": if i % 2 == 0 { "rate" } else { "mean" },
+                "family": "quality", "good": "up",
+            }));
+        }
+        let (status, body) = call(
+            router,
+            json_req(
+                "PUT",
+                &format!("/api/v1/changes/{id}/catalogue"),
+                &json!({ "metrics": metrics }),
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, token) = call(
+        router,
+        json_req(
+            "POST",
+            "/api/v1/tokens",
+            &json!({ "name": "bench", "change_id": id }),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{token}");
+    (id, token["secret"].as_str().expect("secret").to_owned())
+}
+
+/// A window with every default metric, plus 18 extra ones when `wide`.
+fn window(
+    rng: &mut SplitMix64,
+    variant: &str,
+    segment: usize,
+    start: i64,
+    len: i64,
+    wide: bool,
+) -> Value {
+    let n = 200 + rng.next_u64() % 800;
+    let rate = |rng: &mut SplitMix64, p: f64| json!({ "n": n, "successes": rng.binomial(n, p) });
+    let mean = |rng: &mut SplitMix64, m: f64| {
+        let mu = m * (1.0 + 0.01 * rng.normal());
+        json!({ "n": n, "sum": mu * n as f64, "sum_squares": (mu * mu * 1.5) * n as f64 })
+    };
+    let mut metrics = serde_json::Map::new();
+    metrics.insert("shadow_eval_pass_rate".into(), rate(rng, 0.9));
+    metrics.insert("suggestion_click_through".into(), rate(rng, 0.2));
+    metrics.insert("retry_rate".into(), rate(rng, 0.06));
+    metrics.insert("conversation_length".into(), mean(rng, 3.2));
+    metrics.insert("cost_per_request".into(), mean(rng, 0.004));
+    metrics.insert("tokens_per_request".into(), mean(rng, 1100.0));
+    let mut counts = [0u64; 12];
+    for _ in 0..n.min(64) {
+        counts[(rng.next_u64() % 12) as usize] += n / 64;
+    }
+    metrics.insert(
+        "latency_ms".into(),
+        json!({ "le": [100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 4000, 6000, 10000],
+                "counts": counts, "cumulative": false }),
+    );
+    metrics.insert("hard_error_rate".into(), rate(rng, 0.004));
+    metrics.insert("soft_error_rate".into(), rate(rng, 0.02));
+    metrics.insert("refusal_rate".into(), rate(rng, 0.008));
+    metrics.insert("moderation_flag_rate".into(), rate(rng, 0.001));
+    metrics.insert(
+        "error_categories".into(),
+        json!({ "timeout": rng.binomial(n, 0.002), "rate_limited": rng.binomial(n, 0.001) }),
+    );
+    if wide {
+        for i in 0..18 {
+            let v = if i % 2 == 0 {
+                rate(rng, 0.5)
+            } else {
+                mean(rng, 10.0)
+            };
+            metrics.insert(format!("extra_{i:02}"), v);
+        }
+    }
+    json!({
+        "variant": variant,
+        "segment": format!("segment {segment:02}"),
+        "window_start": at(start),
+        "window_end": at(start + len),
+        "requests": n,
+        "metrics": metrics,
+    })
+}
+
+/// `count` windows over 12 segments × 2 variants, `len` seconds each, from [`T0`].
+fn windows(count: usize, len: i64, wide: bool) -> Vec<Value> {
+    let mut rng = SplitMix64(42);
+    let mut out = Vec::with_capacity(count);
+    let mut slot = 0;
+    while out.len() < count {
+        for segment in 0..12 {
+            for variant in ["control", "candidate"] {
+                if out.len() < count {
+                    out.push(window(
+                        &mut rng,
+                        variant,
+                        segment,
+                        T0 + slot * len,
+                        len,
+                        wide,
+                    ));
+                }
+            }
+        }
+        slot += 1;
+    }
+    out
+}
+
+fn run(c: &mut Criterion, label: &str, url: &str) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let router = rt.block_on(async {
+        let (pool, backend) = rollgate::db::connect(url).await.expect("connect");
+        app(AppState::new(pool, backend, "dist"))
+    });
+
+    // Ingestion: 10 000 five-minute windows of the default catalogue.
+    let (id, token) = rt.block_on(change(&router, false));
+    let body = json!({ "windows": windows(10_000, 300, false) }).to_string();
+    eprintln!("[{label}] ingest body: {:.1} MB", body.len() as f64 / 1e6);
+    let uri = format!("/api/v1/changes/{id}/metrics");
+    let send = |body: String| {
+        Request::post(&uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(body))
+            .expect("request")
+    };
+    let started = Instant::now();
+    let (status, answer) = rt.block_on(call(&router, send(body.clone())));
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    eprintln!(
+        "[{label}] first send of 10 000 windows (insert): {:?}",
+        started.elapsed()
+    );
+    c.bench_function(&format!("{label}/ingest_10k"), |b| {
+        b.iter(|| {
+            let (status, _) = rt.block_on(call(&router, send(body.clone())));
+            assert_eq!(status, StatusCode::OK);
+        })
+    });
+
+    // Aggregation: 14 days of hourly windows, 30 metrics × 12 segments × 2 variants.
+    let (id, token) = rt.block_on(change(&router, true));
+    let data = windows(14 * 24 * 24, 3600, true);
+    for chunk in data.chunks(4000) {
+        let (status, answer) = rt.block_on(call(
+            &router,
+            json_req(
+                "POST",
+                &format!("/api/v1/changes/{id}/metrics"),
+                &json!({ "windows": chunk }),
+                Some(&token),
+            ),
+        ));
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let get = |uri: String| Request::get(uri).body(Body::empty()).expect("request");
+    let summary = format!("/api/v1/changes/{id}/metrics/summary");
+    let (_, s) = rt.block_on(call(&router, get(summary.clone())));
+    assert_eq!(s["windows"], 8064);
+    assert_eq!(s["cells"].as_array().map(Vec::len), Some(30 * 13 * 2));
+    c.bench_function(&format!("{label}/summary_30x12x14d"), |b| {
+        b.iter(|| {
+            let (status, _) = rt.block_on(call(&router, get(summary.clone())));
+            assert_eq!(status, StatusCode::OK);
+        })
+    });
+    let series = format!("/api/v1/changes/{id}/metrics/series?metric=latency_ms");
+    c.bench_function(&format!("{label}/series_30x12x14d"), |b| {
+        b.iter(|| {
+            let (status, _) = rt.block_on(call(&router, get(series.clone())));
+            assert_eq!(status, StatusCode::OK);
+        })
+    });
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    run(c, "sqlite", &url);
+
+    if let Ok(admin_url) = std::env::var("ROLLGATE_BENCH_POSTGRES_URL") {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let name = format!("rollgate_b_{}", uuid::Uuid::now_v7().simple());
+        sqlx::any::install_default_drivers();
+        let mut admin = rt
+            .block_on(sqlx::AnyConnection::connect(&admin_url))
+            .expect("connect to ROLLGATE_BENCH_POSTGRES_URL");
+        rt.block_on(admin.execute(format!("CREATE DATABASE {name}").as_str()))
+            .expect("create database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
+        run(c, "postgres", &format!("{base}/{name}"));
+        rt.block_on(admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()))
+            .expect("drop database");
+    }
+}
+
+criterion_group! {
+    name = metrics;
+    config = Criterion::default().sample_size(10);
+    targets = benches
+}
+criterion_main!(metrics);

@@ -1,0 +1,486 @@
+//! Queries on `metric_windows` and `metric_keys`, and the change's metric catalogue.
+//!
+//! Writes go through a [`Writer`]: a transaction that first locks the change's row, so that
+//! ingestion requests for one change and edits of its catalogue are serialized (on SQLite the
+//! first write takes the database's write lock; on PostgreSQL the row lock), and that then reads
+//! the catalogue and the stored metric keys the caller validates against. Validation and
+//! storage therefore see the same state, and a batch is stored whole or not at all.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use shared::metrics::{
+    MetricDef, MetricKind, MetricValue, ParsedWindow, Variant, default_catalogue,
+};
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use crate::error::{Error, Result};
+
+/// Rows per INSERT statement. Few rows per statement cost round trips; many cost SQLite dearly:
+/// sqlx looks up each parameter's name when binding (`sqlite3_bind_parameter_name`, linear in
+/// the number of parameters), so binding is quadratic in the statement's size. 100 rows of 6
+/// parameters is near the optimum measured on both databases (`benches/metrics.rs`).
+const ROWS_PER_INSERT: usize = 100;
+
+/// What stored windows fix about a metric: its kind and, for latency, the bucket bounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMetric {
+    pub kind: MetricKind,
+    pub le: Option<Vec<f64>>,
+}
+
+/// How an ingestion went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub accepted: u64,
+    /// Windows that already existed and were replaced.
+    pub replaced: u64,
+}
+
+/// A locked change, with what writes to it are validated against. Dropping it without
+/// calling a write method rolls back (and unlocks).
+pub struct Writer {
+    tx: Transaction<'static, Any>,
+    change_id: String,
+    /// The change's catalogue: its own, or the default.
+    pub catalogue: Vec<MetricDef>,
+    /// Metrics with stored windows.
+    pub stored: BTreeMap<String, StoredMetric>,
+}
+
+/// Locks `change_id` for writing; `None` when there is no such change.
+pub async fn lock(pool: &AnyPool, change_id: &str) -> Result<Option<Writer>> {
+    let mut tx = pool.begin().await?;
+    // A write first, not a read: it takes the lock before anything is read, and on SQLite a
+    // transaction that reads and then writes can fail with SQLITE_BUSY instead of waiting.
+    let locked =
+        sqlx::query("UPDATE changes SET metric_catalogue = metric_catalogue WHERE id = $1")
+            .bind(change_id)
+            .execute(&mut *tx)
+            .await?;
+    if locked.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let text: Option<String> = sqlx::query("SELECT metric_catalogue FROM changes WHERE id = $1")
+        .bind(change_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    let catalogue = parse_catalogue(change_id, text)?;
+    let rows = sqlx::query("SELECT metric, kind, latency_le FROM metric_keys WHERE change_id = $1")
+        .bind(change_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut stored = BTreeMap::new();
+    for row in rows {
+        let metric: String = row.try_get(0)?;
+        let kind: String = row.try_get(1)?;
+        let le: Option<String> = row.try_get(2)?;
+        let corrupt =
+            || Error::internal(format!("change {change_id}: bad metric_keys row {metric}"));
+        let kind = parse_kind(&kind).ok_or_else(corrupt)?;
+        let le = le
+            .map(|t| serde_json::from_str::<Vec<f64>>(&t))
+            .transpose()
+            .map_err(|_| corrupt())?;
+        stored.insert(metric, StoredMetric { kind, le });
+    }
+    Ok(Some(Writer {
+        tx,
+        change_id: change_id.to_owned(),
+        catalogue,
+        stored,
+    }))
+}
+
+impl Writer {
+    /// Stores validated windows (replacing those with the same key) and records their metrics'
+    /// kinds and bucket bounds, then commits.
+    pub async fn store(mut self, windows: &[ParsedWindow], received_at: &str) -> Result<Stored> {
+        let mut new_keys: BTreeMap<&str, &MetricValue> = BTreeMap::new();
+        for w in windows {
+            for (key, value) in &w.values {
+                if !self.stored.contains_key(key) {
+                    new_keys.entry(key.as_str()).or_insert(value);
+                }
+            }
+        }
+        for (key, value) in new_keys {
+            let le = match value {
+                MetricValue::Latency { le, .. } => Some(to_json(le)?),
+                _ => None,
+            };
+            sqlx::query(
+                "INSERT INTO metric_keys (change_id, metric, kind, latency_le) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (change_id, metric) DO NOTHING",
+            )
+            .bind(self.change_id.as_str())
+            .bind(key)
+            .bind(value.kind().as_str())
+            .bind(le)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+
+        let mut replaced = 0;
+        for chunk in windows.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::with_capacity(64 + chunk.len() * 48);
+            sql.push_str(
+                "INSERT INTO metric_windows (change_id, window_start, window_end, variant, \
+                 segment, requests, metrics, received_at) VALUES ",
+            );
+            // $1 (the change) and $2 (the time) are shared by every row.
+            for i in 0..chunk.len() {
+                let b = 2 + i * 6;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "($1, ${}, ${}, ${}, ${}, ${}, ${}, $2)",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                ));
+            }
+            sql.push_str(
+                " ON CONFLICT (change_id, window_start, window_end, variant, segment) \
+                 DO UPDATE SET requests = excluded.requests, metrics = excluded.metrics, \
+                 received_at = excluded.received_at, sends = metric_windows.sends + 1 \
+                 RETURNING sends",
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(self.change_id.as_str())
+                .bind(received_at);
+            for w in chunk {
+                let requests = i64::try_from(w.requests)
+                    .map_err(|_| Error::internal("requests above i64::MAX passed validation"))?;
+                query = query
+                    .bind(w.start)
+                    .bind(w.end)
+                    .bind(w.variant.as_str())
+                    .bind(w.segment.as_str())
+                    .bind(requests)
+                    .bind(to_json(&w.values)?);
+            }
+            for row in query.fetch_all(&mut *self.tx).await? {
+                if row.try_get::<i64, _>(0)? > 1 {
+                    replaced += 1;
+                }
+            }
+        }
+        self.tx.commit().await?;
+        Ok(Stored {
+            accepted: windows.len() as u64,
+            replaced,
+        })
+    }
+
+    /// Replaces the change's catalogue, then commits.
+    pub async fn set_catalogue(mut self, metrics: &[MetricDef]) -> Result<()> {
+        sqlx::query("UPDATE changes SET metric_catalogue = $1 WHERE id = $2")
+            .bind(to_json(&metrics)?)
+            .bind(self.change_id.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The change's catalogue (its own or the default); `None` when there is no such change.
+pub async fn catalogue(pool: &AnyPool, change_id: &str) -> Result<Option<Vec<MetricDef>>> {
+    let row = sqlx::query("SELECT metric_catalogue FROM changes WHERE id = $1")
+        .bind(change_id)
+        .fetch_optional(pool)
+        .await?;
+    match row {
+        None => Ok(None),
+        Some(row) => Ok(Some(parse_catalogue(change_id, row.try_get(0)?)?)),
+    }
+}
+
+fn parse_catalogue(change_id: &str, text: Option<String>) -> Result<Vec<MetricDef>> {
+    match text {
+        None => Ok(default_catalogue()),
+        Some(t) => serde_json::from_str(&t).map_err(|e| {
+            Error::internal(format!(
+                "change {change_id}: stored catalogue does not parse: {e}"
+            ))
+        }),
+    }
+}
+
+/// Which windows to read: `window_start` in `[from, to)`, one segment or all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Selection<'a> {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub segment: Option<&'a str>,
+}
+
+/// A stored window with the values of the asked metrics, by their index in the asked list.
+#[derive(Debug, Clone)]
+pub struct StoredWindow {
+    pub variant: Variant,
+    pub segment: String,
+    pub start: i64,
+    pub end: i64,
+    pub requests: u64,
+    pub values: Vec<(usize, MetricValue)>,
+}
+
+/// The selected windows of a change, oldest first, decoding only the metrics in `metrics`
+/// (the others are skipped unparsed).
+pub async fn windows(
+    pool: &AnyPool,
+    change_id: &str,
+    sel: Selection<'_>,
+    metrics: &[&str],
+) -> Result<Vec<StoredWindow>> {
+    let mut sql = String::from(
+        "SELECT variant, segment, window_start, window_end, requests, metrics \
+         FROM metric_windows WHERE change_id = $1",
+    );
+    let mut n = 1;
+    let mut next = |column_op: &str| {
+        n += 1;
+        format!(" AND {column_op} ${n}")
+    };
+    if sel.from.is_some() {
+        sql.push_str(&next("window_start >="));
+    }
+    if sel.to.is_some() {
+        sql.push_str(&next("window_start <"));
+    }
+    if sel.segment.is_some() {
+        sql.push_str(&next("segment ="));
+    }
+    sql.push_str(" ORDER BY window_start, window_end");
+    let mut query = sqlx::query(&sql).bind(change_id);
+    if let Some(from) = sel.from {
+        query = query.bind(from);
+    }
+    if let Some(to) = sel.to {
+        query = query.bind(to);
+    }
+    if let Some(segment) = sel.segment {
+        query = query.bind(segment);
+    }
+    let rows = query.fetch_all(pool).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let variant: String = row.try_get(0)?;
+        let start: i64 = row.try_get(2)?;
+        let corrupt = |what: &dyn fmt::Display| {
+            Error::internal(format!(
+                "change {change_id}: stored window at {start} does not parse: {what}"
+            ))
+        };
+        let requests: i64 = row.try_get(4)?;
+        let text: String = row.try_get(5)?;
+        let values = decode(&text, metrics).map_err(|e| corrupt(&e))?;
+        out.push(StoredWindow {
+            variant: Variant::parse(&variant).ok_or_else(|| corrupt(&variant))?,
+            segment: row.try_get(1)?,
+            start,
+            end: row.try_get(3)?,
+            requests: u64::try_from(requests).map_err(|e| corrupt(&e))?,
+            values,
+        });
+    }
+    Ok(out)
+}
+
+/// Stored windows of one change, for tests and the demo.
+pub async fn count(pool: &AnyPool, change_id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) FROM metric_windows WHERE change_id = $1")
+            .bind(change_id)
+            .fetch_one(pool)
+            .await?
+            .try_get(0)?,
+    )
+}
+
+/// The latest `window_end` stored for a change, if any.
+pub async fn latest_end(pool: &AnyPool, change_id: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query("SELECT MAX(window_end) FROM metric_windows WHERE change_id = $1")
+            .bind(change_id)
+            .fetch_one(pool)
+            .await?
+            .try_get(0)?,
+    )
+}
+
+pub fn parse_kind(s: &str) -> Option<MetricKind> {
+    [
+        MetricKind::Rate,
+        MetricKind::Mean,
+        MetricKind::Latency,
+        MetricKind::Categories,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == s)
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::internal(format!("cannot serialize: {e}")))
+}
+
+/// Reads a stored `{key: MetricValue}` object, keeping only the keys in `wanted`.
+fn decode(text: &str, wanted: &[&str]) -> serde_json::Result<Vec<(usize, MetricValue)>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let values = Wanted(wanted).deserialize(&mut de)?;
+    de.end()?;
+    Ok(values)
+}
+
+/// A map visitor that parses the values of wanted keys and skips the rest without building
+/// them: the series reads one metric of windows that hold thirty. Keys are borrowed from the
+/// text (metric keys are `[a-z0-9_]`, which JSON never escapes), so nothing is allocated
+/// for them.
+struct Wanted<'a>(&'a [&'a str]);
+
+impl<'de> DeserializeSeed<'de> for Wanted<'_> {
+    type Value = Vec<(usize, MetricValue)>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Wanted<'_> {
+    type Value = Vec<(usize, MetricValue)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of metric values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match self.0.iter().position(|k| *k == key) {
+                Some(i) => out.push((i, map.next_value::<StoredValue>()?.0)),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A stored `MetricValue`, read without serde's buffering of internally tagged enums (which
+/// made decoding the slowest part of a summary). Our writer puts the `kind` tag first, so the
+/// fields that follow can be read straight into their types.
+struct StoredValue(MetricValue);
+
+impl<'de> serde::Deserialize<'de> for StoredValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(StoredVisitor)
+    }
+}
+
+struct StoredVisitor;
+
+impl<'de> Visitor<'de> for StoredVisitor {
+    type Value = StoredValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a metric value with its `kind` first")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StoredValue, A::Error> {
+        use serde::de::Error as _;
+        let first = map.next_key::<&'de str>()?;
+        if first != Some("kind") {
+            return Err(A::Error::custom("`kind` is not the first field"));
+        }
+        let kind = map.next_value::<&'de str>()?;
+        let kind = parse_kind(kind).ok_or_else(|| A::Error::custom("unknown kind"))?;
+        let (mut n, mut successes, mut sum, mut sum_squares) = (None, None, None, None);
+        let (mut le, mut counts, mut categories) = (None, None, None);
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match (kind, key) {
+                (_, "n") => n = Some(map.next_value::<u64>()?),
+                (_, "successes") => successes = Some(map.next_value::<u64>()?),
+                (_, "sum") => sum = Some(map.next_value::<f64>()?),
+                (_, "sum_squares") => sum_squares = Some(map.next_value::<f64>()?),
+                (_, "le") => le = Some(map.next_value::<Vec<f64>>()?),
+                (MetricKind::Categories, "counts") => {
+                    categories = Some(map.next_value::<BTreeMap<String, u64>>()?)
+                }
+                (_, "counts") => counts = Some(map.next_value::<Vec<u64>>()?),
+                (_, other) => return Err(A::Error::unknown_field(other, &[])),
+            }
+        }
+        let missing = |f: &'static str| A::Error::missing_field(f);
+        Ok(StoredValue(match kind {
+            MetricKind::Rate => MetricValue::Rate {
+                n: n.ok_or_else(|| missing("n"))?,
+                successes: successes.ok_or_else(|| missing("successes"))?,
+            },
+            MetricKind::Mean => MetricValue::Mean {
+                n: n.ok_or_else(|| missing("n"))?,
+                sum: sum.ok_or_else(|| missing("sum"))?,
+                sum_squares: sum_squares.ok_or_else(|| missing("sum_squares"))?,
+            },
+            MetricKind::Latency => MetricValue::Latency {
+                le: le.ok_or_else(|| missing("le"))?,
+                counts: counts.ok_or_else(|| missing("counts"))?,
+            },
+            MetricKind::Categories => MetricValue::Categories {
+                counts: categories.ok_or_else(|| missing("counts"))?,
+            },
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_keeps_only_the_wanted_metrics() {
+        let values: BTreeMap<String, MetricValue> = [
+            ("a".to_string(), MetricValue::Rate { n: 3, successes: 1 }),
+            (
+                "b".to_string(),
+                MetricValue::Latency {
+                    le: vec![1.0, 2.0],
+                    counts: vec![4, 5],
+                },
+            ),
+        ]
+        .into();
+        let text = serde_json::to_string(&values).unwrap();
+        let got = decode(&text, &["b"]).unwrap();
+        for v in [
+            MetricValue::Mean {
+                n: 2,
+                sum: 3.5,
+                sum_squares: 7.25,
+            },
+            MetricValue::Categories {
+                counts: [("timeout".to_string(), 3)].into(),
+            },
+        ] {
+            let text = serde_json::to_string(&v).unwrap();
+            assert_eq!(serde_json::from_str::<StoredValue>(&text).unwrap().0, v);
+        }
+        assert!(
+            serde_json::from_str::<StoredValue>(r#"{"n": 1, "kind": "rate", "successes": 0}"#)
+                .is_err()
+        );
+        assert_eq!(got, vec![(0, values["b"].clone())]);
+        let got = decode(&text, &["x", "a", "b"]).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], (1, values["a"].clone()));
+        assert!(decode("[1]", &["a"]).is_err());
+    }
+}

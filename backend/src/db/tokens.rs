@@ -1,0 +1,180 @@
+//! Queries on `ingest_tokens`, and the making and checking of their secrets.
+//!
+//! # Why a plain SHA-256
+//!
+//! Only the SHA-256 of a secret is stored, so a copy of the database (a backup, a replica, a
+//! leaked dump) gives no usable token. Passwords need a slow, salted hash (Argon2, bcrypt)
+//! because people pick them from a small space that an attacker can enumerate; these secrets
+//! are 256 random bits from the operating system's CSPRNG, so there is nothing to enumerate
+//! and a fast hash is exactly as strong, while keeping the check cheap on every ingestion
+//! request. For the same reason a token is found by the hash of what the caller sent (an
+//! index lookup): the lookup's timing can only reveal something about a hash the caller has
+//! no way to steer towards a stored one.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use shared::tokens::{SECRET_PREFIX, TokenInfo};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+use crate::error::{Error, Result};
+
+/// Random bytes in a secret.
+pub const SECRET_BYTES: usize = 32;
+/// Characters of the secret kept in clear to recognise it: the marker and 5 random characters
+/// (30 bits, far too few to help guessing the other 226).
+pub const PREFIX_LEN: usize = SECRET_PREFIX.len() + 5;
+
+const COLUMNS: &str = "id, name, prefix, change_id, created_by, created_at, revoked_at";
+
+/// A fresh secret: `rg_ing_` and 32 random bytes in base64url (43 characters).
+pub fn new_secret() -> Result<String> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| Error::internal(format!("the OS random generator failed: {e}")))?;
+    Ok(format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+/// Whether `s` has the shape of a secret we issue; anything else is refused without a query.
+pub fn looks_like_secret(s: &str) -> bool {
+    s.strip_prefix(SECRET_PREFIX).is_some_and(|rest| {
+        rest.len() == 43
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// The stored form of a secret: its SHA-256 in lowercase hex.
+pub fn hash(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// Stores a new token for `secret` and returns it (without the secret).
+pub async fn create(
+    pool: &AnyPool,
+    name: &str,
+    change_id: Option<&str>,
+    secret: &str,
+    actor: &str,
+    at: &str,
+) -> Result<TokenInfo> {
+    let token = TokenInfo {
+        id: super::new_id(),
+        name: name.to_owned(),
+        prefix: secret.chars().take(PREFIX_LEN).collect(),
+        change_id: change_id.map(str::to_owned),
+        created_by: actor.to_owned(),
+        created_at: at.to_owned(),
+        revoked_at: None,
+    };
+    sqlx::query(
+        "INSERT INTO ingest_tokens (id, name, change_id, prefix, secret_sha256, created_by, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(token.id.as_str())
+    .bind(token.name.as_str())
+    .bind(change_id)
+    .bind(token.prefix.as_str())
+    .bind(hash(secret))
+    .bind(actor)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(token)
+}
+
+/// Tokens, newest first; only those of `change_id` (not the workspace-wide ones) when given.
+pub async fn list(pool: &AnyPool, change_id: Option<&str>) -> Result<Vec<TokenInfo>> {
+    let rows = match change_id {
+        Some(c) => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM ingest_tokens WHERE change_id = $1 \
+                 ORDER BY created_at DESC, id DESC"
+            );
+            sqlx::query(&sql).bind(c).fetch_all(pool).await?
+        }
+        None => {
+            let sql =
+                format!("SELECT {COLUMNS} FROM ingest_tokens ORDER BY created_at DESC, id DESC");
+            sqlx::query(&sql).fetch_all(pool).await?
+        }
+    };
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<TokenInfo>> {
+    let sql = format!("SELECT {COLUMNS} FROM ingest_tokens WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The token whose secret is `secret`, revoked or not.
+pub async fn find_by_secret(pool: &AnyPool, secret: &str) -> Result<Option<TokenInfo>> {
+    let sql = format!("SELECT {COLUMNS} FROM ingest_tokens WHERE secret_sha256 = $1");
+    let row = sqlx::query(&sql)
+        .bind(hash(secret))
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Revokes a token unless it already is (the first revocation's time and actor stay).
+/// Returns the token as stored afterwards, or `None` when there is no such token.
+pub async fn revoke(pool: &AnyPool, id: &str, actor: &str, at: &str) -> Result<Option<TokenInfo>> {
+    sqlx::query(
+        "UPDATE ingest_tokens SET revoked_at = $1, revoked_by = $2 \
+         WHERE id = $3 AND revoked_at IS NULL",
+    )
+    .bind(at)
+    .bind(actor)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    find(pool, id).await
+}
+
+fn from_row(row: &AnyRow) -> Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        change_id: row.try_get("change_id")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_have_the_issued_shape() {
+        let a = new_secret().unwrap();
+        let b = new_secret().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), SECRET_PREFIX.len() + 43);
+        assert!(looks_like_secret(&a), "{a}");
+        assert!(!looks_like_secret("rg_ing_short"));
+        assert!(!looks_like_secret(&a.replace("rg_ing_", "rg_xxx_")));
+        assert!(!looks_like_secret(&format!("{a}=")));
+    }
+
+    #[test]
+    fn hashes_are_sha256_hex() {
+        // FIPS 180-2 test vector.
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

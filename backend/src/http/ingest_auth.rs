@@ -1,0 +1,116 @@
+//! Who is sending metrics: a production app holding an ingestion token, as
+//! `Authorization: Bearer rg_ing_…`. Handlers take an [`IngestToken`] and never read the header
+//! themselves.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use shared::tokens::SECRET_PREFIX;
+
+use crate::AppState;
+use crate::db;
+use crate::error::{Error, Result};
+
+/// A valid (known, unrevoked) ingestion token. Rejections are 401 with
+/// `WWW-Authenticate: Bearer`; nothing of the request body has been read by then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestToken {
+    pub id: String,
+    pub name: String,
+    /// The one change it may write to; `None` for every change.
+    pub change_id: Option<String>,
+}
+
+impl IngestToken {
+    /// 403 unless the token may write to `change_id`.
+    pub fn authorize(&self, change_id: &str) -> Result<()> {
+        match &self.change_id {
+            Some(own) if own != change_id => Err(Error::forbidden(format!(
+                "the ingestion token \"{}\" is for another change; create a token for this \
+                 change or a workspace-wide one",
+                self.name
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The bearer credentials in an `Authorization` header value, if it has that shape.
+/// The scheme is case-insensitive (RFC 9110 §11.1).
+pub fn bearer(value: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(value).ok()?;
+    let (scheme, credentials) = text.trim().split_once(' ')?;
+    let credentials = credentials.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
+}
+
+impl FromRequestParts<AppState> for IngestToken {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(Error::unauthorized(format!(
+                "send an ingestion token as `Authorization: Bearer {SECRET_PREFIX}…`; create \
+                 one with POST /api/v1/tokens"
+            )));
+        };
+        let secret = bearer(value.as_bytes()).ok_or_else(|| {
+            Error::unauthorized(format!(
+                "the Authorization header must be `Bearer {SECRET_PREFIX}…`"
+            ))
+        })?;
+        let unknown = || Error::unauthorized("unknown ingestion token");
+        if !db::tokens::looks_like_secret(secret) {
+            return Err(unknown());
+        }
+        let token = db::tokens::find_by_secret(&state.pool, secret)
+            .await?
+            .ok_or_else(unknown)?;
+        if let Some(at) = token.revoked_at {
+            return Err(Error::unauthorized(format!(
+                "the ingestion token \"{}\" ({}…) was revoked at {at}",
+                token.name, token.prefix
+            )));
+        }
+        Ok(IngestToken {
+            id: token.id,
+            name: token.name,
+            change_id: token.change_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_headers() {
+        assert_eq!(bearer(b"Bearer rg_ing_x"), Some("rg_ing_x"));
+        assert_eq!(bearer(b"bearer   rg_ing_x "), Some("rg_ing_x"));
+        assert_eq!(bearer(b"Basic dXNlcjpwYXNz"), None);
+        assert_eq!(bearer(b"Bearer"), None);
+        assert_eq!(bearer(b"Bearer "), None);
+        assert_eq!(bearer(b"rg_ing_x"), None);
+        assert_eq!(bearer(&[0xff, 0x20, 0x41]), None);
+    }
+
+    #[test]
+    fn scoped_tokens_only_write_to_their_change() {
+        let t = IngestToken {
+            id: "t".into(),
+            name: "n".into(),
+            change_id: Some("a".into()),
+        };
+        assert!(t.authorize("a").is_ok());
+        assert_eq!(
+            t.authorize("b").unwrap_err().status(),
+            axum::http::StatusCode::FORBIDDEN
+        );
+        let all = IngestToken {
+            change_id: None,
+            ..t
+        };
+        assert!(all.authorize("b").is_ok());
+    }
+}

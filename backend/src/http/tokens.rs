@@ -1,0 +1,124 @@
+//! `/api/v1/tokens`: ingestion tokens for production apps. Accounts come later; until then
+//! managing tokens is open like the other routes, and the [`Actor`] is recorded.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use shared::api::ErrorBody;
+use shared::tokens::{self, NewToken, TokenCreated, TokenInfo};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::actor::Actor;
+use super::changes::ActorHeader;
+use super::extract::{Json, Path, Query};
+use crate::AppState;
+use crate::db;
+use crate::error::{Error, Result};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// Only the tokens scoped to this change (workspace-wide tokens are left out).
+    change_id: Option<String>,
+}
+
+/// Tokens, newest first, without their secrets; revoked ones included (with `revoked_at`).
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "tokens",
+    params(ListQuery),
+    responses((status = 200, description = "The tokens", body = Vec<TokenInfo>))
+)]
+async fn list_tokens(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<TokenInfo>>> {
+    Ok(Json(
+        db::tokens::list(&state.pool, query.change_id.as_deref()).await?,
+    ))
+}
+
+/// Creates a token for one change (or, with `change_id` null, for every change). The answer
+/// holds the secret; it is stored only as a hash and cannot be shown again.
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "tokens",
+    params(ActorHeader),
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "The token and its secret, shown this once", body = TokenCreated,
+         headers(("Location" = String, description = "The token's URL"))),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 415, description = "The body is not declared as JSON", body = ErrorBody),
+        (status = 422, description = "A bad name, or no such change", body = ErrorBody),
+    )
+)]
+async fn create_token(
+    State(state): State<AppState>,
+    actor: Actor,
+    Json(new): Json<NewToken>,
+) -> Result<Response> {
+    tokens::validate_new(&new)?;
+    let change_id = new.change_id.as_deref().map(str::trim);
+    if let Some(id) = change_id
+        && db::changes::find(&state.pool, id).await?.is_none()
+    {
+        return Err(Error::validation(
+            "change_id",
+            format!("no change has id `{id}`"),
+        ));
+    }
+    let secret = db::tokens::new_secret()?;
+    let token = db::tokens::create(
+        &state.pool,
+        new.name.trim(),
+        change_id,
+        &secret,
+        actor.as_str(),
+        &db::now(),
+    )
+    .await?;
+    tracing::info!(%actor, id = %token.id, prefix = %token.prefix, change = ?token.change_id,
+                   "ingestion token created");
+    let location = format!("/api/v1/tokens/{}", token.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(TokenCreated { token, secret }),
+    )
+        .into_response())
+}
+
+/// Revokes a token: it stops working at once. Revoking a revoked token changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "tokens",
+    params(("id" = String, Path, description = "The token's id"), ActorHeader),
+    responses(
+        (status = 200, description = "The revoked token", body = TokenInfo),
+        (status = 404, description = "No such token", body = ErrorBody),
+    )
+)]
+async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+) -> Result<Json<TokenInfo>> {
+    let token = db::tokens::revoke(&state.pool, &id, actor.as_str(), &db::now())
+        .await?
+        .ok_or_else(|| Error::not_found("token"))?;
+    tracing::info!(%actor, %id, prefix = %token.prefix, "ingestion token revoked");
+    Ok(Json(token))
+}

@@ -1,0 +1,274 @@
+//! `/api/v1/tokens` and the bearer-token authentication of metric ingestion.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{TestApp, each_database};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+/// Creates a token and returns its creation answer.
+async fn create_token(app: &TestApp, change_id: Option<&str>) -> Value {
+    let res = app
+        .request(
+            Request::post("/api/v1/tokens")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("X-Rollgate-Actor", "ops@example.com")
+                .body(Body::from(
+                    json!({ "name": "billing-api prod", "change_id": change_id }).to_string(),
+                ))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    res.json()
+}
+
+fn ingest_request(change_id: &str, authorization: Option<&str>) -> Request<Body> {
+    let mut req = Request::post(format!("/api/v1/changes/{change_id}/metrics"))
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(a) = authorization {
+        req = req.header(header::AUTHORIZATION, a);
+    }
+    let body = json!({ "windows": [{
+        "variant": "control", "segment": "free / en",
+        "window_start": "2025-01-01T00:00:00Z", "window_end": "2025-01-01T01:00:00Z",
+        "requests": 10,
+        "metrics": { "retry_rate": { "n": 10, "successes": 1 } }
+    }]});
+    req.body(Body::from(body.to_string())).expect("request")
+}
+
+async fn windows(app: &TestApp) -> i64 {
+    sqlx::query("SELECT COUNT(*) FROM metric_windows")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count")
+        .get(0)
+}
+
+#[tokio::test]
+async fn created_tokens_show_their_secret_once() {
+    each_database(|app| async move {
+        let change = app.create_default().await;
+        let created = create_token(&app, Some(&change)).await;
+        let secret = created["secret"].as_str().expect("secret").to_owned();
+        assert!(
+            secret.starts_with("rg_ing_") && secret.len() == 50,
+            "{secret}"
+        );
+        let prefix = created["prefix"].as_str().expect("prefix");
+        assert!(secret.starts_with(prefix) && prefix.len() == 12, "{prefix}");
+        assert_eq!(created["change_id"], change.as_str());
+        assert_eq!(created["name"], "billing-api prod");
+        assert_eq!(created["created_by"], "ops@example.com");
+        assert!(created["revoked_at"].is_null());
+
+        let list = app.get("/api/v1/tokens").await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(!list.text().contains(&secret));
+        let items = list.json();
+        assert_eq!(items.as_array().map(Vec::len), Some(1));
+        assert_eq!(items[0]["id"], created["id"]);
+        assert!(items[0].get("secret").is_none());
+
+        // A workspace-wide token, and the per-change filter.
+        let all = create_token(&app, None).await;
+        assert!(all["change_id"].is_null());
+        let listed = |uri: String| {
+            let app = app.clone();
+            async move {
+                app.get(&uri)
+                    .await
+                    .json()
+                    .as_array()
+                    .expect("list")
+                    .iter()
+                    .map(|t| t["id"].as_str().unwrap_or_default().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(listed("/api/v1/tokens".into()).await.len(), 2);
+        assert_eq!(
+            listed(format!("/api/v1/tokens?change_id={change}")).await,
+            [created["id"].as_str().unwrap_or_default()]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn secrets_are_stored_only_as_hashes() {
+    each_database(|app| async move {
+        let created = create_token(&app, None).await;
+        let secret = created["secret"].as_str().expect("secret");
+        let row = sqlx::query(
+            "SELECT id, name, change_id, prefix, secret_sha256, created_by, created_at, \
+             revoked_at, revoked_by FROM ingest_tokens",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("row");
+        for i in 0..9 {
+            let value: Option<String> = row.get(i);
+            let value = value.unwrap_or_default();
+            assert!(!value.contains(&secret[7..]), "column {i} holds the secret");
+        }
+        let stored: String = row.get("secret_sha256");
+        assert_eq!(stored, rollgate::db::tokens::hash(secret));
+        assert_eq!(stored.len(), 64);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_token_requests_are_refused() {
+    each_database(|app| async move {
+        let no_name = app.post("/api/v1/tokens", &json!({ "name": " " })).await;
+        no_name.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation", Some("name"));
+        let no_change = app
+            .post(
+                "/api/v1/tokens",
+                &json!({ "name": "x", "change_id": "nope" }),
+            )
+            .await;
+        no_change.assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            Some("change_id"),
+        );
+        let extra = app
+            .post("/api/v1/tokens", &json!({ "name": "x", "scope": "all" }))
+            .await;
+        extra.assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            Some("scope"),
+        );
+        assert_eq!(app.get("/api/v1/tokens").await.json(), json!([]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoking_is_idempotent() {
+    each_database(|app| async move {
+        let created = create_token(&app, None).await;
+        let id = created["id"].as_str().expect("id");
+        let uri = format!("/api/v1/tokens/{id}");
+        let delete = || Request::delete(&uri).body(Body::empty()).expect("request");
+        let first = app.request(delete()).await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+        let revoked_at = first.json()["revoked_at"].clone();
+        assert!(revoked_at.is_string());
+        let second = app.request(delete()).await;
+        assert_eq!(second.status, StatusCode::OK);
+        assert_eq!(second.json()["revoked_at"], revoked_at);
+        let listed = app.get("/api/v1/tokens").await.json();
+        assert_eq!(listed[0]["revoked_at"], revoked_at);
+
+        let missing = app
+            .request(
+                Request::delete("/api/v1/tokens/nope")
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await;
+        missing.assert_error(StatusCode::NOT_FOUND, "not_found", None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ingestion_needs_a_valid_token_for_the_change() {
+    each_database(|app| async move {
+        let change = app.create_default().await;
+        let other = app.create_default().await;
+        let scoped = create_token(&app, Some(&other)).await;
+        let revoked = create_token(&app, Some(&change)).await;
+        let revoked_id = revoked["id"].as_str().expect("id");
+        let res = app
+            .request(
+                Request::delete(format!("/api/v1/tokens/{revoked_id}"))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+
+        let unknown = format!("Bearer rg_ing_{}", "A".repeat(43));
+        let cases = [
+            (None, StatusCode::UNAUTHORIZED, "unauthorized"),
+            (
+                Some("Basic dXNlcjpwYXNz".to_owned()),
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            ),
+            (
+                Some("Bearer".to_owned()),
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            ),
+            (
+                Some("Bearer not-a-token".to_owned()),
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            ),
+            (Some(unknown), StatusCode::UNAUTHORIZED, "unauthorized"),
+            (
+                Some(format!(
+                    "Bearer {}",
+                    revoked["secret"].as_str().unwrap_or_default()
+                )),
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            ),
+            (
+                Some(format!(
+                    "Bearer {}",
+                    scoped["secret"].as_str().unwrap_or_default()
+                )),
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            ),
+        ];
+        for (auth, status, code) in cases {
+            let res = app.request(ingest_request(&change, auth.as_deref())).await;
+            eprintln!("{auth:?} → {} {}", res.status, res.text());
+            res.assert_error(status, code, None);
+            if status == StatusCode::UNAUTHORIZED {
+                assert_eq!(res.header(header::WWW_AUTHENTICATE), Some("Bearer"));
+            }
+            assert_eq!(windows(&app).await, 0);
+        }
+        assert!(
+            app.request(ingest_request(
+                &change,
+                Some(&format!(
+                    "Bearer {}",
+                    revoked["secret"].as_str().unwrap_or_default()
+                ))
+            ))
+            .await
+            .message()
+            .contains("revoked")
+        );
+
+        // The scoped token works for its own change, a workspace-wide one for any.
+        let auth = format!("Bearer {}", scoped["secret"].as_str().unwrap_or_default());
+        let res = app.request(ingest_request(&other, Some(&auth))).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let all = create_token(&app, None).await;
+        let auth = format!("bearer {}", all["secret"].as_str().unwrap_or_default());
+        let res = app.request(ingest_request(&change, Some(&auth))).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert_eq!(res.json(), json!({ "accepted": 1, "replaced": 0 }));
+        assert_eq!(windows(&app).await, 2);
+
+        // A valid token for a change that does not exist.
+        let res = app.request(ingest_request("nope", Some(&auth))).await;
+        res.assert_error(StatusCode::NOT_FOUND, "not_found", None);
+    })
+    .await;
+}
