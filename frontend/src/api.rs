@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 use shared::api::{
     ChangeDetail, ChangePage, ChangeUpdate, ErrorBody, NewChange, TemplateInfo, TransitionRequest,
 };
+use shared::metrics::{MetricSeries, MetricSummary};
+use shared::tokens::{NewToken, TokenCreated, TokenInfo};
 
 use crate::{actor, format};
 
@@ -108,12 +110,12 @@ pub async fn list_changes(q: &ListQuery) -> ApiResult<ChangePage> {
     }
     params.push(("page", q.page.max(1).to_string()));
     params.push(("per_page", q.per_page.max(1).to_string()));
-    let query = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    send(Method::GET, &format!("/changes?{query}"), None::<&()>).await
+    send(
+        Method::GET,
+        &format!("/changes{}", query(&params)),
+        None::<&()>,
+    )
+    .await
 }
 
 pub async fn templates() -> ApiResult<Vec<TemplateInfo>> {
@@ -140,6 +142,87 @@ pub async fn update_change(id: &str, body: &ChangeUpdate) -> ApiResult<ChangeDet
 pub async fn transition(id: &str, body: &TransitionRequest) -> ApiResult<ChangeDetail> {
     let path = format!("/changes/{}/transitions", encode(id));
     send(Method::POST, &path, Some(body)).await
+}
+
+/// Time span of a metrics query (RFC 3339 bounds; `None` is open-ended).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Span {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl Span {
+    fn params(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if let Some(f) = &self.from {
+            p.push(("from", f.clone()));
+        }
+        if let Some(t) = &self.to {
+            p.push(("to", t.clone()));
+        }
+        p
+    }
+}
+
+pub async fn metrics_summary(id: &str, span: &Span) -> ApiResult<MetricSummary> {
+    let path = format!(
+        "/changes/{}/metrics/summary{}",
+        encode(id),
+        query(&span.params())
+    );
+    send(Method::GET, &path, None::<&()>).await
+}
+
+/// One metric in one segment over time, cumulative per bucket of `resolution` seconds.
+pub async fn metrics_series(
+    id: &str,
+    metric: &str,
+    segment: &str,
+    resolution: i64,
+    span: &Span,
+) -> ApiResult<MetricSeries> {
+    let mut params = vec![
+        ("metric", metric.to_string()),
+        ("segment", segment.to_string()),
+        ("resolution", resolution.to_string()),
+    ];
+    params.extend(span.params());
+    let path = format!("/changes/{}/metrics/series{}", encode(id), query(&params));
+    send(Method::GET, &path, None::<&()>).await
+}
+
+/// Ingestion tokens that may send windows for one change.
+pub async fn tokens(change_id: &str) -> ApiResult<Vec<TokenInfo>> {
+    let path = format!("/tokens{}", query(&[("change_id", change_id.to_string())]));
+    send(Method::GET, &path, None::<&()>).await
+}
+
+/// Creates a token; the answer carries the secret, which is never shown again.
+pub async fn create_token(body: &NewToken) -> ApiResult<TokenCreated> {
+    send(Method::POST, "/tokens", Some(body)).await
+}
+
+pub async fn revoke_token(id: &str) -> ApiResult<()> {
+    let _: serde::de::IgnoredAny = send(
+        Method::DELETE,
+        &format!("/tokens/{}", encode(id)),
+        None::<&()>,
+    )
+    .await?;
+    Ok(())
+}
+
+/// `?a=1&b=2`, values encoded; empty when there are no parameters.
+fn query(params: &[(&str, String)]) -> String {
+    if params.is_empty() {
+        return String::new();
+    }
+    let joined = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("?{joined}")
 }
 
 /// The single request path: builds the request, names the actor on writes, and turns every
@@ -173,7 +256,13 @@ where
         .map_err(|e| ApiError::Transport(format!("the answer could not be read ({e})")))?;
 
     if resp.ok() {
-        return serde_json::from_str(&text)
+        // 204 No Content (a revoke) has no body; read it as JSON `null`.
+        let text = if text.trim().is_empty() {
+            "null"
+        } else {
+            &text
+        };
+        return serde_json::from_str(text)
             .map_err(|e| ApiError::Transport(format!("unexpected answer from the server ({e})")));
     }
     Err(match serde_json::from_str::<ErrorBody>(&text) {

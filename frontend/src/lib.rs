@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod api;
+pub mod bench;
 pub mod components;
 pub mod format;
 pub mod pages;
@@ -17,7 +18,9 @@ use components::top_bar::TopBar;
 use pages::change_form::{EditChangePage, NewChangePage};
 use pages::change_list::ChangeList;
 use pages::change_page::ChangePage;
+use pages::comparison::ComparisonPage;
 use pages::not_found::NotFound;
+use pages::stats_calculator::StatsCalculator;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -31,6 +34,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/changes/new") view=NewChangePage />
                     <Route path=path!("/changes/:id") view=ChangePage />
                     <Route path=path!("/changes/:id/edit") view=EditChangePage />
+                    <Route path=path!("/changes/:id/compare") view=ComparisonPage />
+                    <Route path=path!("/stats") view=StatsCalculator />
                 </Routes>
             </main>
         </Router>

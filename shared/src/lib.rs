@@ -10,6 +10,8 @@ pub mod comparison;
 pub mod metrics;
 pub mod plan;
 pub mod rollout;
+pub mod series;
 pub mod stats;
 pub mod synthetic;
+pub mod tokens;
 pub mod validate;

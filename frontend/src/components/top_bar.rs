@@ -35,6 +35,7 @@ pub fn TopBar() -> impl IntoView {
                 </a>
                 <nav class="topnav" aria-label="Main">
                     <a href="/" class:active=on_changes>"Changes"</a>
+                    <a href="/stats" class:active=move || location.pathname.get() == "/stats" data-test="nav-stats">"Stats calculator"</a>
                 </nav>
                 <div class="topbar-spacer"></div>
                 <label class="acting-as" title="Recorded as the actor on every change you make. Stored in this browser only.">

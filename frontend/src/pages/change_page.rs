@@ -13,6 +13,7 @@ use shared::plan::RolloutPlan;
 use shared::rollout::{RolloutState, TransitionAction, next_stage, transition};
 
 use crate::api::{self, ApiError};
+use crate::components::change_tabs::ChangeTabs;
 use crate::components::dialog::{ConfirmDialog, Tone};
 use crate::components::error_banner::ErrorBanner;
 use crate::components::plan_editor::template_blurb;
@@ -20,6 +21,7 @@ use crate::components::skeleton::PageSkeleton;
 use crate::components::tags::{KindTag, RiskTag, StateBadge, TrafficBar};
 use crate::components::timeline::{Timeline, stage_name};
 use crate::format;
+use crate::pages::change_tokens::TokensPanel;
 
 #[component]
 pub fn ChangePage() -> impl IntoView {
@@ -107,6 +109,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                     <TrafficBar percent=c.traffic_percent rolled_back=rolled_back />
                 </div>
             </header>
+            <ChangeTabs id=c.id.clone() compare=false />
 
             <section class="card rollout-card">
                 <div class="card-head">
@@ -130,6 +133,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                 <div class="change-main">
                     <WhatChanges change=c.clone() />
                     <PlanPanel plan=plan.clone() frozen=!state.plan_is_editable() />
+                    <TokensPanel change_id=c.id.clone() />
                 </div>
                 <aside class="change-side">
                     <History history=history created_at=c.created_at.clone() />

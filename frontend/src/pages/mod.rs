@@ -3,4 +3,7 @@
 pub mod change_form;
 pub mod change_list;
 pub mod change_page;
+pub mod change_tokens;
+pub mod comparison;
 pub mod not_found;
+pub mod stats_calculator;

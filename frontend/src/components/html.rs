@@ -1,0 +1,35 @@
+//! Escaping for the parts of the comparison page that are written as HTML text.
+//!
+//! Why text and not `view!`: the comparison table, segment matrix and categories are large,
+//! re-rendered on every refresh, and purely presentational. Written as strings they cost a
+//! fraction of the Wasm that typed views do (each `view!` instantiates the renderer's generics
+//! again), which keeps the bundle within its budget. Clicks reach the page through one
+//! delegated handler that reads `data-action` attributes. Segment, category and metric names
+//! come from ingestion, so everything interpolated goes through [`esc`].
+
+/// Escapes text for an HTML element body or a double-quoted attribute.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            super::esc(r#"<b a="x">'&"#),
+            "&lt;b a=&quot;x&quot;&gt;&#39;&amp;"
+        );
+    }
+}

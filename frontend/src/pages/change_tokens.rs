@@ -1,0 +1,182 @@
+//! The change page's "Ingestion tokens" panel: the bearer tokens a production app sends this
+//! change's metric windows with. A new token's secret is shown once, in a copyable box.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::tokens::{NewToken, TokenCreated, TokenInfo, validate_new};
+
+use crate::api::{self, ApiError};
+use crate::components::copy_button::CopyButton;
+use crate::components::error_banner::{ErrorBanner, MessageBanner};
+use crate::components::skeleton::SkeletonLine;
+use crate::format;
+
+#[component]
+pub fn TokensPanel(change_id: String) -> impl IntoView {
+    let id = StoredValue::new(change_id);
+    let list = LocalResource::new(move || {
+        let id = id.get_value();
+        async move { api::tokens(&id).await }
+    });
+    let name = RwSignal::new(String::new());
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let invalid = RwSignal::new(None::<String>);
+    let created = RwSignal::new(None::<TokenCreated>);
+    let reload = Callback::new(move |_| list.refetch());
+
+    let create = move || {
+        let body = NewToken {
+            name: name.get_untracked().trim().to_string(),
+            change_id: Some(id.get_value()),
+        };
+        if let Err(e) = validate_new(&body) {
+            invalid.set(Some(format!("Name {}.", e.message)));
+            return;
+        }
+        invalid.set(None);
+        error.set(None);
+        pending.set(true);
+        spawn_local(async move {
+            match api::create_token(&body).await {
+                Ok(t) => {
+                    created.set(Some(t));
+                    name.set(String::new());
+                    list.refetch();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    };
+
+    view! {
+        <section class="card tokens-card" id="tokens" data-test="tokens">
+            <div class="card-head">
+                <div>
+                    <h2>"Ingestion tokens"</h2>
+                    <p class="card-sub">"Your application sends metric windows with one of these, as "<code>"Authorization: Bearer …"</code>". They may only send data for this change."</p>
+                </div>
+            </div>
+            {move || created.get().map(|t| view! {
+                <div class="secret-box" data-test="token-secret-box" role="status">
+                    <div class="secret-warn">
+                        <strong>{format!("Token “{}” created.", t.token.name)}</strong>
+                        " Copy the secret now: it is not stored and will not be shown again."
+                    </div>
+                    <div class="copy-box">
+                        <pre class="code" data-test="token-secret">{t.secret.clone()}</pre>
+                        <CopyButton text=t.secret.clone() />
+                    </div>
+                    <button type="button" class="btn btn-small" on:click=move |_| created.set(None)>"I have stored it"</button>
+                </div>
+            })}
+            <form class="token-form" on:submit=move |e| { e.prevent_default(); create(); }>
+                <input
+                    type="text"
+                    name="token-name"
+                    data-test="token-name"
+                    placeholder="What it is for, e.g. billing-api production"
+                    maxlength="100"
+                    bind:value=name
+                />
+                <button type="submit" class="btn btn-primary" data-test="create-token" disabled=move || pending.get()>
+                    {move || if pending.get() { "Creating…" } else { "Create token" }}
+                </button>
+            </form>
+            {move || invalid.get().map(|m| view! { <MessageBanner title="Check the name" message=m /> })}
+            {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
+            <Transition fallback=|| view! { <div class="token-list"><SkeletonLine width="70%" /><SkeletonLine width="50%" /></div> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(tokens) if tokens.is_empty() => view! {
+                            <p class="subtle token-none">"No tokens for this change yet."</p>
+                        }.into_any(),
+                        Ok(tokens) => view! { <TokenTable tokens=tokens reload=reload /> }.into_any(),
+                        Err(e) => view! { <ErrorBanner error=e retry=reload /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn TokenTable(tokens: Vec<TokenInfo>, reload: Callback<()>) -> impl IntoView {
+    let asking = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<ApiError>);
+    let pending = RwSignal::new(false);
+    let revoke = move |id: String| {
+        pending.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::revoke_token(&id).await {
+                Ok(()) => {
+                    asking.set(None);
+                    reload.run(());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    };
+    let rows = tokens
+        .into_iter()
+        .map(|t| {
+            let tid = t.id.clone();
+            let tid_ask = t.id.clone();
+            let tid_is = t.id.clone();
+            let is_asking = move || asking.with(|a| a.as_deref() == Some(tid_is.as_str()));
+            let revoked = t.revoked_at.clone();
+            let is_revoked = revoked.is_some();
+            view! {
+                <tr data-test="token" data-token-id=t.id.clone() class:is-revoked=is_revoked>
+                    <td><strong>{t.name.clone()}</strong><span class="subtle token-by">{format!(" · {}", t.created_by)}</span></td>
+                    <td><code class="chip">{format!("{}…", t.prefix)}</code></td>
+                    <td class="subtle" title=format::date_time(&t.created_at)>{format::relative_time(&t.created_at)}</td>
+                    <td class="token-actions">
+                        {match revoked {
+                            Some(at) => view! {
+                                <span class="tag" title=format::date_time(&at)>{format!("Revoked {}", format::relative_time(&at))}</span>
+                            }.into_any(),
+                            None => view! {
+                                <Show
+                                    when=is_asking
+                                    fallback=move || {
+                                        let tid_ask = tid_ask.clone();
+                                        view! {
+                                            <button type="button" class="btn btn-small btn-danger" data-test="revoke-token"
+                                                on:click=move |_| { error.set(None); asking.set(Some(tid_ask.clone())); }>
+                                                "Revoke"
+                                            </button>
+                                        }
+                                    }
+                                >
+                                    <span class="confirm-inline">
+                                        <span class="subtle">"Apps using it will be refused."</span>
+                                        <button type="button" class="btn btn-small btn-ghost" on:click=move |_| asking.set(None)>"Cancel"</button>
+                                        <button type="button" class="btn btn-small btn-danger" data-test="confirm-revoke"
+                                            disabled=move || pending.get()
+                                            on:click={
+                                                let tid = tid.clone();
+                                                move |_| revoke(tid.clone())
+                                            }>
+                                            "Revoke now"
+                                        </button>
+                                    </span>
+                                </Show>
+                            }.into_any(),
+                        }}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
+        <table class="table table-compact token-table">
+            <thead><tr><th>"Name"</th><th>"Prefix"</th><th>"Created"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
