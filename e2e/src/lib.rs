@@ -324,11 +324,26 @@ pub mod http {
 
     /// Sends one request with `Connection: close` and returns (status, body).
     pub fn request(server: &Server, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        request_with(server, method, path, body, &[])
+    }
+
+    /// [`request`] with extra headers, e.g. `("Authorization", "Bearer …")`.
+    pub fn request_with(
+        server: &Server,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
         let host = server.url.trim_start_matches("http://");
         let mut stream = TcpStream::connect(host).expect("the server accepts connections");
         let body = body.unwrap_or("");
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{extra}\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );

@@ -1,19 +1,61 @@
-//! `cargo xtask bench`: the figures recorded in BENCHMARKS.md.
+//! `cargo xtask bench [bundle|stats|console]`: the figures recorded in BENCHMARKS.md.
 
 use crate::build;
-use crate::util::{Result, cargo_cmd, exec};
+use crate::util::{Result, cargo_cmd, exec, target_dir};
 
 pub fn run(args: &[String]) -> Result {
     let only = args.first().map(String::as_str);
-    if only.is_none() || only == Some("bundle") {
-        let bundle = build::run(&[])?;
+    if let Some(other) = only.filter(|o| !["bundle", "stats", "console"].contains(o)) {
+        return Err(format!(
+            "bench: unknown benchmark `{other}` (bundle, stats or console)"
+        ));
+    }
+    let wanted = |name: &str| only.is_none() || only == Some(name);
+    let mut bundle = None;
+    if wanted("bundle") || wanted("console") {
+        let b = build::run(&[])?;
         println!(
             "bundle: {:.1} KB gzipped (Wasm + JS + HTML + CSS); target 400 KB",
-            build::kb(bundle.gzipped_total())
+            build::kb(b.gzipped_total())
         );
+        bundle = Some(b);
     }
-    if only.is_none() || only == Some("stats") {
-        exec(&mut cargo_cmd(["bench", "--package", "rollgate-shared"]))?;
+    if wanted("stats") {
+        exec(&mut cargo_cmd([
+            "bench",
+            "--package",
+            "rollgate-shared",
+            "--bench",
+            "stats",
+            "--",
+            "--warm-up-time",
+            "1",
+            "--measurement-time",
+            "3",
+        ]))?;
+    }
+    if let (true, Some(bundle)) = (wanted("console"), bundle) {
+        // The server is timed as it runs in production: a release build.
+        exec(&mut cargo_cmd([
+            "build",
+            "--release",
+            "--package",
+            "rollgate-backend",
+            "--bin",
+            "rollgate",
+        ]))?;
+        let bin = target_dir()?.join("release").join("rollgate");
+        let mut cmd = cargo_cmd([
+            "run",
+            "--quiet",
+            "--package",
+            "rollgate-e2e",
+            "--bin",
+            "console_bench",
+        ]);
+        cmd.env("ROLLGATE_E2E_BIN", &bin)
+            .env("ROLLGATE_E2E_DIST", &bundle.dist);
+        exec(&mut cmd)?;
     }
     Ok(())
 }

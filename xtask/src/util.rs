@@ -7,9 +7,14 @@ use std::time::Instant;
 
 pub type Result<T = ()> = std::result::Result<T, String>;
 
-/// The workspace root (the folder above `xtask/`).
+/// The workspace root (the folder above `xtask/`). Read from the environment `cargo run` sets
+/// rather than baked in at compile time: clones that share a target directory share the
+/// `xtask` binary, and each must still work on its own files.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    Path::new(&manifest_dir)
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()
