@@ -36,37 +36,22 @@ async fn create_and_advance_to_canary() -> Result {
     let change_url = c.current_url().await?;
     assert!(change_url.path().starts_with("/changes/"), "{change_url}");
 
+    let canary_stage = format!(
+        "{} {}:nth-child(2)",
+        find::hook("timeline"),
+        find::hook("stage")
+    );
     for done in 1..=2 {
         act::click(c, &find::hook("advance")).await?;
         act::click(c, &find::hook("confirm")).await?;
         // Wait until the transition has landed before the next click.
         check::count(c, &find::hook("history-entry"), done).await?;
     }
-    check::attr_is(
-        c,
-        &format!(
-            "{} {}:nth-child(2)",
-            find::hook("timeline"),
-            find::hook("stage")
-        ),
-        "data-status",
-        "current",
-    )
-    .await?;
+    check::attr_is(c, &canary_stage, "data-status", "current").await?;
 
     c.goto(change_url.as_str()).await?;
     find::one(c, &find::hook("timeline")).await?;
-    check::attr_is(
-        c,
-        &format!(
-            "{} {}:nth-child(2)",
-            find::hook("timeline"),
-            find::hook("stage")
-        ),
-        "data-status",
-        "current",
-    )
-    .await?;
+    check::attr_is(c, &canary_stage, "data-status", "current").await?;
     let statuses = check::timeline(c).await?;
     assert_eq!(statuses[0], "done", "eval gate: {statuses:?}");
     assert_eq!(statuses[1], "current", "canary: {statuses:?}");

@@ -212,9 +212,18 @@ impl<'a> Cells<'a> {
 
 /// Statistics-engine data for one row in one segment.
 fn metric_data(row: &RowDef<'_>, cells: &Cells<'_>, segment: &str) -> Option<MetricData> {
-    let a = cells.get(&row.def.key, segment, Variant::Control)?;
-    let b = cells.get(&row.def.key, segment, Variant::Candidate)?;
-    match (a, b, row.q) {
+    pair(
+        cells.get(&row.def.key, segment, Variant::Control)?,
+        cells.get(&row.def.key, segment, Variant::Candidate)?,
+        row.q,
+    )
+}
+
+/// Control and candidate values of one metric as the statistics engine's input: proportions,
+/// means, or the two histograms at quantile `q` (which a latency metric needs and the others
+/// must not have). `None` when the kinds do not match or a histogram is invalid.
+pub fn pair(a: &MetricValue, b: &MetricValue, q: Option<f64>) -> Option<MetricData> {
+    match (a, b, q) {
         (
             MetricValue::Rate { n, successes },
             MetricValue::Rate {
@@ -313,7 +322,9 @@ fn stats_request(data: &MetricData, opts: &CompareOptions) -> Option<serde_json:
     Some(req)
 }
 
-fn compare(data: &MetricData, opts: &CompareOptions) -> Result<Comparison, stats::StatsError> {
+/// Compares one pair as the report does: quantiles always at the fixed horizon (they have no
+/// always-valid form here), the rest with `opts` as given.
+pub fn compare(data: &MetricData, opts: &CompareOptions) -> Result<Comparison, stats::StatsError> {
     match data {
         MetricData::Proportions { control, candidate } => {
             stats::compare_proportions(control, candidate, opts)

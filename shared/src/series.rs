@@ -9,12 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::comparison::ReportOptions;
+use crate::comparison::{self, ReportOptions};
 use crate::metrics::{MetricSeries, MetricValue};
 use crate::plan::{BadDirection, RollbackCriterion, ThresholdKind};
-use crate::stats::{
-    self, CompareOptions, Comparison, Histogram, Moments, Proportion, SequentialOptions,
-};
+use crate::stats::{self, CompareOptions, Comparison, Histogram, SequentialOptions};
 
 /// The comparison as it stood at one time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,62 +64,19 @@ fn compare(
     relative: bool,
     opts: &ReportOptions,
 ) -> Option<Comparison> {
-    let sequential = Some(SequentialOptions {
-        tuning: opts.tuning,
-    });
+    // A latency series needs its quantile; the other kinds ignore it.
+    let q = match a {
+        MetricValue::Latency { .. } => Some(quantile?),
+        _ => None,
+    };
     let copts = CompareOptions {
         relative,
         alpha: opts.alpha,
-        sequential,
+        sequential: Some(SequentialOptions {
+            tuning: opts.tuning,
+        }),
     };
-    match (a, b) {
-        (
-            MetricValue::Rate { n, successes },
-            MetricValue::Rate {
-                n: n2,
-                successes: s2,
-            },
-        ) => stats::compare_proportions(
-            &Proportion::new(*n, *successes),
-            &Proportion::new(*n2, *s2),
-            &copts,
-        )
-        .ok(),
-        (
-            MetricValue::Mean {
-                n,
-                sum,
-                sum_squares,
-            },
-            MetricValue::Mean {
-                n: n2,
-                sum: s2,
-                sum_squares: q2,
-            },
-        ) => stats::compare_means(
-            &Moments::new(*n, *sum, *sum_squares),
-            &Moments::new(*n2, *s2, *q2),
-            &copts,
-        )
-        .ok(),
-        (
-            MetricValue::Latency { le, counts },
-            MetricValue::Latency {
-                le: le2,
-                counts: c2,
-            },
-        ) => stats::compare_quantiles(
-            &Histogram::from_counts(le, counts).ok()?,
-            &Histogram::from_counts(le2, c2).ok()?,
-            quantile?,
-            &CompareOptions {
-                sequential: None,
-                ..copts
-            },
-        )
-        .ok(),
-        _ => None,
-    }
+    comparison::compare(&comparison::pair(a, b, q)?, &copts).ok()
 }
 
 /// Where a criterion's margin lies on the difference axis, signed towards the bad side:
