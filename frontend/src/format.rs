@@ -93,11 +93,113 @@ pub fn pretty_json(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
 }
 
-/// First letter upper-case: server and state-machine messages start lower-case.
+/// First letter upper-case: server and state-machine messages start lower-case. A non-ASCII
+/// first letter is upper-cased by the browser, so Rust's Unicode case tables (~25 KB of Wasm)
+/// stay out of the bundle.
 pub fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
+        Some(f) if f.is_ascii() => {
+            let mut out = String::with_capacity(s.len());
+            out.push(f.to_ascii_uppercase());
+            out.push_str(c.as_str());
+            out
+        }
+        Some(f) => {
+            let upper = String::from(js_sys::JsString::from(f).to_upper_case());
+            upper + c.as_str()
+        }
         None => String::new(),
+    }
+}
+
+/// `s.parse::<f64>()`, with the same grammar (`[+-]` then `inf`, `infinity` or `nan` in any
+/// case, or digits with an optional `.` and exponent; no spaces), but the conversion is left
+/// to the browser: Rust's decimal-to-float tables cost ~15 KB of Wasm. On input of that
+/// grammar `parseFloat` and Rust agree exactly (both round correctly).
+pub fn parse_f64(s: &str) -> Option<f64> {
+    float_grammar(s).map(|special| special.unwrap_or_else(|| js_sys::Number::parse_float(s)))
+}
+
+/// `None` when Rust would refuse `s` as an `f64`; `Some(Some(v))` for infinities and NaN;
+/// `Some(None)` for a decimal number.
+fn float_grammar(s: &str) -> Option<Option<f64>> {
+    let neg = s.starts_with('-');
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let special = if body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity") {
+        Some(f64::INFINITY)
+    } else if body.eq_ignore_ascii_case("nan") {
+        Some(f64::NAN)
+    } else {
+        None
+    };
+    if let Some(v) = special {
+        return Some(Some(if neg { -v } else { v }));
+    }
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = digits(int) && digits(frac) && !(int.is_empty() && frac.is_empty());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    (mantissa_ok && exponent_ok).then_some(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_grammar_matches_rust() {
+        let cases = [
+            "5",
+            "+5",
+            "-5",
+            "0.5",
+            ".5",
+            "5.",
+            "1e3",
+            "1E-3",
+            "2.5e+2",
+            "007",
+            "inf",
+            "-Infinity",
+            "NaN",
+            "",
+            " 5",
+            "5 ",
+            "e5",
+            "1e",
+            "1e+",
+            ".",
+            "+",
+            "-",
+            "1.2.3",
+            "--1",
+            "0x10",
+            "1_0",
+            "infinit",
+            "1e5.0",
+            "١",
+        ];
+        for s in cases {
+            let rust = s.parse::<f64>().ok();
+            let ours = float_grammar(s);
+            assert_eq!(rust.is_some(), ours.is_some(), "{s:?}");
+            if let (Some(r), Some(Some(v))) = (rust, ours) {
+                assert!(r == v || (r.is_nan() && v.is_nan()), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn capitalises_ascii() {
+        assert_eq!(capitalise("state is frozen"), "State is frozen");
+        assert_eq!(capitalise(""), "");
     }
 }

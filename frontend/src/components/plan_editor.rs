@@ -10,6 +10,7 @@ use shared::plan::{
 use shared::validate::FieldError;
 
 use super::field::FieldMsg;
+use crate::format;
 
 #[derive(Clone, Copy)]
 pub struct RampRow {
@@ -98,8 +99,7 @@ fn parse_num(field: &str, text: &str) -> Result<f64, FieldError> {
     if t.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
     }
-    t.parse::<f64>()
-        .ok()
+    format::parse_f64(t)
         .filter(|x| x.is_finite())
         .ok_or_else(|| FieldError::new(field, "must be a number"))
 }
@@ -307,7 +307,7 @@ fn RemoveButton(#[prop(into)] label: String, on_click: Callback<()>) -> impl Int
 pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl IntoView {
     let pass_rate_hint = move || {
         form.min_pass_rate
-            .with(|t| t.trim().parse::<f64>().ok())
+            .with(|t| format::parse_f64(t.trim()))
             .filter(|x| x.is_finite())
             .map(|x| format!("= {}% of the bench", crate::format::number(x * 100.0)))
             .unwrap_or_else(|| "a rate from 0 to 1, e.g. 0.9".into())
@@ -417,7 +417,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
             .map(|(i, c)| {
                 let key = c.key;
                 let sentence = move || {
-                    let threshold = c.threshold.with(|t| t.trim().parse::<f64>().ok());
+                    let threshold = c.threshold.with(|t| format::parse_f64(t.trim()));
                     let metric = c.metric.get();
                     match threshold {
                         Some(t) if !metric.trim().is_empty() => RollbackCriterion {
@@ -525,7 +525,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
         let step = RampStep {
             percent: 100.0,
             min_duration_hours: last
-                .and_then(|r| r.hours.get_untracked().trim().parse().ok())
+                .and_then(|r| format::parse_f64(r.hours.get_untracked().trim()))
                 .unwrap_or(4.0),
             min_samples: last
                 .and_then(|r| r.samples.get_untracked().trim().parse().ok())

@@ -107,7 +107,7 @@ pub fn chart(
             ))?;
             let (_, ly) = chart.backend_coord(&(x0, y));
             let style = if r.aggregate || r.selected {
-                TextStyle::from(("sans-serif", LABEL_SIZE, FontStyle::Bold).into_font())
+                TextStyle::from((FontFamily::SansSerif, LABEL_SIZE, FontStyle::Bold).into_font())
                     .color(if r.breach { &DANGER } else { &TEXT })
                     .pos(plotters::style::text_anchor::Pos::new(
                         HPos::Right,

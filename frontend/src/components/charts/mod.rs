@@ -28,7 +28,9 @@ pub const AXIS: RGBColor = RGBColor(0xd0, 0xd5, 0xdd);
 pub const CONTROL: RGBColor = RGBColor(0x7b, 0x85, 0x96);
 
 /// plotters' SVG backend writes `font-size` as size / 1.24; 14.9 gives 12 px text. The family
-/// is overridden by CSS (`.chart text`) with the page's own.
+/// is overridden by CSS (`.chart text`) with the page's own. Fonts are built from
+/// `FontFamily::SansSerif`, never from a `&str`: plotters lower-cases string family names, which
+/// would pull Rust's Unicode case tables (~25 KB) into the Wasm.
 pub const LABEL_SIZE: f64 = 14.9;
 
 pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -39,7 +41,7 @@ pub type Drawn = Result<(), DrawingAreaErrorKind<std::io::Error>>;
 pub fn font(color: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
     TextStyle {
         color: color.to_backend_color(),
-        ..TextStyle::from(("sans-serif", LABEL_SIZE).into_font())
+        ..TextStyle::from((FontFamily::SansSerif, LABEL_SIZE).into_font())
     }
     .pos(Pos::new(h, v))
 }
@@ -64,7 +66,9 @@ pub fn mesh(
     x_desc: &str,
     y_desc: &str,
 ) -> Drawn {
-    let label = ("sans-serif", LABEL_SIZE).into_font().color(&MUTED);
+    let label = (FontFamily::SansSerif, LABEL_SIZE)
+        .into_font()
+        .color(&MUTED);
     chart
         .configure_mesh()
         .disable_x_mesh()
