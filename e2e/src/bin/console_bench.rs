@@ -1,7 +1,7 @@
 //! `cargo xtask bench console`: the canary console's speed figures for BENCHMARKS.md.
 //!
 //! 1. Ingestion: one `POST /api/v1/changes/{id}/metrics` of 10,000 windows (default catalogue).
-//! 2. Page load: 30 metrics × 12 segments (11 + the aggregate) × 14 days of hourly windows for
+//! 2. Page load: 30 metrics × 12 segments (plus the aggregate) × 14 days of hourly windows for
 //!    both arms, then the time from navigation to a fully rendered comparison page in headless
 //!    Chromium (`performance.now()` when `[data-test=comparison-ready]` appears), three loads.
 //! 3. The console's report for 30 × 12 in the browser build (`window.rollgate.bench_report`).
@@ -166,10 +166,10 @@ async fn main() -> rollgate_e2e::Result {
     );
     assert_eq!(status, 200, "catalogue: {text}");
     let token = token_for(&server, &b);
-    let data = windows(&catalogue, 11, 14 * 24, now_hour, &mut rng);
+    let data = windows(&catalogue, 12, 14 * 24, now_hour, &mut rng);
     let took = ingest(&server, &b, &token, &data);
     println!(
-        "ingest: {} windows x 30 metrics (14 days, 11 segments, 2 arms): {:.0} ms",
+        "ingest: {} windows x 30 metrics (14 days, 12 segments, 2 arms): {:.0} ms",
         data.len(),
         took.as_secs_f64() * 1000.0
     );
