@@ -108,15 +108,30 @@ fn serves_the_demo_and_stops_on_sigterm() {
         format!("Rollgate console on http://127.0.0.1:{port}")
     );
 
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream
-        .write_all(b"GET /api/v1/changes HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .expect("write");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
+    // Sign in as the demo engineer, then read the changes with the session cookie.
+    let login = r#"{"email":"erin.engineer@demo.rollgate","password":"rollgate-demo-password"}"#;
+    let answer = http(
+        port,
+        &format!(
+            "POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{login}",
+            login.len()
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let answer = http(
+        port,
+        &format!(
+            "GET /api/v1/changes HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Cookie: {cookie}\r\n\r\n"
+        ),
+    );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"total\":4"), "{answer}");
     assert!(cwd.path().join("rollgate-demo.db").exists());
@@ -128,4 +143,16 @@ fn serves_the_demo_and_stops_on_sigterm() {
     assert!(killed.success());
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+}
+
+/// One HTTP/1.1 exchange over a fresh connection; the whole answer as text.
+fn http(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
 }
