@@ -289,16 +289,16 @@ async fn the_inbox_shows_what_waits_for_whom() {
                     .collect::<Vec<_>>()
             }
         };
-        assert_eq!(inbox(PAT, "waiting_for_me").await, [id.clone()]);
-        assert_eq!(inbox(ELI, "waiting_for_me").await, [id.clone()]);
+        assert_eq!(inbox(PAT, "waiting_for_me").await, vec![id.clone()]);
+        assert_eq!(inbox(ELI, "waiting_for_me").await, vec![id.clone()]);
         assert!(inbox(ERIN, "waiting_for_me").await.is_empty());
-        assert_eq!(inbox(ERIN, "waiting_for_others").await, [id.clone()]);
-        assert_eq!(inbox(SAM, "waiting_for_others").await, [id.clone()]);
+        assert_eq!(inbox(ERIN, "waiting_for_others").await, vec![id.clone()]);
+        assert_eq!(inbox(SAM, "waiting_for_others").await, vec![id.clone()]);
         let rev = gate(&app, &id).await["revision"].clone();
         sign(&app, PAT, &id, approve("pm", &rev)).await;
         assert!(inbox(PAT, "waiting_for_me").await.is_empty());
-        assert_eq!(inbox(PAT, "waiting_for_others").await, [id.clone()]);
-        assert_eq!(inbox(PAT, "decided").await, [id.clone()]);
+        assert_eq!(inbox(PAT, "waiting_for_others").await, vec![id.clone()]);
+        assert_eq!(inbox(PAT, "decided").await, vec![id.clone()]);
     })
     .await;
 }
