@@ -29,7 +29,10 @@ async fn every_write_leaves_an_audit_row() {
         app.transition(&id, &json!({ "action": "advance" })).await; // signs the canary gate
         app.transition(&id, &json!({ "action": "roll_back", "reason": "errors" }))
             .await;
-        let token = app.post("/api/v1/tokens", &json!({ "name": "t" })).await.json();
+        let token = app
+            .post("/api/v1/tokens", &json!({ "name": "t" }))
+            .await
+            .json();
         let tid = token["id"].as_str().unwrap();
         let revoke = Request::delete(format!("/api/v1/tokens/{tid}"))
             .body(Body::empty())
@@ -79,7 +82,9 @@ async fn every_write_leaves_an_audit_row() {
         }
         // Actors are the signed-in users; edits carry before and after.
         let edits = app
-            .get(&format!("/api/v1/audit?action=change.update&object_id={id}"))
+            .get(&format!(
+                "/api/v1/audit?action=change.update&object_id={id}"
+            ))
             .await
             .json();
         assert_eq!(edits["total"], 1);
@@ -137,11 +142,13 @@ async fn the_export_is_csv_with_a_header_or_json_and_only_auditors_read_it() {
             .get("/api/v1/audit/export?format=json&action=change.create")
             .await;
         assert_eq!(res.json().as_array().unwrap().len(), 1);
-        app.get("/api/v1/audit/export?format=xml").await.assert_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-            Some("format"),
-        );
+        app.get("/api/v1/audit/export?format=xml")
+            .await
+            .assert_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                Some("format"),
+            );
         app.get("/api/v1/audit?from=yesterday").await.assert_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation",
@@ -199,9 +206,11 @@ async fn users_are_unique_by_email_in_any_case() {
             &format!("/api/v1/users/{me}"),
             &json!({ "name": "Ada", "roles": ["pm"], "disabled": false }),
         );
-        app.request_as("admin@example.com", req)
-            .await
-            .assert_error(StatusCode::CONFLICT, "conflict", None);
+        app.request_as("admin@example.com", req).await.assert_error(
+            StatusCode::CONFLICT,
+            "conflict",
+            None,
+        );
         let list = app.get("/api/v1/users").await.json();
         assert_eq!(list.as_array().unwrap().len(), common::USERS.len());
     })
