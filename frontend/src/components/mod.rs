@@ -7,6 +7,7 @@ pub mod dialog;
 pub mod error_banner;
 pub mod error_categories;
 pub mod field;
+pub mod gate_panel;
 pub mod html;
 pub mod interval_bar;
 pub mod metric_table;
