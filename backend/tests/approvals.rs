@@ -127,7 +127,11 @@ async fn authors_cannot_sign_and_roles_must_be_held_and_asked_for() {
         let id = create_as_erin(&app).await;
         let rev = gate(&app, &id).await["revision"].clone();
         let before = approvals_count(&app).await;
-        let res = sign(&app, ERIN, &id, approve("engineer", &rev)).await;
+        // The author (anyone holding the role) may not sign as pm: separation of duties.
+        let own = app.post("/api/v1/changes", &new_change()).await.json();
+        let own_id = own["change"]["id"].as_str().unwrap().to_string();
+        let own_rev = gate(&app, &own_id).await["revision"].clone();
+        let res = sign(&app, common::OWNER, &own_id, approve("pm", &own_rev)).await;
         res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
         assert!(
             res.message().contains("you created this change"),
@@ -149,6 +153,11 @@ async fn authors_cannot_sign_and_roles_must_be_held_and_asked_for() {
             res.message()
         );
         assert_eq!(approvals_count(&app).await, before);
+        // But the author may sign as the requesting engineer; then only the pm is missing.
+        let g = sign(&app, ERIN, &id, approve("engineer", &rev))
+            .await
+            .json();
+        assert_eq!(g["missing"], json!([{"role": "pm", "missing": 1}]), "{g}");
     })
     .await;
 }
@@ -291,13 +300,19 @@ async fn the_inbox_shows_what_waits_for_whom() {
         };
         assert_eq!(inbox(PAT, "waiting_for_me").await, vec![id.clone()]);
         assert_eq!(inbox(ELI, "waiting_for_me").await, vec![id.clone()]);
-        assert!(inbox(ERIN, "waiting_for_me").await.is_empty());
-        assert_eq!(inbox(ERIN, "waiting_for_others").await, vec![id.clone()]);
+        // The author's own request (as engineer) is still theirs to make.
+        assert_eq!(inbox(ERIN, "waiting_for_me").await, vec![id.clone()]);
         assert_eq!(inbox(SAM, "waiting_for_others").await, vec![id.clone()]);
         let rev = gate(&app, &id).await["revision"].clone();
+        sign(&app, ERIN, &id, approve("engineer", &rev)).await;
+        assert!(inbox(ERIN, "waiting_for_me").await.is_empty());
+        assert!(inbox(ELI, "waiting_for_me").await.is_empty());
+        assert_eq!(inbox(ERIN, "waiting_for_others").await, vec![id.clone()]);
         sign(&app, PAT, &id, approve("pm", &rev)).await;
         assert!(inbox(PAT, "waiting_for_me").await.is_empty());
-        assert_eq!(inbox(PAT, "waiting_for_others").await, vec![id.clone()]);
+        // Engineer and pm have signed: the gate is satisfied and waits for no one.
+        assert!(inbox(PAT, "waiting_for_others").await.is_empty());
+        assert!(inbox(ERIN, "waiting_for_others").await.is_empty());
         assert_eq!(inbox(PAT, "decided").await, vec![id.clone()]);
     })
     .await;

@@ -11,6 +11,7 @@ use shared::approvals::{
     self, ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot, GateStatus, Inbox,
     InboxItem, InboxScope, MetricVerdict, Signature, UserRef, stage_key,
 };
+use shared::auth::Role;
 use shared::change::AiChange;
 use shared::comparison::{ReportOptions, report};
 use shared::metrics::ALL_SEGMENTS;
@@ -190,7 +191,8 @@ pub(super) async fn check_gate(pool: &AnyPool, change: &AiChange, to: RolloutSta
 }
 
 /// Signs the upcoming gate (or the gate of `stage`) as one of the signer's roles. The author
-/// of a change cannot sign its gates. Signing twice the same way changes nothing; a rejecter
+/// of a change may sign only as its requesting engineer ("I ask to start the canary"); every
+/// other role's sign-off must come from another person, which is the separation of duties. Signing twice the same way changes nothing; a rejecter
 /// who approves (or an approver who rejects) replaces their signature. Stores what the signer
 /// was shown: the plan revision and the metric verdicts since the canary started.
 #[utoipa::path(
@@ -244,11 +246,13 @@ async fn sign(
             "the rollout has finished; there is no gate to sign",
         ));
     };
-    if gate.author.as_ref().is_some_and(|a| a.id == signer.user.id) {
-        return Err(Error::forbidden(
-            "you created this change, so you cannot sign its gates: another person must \
-             approve it",
-        ));
+    let is_author = gate.author.as_ref().is_some_and(|a| a.id == signer.user.id);
+    if is_author && request.role != Role::Engineer {
+        return Err(Error::forbidden(format!(
+            "you created this change, so you cannot sign it as {}: you may sign only as its \
+             requesting engineer, and another person must approve it",
+            request.role.as_str()
+        )));
     }
     if !signer.user.has_role(request.role) {
         return Err(Error::forbidden(format!(
@@ -439,8 +443,8 @@ async fn inbox(
     Ok(Json(Inbox { scope, items }))
 }
 
-/// Whether `me` could move the gate: not the author, not signed yet, and holding a role that
-/// is still missing.
+/// Whether `me` could move the gate: not signed yet, and holding a role that is still missing
+/// and that they may sign as (the author only as the requesting engineer).
 fn waits_for(gate: &GateStatus, me: &AuthUser) -> bool {
     let author = gate.author.as_ref().is_some_and(|a| a.id == me.user.id);
     let signed = gate
@@ -448,5 +452,9 @@ fn waits_for(gate: &GateStatus, me: &AuthUser) -> bool {
         .iter()
         .chain(&gate.rejections)
         .any(|r| r.user.id == me.user.id);
-    !author && !signed && gate.missing.iter().any(|m| me.user.has_role(m.role))
+    !signed
+        && gate
+            .missing
+            .iter()
+            .any(|m| me.user.has_role(m.role) && (!author || m.role == Role::Engineer))
 }
