@@ -22,6 +22,19 @@ thread_local! {
     static AUTH: ArcRwSignal<Auth> = ArcRwSignal::new(Auth::Checking);
 }
 
+thread_local! {
+    static INBOX: ArcRwSignal<u32> = ArcRwSignal::new(0);
+}
+
+/// Bumped after the user signs a gate, so the inbox count in the top bar refreshes.
+pub fn inbox_version() -> ArcRwSignal<u32> {
+    INBOX.with(Clone::clone)
+}
+
+pub fn inbox_changed() {
+    inbox_version().update(|v| *v = v.wrapping_add(1));
+}
+
 pub fn auth() -> ArcRwSignal<Auth> {
     AUTH.with(Clone::clone)
 }

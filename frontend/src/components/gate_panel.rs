@@ -5,14 +5,17 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::approvals::{
-    ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot, GateStatus, Requirement,
+    ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot, GateStatus, Missing,
 };
-use shared::auth::{Role, User};
+use shared::auth::Role;
+use shared::change::RiskTier;
 use shared::rollout::RolloutState;
 
 use crate::api::{self, ApiError};
 use crate::components::dialog::{ConfirmDialog, Tone};
 use crate::components::error_banner::ErrorBanner;
+use crate::components::html::esc;
+use crate::components::load::Loaded;
 use crate::components::skeleton::SkeletonLine;
 use crate::{format, session};
 
@@ -31,184 +34,200 @@ pub fn gate_title(stage: Option<RolloutState>, label: Option<&str>) -> String {
     }
 }
 
+/// The gate's status pill: its class and text ("Missing pm, approver ×2" when waiting).
+pub fn gate_state(g: &GateStatus) -> (&'static str, String) {
+    if g.satisfied {
+        ("gate-ok", "Approved".into())
+    } else if !g.rejections.is_empty() {
+        ("gate-blocked", "Rejected".into())
+    } else {
+        let missing: Vec<String> = g.missing.iter().map(missing_text).collect();
+        ("gate-waiting", format!("Missing {}", missing.join(", ")))
+    }
+}
+
+/// "pm", or "approver ×2".
+fn missing_text(m: &Missing) -> String {
+    if m.missing > 1 {
+        format!("{} ×{}", m.role.as_str(), m.missing)
+    } else {
+        m.role.as_str().to_string()
+    }
+}
+
+/// The risk tag of `components::tags::RiskTag`, as HTML text.
+pub fn risk_html(risk: RiskTier) -> String {
+    format!(
+        r#"<span class="risk risk-{}" title="{}"><span class="risk-dot" aria-hidden="true"></span>{}</span>"#,
+        risk.as_str(),
+        risk.label(),
+        esc(risk.label().split(' ').next().unwrap_or_default())
+    )
+}
+
 /// The panel; fetches the gate itself so that signing refreshes only this part of the page.
 #[component]
 pub fn GatePanel(#[prop(into)] change_id: String) -> impl IntoView {
     let id = StoredValue::new(change_id);
-    let gate = LocalResource::new(move || {
-        let id = id.get_value();
-        async move { api::gate(&id).await }
-    });
+    let gate = Loaded::new(
+        move || id.get_value(),
+        |id| async move { api::gate(&id).await },
+    );
     let reload = Callback::new(move |_| gate.refetch());
-    view! {
-        <Transition fallback=|| view! {
+    move || {
+        match gate.get() {
+        None => view! {
             <section class="card gate-card" aria-busy="true"><SkeletonLine width="30%" /><SkeletonLine width="60%" /></section>
-        }>
-            {move || Suspend::new(async move {
-                match gate.await {
-                    // A finished rollout has no gate ahead: nothing to sign.
-                    Ok(g) if g.stage.is_none() => ().into_any(),
-                    Ok(g) => view! { <GateView gate=g id=id.get_value() reload=reload /> }.into_any(),
-                    Err(e) => view! {
-                        <section class="card gate-card" data-test="gate"><ErrorBanner error=e retry=reload /></section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
-    }
-}
-
-#[component]
-fn GateView(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoView {
-    let me = session::user();
-    let title = gate_title(gate.stage, gate.stage_label.as_deref());
-    let blocked = !gate.rejections.is_empty();
-    let (status_class, status_text) = if gate.satisfied {
-        ("gate-ok", "Approved")
-    } else if blocked {
-        ("gate-blocked", "Rejected")
-    } else {
-        ("gate-waiting", "Waiting for sign-off")
-    };
-    let roles = gate
-        .required
-        .iter()
-        .map(|r| role_row(r, &gate.approvals))
-        .collect_view();
-    let missing = (!gate.missing.is_empty()).then(|| {
-        let tags = gate
-            .missing
-            .iter()
-            .map(|m| {
-                let n = if m.missing > 1 {
-                    format!(" ×{}", m.missing)
-                } else {
-                    String::new()
-                };
-                view! { <span class="tag tag-missing" data-role=m.role.as_str()>{format!("{}{n}", m.role.as_str())}</span> }
-            })
-            .collect_view();
-        view! { <p class="gate-missing" data-test="gate-missing"><span class="subtle">"Missing: "</span>{tags}</p> }
-    });
-    let signatures: Vec<ApprovalRecord> = gate
-        .rejections
-        .iter()
-        .chain(&gate.approvals)
-        .cloned()
-        .collect();
-    let sigs = (!signatures.is_empty()).then(|| {
-        view! { <ul class="signatures">{signatures.into_iter().map(signature).collect_view()}</ul> }
-    });
-    let needs_nobody = gate.required.is_empty();
-
-    view! {
-        <section class="card gate-card" data-test="gate" data-satisfied=gate.satisfied.to_string()>
-            <div class="card-head">
-                <div>
-                    <h2>{format!("Sign-off · {title}")}</h2>
-                    <p class="card-sub" data-test="gate-message">{format::capitalise(&gate.message)}"."</p>
-                </div>
-                <span class=format!("gate-status {status_class}")>{status_text}</span>
-            </div>
-            {if needs_nobody {
-                view! { <p class="subtle">"The approval policy asks nobody to sign this stage for this risk tier."</p> }.into_any()
+        }
+        .into_any(),
+        // A finished rollout has no gate ahead: nothing to sign.
+        Some(Ok(g)) if g.stage.is_none() => ().into_any(),
+        Some(Ok(g)) => {
+            let (class, status) = gate_state(&g);
+            let status = if g.satisfied || !g.rejections.is_empty() {
+                status
             } else {
-                view! {
-                    <div class="gate-roles">{roles}</div>
-                    {missing}
-                    {sigs}
-                    <SignButtons gate=gate.clone() me=me id=id reload=reload />
-                }.into_any()
-            }}
-        </section>
+                "Waiting for sign-off".into()
+            };
+            view! {
+                <section class="card gate-card" data-test="gate" data-satisfied=g.satisfied.to_string()>
+                    <div class="card-head">
+                        <div>
+                            <h2>{format!("Sign-off · {}", gate_title(g.stage, g.stage_label.as_deref()))}</h2>
+                            <p class="card-sub" data-test="gate-message">{format!("{}.", format::capitalise(&g.message))}</p>
+                        </div>
+                        <span class=format!("gate-status {class}")>{status}</span>
+                    </div>
+                    <div inner_html=gate_html(&g)></div>
+                    {(!g.required.is_empty()).then(|| view! { <SignButtons gate=g.clone() id=id.get_value() reload=reload /> })}
+                </section>
+            }
+            .into_any()
+        }
+        Some(Err(e)) => view! {
+            <section class="card gate-card" data-test="gate"><ErrorBanner error=e retry=reload /></section>
+        }
+        .into_any(),
+    }
     }
 }
 
-/// One required role: how many signed of how many, and who.
-fn role_row(r: &Requirement, approvals: &[ApprovalRecord]) -> impl IntoView + use<> {
-    let signers: Vec<String> = approvals
-        .iter()
-        .filter(|a| a.role == r.role)
-        .map(|a| a.user.name.clone())
-        .collect();
-    let done = signers.len() as u32 >= r.count;
-    let who = if signers.is_empty() {
-        "nobody yet".to_string()
-    } else {
-        signers.join(", ")
-    };
-    view! {
-        <div class="gate-role" class:done=done data-role=r.role.as_str()>
-            <span class="gate-check" aria-hidden="true">{if done { "✓" } else { "" }}</span>
-            <span class="gate-role-name">{r.role.label()}</span>
-            <span class="gate-count">{format!("{} of {}", signers.len().min(r.count as usize), r.count)}</span>
-            <span class="subtle gate-who">{who}</span>
-        </div>
+/// Roles signed and missing, and each signature with its evidence, as HTML text (see
+/// `components::html` for why text); every value is escaped.
+fn gate_html(g: &GateStatus) -> String {
+    if g.required.is_empty() {
+        return r#"<p class="subtle">The approval policy asks nobody to sign this stage for this risk tier.</p>"#.into();
     }
+    let mut out = String::from(r#"<div class="gate-roles">"#);
+    for r in &g.required {
+        let signers: Vec<&str> = g
+            .approvals
+            .iter()
+            .filter(|a| a.role == r.role)
+            .map(|a| a.user.name.as_str())
+            .collect();
+        let done = signers.len() >= r.count as usize;
+        let who = if signers.is_empty() {
+            "nobody yet".to_string()
+        } else {
+            signers.join(", ")
+        };
+        out += &format!(
+            r#"<div class="gate-role{}" data-role="{}"><span class="gate-check" aria-hidden="true">{}</span><span class="gate-role-name">{}</span><span class="gate-count">{} of {}</span><span class="subtle gate-who">{}</span></div>"#,
+            if done { " done" } else { "" },
+            r.role.as_str(),
+            if done { "✓" } else { "" },
+            r.role.label(),
+            signers.len().min(r.count as usize),
+            r.count,
+            esc(&who)
+        );
+    }
+    out += "</div>";
+    if !g.missing.is_empty() {
+        out += r#"<p class="gate-missing" data-test="gate-missing"><span class="subtle">Missing: </span>"#;
+        for m in &g.missing {
+            out += &format!(
+                r#"<span class="tag tag-missing" data-role="{}">{}</span>"#,
+                m.role.as_str(),
+                missing_text(m)
+            );
+        }
+        out += "</p>";
+    }
+    let sigs: Vec<&ApprovalRecord> = g.rejections.iter().chain(&g.approvals).collect();
+    if !sigs.is_empty() {
+        out += r#"<ul class="signatures">"#;
+        for s in sigs {
+            out += &signature_html(s);
+        }
+        out += "</ul>";
+    }
+    out
 }
 
-fn signature(s: ApprovalRecord) -> impl IntoView {
+fn signature_html(s: &ApprovalRecord) -> String {
     let (verb, class) = match s.decision {
         Decision::Approve => ("approved", "sig-approve"),
         Decision::Reject => ("rejected", "sig-reject"),
     };
-    view! {
-        <li class=format!("signature {class}") data-test="signature" data-decision=s.decision.as_str()>
-            <div class="signature-line">
-                <strong>{s.user.name.clone()}</strong>
-                {format!(" {verb} as ")}
-                <span class="tag">{s.role.as_str()}</span>
-                <span class="subtle" title=format::date_time(&s.at)>{format!(" · {}", format::relative_time(&s.at))}</span>
-            </div>
-            {s.comment.filter(|c| !c.trim().is_empty()).map(|c| view! { <blockquote class="history-reason">{c}</blockquote> })}
-            <details class="evidence" data-test="evidence">
-                <summary>"View evidence"</summary>
-                <Evidence e=s.evidence />
-            </details>
-        </li>
-    }
+    let comment = s
+        .comment
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| {
+            format!(
+                r#"<blockquote class="history-reason">{}</blockquote>"#,
+                esc(c)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r#"<li class="signature {class}" data-test="signature" data-decision="{decision}"><div class="signature-line"><strong>{name}</strong> {verb} as <span class="tag">{role}</span><span class="subtle" title="{at}"> · {ago}</span></div>{comment}<details class="evidence" data-test="evidence"><summary>View evidence</summary>{evidence}</details></li>"#,
+        decision = s.decision.as_str(),
+        name = esc(&s.user.name),
+        role = s.role.as_str(),
+        at = esc(&format::date_time(&s.at)),
+        ago = esc(&format::relative_time(&s.at)),
+        evidence = evidence_html(&s.evidence),
+    )
 }
 
-#[component]
-pub fn Evidence(e: EvidenceSnapshot) -> impl IntoView {
-    let overall = e.overall.clone().unwrap_or_else(|| "no metrics yet".into());
-    let rows = e
-        .verdicts
-        .into_iter()
-        .map(|v| {
-            let num = |x: Option<f64>| x.map(format::number).unwrap_or_else(|| "—".into());
-            let verdict = v.verdict.unwrap_or_else(|| "—".into());
-            view! {
-                <tr>
-                    <td class="mono">{v.metric}</td>
-                    <td>{v.criterion.unwrap_or_default()}</td>
-                    <td class="num">{num(v.control)}</td>
-                    <td class="num">{num(v.candidate)}</td>
-                    <td><span class=format!("verdict verdict-{verdict}")>{verdict.clone()}</span></td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="evidence-body">
-            <p class="subtle">{format!("Plan revision {} · overall verdict: {overall}", e.plan_revision)}</p>
-            <table class="table table-compact">
-                <thead><tr><th>"Metric"</th><th>"Criterion"</th><th>"Control"</th><th>"Candidate"</th><th>"Verdict"</th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+/// What the signer was shown: the plan revision and the metric verdicts.
+pub fn evidence_html(e: &EvidenceSnapshot) -> String {
+    let overall = e.overall.as_deref().unwrap_or("no metrics yet");
+    let mut out = format!(
+        r#"<div class="evidence-body"><p class="subtle">Plan revision {} · overall verdict: {}</p>"#,
+        e.plan_revision,
+        esc(overall)
+    );
+    if e.verdicts.is_empty() {
+        out += r#"<p class="subtle">No metric windows had arrived when this was signed.</p>"#;
+    } else {
+        out += r#"<table class="table table-compact"><thead><tr><th>Metric</th><th>Criterion</th><th class="num">Control</th><th class="num">Candidate</th><th>Verdict</th></tr></thead><tbody>"#;
+        let num = |x: Option<f64>| x.map(format::number).unwrap_or_else(|| "—".into());
+        for v in &e.verdicts {
+            let verdict = v.verdict.as_deref().unwrap_or("—");
+            out += &format!(
+                r#"<tr><td class="mono">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="verdict verdict-{2}">{}</span></td></tr>"#,
+                esc(&v.metric),
+                esc(v.criterion.as_deref().unwrap_or_default()),
+                num(v.control),
+                num(v.candidate),
+                esc(verdict)
+            );
+        }
+        out += "</tbody></table>";
     }
+    out + "</div>"
 }
 
 /// Approve and Reject, or why the user cannot sign.
 #[component]
-fn SignButtons(
-    gate: GateStatus,
-    me: Option<User>,
-    id: String,
-    reload: Callback<()>,
-) -> impl IntoView {
-    let Some(me) = me else { return ().into_any() };
+fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoView {
+    let Some(me) = session::user() else {
+        return ().into_any();
+    };
     let authored = gate.author.as_ref().is_some_and(|a| a.id == me.id);
     // The roles the user could sign as: those the gate asks for, still-missing ones first.
     let mut roles: Vec<Role> = gate
@@ -280,6 +299,7 @@ fn SignButtons(
             match api::sign(&id.get_value(), &body).await {
                 Ok(_) => {
                     ask.set(None);
+                    session::inbox_changed();
                     reload.run(());
                 }
                 Err(e) => error.set(Some(e)),

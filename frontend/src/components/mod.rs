@@ -10,6 +10,7 @@ pub mod field;
 pub mod gate_panel;
 pub mod html;
 pub mod interval_bar;
+pub mod load;
 pub mod metric_table;
 pub mod metric_text;
 pub mod plan_editor;

@@ -8,6 +8,7 @@ use shared::approvals::InboxScope;
 use shared::auth::{Role, User};
 
 use crate::api;
+use crate::components::load::Loaded;
 use crate::session::{self, AUDITORS, Auth};
 
 #[component]
@@ -20,10 +21,13 @@ pub fn TopBar(user: User) -> impl IntoView {
     };
     // Refreshed on every navigation: signing a gate on a change page and coming back to the
     // list shows the new count without a timer polling the server.
-    let waiting = LocalResource::new(move || {
-        location.pathname.track();
-        async { api::inbox(InboxScope::WaitingForMe).await }
-    });
+    let waiting = Loaded::new(
+        move || {
+            location.pathname.track();
+            session::inbox_version().track();
+        },
+        |_| api::inbox(InboxScope::WaitingForMe),
+    );
     let badge = move || {
         waiting
             .get()

@@ -9,6 +9,8 @@ use shared::change::RiskTier;
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::{ErrorBanner, MessageBanner};
+use crate::components::html::{action_target, esc};
+use crate::components::load::Loaded;
 use crate::components::skeleton::{SkeletonLine, TableSkeleton};
 use crate::pages::change_tokens::TokensPanel;
 use crate::{format, session};
@@ -74,7 +76,7 @@ fn role_picker(roles: RwSignal<Vec<Role>>, prefix: &'static str) -> impl IntoVie
 
 #[component]
 fn UsersSection() -> impl IntoView {
-    let list = LocalResource::new(|| async { api::users().await });
+    let list = Loaded::new(|| (), |_| api::users());
     let reload = Callback::new(move |_| list.refetch());
     let email = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
@@ -127,14 +129,10 @@ fn UsersSection() -> impl IntoView {
                     <p class="card-sub">"Roles decide what someone may do: engineers run rollouts, PMs and approvers sign gates and read the audit log, admins manage this page."</p>
                 </div>
             </div>
-            <Transition fallback=|| view! { <TableSkeleton rows=4 /> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(users) => view! { <UserTable users=users reload=reload /> }.into_any(),
-                        Err(e) => view! { <ErrorBanner error=e retry=reload /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {list.view(
+                || view! { <TableSkeleton rows=4 /> }.into_any(),
+                move |users| view! { <UserTable users=users reload=reload /> },
+            )}
             <h3 class="section-title">"Add a user"</h3>
             <form class="user-form" on:submit=move |e| { e.prevent_default(); create(); }>
                 <label class="field">
@@ -167,63 +165,58 @@ fn UsersSection() -> impl IntoView {
     }
 }
 
+/// The users as HTML text (see `components::html` for why text); "Edit" opens the editor
+/// below the table through one delegated click handler.
 #[component]
 fn UserTable(users: Vec<User>, reload: Callback<()>) -> impl IntoView {
-    let editing = RwSignal::new(None::<String>);
+    let editing = RwSignal::new(None::<User>);
     let me = session::user().map(|u| u.id).unwrap_or_default();
-    let rows = users
-        .into_iter()
+    let rows: String = users
+        .iter()
         .map(|u| {
-            let uid = u.id.clone();
-            let is_editing = move || editing.with(|e| e.as_deref() == Some(uid.as_str()));
-            let you = u.id == me;
-            let u2 = u.clone();
-            view! {
-                <Show when=is_editing fallback=move || {
-                    let u = u2.clone();
-                    let uid = u.id.clone();
-                    view! {
-                        <tr data-test="user-row" data-email=u.email.clone() class:is-revoked=u.disabled>
-                            <td>
-                                <strong>{u.name.clone()}</strong>
-                                {you.then(|| view! { <span class="subtle">" (you)"</span> })}
-                                <div class="subtle mono small">{u.email.clone()}</div>
-                            </td>
-                            <td class="role-tags">{u.roles.iter().map(|r| view! { <span class="tag">{r.as_str()}</span> }).collect_view()}</td>
-                            <td>{if u.disabled {
-                                view! { <span class="tag tag-danger">"Disabled"</span> }.into_any()
-                            } else {
-                                view! { <span class="tag tag-ok">"Active"</span> }.into_any()
-                            }}</td>
-                            <td class="subtle" title=format::date_time(&u.created_at)>{format::date(&u.created_at)}</td>
-                            <td class="token-actions">
-                                <button type="button" class="btn btn-small" data-test="edit-user" on:click=move |_| editing.set(Some(uid.clone()))>"Edit"</button>
-                            </td>
-                        </tr>
-                    }
-                }>
-                    <UserEditor user=u.clone() editing=editing reload=reload />
-                </Show>
-            }
+            let roles: String = u
+                .roles
+                .iter()
+                .map(|r| format!(r#"<span class="tag">{}</span>"#, r.as_str()))
+                .collect();
+            format!(
+                r#"<tr data-test="user-row" data-email="{email}"{revoked}><td><strong>{name}</strong>{you}<div class="subtle mono small">{email}</div></td><td><div class="role-tags">{roles}</div></td><td>{status}</td><td class="subtle" title="{at}">{date}</td><td class="token-actions"><button type="button" class="btn btn-small" data-action="edit-user" data-test="edit-user" data-id="{id}">Edit</button></td></tr>"#,
+                email = esc(&u.email),
+                revoked = if u.disabled { r#" class="is-revoked""# } else { "" },
+                name = esc(&u.name),
+                you = if u.id == me { r#"<span class="subtle"> (you)</span>"# } else { "" },
+                status = if u.disabled {
+                    r#"<span class="tag tag-danger">Disabled</span>"#
+                } else {
+                    r#"<span class="tag tag-ok">Active</span>"#
+                },
+                at = esc(&format::date_time(&u.created_at)),
+                date = esc(&format::date(&u.created_at)),
+                id = esc(&u.id),
+            )
         })
-        .collect_view();
+        .collect();
+    let users = StoredValue::new(users);
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(id) = action_target(&ev).and_then(|el| el.get_attribute("data-id")) else {
+            return;
+        };
+        editing.set(users.with_value(|us| us.iter().find(|u| u.id == id).cloned()));
+    };
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" on:click=on_click>
             <table class="table table-compact user-table">
                 <thead><tr><th>"User"</th><th>"Roles"</th><th>"Status"</th><th>"Added"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
-                <tbody>{rows}</tbody>
+                <tbody inner_html=rows></tbody>
             </table>
         </div>
+        {move || editing.get().map(|u| view! { <UserEditor user=u editing=editing reload=reload /> })}
     }
 }
 
 /// A user's row while it is edited: name, roles, and whether they may sign in.
 #[component]
-fn UserEditor(
-    user: User,
-    editing: RwSignal<Option<String>>,
-    reload: Callback<()>,
-) -> impl IntoView {
+fn UserEditor(user: User, editing: RwSignal<Option<User>>, reload: Callback<()>) -> impl IntoView {
     let name = RwSignal::new(user.name.clone());
     let roles = RwSignal::new(user.roles.clone());
     let disabled = RwSignal::new(user.disabled);
@@ -260,30 +253,31 @@ fn UserEditor(
         });
     };
     view! {
-        <tr class="user-editing" data-test="user-row" data-email=user.email.clone()>
-            <td>
-                <input type="text" name="edit-name" data-test="edit-user-name" bind:value=name />
-                <div class="subtle mono small">{user.email.clone()}</div>
-            </td>
-            <td>{role_picker(roles, "edit-user")}</td>
-            <td>
+        <div class="user-editor" data-test="user-editor" data-email=user.email.clone()>
+            <h3>{format!("Edit {}", user.email)}</h3>
+            <div class="user-form">
+                <label class="field">
+                    <span class="field-label">"Name"</span>
+                    <input type="text" name="edit-name" data-test="edit-user-name" bind:value=name />
+                </label>
+                <div class="field">
+                    <span class="field-label">"Roles"</span>
+                    {role_picker(roles, "edit-user")}
+                </div>
                 <label class="check-label">
                     <input type="checkbox" data-test="edit-user-disabled" bind:checked=disabled />
-                    "Disabled"
+                    "Disabled: cannot sign in, and their sessions end"
                 </label>
-            </td>
-            <td colspan="2" class="token-actions">
-                <button type="button" class="btn btn-small btn-ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
-                <button type="button" class="btn btn-small btn-primary" data-test="save-user" disabled=move || pending.get() on:click=save>
+            </div>
+            {move || invalid.get().map(|m| view! { <MessageBanner title="Check the user" message=m /> })}
+            {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
+            <div class="policy-actions">
+                <button type="button" class="btn btn-ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
+                <button type="button" class="btn btn-primary" data-test="save-user" disabled=move || pending.get() on:click=save>
                     {move || if pending.get() { "Saving…" } else { "Save" }}
                 </button>
-            </td>
-        </tr>
-        {move || {
-            let msg = invalid.get().map(|m| view! { <MessageBanner title="Check the user" message=m /> }.into_any())
-                .or_else(|| error.get().map(|e| view! { <ErrorBanner error=e /> }.into_any()));
-            msg.map(|m| view! { <tr><td colspan="5">{m}</td></tr> })
-        }}
+            </div>
+        </div>
     }
 }
 
@@ -312,8 +306,7 @@ fn gate_mut(p: &mut TierPolicy, g: GateKind) -> &mut Vec<Requirement> {
 
 #[component]
 fn PoliciesSection() -> impl IntoView {
-    let loaded = LocalResource::new(|| async { api::policies().await });
-    let reload = Callback::new(move |_| loaded.refetch());
+    let loaded = Loaded::new(|| (), |_| api::policies());
     view! {
         <section class="card" id="policies" data-test="policies">
             <div class="card-head">
@@ -322,16 +315,49 @@ fn PoliciesSection() -> impl IntoView {
                     <p class="card-sub">"How many people of each role must sign before a rollout enters a stage, per risk tier. 0 means the role is not asked. Full traffic comes on top of the ramp step that reaches 100%. The author of a change never counts."</p>
                 </div>
             </div>
-            <Transition fallback=|| view! { <SkeletonLine width="80%" /><SkeletonLine width="60%" /> }>
-                {move || Suspend::new(async move {
-                    match loaded.await {
-                        Ok(p) => view! { <PolicyGrid initial=p /> }.into_any(),
-                        Err(e) => view! { <ErrorBanner error=e retry=reload /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded.view(
+                || view! { <SkeletonLine width="80%" /><SkeletonLine width="60%" /> }.into_any(),
+                |p| view! { <PolicyGrid initial=p /> },
+            )}
         </section>
     }
+}
+
+/// The grid of role counts, tiers down and gates across.
+fn grid_html(p: &ApprovalPolicies) -> String {
+    let mut out = String::from(r#"<table class="table policy-grid"><thead><tr><th>Risk tier</th>"#);
+    for (_, label) in GATES {
+        out += &format!("<th>{label}</th>");
+    }
+    out += "</tr></thead><tbody>";
+    for t in TIERS {
+        out += &format!(
+            r#"<tr><th scope="row"><span class="risk risk-{0}"><span class="risk-dot"></span>{1}</span></th>"#,
+            t.as_str(),
+            t.label()
+        );
+        for (g, _) in GATES {
+            out += r#"<td><div class="policy-cell">"#;
+            for role in Role::ALL {
+                let n = p
+                    .tier(t)
+                    .gate(g)
+                    .iter()
+                    .find(|r| r.role == role)
+                    .map_or(0, |r| r.count);
+                out += &format!(
+                    r#"<label class="policy-role{zero}"><span>{r}</span><input type="number" min="0" max="{MAX_COUNT}" step="1" value="{n}" data-action="policy" data-tier="{t}" data-gate="{g}" data-role="{r}" data-test="policy-{t}-{g}-{r}"></label>"#,
+                    zero = if n == 0 { " zero" } else { "" },
+                    r = role.as_str(),
+                    t = t.as_str(),
+                    g = g.as_str(),
+                );
+            }
+            out += "</div></td>";
+        }
+        out += "</tr>";
+    }
+    out + "</tbody></table>"
 }
 
 #[component]
@@ -361,61 +387,57 @@ fn PolicyGrid(initial: ApprovalPolicies) -> impl IntoView {
             pending.set(false);
         });
     };
-    let cell = move |tier: RiskTier, gate: GateKind| {
-        Role::ALL
-            .into_iter()
-            .map(|role| {
-                let count = move || {
-                    policies.with(|p| {
-                        p.tier(tier)
-                            .gate(gate)
-                            .iter()
-                            .find(|r| r.role == role)
-                            .map_or(0, |r| r.count)
-                    })
-                };
-                let set = move |v: String| {
-                    let n = v.trim().parse::<u32>().unwrap_or(0).min(MAX_COUNT);
-                    policies.update(|p| {
-                        let reqs = gate_mut(tier_mut(p, tier), gate);
-                        reqs.retain(|r| r.role != role);
-                        if n > 0 {
-                            reqs.push(Requirement { role, count: n });
-                            reqs.sort_by_key(|r| r.role);
-                        }
-                    });
-                };
-                view! {
-                    <label class="policy-role" class:zero=move || count() == 0>
-                        <span>{role.as_str()}</span>
-                        <input type="number" min="0" max=MAX_COUNT.to_string() step="1"
-                            data-test=format!("policy-{}-{}-{}", tier.as_str(), gate.as_str(), role.as_str())
-                            prop:value=move || count().to_string()
-                            on:change=move |e| set(event_target_value(&e)) />
-                    </label>
-                }
-            })
-            .collect_view()
+    // The grid is HTML text (see `components::html`), drawn from the saved policy: the inputs
+    // keep what is typed, and one delegated handler copies each change into `policies`.
+    // "Discard" redraws it.
+    let drawn = RwSignal::new(0_u32);
+    let grid = move || {
+        drawn.track();
+        policies.with_untracked(grid_html)
+    };
+    let on_change = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(input) =
+            action_target(&ev).and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let attr = |n: &str| input.get_attribute(n).unwrap_or_default();
+        let tier = TIERS.into_iter().find(|t| t.as_str() == attr("data-tier"));
+        let gate = GATES
+            .iter()
+            .map(|g| g.0)
+            .find(|g| g.as_str() == attr("data-gate"));
+        let (Some(tier), Some(gate), Some(role)) = (tier, gate, Role::parse(&attr("data-role")))
+        else {
+            return;
+        };
+        let n = input
+            .value()
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(0)
+            .min(MAX_COUNT);
+        policies.update(|p| {
+            let reqs = gate_mut(tier_mut(p, tier), gate);
+            reqs.retain(|r| r.role != role);
+            if n > 0 {
+                reqs.push(Requirement { role, count: n });
+                reqs.sort_by_key(|r| r.role);
+            }
+        });
+        let label = input.parent_element();
+        if let Some(l) = label {
+            let _ = l.class_list().toggle_with_force("zero", n == 0);
+        }
     };
     view! {
-        <div class="table-scroll">
-            <table class="table policy-grid">
-                <thead><tr><th>"Risk tier"</th>{GATES.iter().map(|(_, l)| view! { <th>{*l}</th> }).collect_view()}</tr></thead>
-                <tbody>
-                    {TIERS.into_iter().map(|t| view! {
-                        <tr>
-                            <th scope="row"><span class=format!("risk risk-{}", t.as_str())><span class="risk-dot"></span>{t.label()}</span></th>
-                            {GATES.iter().map(|(g, _)| view! { <td><div class="policy-cell">{cell(t, *g)}</div></td> }).collect_view()}
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <div class="table-scroll" on:change=on_change inner_html=grid></div>
         {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
         <div class="policy-actions">
             <span class="saved-note" role="status">{move || note.get()}</span>
             <button type="button" class="btn btn-ghost" disabled=move || !dirty() || pending.get()
-                on:click=move |_| policies.set(saved.get_untracked())>"Discard changes"</button>
+                on:click=move |_| { policies.set(saved.get_untracked()); drawn.update(|d| *d += 1); }>"Discard changes"</button>
             <button type="button" class="btn btn-primary" data-test="save-policies" disabled=move || !dirty() || pending.get() on:click=save>
                 {move || if pending.get() { "Saving…" } else { "Save policies" }}
             </button>

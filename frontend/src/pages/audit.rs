@@ -8,7 +8,8 @@ use serde_json::Value;
 use shared::audit::{AuditEntry, AuditPage as Page};
 
 use crate::api::{self, AuditQuery};
-use crate::components::error_banner::ErrorBanner;
+use crate::components::html::esc;
+use crate::components::load::Loaded;
 use crate::components::skeleton::TableSkeleton;
 use crate::format;
 
@@ -101,11 +102,10 @@ pub fn AuditPage() -> impl IntoView {
                 .unwrap_or(1),
         }
     });
-    let data = LocalResource::new(move || {
-        let q = current.get().query();
-        async move { api::audit(&q, PER_PAGE).await }
-    });
-    let reload = Callback::new(move |_| data.refetch());
+    let data = Loaded::new(
+        move || current.get().query(),
+        |q| async move { api::audit(&q, PER_PAGE).await },
+    );
     let navigate = use_navigate();
 
     // The form edits a draft; applying it puts it in the URL, which loads the page.
@@ -176,14 +176,10 @@ pub fn AuditPage() -> impl IntoView {
                     <button type="submit" class="btn btn-primary" data-test="audit-apply">"Filter"</button>
                 </div>
             </form>
-            <Transition fallback=|| view! { <TableSkeleton /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(page) => view! { <AuditTable page=page filters=current.get_untracked() /> }.into_any(),
-                        Err(e) => view! { <ErrorBanner error=e retry=reload /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {data.view(
+                || view! { <TableSkeleton /> }.into_any(),
+                move |page| view! { <AuditTable page=page filters=current.get_untracked() /> },
+            )}
         </div>
     }
 }
@@ -210,13 +206,13 @@ fn AuditTable(page: Page, filters: Filters) -> impl IntoView {
     };
     let prev = (page.page > 1).then(|| link(page.page - 1));
     let next = (page.page < pages).then(|| link(page.page + 1));
-    let rows = page.items.into_iter().map(row).collect_view();
+    let rows: String = page.items.iter().map(row).collect();
     view! {
         <div class="card table-card">
             <div class="table-scroll">
                 <table class="table audit-table">
                     <thead><tr><th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Object"</th><th>"Change"</th></tr></thead>
-                    <tbody>{rows}</tbody>
+                    <tbody inner_html=rows></tbody>
                 </table>
             </div>
             <div class="table-foot">
@@ -238,42 +234,47 @@ fn AuditTable(page: Page, filters: Filters) -> impl IntoView {
     .into_any()
 }
 
-fn row(e: AuditEntry) -> impl IntoView {
+/// One row as HTML text (see `components::html` for why text); every value is escaped.
+fn row(e: &AuditEntry) -> String {
     let object = match (&e.object_id, e.object_type.as_str()) {
-        (Some(id), "change") => view! {
-            <span class="subtle">"change "</span><a class="mono" href=format!("/changes/{id}")>{id.clone()}</a>
-        }
-        .into_any(),
-        (Some(id), t) => view! { <span class="subtle">{format!("{t} ")}</span><span class="mono">{id.clone()}</span> }.into_any(),
-        (None, t) => view! { <span class="subtle">{t.to_string()}</span> }.into_any(),
+        (Some(id), "change") => format!(
+            r#"<span class="subtle">change </span><a class="mono" href="/changes/{0}">{0}</a>"#,
+            esc(id)
+        ),
+        (Some(id), t) => format!(
+            r#"<span class="subtle">{} </span><span class="mono">{}</span>"#,
+            esc(t),
+            esc(id)
+        ),
+        (None, t) => format!(r#"<span class="subtle">{}</span>"#, esc(t)),
     };
-    let diff = (e.before.is_some() || e.after.is_some()).then(|| {
-        view! {
-            <details class="audit-diff" data-test="audit-diff">
-                <summary>"Before / after"</summary>
-                {diff_table(e.before.as_ref(), e.after.as_ref())}
-            </details>
-        }
-    });
-    let action_class = if e.action.ends_with("failure") || e.action.contains("reject") {
-        "tag tag-danger"
+    let diff = if e.before.is_some() || e.after.is_some() {
+        format!(
+            r#"<details class="audit-diff" data-test="audit-diff"><summary>Before / after</summary>{}</details>"#,
+            diff_table(e.before.as_ref(), e.after.as_ref())
+        )
     } else {
-        "tag"
+        String::new()
     };
-    view! {
-        <tr data-test="audit-row" data-action=e.action.clone()>
-            <td class="nowrap" title=e.at.clone()>{format::date_time(&e.at)}</td>
-            <td>{e.actor.clone()}{e.address.map(|a| view! { <div class="subtle small">{a}</div> })}</td>
-            <td><span class=action_class>{e.action.clone()}</span></td>
-            <td>{object}</td>
-            <td class="audit-diff-cell">{diff}</td>
-        </tr>
-    }
+    let danger = e.action.ends_with("failure") || e.action.contains("reject");
+    let address = e
+        .address
+        .as_deref()
+        .map(|a| format!(r#"<div class="subtle small">{}</div>"#, esc(a)))
+        .unwrap_or_default();
+    format!(
+        r#"<tr data-test="audit-row" data-action="{action}"><td class="nowrap" title="{at}">{time}</td><td>{actor}{address}</td><td><span class="tag{danger}">{action}</span></td><td>{object}</td><td class="audit-diff-cell">{diff}</td></tr>"#,
+        action = esc(&e.action),
+        at = esc(&e.at),
+        time = esc(&format::date_time(&e.at)),
+        actor = esc(&e.actor),
+        danger = if danger { " tag-danger" } else { "" },
+    )
 }
 
 /// The keys that differ between `before` and `after`, each with both values; a value that is
 /// not an object is shown whole.
-fn diff_table(before: Option<&Value>, after: Option<&Value>) -> impl IntoView + use<> {
+fn diff_table(before: Option<&Value>, after: Option<&Value>) -> String {
     let show = |v: Option<&Value>| match v {
         None | Some(Value::Null) => "—".to_string(),
         Some(Value::String(s)) => s.clone(),
@@ -295,17 +296,20 @@ fn diff_table(before: Option<&Value>, after: Option<&Value>) -> impl IntoView + 
         (b, a) => vec![(String::new(), show(b), show(a))],
     };
     if rows.is_empty() {
-        return view! { <p class="subtle">"No field changed."</p> }.into_any();
+        return r#"<p class="subtle">No field changed.</p>"#.into();
     }
-    view! {
-        <table class="table table-compact diff-table">
-            <thead><tr><th>"Field"</th><th>"Before"</th><th>"After"</th></tr></thead>
-            <tbody>
-                {rows.into_iter().map(|(k, b, a)| view! {
-                    <tr><td class="mono">{k}</td><td><pre class="diff-old">{b}</pre></td><td><pre class="diff-new">{a}</pre></td></tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
+    let body: String = rows
+        .iter()
+        .map(|(k, b, a)| {
+            format!(
+                r#"<tr><td class="mono">{}</td><td><pre class="diff-old">{}</pre></td><td><pre class="diff-new">{}</pre></td></tr>"#,
+                esc(k),
+                esc(b),
+                esc(a)
+            )
+        })
+        .collect();
+    format!(
+        r#"<table class="table table-compact diff-table"><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead><tbody>{body}</tbody></table>"#
+    )
 }

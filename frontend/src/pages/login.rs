@@ -8,6 +8,8 @@ use shared::auth::{DemoUsers, LoginRequest};
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
+use crate::components::html::{action_target, esc};
+use crate::components::load::Loaded;
 use crate::session::{self, Auth};
 
 #[component]
@@ -18,7 +20,7 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
-    let demo = LocalResource::new(|| async { api::demo_users().await });
+    let demo = Loaded::new(|| (), |_| api::demo_users());
 
     let sign_in = Callback::new(move |(e, p): (String, String)| {
         if pending.get_untracked() {
@@ -78,51 +80,45 @@ pub fn LoginPage() -> impl IntoView {
                     </button>
                 </form>
             </div>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    // Outside a demo workspace the list answers 404: nothing to show.
-                    demo.await.ok().map(|d| view! { <DemoAccounts demo=d sign_in=sign_in pending=pending /> })
-                })}
-            </Transition>
+            // Outside a demo workspace the list answers 404: nothing to show.
+            {move || demo.get().and_then(Result::ok).map(|d| view! { <DemoAccounts demo=d sign_in=sign_in pending=pending /> })}
         </div>
     }
 }
 
+/// The demo accounts, as HTML text (see `components::html` for why text) with one delegated
+/// click handler for the "Sign in as" buttons.
 #[component]
 fn DemoAccounts(
     demo: DemoUsers,
     sign_in: Callback<(String, String)>,
     pending: RwSignal<bool>,
 ) -> impl IntoView {
-    let password = demo.password.clone();
-    let rows = demo
+    let rows: String = demo
         .users
-        .into_iter()
+        .iter()
         .map(|u| {
-            let roles = u
+            let roles: String = u
                 .roles
                 .iter()
-                .map(|r| view! { <span class="tag">{r.as_str()}</span> })
-                .collect_view();
-            let email = u.email.clone();
-            let password = password.clone();
-            view! {
-                <tr>
-                    <td><strong>{u.name}</strong></td>
-                    <td class="role-tags">{roles}</td>
-                    <td class="mono">{u.email.clone()}</td>
-                    <td class="mono">{password.clone()}</td>
-                    <td class="login-demo-action">
-                        <button type="button" class="btn btn-small" data-test="demo-login" data-email=u.email
-                            disabled=move || pending.get()
-                            on:click=move |_| sign_in.run((email.clone(), password.clone()))>
-                            "Sign in as"
-                        </button>
-                    </td>
-                </tr>
-            }
+                .map(|r| format!(r#"<span class="tag">{}</span>"#, r.as_str()))
+                .collect();
+            format!(
+                r#"<tr><td><strong>{name}</strong></td><td><div class="role-tags">{roles}</div></td><td class="mono">{email}</td><td class="mono nowrap">{password}</td><td class="login-demo-action"><button type="button" class="btn btn-small" data-action="demo-login" data-test="demo-login" data-email="{email}">Sign in as</button></td></tr>"#,
+                name = esc(&u.name),
+                email = esc(&u.email),
+                password = esc(&demo.password),
+            )
         })
-        .collect_view();
+        .collect();
+    let password = StoredValue::new(demo.password.clone());
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if let Some(email) = action_target(&ev).and_then(|el| el.get_attribute("data-email"))
+            && !pending.get_untracked()
+        {
+            sign_in.run((email, password.get_value()));
+        }
+    };
     view! {
         <section class="login-demo card" data-test="demo-users">
             <div class="card-head">
@@ -131,9 +127,9 @@ fn DemoAccounts(
                     <p class="card-sub">"This is a demo workspace. Every account's password is "<code class="chip">{demo.password}</code>"."</p>
                 </div>
             </div>
-            <table class="table table-compact">
+            <table class="table table-compact" on:click=on_click>
                 <thead><tr><th>"Name"</th><th>"Roles"</th><th>"E-mail"</th><th>"Password"</th><th><span class="sr-only">"Sign in"</span></th></tr></thead>
-                <tbody>{rows}</tbody>
+                <tbody inner_html=rows></tbody>
             </table>
         </section>
     }
