@@ -229,12 +229,14 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
         return ().into_any();
     };
     let authored = gate.author.as_ref().is_some_and(|a| a.id == me.id);
-    // The roles the user could sign as: those the gate asks for, still-missing ones first.
+    // The roles the user could sign as: those the gate asks for, still-missing ones first. The
+    // author signs only as the requesting engineer; every other role must be someone else
+    // (separation of duties, enforced by the server).
     let mut roles: Vec<Role> = gate
         .required
         .iter()
         .map(|r| r.role)
-        .filter(|r| me.has_role(*r))
+        .filter(|r| me.has_role(*r) && (!authored || *r == Role::Engineer))
         .collect();
     roles.sort_by_key(|r| !gate.missing.iter().any(|m| m.role == *r));
     let mine = gate
@@ -253,9 +255,12 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
                 s.role.as_str()
             )
         });
-    if authored {
+    if authored && roles.is_empty() {
         return view! { <p class="gate-note" data-test="gate-note">"You authored this change; someone else must approve it."</p> }.into_any();
     }
+    let note = authored.then_some(
+        "You authored this change: you may sign only as its requesting engineer; the other roles must come from someone else.",
+    );
     if roles.is_empty() {
         let needed = gate
             .required
@@ -350,6 +355,7 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
         })
     };
     view! {
+        {note.map(|n| view! { <p class="gate-note" data-test="gate-note">{n}</p> })}
         <div class="gate-actions">
             <span class="subtle">{mine}</span>
             <button type="button" class="btn btn-danger" data-test="reject" on:click=move |_| open(Decision::Reject)>"Reject"</button>
