@@ -1,5 +1,7 @@
-//! The demo workspace (`rollgate serve --demo`): four realistic AI changes at different points
-//! of their rollouts, so the console has something to show on first start.
+//! The demo workspace (`rollgate serve --demo`): one account per role (see
+//! [`accounts::demo_users`]) and four realistic AI changes at different points of their
+//! rollouts, authored by the demo engineer, so the console has something to show on first
+//! start.
 //!
 //! Seeding goes through the same validation, state machine and database functions as the API,
 //! so the history rows are real transitions with actors and reasons, and a demo change behaves
@@ -14,17 +16,31 @@ use shared::validate;
 use sqlx::AnyPool;
 use time::{Duration, OffsetDateTime};
 
-use crate::db::{self, transitions::NewTransition};
+use crate::accounts::{self, Passwords};
+use crate::db::{self, audit::Who, transitions::NewTransition};
 use crate::error::{Error, Result};
+use shared::auth::User;
 
 use TransitionAction::{Advance, RollBack};
 
-/// Seeds the demo changes if the database has none. Returns whether it seeded, so a second
-/// start (or a workspace someone has used) is left alone.
-pub async fn seed(pool: &AnyPool) -> Result<bool> {
+/// Creates the demo accounts that are missing, then seeds the demo changes if the database
+/// has none. Returns whether it seeded changes, so a second start (or a workspace someone has
+/// used) is left alone.
+pub async fn seed(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
+    let users = accounts::seed_demo_users(pool, passwords).await?;
     if db::changes::count(pool).await? > 0 {
         return Ok(false);
     }
+    let by_email = |email: &str| {
+        users
+            .iter()
+            .find(|u| u.email == email)
+            .cloned()
+            .ok_or_else(|| Error::internal(format!("demo user {email} missing")))
+    };
+    let erin = by_email("erin.engineer@demo.rollgate")?;
+    let alex = by_email("alex.approver@demo.rollgate")?;
+    let engineer = &erin;
     let now = OffsetDateTime::now_utc();
     let ago = |hours: i64| now - Duration::hours(hours);
 
@@ -35,6 +51,7 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
     }
     let change = create(
         pool,
+        engineer,
         NewChange {
             title: "Upgrade support assistant to a newer model".into(),
             kind: ChangeKind::Model,
@@ -57,7 +74,7 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
                                needless refusals on account questions. Cost per request should \
                                drop about 10 %; p95 latency should stay under 2.5 s."
                 .into(),
-            owner: "sam.okafor@example.com".into(),
+            owner: engineer.email.clone(),
             template: None,
             plan: Some(plan),
         },
@@ -68,10 +85,10 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
         pool,
         change,
         &[
-            (Advance, "sam.okafor@example.com", Some("Checklist items 1–3 done: eval bench 96.2 % (gate 95 %), no new safety, PII or refusal failures."), ago(24 * 8)),
-            (Advance, "sam.okafor@example.com", Some("Eval gate passed; starting the 1 % canary on staff traffic."), ago(24 * 7)),
-            (Advance, "dana.kim@example.com", Some("Canary ran 26 h: quality +0.4 pp, cost −11 %, p95 1.9 s, hard errors flat. Segments look alike."), ago(24 * 5)),
-            (Advance, "dana.kim@example.com", Some("10 % step held 14 h with 31k requests; every criterion passes."), ago(20)),
+            (Advance, engineer, Some("Checklist items 1–3 done: eval bench 96.2 % (gate 95 %), no new safety, PII or refusal failures."), ago(24 * 8)),
+            (Advance, engineer, Some("Eval gate passed; starting the 1 % canary on staff traffic."), ago(24 * 7)),
+            (Advance, engineer, Some("Canary ran 26 h: quality +0.4 pp, cost −11 %, p95 1.9 s, hard errors flat. Segments look alike."), ago(24 * 5)),
+            (Advance, engineer, Some("10 % step held 14 h with 31k requests; every criterion passes."), ago(20)),
         ],
     )
     .await?;
@@ -79,6 +96,7 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
     // (c) A tool change rolled back from canary when hard errors rose.
     let change = create(
         pool,
+        engineer,
         NewChange {
             title: "Add order-lookup tool to the returns flow".into(),
             kind: ChangeKind::Tool,
@@ -100,7 +118,7 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
                                the order number, date and items, so returns take one or two \
                                turns fewer."
                 .into(),
-            owner: "lee.martin@example.com".into(),
+            owner: engineer.email.clone(),
             template: Some(PlanTemplate::Standard),
             plan: None,
         },
@@ -113,19 +131,19 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
         &[
             (
                 Advance,
-                "lee.martin@example.com",
+                engineer,
                 Some("Eval bench run requested for returns-v9 with the new tool."),
                 ago(24 * 5),
             ),
             (
                 Advance,
-                "lee.martin@example.com",
+                engineer,
                 Some("Eval bench 92.8 % (gate 90 %); no new safety or PII failures."),
                 ago(24 * 3),
             ),
             (
                 RollBack,
-                "priya.raman@example.com",
+                &alex,
                 Some("hard_error_rate +1.8 pp in canary (timeouts from order service)"),
                 ago(24 * 2 + 6),
             ),
@@ -136,6 +154,7 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
     // (a) A prompt change in canary at 5 %.
     let change = create(
         pool,
+        engineer,
         NewChange {
             title: "Shorter billing answers (prompt billing-v13)".into(),
             kind: ChangeKind::Prompt,
@@ -156,7 +175,7 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
                                the recap paragraph is gone. Invoice and refund links are \
                                unchanged."
                 .into(),
-            owner: "ana.lopez@example.com".into(),
+            owner: engineer.email.clone(),
             template: Some(PlanTemplate::Standard),
             plan: None,
         },
@@ -167,10 +186,10 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
         pool,
         change,
         &[
-            (Advance, "ana.lopez@example.com", None, ago(24 * 2)),
+            (Advance, engineer, None, ago(24 * 2)),
             (
                 Advance,
-                "ana.lopez@example.com",
+                engineer,
                 Some("Eval bench 94.1 % (gate 90 %); answers 38 % shorter on the billing set."),
                 ago(9),
             ),
@@ -196,6 +215,7 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
     ];
     create(
         pool,
+        engineer,
         NewChange {
             title: "Route Spanish conversations to the multilingual model".into(),
             kind: ChangeKind::Routing,
@@ -215,7 +235,7 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
                                start instead of translated English; other languages are \
                                unchanged."
                 .into(),
-            owner: "marta.ruiz@example.com".into(),
+            owner: engineer.email.clone(),
             template: None,
             plan: Some(plan),
         },
@@ -225,16 +245,46 @@ pub async fn seed(pool: &AnyPool) -> Result<bool> {
     Ok(true)
 }
 
-async fn create(pool: &AnyPool, new: NewChange, at: OffsetDateTime) -> Result<AiChange> {
+async fn create(
+    pool: &AnyPool,
+    author: &User,
+    new: NewChange,
+    at: OffsetDateTime,
+) -> Result<AiChange> {
     validate::new_change(&new)?;
-    db::changes::create(pool, &new, &db::timestamp(at)).await
+    let at = db::timestamp(at);
+    let mut tx = pool.begin().await?;
+    let change = db::changes::create(&mut tx, &new, Some(&author.id), &at).await?;
+    db::audit::append(
+        &mut tx,
+        &db::audit::Record {
+            who: &who(author),
+            action: "change.create",
+            object_type: "change",
+            object_id: Some(&change.id),
+            before: None,
+            after: Some(serde_json::to_value(&change).unwrap_or_default()),
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(change)
+}
+
+fn who(user: &User) -> Who {
+    Who {
+        id: Some(user.id.clone()),
+        label: user.email.clone(),
+        address: None,
+    }
 }
 
 /// Applies transitions in order, as the API would.
 async fn walk(
     pool: &AnyPool,
     mut change: AiChange,
-    steps: &[(TransitionAction, &str, Option<&str>, OffsetDateTime)],
+    steps: &[(TransitionAction, &User, Option<&str>, OffsetDateTime)],
 ) -> Result<AiChange> {
     for &(action, actor, reason, at) in steps {
         let to = rollout::transition(&change.plan, change.state, action, reason).map_err(|e| {
@@ -252,10 +302,12 @@ async fn walk(
             &NewTransition {
                 action,
                 to,
-                actor,
+                actor: &actor.email,
+                actor_id: Some(&actor.id),
                 reason,
                 at: &at,
             },
+            &who(actor),
         )
         .await?;
     }

@@ -1,8 +1,8 @@
 //! Demo traffic: a simulated production app feeding the demo's in-flight rollouts through the
 //! real ingestion route, so the canary page has live, realistic data.
 //!
-//! Each fed change gets an ingestion token (created through `POST /api/v1/tokens`), and every
-//! window goes through `POST /api/v1/changes/{id}/metrics` on the application's own `Router`
+//! Each fed change gets a service token (created directly in the database, as the `system`
+//! actor of the audit log: the simulator is no signed-in admin), and every window goes through `POST /api/v1/changes/{id}/metrics` on the application's own `Router`
 //! (`tower::ServiceExt::oneshot`): authentication, validation and storage are all exercised.
 //!
 //! # Windows
@@ -209,27 +209,17 @@ pub fn spawn(
 /// Finds the demo changes, gives each a fresh token (revoking the previous run's) and fills in
 /// the last 24 hours up to the window running at `now`.
 pub async fn prepare(router: &Router, pool: &AnyPool, now: i64) -> Result<Vec<Feed>> {
-    let page = call(
-        router,
-        Method::GET,
-        "/api/v1/changes?per_page=100",
-        None,
-        None,
-    )
-    .await?;
-    let items = page["items"].as_array().cloned().unwrap_or_default();
+    let (items, _) = db::changes::list(pool, &db::changes::Filter::default(), 100, 0).await?;
     let mut feeds = Vec::new();
     for scenario in scenarios() {
-        let Some(change) = items.iter().find(|c| {
-            c["title"]
-                .as_str()
-                .is_some_and(|t| t.starts_with(scenario.title))
-                && c["traffic_percent"].as_f64().is_some_and(|p| p > 0.0)
-        }) else {
+        let Some(change) = items
+            .iter()
+            .find(|c| c.title.starts_with(scenario.title) && c.traffic_percent > 0.0)
+        else {
             continue;
         };
-        let change_id = change["id"].as_str().unwrap_or_default().to_owned();
-        let token = fresh_token(router, &change_id).await?;
+        let change_id = change.id.clone();
+        let token = fresh_token(pool, &change_id).await?;
         let feed = Feed {
             scenario,
             change_id,
@@ -241,40 +231,28 @@ pub async fn prepare(router: &Router, pool: &AnyPool, now: i64) -> Result<Vec<Fe
     Ok(feeds)
 }
 
-async fn fresh_token(router: &Router, change_id: &str) -> Result<String> {
-    let list = call(
-        router,
-        Method::GET,
-        &format!("/api/v1/tokens?change_id={change_id}"),
-        None,
-        None,
-    )
-    .await?;
-    for t in list.as_array().into_iter().flatten() {
-        if t["name"] == TOKEN_NAME && t["revoked_at"].is_null() {
-            let id = t["id"].as_str().unwrap_or_default();
-            call(
-                router,
-                Method::DELETE,
-                &format!("/api/v1/tokens/{id}"),
-                None,
-                None,
-            )
-            .await?;
+async fn fresh_token(pool: &AnyPool, change_id: &str) -> Result<String> {
+    let system = db::audit::Who {
+        id: None,
+        label: ACTOR.to_owned(),
+        address: None,
+    };
+    for t in db::tokens::list(pool, Some(change_id)).await? {
+        if t.name == TOKEN_NAME && t.revoked_at.is_none() {
+            db::tokens::revoke(pool, &t.id, &system, &db::now()).await?;
         }
     }
-    let created = call(
-        router,
-        Method::POST,
-        "/api/v1/tokens",
-        Some(json!({ "name": TOKEN_NAME, "change_id": change_id })),
-        None,
+    let secret = db::tokens::new_secret()?;
+    db::tokens::create(
+        pool,
+        TOKEN_NAME,
+        Some(change_id),
+        &secret,
+        &system,
+        &db::now(),
     )
     .await?;
-    created["secret"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| Error::internal("the token answer has no secret"))
+    Ok(secret)
 }
 
 /// Sends every finished window of the last 24 hours that is not stored yet, and the last
@@ -332,10 +310,7 @@ async fn call(
     body: Option<Value>,
     token: Option<&str>,
 ) -> Result<Value> {
-    let mut req = Request::builder()
-        .method(method.clone())
-        .uri(uri)
-        .header(crate::http::actor::HEADER, ACTOR);
+    let mut req = Request::builder().method(method.clone()).uri(uri);
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }

@@ -23,8 +23,8 @@ pub enum Error {
     #[error("{0}")]
     BadRequest(String),
 
-    /// 401 Unauthorized, code `unauthorized`: no valid bearer token (missing, malformed,
-    /// unknown or revoked). Answered with `WWW-Authenticate: Bearer`.
+    /// 401 Unauthorized, code `unauthorized`: not signed in (no, expired or ended session) or
+    /// no valid bearer token on the ingestion route. Answered with `WWW-Authenticate: Bearer`.
     #[error("{0}")]
     Unauthorized(String),
 
@@ -32,6 +32,11 @@ pub enum Error {
     /// scoped to another change.
     #[error("{0}")]
     Forbidden(String),
+
+    /// 403 Forbidden, code `csrf`: a cookie-authenticated write without the session's
+    /// `X-CSRF-Token`, or sent from another site.
+    #[error("{0}")]
+    Csrf(String),
 
     /// 404 Not Found, code `not_found`: no such resource (or no such API route).
     #[error("{0} not found")]
@@ -52,6 +57,14 @@ pub enum Error {
     /// 409 Conflict, code `illegal_transition`: the state machine refuses the action here.
     #[error("{0}")]
     IllegalTransition(TransitionError),
+
+    /// 409 Conflict, code `gate_not_satisfied`: the stage's approvals are missing or rejected.
+    #[error("{0}")]
+    GateNotSatisfied(String),
+
+    /// 429 Too Many Requests, code `rate_limited`, with `Retry-After` in seconds.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
 
     /// 413 Payload Too Large, code `payload_too_large`.
     #[error("the request body is larger than {limit_kib} KiB")]
@@ -117,7 +130,9 @@ impl Error {
         match self {
             Error::MalformedJson(_) | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Forbidden(_) | Error::Csrf(_) => StatusCode::FORBIDDEN,
+            Error::GateNotSatisfied(_) => StatusCode::CONFLICT,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Conflict(_) | Error::Frozen(_) | Error::IllegalTransition(_) => {
@@ -137,6 +152,9 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) => "forbidden",
+            Error::Csrf(_) => "csrf",
+            Error::GateNotSatisfied(_) => "gate_not_satisfied",
+            Error::RateLimited { .. } => "rate_limited",
             Error::NotFound(_) => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::Conflict(_) => "conflict",
@@ -148,6 +166,18 @@ impl Error {
             Error::Database(e) if constraint_violation(e) => "conflict",
             Error::Database(_) | Error::Internal(_) => "internal",
         }
+    }
+
+    /// The message a client would see, for the command line; `None` for internal errors,
+    /// whose detail is for the log.
+    pub fn body_message(&self) -> Option<String> {
+        (!self.status().is_server_error()).then(|| {
+            let b = self.body();
+            match b.error.field {
+                Some(f) if !b.error.message.starts_with(&f) => format!("{f}: {}", b.error.message),
+                _ => b.error.message,
+            }
+        })
     }
 
     fn body(&self) -> ErrorBody {
@@ -213,12 +243,22 @@ impl From<TransitionError> for Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         } else if let Error::Database(e) = &self {
             tracing::warn!(error = %e, "constraint violation answered with 409");
         }
         let mut response = (status, axum::Json(self.body())).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750 §3: a 401 names the scheme the client should use.
             response.headers_mut().insert(

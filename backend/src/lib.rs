@@ -4,6 +4,7 @@
 //! [`app`] is the whole application as a `Router`, so tests drive it without a socket;
 //! [`serve`] opens the database, seeds the demo if asked, and listens.
 
+pub mod accounts;
 pub mod db;
 pub mod demo;
 pub mod demo_traffic;
@@ -17,7 +18,10 @@ use std::sync::Arc;
 use axum::Router;
 use sqlx::AnyPool;
 
-pub use server::{Config, DEFAULT_DATABASE_URL, DEMO_DATABASE_URL, ServeError, serve};
+pub use server::{
+    Config, DEFAULT_DATABASE_URL, DEMO_DATABASE_URL, ServeError,
+    database_url as server_database_url, serve,
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -26,6 +30,11 @@ pub struct AppState {
     pub backend: db::Backend,
     /// The built console (`dist/`), served for every non-API path.
     pub dist: Arc<PathBuf>,
+    pub passwords: Arc<accounts::Passwords>,
+    /// Mark the session cookie `Secure` (served over TLS, perhaps behind a proxy).
+    pub secure_cookies: bool,
+    /// Demo mode: the demo accounts and their password are shown on the login page.
+    pub demo: bool,
 }
 
 impl AppState {
@@ -34,7 +43,25 @@ impl AppState {
             pool,
             backend,
             dist: Arc::new(dist.into()),
+            passwords: Arc::new(accounts::Passwords::production()),
+            secure_cookies: false,
+            demo: false,
         }
+    }
+
+    pub fn with_passwords(mut self, passwords: accounts::Passwords) -> Self {
+        self.passwords = Arc::new(passwords);
+        self
+    }
+
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
+    }
+
+    pub fn with_demo(mut self, demo: bool) -> Self {
+        self.demo = demo;
+        self
     }
 }
 

@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Serve the web console and its JSON API.
     Serve(ServeArgs),
+    /// Manage accounts: `rollgate user add`, `rollgate user list`.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Read a JSON array of significance requests on stdin; write the results, in the same
     /// order, on stdout. An item that cannot be analysed gets {"error": "..."} in its place.
     Stats,
@@ -56,6 +59,53 @@ struct ServeArgs {
         default_value = "dist"
     )]
     dist: PathBuf,
+
+    /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Set it when
+    /// Rollgate is reached over HTTPS; a proxy's `X-Forwarded-Proto: https` also sets it.
+    #[arg(long, env = "ROLLGATE_SECURE_COOKIES", value_parser = FalseyValueParser::new())]
+    secure_cookies: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. The password comes from ROLLGATE_PASSWORD, else from a prompt
+    /// (not echoed); at least 12 characters.
+    Add(UserAddArgs),
+    /// List the accounts.
+    List(DatabaseArg),
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArg {
+    /// Database URL, as for `rollgate serve`. [default: sqlite://rollgate.db]
+    #[arg(
+        long,
+        env = "ROLLGATE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct UserAddArgs {
+    #[arg(long)]
+    email: String,
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// A role: admin, engineer, pm, support or approver. Repeat for several.
+    #[arg(long = "role", required = true, value_parser = parse_role)]
+    roles: Vec<shared::auth::Role>,
+    #[command(flatten)]
+    database: DatabaseArg,
+}
+
+fn parse_role(s: &str) -> Result<shared::auth::Role, String> {
+    shared::auth::Role::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = shared::auth::Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role `{s}`; use one of {}", all.join(", "))
+    })
 }
 
 fn main() -> ExitCode {
@@ -81,13 +131,92 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Serve(args) => {
-            let config = rollgate::Config::new(args.addr, args.database, args.demo, args.dist);
+            let mut config = rollgate::Config::new(args.addr, args.database, args.demo, args.dist);
+            config.secure_cookies = args.secure_cookies;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
             Ok(runtime.block_on(rollgate::serve(config))?)
         }
         Command::Stats => stats(),
+        Command::User(command) => {
+            let runtime = tokio::runtime::Runtime::new()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+            runtime.block_on(user(command))
+        }
     }
+}
+
+/// `rollgate user add|list`, on the same database `serve` would open.
+async fn user(command: UserCommand) -> Result<(), Box<dyn std::error::Error>> {
+    let database = match &command {
+        UserCommand::Add(a) => a.database.database.clone(),
+        UserCommand::List(d) => d.database.clone(),
+    };
+    let url = rollgate::server_database_url(database, false);
+    let (pool, _) = rollgate::db::connect(&url).await?;
+    match command {
+        UserCommand::Add(args) => {
+            let password = match std::env::var("ROLLGATE_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let p = rpassword::prompt_password(format!("Password for {}: ", args.email))
+                        .map_err(|e| {
+                            format!("cannot read the password: {e}; or set ROLLGATE_PASSWORD")
+                        })?;
+                    let again = rpassword::prompt_password("Repeat it: ")
+                        .map_err(|e| format!("cannot read the password: {e}"))?;
+                    if p != again {
+                        return Err("the two passwords differ".into());
+                    }
+                    p
+                }
+            };
+            let new = shared::auth::NewUser {
+                email: args.email,
+                name: args.name,
+                roles: args.roles,
+                password,
+            };
+            let user = rollgate::accounts::create_user(
+                &pool,
+                &rollgate::accounts::Passwords::production(),
+                &new,
+                &rollgate::db::audit::Who {
+                    id: None,
+                    label: "cli".to_owned(),
+                    address: None,
+                },
+            )
+            .await
+            .map_err(|e| match e.body_message() {
+                Some(m) => m,
+                None => e.to_string(),
+            })?;
+            let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+            println!(
+                "created {} <{}> ({}) id {}",
+                user.name,
+                user.email,
+                roles.join(", "),
+                user.id
+            );
+        }
+        UserCommand::List(_) => {
+            for u in rollgate::db::users::list(&pool).await? {
+                let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+                println!(
+                    "{}\t{}\t{}\t{}{}",
+                    u.id,
+                    u.email,
+                    u.name,
+                    roles.join(","),
+                    if u.disabled { "\tdisabled" } else { "" }
+                );
+            }
+        }
+    }
+    pool.close().await;
+    Ok(())
 }
 
 /// `rollgate stats`: the console's significance maths for pipelines and notebooks. Input that

@@ -16,6 +16,18 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://rollgate.db";
 /// The demo's own file, so trying the demo never mixes sample changes into real ones.
 pub const DEMO_DATABASE_URL: &str = "sqlite://rollgate-demo.db";
 
+/// The database URL when none is given: the demo's own file in demo mode.
+pub fn database_url(database: Option<String>, demo: bool) -> String {
+    database.unwrap_or_else(|| {
+        if demo {
+            DEMO_DATABASE_URL
+        } else {
+            DEFAULT_DATABASE_URL
+        }
+        .to_owned()
+    })
+}
+
 /// How `rollgate serve` runs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -24,24 +36,20 @@ pub struct Config {
     pub demo: bool,
     /// The built console.
     pub dist: PathBuf,
+    /// Mark the session cookie `Secure`: set when Rollgate is reached over HTTPS.
+    pub secure_cookies: bool,
 }
 
 impl Config {
     /// `database` is the URL given explicitly (flag or environment), if any.
     pub fn new(addr: SocketAddr, database: Option<String>, demo: bool, dist: PathBuf) -> Self {
-        let database_url = database.unwrap_or_else(|| {
-            if demo {
-                DEMO_DATABASE_URL
-            } else {
-                DEFAULT_DATABASE_URL
-            }
-            .to_owned()
-        });
+        let database_url = database_url(database, demo);
         Config {
             addr,
             database_url,
             demo,
             dist,
+            secure_cookies: false,
         }
     }
 }
@@ -82,12 +90,27 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
 
     let (pool, backend) = db::connect(&config.database_url).await?;
     tracing::info!(database = %db::redact(&config.database_url), "database ready");
+    let passwords = crate::accounts::Passwords::production();
     if config.demo {
-        if demo::seed(&pool).await.map_err(ServeError::Demo)? {
+        if demo::seed(&pool, &passwords)
+            .await
+            .map_err(ServeError::Demo)?
+        {
             tracing::info!("demo workspace seeded with four sample changes");
         } else {
             tracing::info!("demo workspace already has changes; not seeding again");
         }
+        tracing::info!(
+            password = crate::accounts::DEMO_PASSWORD,
+            "demo accounts: admin@demo.rollgate, erin.engineer@demo.rollgate, \
+             pat.pm@demo.rollgate, sam.support@demo.rollgate, alex.approver@demo.rollgate, \
+             jordan.approver@demo.rollgate"
+        );
+    } else if db::users::count(&pool).await.map_err(ServeError::Demo)? == 0 {
+        tracing::warn!(
+            "no accounts yet: create an admin with `rollgate user add --email … --name … \
+             --role admin`"
+        );
     }
     if !config.dist.join("index.html").is_file() {
         tracing::warn!(
@@ -96,7 +119,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         );
     }
 
-    let state = AppState::new(pool.clone(), backend, config.dist);
+    let state = AppState::new(pool.clone(), backend, config.dist)
+        .with_passwords(passwords)
+        .with_secure_cookies(config.secure_cookies)
+        .with_demo(config.demo);
     let router = app(state);
     let (stop, stopped) = watch::channel(false);
     // The demo's simulated production app sends its windows through this very router.
@@ -104,12 +130,16 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .demo
         .then(|| demo_traffic::spawn(router.clone(), pool.clone(), stopped));
     println!("Rollgate console on http://{addr}");
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stop.send(true);
-        })
-        .await;
+    // The peer address feeds the per-address sign-in limit and the audit log.
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    })
+    .await;
     if let Some(task) = traffic
         && let Err(e) = task.await
     {

@@ -220,14 +220,10 @@ async fn bad_bodies_are_refused_and_nothing_is_stored() {
             app.rejects(json(body), invalid, "validation", Some(field))
                 .await;
         }
-        // A bad actor header.
-        let mut req = json(new_change());
-        req.headers_mut().insert(
-            "X-Rollgate-Actor",
-            "x".repeat(101).parse().expect("header value"),
-        );
-        app.rejects(req, invalid, "validation", Some("X-Rollgate-Actor"))
-            .await;
+        // A signed-in write without the session's CSRF token.
+        let mut req = app.session(common::OWNER).sign(json(new_change()));
+        req.headers_mut().remove("x-csrf-token");
+        app.rejects(req, StatusCode::FORBIDDEN, "csrf", None).await;
         assert_eq!(app.counts().await, (1, 0));
     })
     .await;

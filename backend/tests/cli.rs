@@ -13,6 +13,8 @@ fn rollgate(cwd: &std::path::Path) -> Command {
         "ROLLGATE_DATABASE_URL",
         "ROLLGATE_DEMO",
         "ROLLGATE_DIST",
+        "ROLLGATE_PASSWORD",
+        "ROLLGATE_SECURE_COOKIES",
     ] {
         cmd.env_remove(var);
     }
@@ -108,15 +110,30 @@ fn serves_the_demo_and_stops_on_sigterm() {
         format!("Rollgate console on http://127.0.0.1:{port}")
     );
 
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream
-        .write_all(b"GET /api/v1/changes HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .expect("write");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
+    // Sign in as the demo engineer, then read the changes with the session cookie.
+    let login = r#"{"email":"erin.engineer@demo.rollgate","password":"rollgate-demo-password"}"#;
+    let answer = http(
+        port,
+        &format!(
+            "POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{login}",
+            login.len()
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let answer = http(
+        port,
+        &format!(
+            "GET /api/v1/changes HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Cookie: {cookie}\r\n\r\n"
+        ),
+    );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"total\":4"), "{answer}");
     assert!(cwd.path().join("rollgate-demo.db").exists());
@@ -128,4 +145,87 @@ fn serves_the_demo_and_stops_on_sigterm() {
     assert!(killed.success());
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+}
+
+/// One HTTP/1.1 exchange over a fresh connection; the whole answer as text.
+fn http(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
+}
+
+/// `rollgate user add` and `rollgate user list` on the database `serve` would use.
+#[test]
+fn user_add_and_list() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", cwd.path().join("accounts.db").display());
+    let add = |email: &str, roles: &[&str], password: &str| {
+        let mut cmd = rollgate(cwd.path());
+        cmd.args(["user", "add", "--email", email, "--name", "Ana Admin"]);
+        for r in roles {
+            cmd.args(["--role", r]);
+        }
+        cmd.env("ROLLGATE_DATABASE_URL", &db)
+            .env("ROLLGATE_PASSWORD", password)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run")
+    };
+    let out = add("ana@example.com", &["admin", "approver"], "a long password");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("ana@example.com") && stdout.contains("admin, approver"),
+        "{stdout}"
+    );
+
+    let out = add("ANA@example.com", &["pm"], "a long password");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    let out = add("bo@example.com", &["root"], "a long password");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unknown role `root`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = add("bo@example.com", &["pm"], "short");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("at least 12"), "{}", stderr(&out));
+    // No password in the environment and no terminal: a clear error, nothing created.
+    let out = rollgate(cwd.path())
+        .args([
+            "user",
+            "add",
+            "--email",
+            "cy@example.com",
+            "--name",
+            "Cy",
+            "--role",
+            "pm",
+        ])
+        .args(["--database", &db])
+        .env_remove("ROLLGATE_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("password"), "{}", stderr(&out));
+
+    let out = rollgate(cwd.path())
+        .args(["user", "list", "--database", &db])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(
+        list.contains("ana@example.com\tAna Admin\tadmin,approver"),
+        "{list}"
+    );
 }

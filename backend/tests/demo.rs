@@ -8,7 +8,11 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn demo_seeds_four_changes_once() {
     each_database(|app| async move {
-        assert!(rollgate::demo::seed(&app.pool).await.expect("seed"));
+        assert!(
+            rollgate::demo::seed(&app.pool, &rollgate::accounts::Passwords::cheap_for_tests())
+                .await
+                .expect("seed")
+        );
         let counts = app.counts().await;
         assert_eq!(counts, (4, 9));
 
@@ -97,7 +101,11 @@ async fn demo_seeds_four_changes_once() {
         }
 
         // A second start leaves the workspace alone.
-        assert!(!rollgate::demo::seed(&app.pool).await.expect("seed"));
+        assert!(
+            !rollgate::demo::seed(&app.pool, &rollgate::accounts::Passwords::cheap_for_tests())
+                .await
+                .expect("seed")
+        );
         assert_eq!(app.counts().await, counts);
     })
     .await;
@@ -107,7 +115,11 @@ async fn demo_seeds_four_changes_once() {
 async fn demo_does_not_seed_a_used_workspace() {
     each_database(|app| async move {
         app.create_default().await;
-        assert!(!rollgate::demo::seed(&app.pool).await.expect("seed"));
+        assert!(
+            !rollgate::demo::seed(&app.pool, &rollgate::accounts::Passwords::cheap_for_tests())
+                .await
+                .expect("seed")
+        );
         assert_eq!(app.counts().await, (1, 0));
     })
     .await;

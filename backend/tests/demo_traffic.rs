@@ -38,7 +38,11 @@ async fn summary(app: &TestApp, id: &str) -> MetricSummary {
 #[tokio::test]
 async fn the_demo_canary_breaches_on_cost_and_hides_a_regression_in_free_es() {
     each_database(|app| async move {
-        assert!(rollgate::demo::seed(&app.pool).await.expect("seed"));
+        assert!(
+            rollgate::demo::seed(&app.pool, &rollgate::accounts::Passwords::cheap_for_tests())
+                .await
+                .expect("seed")
+        );
         let started = Instant::now();
         let feeds = demo_traffic::prepare(&app.router, &app.pool, NOW)
             .await

@@ -11,10 +11,10 @@ use sqlx::Row;
 /// Creates a token and returns its creation answer.
 async fn create_token(app: &TestApp, change_id: Option<&str>) -> Value {
     let res = app
-        .request(
+        .request_as(
+            "admin@example.com",
             Request::post("/api/v1/tokens")
                 .header(header::CONTENT_TYPE, "application/json")
-                .header("X-Rollgate-Actor", "ops@example.com")
                 .body(Body::from(
                     json!({ "name": "billing-api prod", "change_id": change_id }).to_string(),
                 ))
@@ -62,7 +62,7 @@ async fn created_tokens_show_their_secret_once() {
         assert!(secret.starts_with(prefix) && prefix.len() == 12, "{prefix}");
         assert_eq!(created["change_id"], change.as_str());
         assert_eq!(created["name"], "billing-api prod");
-        assert_eq!(created["created_by"], "ops@example.com");
+        assert_eq!(created["created_by"], "admin@example.com");
         assert!(created["revoked_at"].is_null());
 
         let list = app.get("/api/v1/tokens").await;

@@ -2,8 +2,7 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use common::{TestApp, each_database, json_request, raw_request};
 use serde_json::{Value, json};
 
@@ -11,15 +10,12 @@ fn uri(id: &str) -> String {
     format!("/api/v1/changes/{id}/transitions")
 }
 
-fn as_actor(actor: &str, id: &str, body: &Value) -> Request<Body> {
-    let mut req = json_request(Method::POST, &uri(id), body);
-    req.headers_mut()
-        .insert("X-Rollgate-Actor", actor.parse().expect("header"));
-    req
-}
-
-async fn move_as(app: &TestApp, actor: &str, id: &str, body: Value) -> Value {
-    let res = app.request(as_actor(actor, id, &body)).await;
+/// Moves the rollout as the test user `email`, after the gate is signed.
+async fn move_as(app: &TestApp, email: &str, id: &str, body: Value) -> Value {
+    app.sign_off_for(id, &body).await;
+    let res = app
+        .request_as(email, json_request(Method::POST, &uri(id), &body))
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     res.json()
 }
@@ -30,7 +26,7 @@ async fn advancing_moves_the_rollout_and_records_who_and_why() {
         let id = app.create_default().await;
         let d = move_as(
             &app,
-            "  ana@example.com ",
+            "erin@example.com",
             &id,
             json!({ "action": "advance", "reason": "bench is green", "revision": 1 }),
         )
@@ -46,16 +42,16 @@ async fn advancing_moves_the_rollout_and_records_who_and_why() {
             (h["from_label"].clone(), h["to_label"].clone()),
             (json!("Draft"), json!("Eval gate"))
         );
-        assert_eq!(h["actor"], "ana@example.com");
+        assert_eq!(h["actor"], "erin@example.com");
         assert_eq!(h["reason"], "bench is green");
         assert_eq!(h["at"], d["change"]["updated_at"]);
         assert_eq!(app.counts().await, (1, 1));
 
-        // No header: the console acts; no reason: stored as null.
+        // The default test user acts; no reason: stored as null.
         let d = app.transition(&id, &json!({ "action": "advance" })).await;
         assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
         assert_eq!(d["change"]["traffic_percent"], 5.0);
-        assert_eq!(d["history"][1]["actor"], "console");
+        assert_eq!(d["history"][1]["actor"], "ana@example.com");
         assert_eq!(d["history"][1]["reason"], Value::Null);
         assert_eq!(d["history"][1]["to_label"], "Canary 5%");
 
@@ -126,7 +122,7 @@ async fn skipping_needs_a_justification() {
         }
         let d = move_as(
             &app,
-            "sam@example.com",
+            "admin@example.com",
             &id,
             json!({ "action": "skip", "reason": "eval bench already ran in CI (run 4711)" }),
         )
@@ -138,7 +134,7 @@ async fn skipping_needs_a_justification() {
             (h["from_label"].clone(), h["to_label"].clone()),
             (json!("Draft"), json!("Canary 5%"))
         );
-        assert_eq!(h["actor"], "sam@example.com");
+        assert_eq!(h["actor"], "admin@example.com");
         assert_eq!(h["reason"], "eval bench already ran in CI (run 4711)");
 
         let d = app
@@ -182,7 +178,7 @@ async fn rolling_back_needs_a_reason_and_ends_the_rollout() {
         let reason = "hard_error_rate +1.8 pp in canary (timeouts from order service)";
         let d = move_as(
             &app,
-            "priya@example.com",
+            "alex@example.com",
             &id,
             json!({ "action": "roll_back", "reason": reason }),
         )
@@ -192,11 +188,7 @@ async fn rolling_back_needs_a_reason_and_ends_the_rollout() {
         let h = &d["history"][2];
         assert_eq!(
             (h["action"].clone(), h["actor"].clone(), h["reason"].clone()),
-            (
-                json!("roll_back"),
-                json!("priya@example.com"),
-                json!(reason)
-            )
+            (json!("roll_back"), json!("alex@example.com"), json!(reason))
         );
         assert_eq!(h["from_label"], "Canary 5%");
         assert_eq!(app.counts().await, (1, 3));
@@ -244,6 +236,7 @@ async fn stale_and_concurrent_transitions_are_refused() {
 
         // Two people press "advance" on the same revision at once: exactly one wins.
         let body = json!({ "action": "advance", "revision": 2 });
+        app.sign_off_for(&id, &body).await;
         let (a, b) = tokio::join!(
             app.request(json_request(Method::POST, &uri(&id), &body)),
             app.request(json_request(Method::POST, &uri(&id), &body)),
@@ -335,22 +328,23 @@ async fn bad_transition_requests_are_refused() {
             None,
         )
         .await;
-        for actor in ["   ", &"y".repeat(101)] {
-            app.rejects(
-                as_actor(actor, &id, &json!({ "action": "advance" })),
-                invalid,
-                "validation",
-                Some("X-Rollgate-Actor"),
-            )
-            .await;
-        }
+        // Who acts is the session, never a header: the old actor header cannot spoof it, and
+        // a write without the CSRF token (or from another site) is refused.
         let mut req = json_request(Method::POST, &u, &json!({ "action": "advance" }));
-        req.headers_mut().insert(
-            "X-Rollgate-Actor",
-            header::HeaderValue::from_bytes(&[0xff, 0xfe]).expect("header"),
-        );
-        app.rejects(req, invalid, "validation", Some("X-Rollgate-Actor"))
-            .await;
+        req.headers_mut()
+            .insert("X-Rollgate-Actor", "someone-else".parse().expect("header"));
+        let mut req = app.session("erin@example.com").sign(req);
+        req.headers_mut().remove("x-csrf-token");
+        app.rejects(req, StatusCode::FORBIDDEN, "csrf", None).await;
+        let mut req = app.session("erin@example.com").sign(json_request(
+            Method::POST,
+            &u,
+            &json!({ "action": "advance" }),
+        ));
+        req.headers_mut()
+            .insert("sec-fetch-site", "cross-site".parse().expect("header"));
+        app.rejects(req, StatusCode::FORBIDDEN, "csrf", None).await;
+        let _ = invalid;
         let d = app.get(&format!("/api/v1/changes/{id}")).await.json();
         assert_eq!(d["change"]["state"], json!({ "stage": "draft" }));
         assert_eq!(d["change"]["revision"], 1);

@@ -49,10 +49,30 @@ fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
     panic!("{what} did not listen on {addr} within 30 s");
 }
 
+/// The accounts of an empty test workspace, created with `rollgate user add` before the server
+/// starts: (email, display name, roles).
+pub const PEOPLE: [(&str, &str, &[&str]); 5] = [
+    ("ada@e2e.test", "Ada Admin", &["admin"]),
+    ("erin@e2e.test", "Erin Engineer", &["engineer"]),
+    ("pat@e2e.test", "Pat PM", &["pm"]),
+    ("alex@e2e.test", "Alex Approver", &["approver"]),
+    ("sam@e2e.test", "Sam Support", &["support"]),
+];
+pub const ADMIN: &str = "ada@e2e.test";
+pub const ENGINEER: &str = "erin@e2e.test";
+pub const PM: &str = "pat@e2e.test";
+/// Password of every account of an empty test workspace.
+pub const PASSWORD: &str = "e2e-password-of-some-length";
+/// Password of the demo workspace's accounts (shown on its login page).
+pub const DEMO_PASSWORD: &str = "rollgate-demo-password";
+pub const DEMO_ENGINEER: &str = "erin.engineer@demo.rollgate";
+pub const DEMO_PM: &str = "pat.pm@demo.rollgate";
+
 /// A running `rollgate serve` with its own database file, stopped when dropped.
 pub struct Server {
     child: Child,
     pub url: String,
+    demo: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -74,6 +94,30 @@ impl Server {
         let port = free_port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let db = format!("sqlite://{}?mode=rwc", dir.path().join("e2e.db").display());
+        if !demo {
+            for (email, name, roles) in PEOPLE {
+                let mut add = Command::new(&bin);
+                add.args([
+                    "user",
+                    "add",
+                    "--email",
+                    email,
+                    "--name",
+                    name,
+                    "--database",
+                    &db,
+                ])
+                .env("ROLLGATE_PASSWORD", PASSWORD)
+                .env_remove("ROLLGATE_DATABASE_URL")
+                .current_dir(dir.path())
+                .stdout(Stdio::null());
+                for role in roles {
+                    add.args(["--role", role]);
+                }
+                let status = add.status().expect("rollgate user add runs");
+                assert!(status.success(), "rollgate user add {email} failed");
+            }
+        }
         let mut cmd = Command::new(&bin);
         cmd.arg("serve")
             .arg("--addr")
@@ -97,12 +141,18 @@ impl Server {
         Server {
             child,
             url: format!("http://{addr}"),
+            demo,
             _dir: dir,
         }
     }
 
     pub fn page(&self, path: &str) -> String {
         format!("{}{path}", self.url)
+    }
+
+    /// The password of `email` in this workspace.
+    pub fn password(&self) -> &'static str {
+        if self.demo { DEMO_PASSWORD } else { PASSWORD }
     }
 }
 
@@ -239,6 +289,23 @@ pub mod act {
         Ok(())
     }
 
+    /// Signs in through the login page and waits for the console.
+    pub async fn login(c: &Client, server: &Server, email: &str) -> Result {
+        c.goto(&server.page("/login")).await?;
+        fill(c, &find::hook("login-email"), email).await?;
+        fill(c, &find::hook("login-password"), server.password()).await?;
+        click(c, &find::hook("login-submit")).await?;
+        find::one(c, &find::hook("logout")).await?;
+        Ok(())
+    }
+
+    /// Signs out and waits for the login page.
+    pub async fn logout(c: &Client) -> Result {
+        click(c, &find::hook("logout")).await?;
+        find::one(c, &find::hook("login-email")).await?;
+        Ok(())
+    }
+
     /// Picks an `<option>` by its value.
     pub async fn select(c: &Client, css: &str, value: &str) -> Result {
         find::one(c, css)
@@ -335,6 +402,18 @@ pub mod http {
         body: Option<&str>,
         headers: &[(&str, &str)],
     ) -> (u16, String) {
+        let (status, _, body) = exchange(server, method, path, body, headers);
+        (status, body)
+    }
+
+    /// One request; returns (status, response head, body).
+    fn exchange(
+        server: &Server,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (u16, String, String) {
         let host = server.url.trim_start_matches("http://");
         let mut stream = TcpStream::connect(host).expect("the server accepts connections");
         let body = body.unwrap_or("");
@@ -360,14 +439,116 @@ pub mod http {
         let chunked = head
             .to_ascii_lowercase()
             .contains("transfer-encoding: chunked");
-        (
-            status,
-            if chunked {
-                dechunk(rest)
-            } else {
-                rest.to_string()
-            },
-        )
+        let body = if chunked {
+            dechunk(rest)
+        } else {
+            rest.to_string()
+        };
+        (status, head.to_string(), body)
+    }
+
+    /// A signed-in API client: the session cookie and the CSRF token every write carries.
+    pub struct Session {
+        cookie: String,
+        csrf: String,
+    }
+
+    /// Signs in as `email` through `POST /api/v1/session`.
+    pub fn login(server: &Server, email: &str) -> Session {
+        let body = serde_json::json!({ "email": email, "password": server.password() });
+        let (status, head, text) = exchange(
+            server,
+            "POST",
+            "/api/v1/session",
+            Some(&body.to_string()),
+            &[],
+        );
+        assert_eq!(status, 200, "signing in as {email} failed: {text}");
+        let cookie = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("set-cookie")
+                    .then(|| value.trim().split(';').next().unwrap_or("").to_string())
+            })
+            .expect("a session cookie");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON body");
+        Session {
+            cookie,
+            csrf: v["csrf_token"].as_str().expect("a CSRF token").to_string(),
+        }
+    }
+
+    impl Session {
+        pub fn request(
+            &self,
+            server: &Server,
+            method: &str,
+            path: &str,
+            body: Option<&str>,
+        ) -> (u16, String) {
+            request_with(
+                server,
+                method,
+                path,
+                body,
+                &[("Cookie", &self.cookie), ("X-CSRF-Token", &self.csrf)],
+            )
+        }
+
+        /// Creates a change from the standard template and returns its id.
+        pub fn create_change(&self, server: &Server, title: &str) -> String {
+            let body = serde_json::json!({
+                "title": title,
+                "kind": "prompt",
+                "risk": "standard",
+                "owner": "e2e@example.com",
+                "baseline": {"prompt_version": "v1"},
+                "candidate": {"prompt_version": "v2"},
+                "expected_changes": "Shorter answers.",
+                "template": "standard"
+            });
+            let (status, text) =
+                self.request(server, "POST", "/api/v1/changes", Some(&body.to_string()));
+            assert_eq!(status, 201, "creating a change failed: {text}");
+            let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON body");
+            v["change"]["id"]
+                .as_str()
+                .expect("the change has an id")
+                .to_string()
+        }
+
+        pub fn transition(&self, server: &Server, id: &str, action: &str, reason: Option<&str>) {
+            let body = serde_json::json!({ "action": action, "reason": reason });
+            let (status, text) = self.request(
+                server,
+                "POST",
+                &format!("/api/v1/changes/{id}/transitions"),
+                Some(&body.to_string()),
+            );
+            assert_eq!(status, 200, "{action} failed: {text}");
+        }
+
+        /// Approves the change's upcoming gate as `role`.
+        pub fn approve(&self, server: &Server, id: &str, role: &str) {
+            let (status, gate) =
+                self.request(server, "GET", &format!("/api/v1/changes/{id}/gate"), None);
+            assert_eq!(status, 200, "{gate}");
+            let gate: serde_json::Value = serde_json::from_str(&gate).expect("a JSON body");
+            let body = serde_json::json!({
+                "decision": "approve",
+                "role": role,
+                "comment": "Looks right.",
+                "revision": gate["revision"],
+            });
+            let (status, text) = self.request(
+                server,
+                "POST",
+                &format!("/api/v1/changes/{id}/approvals"),
+                Some(&body.to_string()),
+            );
+            assert_eq!(status, 200, "approving as {role} failed: {text}");
+        }
     }
 
     fn dechunk(mut s: &str) -> String {
@@ -381,37 +562,5 @@ pub mod http {
             s = rest[n..].trim_start_matches("\r\n");
         }
         out
-    }
-
-    /// Creates a change from the standard template and returns its id.
-    pub fn create_change(server: &Server, title: &str) -> String {
-        let body = serde_json::json!({
-            "title": title,
-            "kind": "prompt",
-            "risk": "standard",
-            "owner": "e2e@example.com",
-            "baseline": {"prompt_version": "v1"},
-            "candidate": {"prompt_version": "v2"},
-            "expected_changes": "Shorter answers.",
-            "template": "standard"
-        });
-        let (status, text) = request(server, "POST", "/api/v1/changes", Some(&body.to_string()));
-        assert_eq!(status, 201, "creating a change failed: {text}");
-        let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON body");
-        v["change"]["id"]
-            .as_str()
-            .expect("the change has an id")
-            .to_string()
-    }
-
-    pub fn transition(server: &Server, id: &str, action: &str, reason: Option<&str>) {
-        let body = serde_json::json!({ "action": action, "reason": reason });
-        let (status, text) = request(
-            server,
-            "POST",
-            &format!("/api/v1/changes/{id}/transitions"),
-            Some(&body.to_string()),
-        );
-        assert_eq!(status, 200, "{action} failed: {text}");
     }
 }

@@ -6,11 +6,12 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use rollgate_e2e::{Browser, Result, Server, check, find, http};
+use rollgate_e2e::{Browser, DEMO_PM, Result, Server, act, check, find, http};
 use serde_json::Value;
 
 fn canary_id(server: &Server) -> String {
-    let (status, text) = http::request(server, "GET", "/api/v1/changes?state=canary", None);
+    let (status, text) =
+        http::login(server, DEMO_PM).request(server, "GET", "/api/v1/changes?state=canary", None);
     assert_eq!(status, 200, "{text}");
     let page: Value = serde_json::from_str(&text).expect("json");
     page["items"][0]["id"]
@@ -51,6 +52,7 @@ async fn catch_a_hidden_regression() -> Result {
     let id = canary_id(&server);
     let browser = Browser::start().await;
     let c = &browser.client;
+    act::login(c, &server, DEMO_PM).await?;
     c.goto(&server.page(&format!("/changes/{id}/compare?window=all")))
         .await?;
     find::one(c, &find::hook("comparison-ready")).await?;

@@ -1,7 +1,8 @@
 //! An engineer registers a prompt change from the standard template, walks it through the eval
-//! gate into canary, reloads, and finds the timeline as they left it.
+//! gate into canary (the canary's sign-off given through the API; `approve_canary.rs` walks that
+//! part through the console), reloads, and finds the timeline as they left it.
 
-use rollgate_e2e::{Browser, Result, Server, act, check, find};
+use rollgate_e2e::{Browser, ENGINEER, PM, Result, Server, act, check, find, http};
 
 #[tokio::test]
 async fn create_and_advance_to_canary() -> Result {
@@ -9,6 +10,7 @@ async fn create_and_advance_to_canary() -> Result {
     let browser = Browser::start().await;
     let c = &browser.client;
 
+    act::login(c, &server, ENGINEER).await?;
     c.goto(&server.page("/")).await?;
     act::click(c, &find::hook("new-change")).await?;
     act::click(c, &find::hook("template-standard")).await?;
@@ -41,7 +43,18 @@ async fn create_and_advance_to_canary() -> Result {
         find::hook("timeline"),
         find::hook("stage")
     );
+    let id = change_url
+        .path()
+        .trim_start_matches("/changes/")
+        .to_string();
     for done in 1..=2 {
+        if done == 2 {
+            // Standard risk: the requesting engineer and a PM sign the canary gate.
+            http::login(&server, ENGINEER).approve(&server, &id, "engineer");
+            http::login(&server, PM).approve(&server, &id, "pm");
+            c.refresh().await?;
+            check::attr_is(c, &find::hook("gate"), "data-satisfied", "true").await?;
+        }
         act::click(c, &find::hook("advance")).await?;
         act::click(c, &find::hook("confirm")).await?;
         // Wait until the transition has landed before the next click.

@@ -1,17 +1,21 @@
 //! An engineer sees a canary hurting users and rolls it back with a reason; the reason stays in
 //! the history and the timeline shows where it stopped.
 
-use rollgate_e2e::{Browser, Result, Server, act, check, find, http};
+use rollgate_e2e::{Browser, ENGINEER, PM, Result, Server, act, check, find, http};
 
 #[tokio::test]
 async fn roll_back_with_reason() -> Result {
     let server = Server::start();
-    let id = http::create_change(&server, "Cheaper model for title suggestions");
-    http::transition(&server, &id, "advance", None);
-    http::transition(&server, &id, "advance", None);
+    let erin = http::login(&server, ENGINEER);
+    let id = erin.create_change(&server, "Cheaper model for title suggestions");
+    erin.transition(&server, &id, "advance", None);
+    erin.approve(&server, &id, "engineer");
+    http::login(&server, PM).approve(&server, &id, "pm");
+    erin.transition(&server, &id, "advance", None);
 
     let browser = Browser::start().await;
     let c = &browser.client;
+    act::login(c, &server, ENGINEER).await?;
     c.goto(&server.page(&format!("/changes/{id}"))).await?;
     act::click(c, &find::hook("rollback")).await?;
     let reason = "cost_per_request +22% in canary; breach of the +15% criterion";

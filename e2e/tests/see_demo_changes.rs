@@ -1,7 +1,7 @@
 //! A newcomer opens the demo workspace and sees the AI changes in flight, rendered by the
 //! Wasm console (the server only sends an empty shell).
 
-use rollgate_e2e::{Browser, Result, Server, check, find, http};
+use rollgate_e2e::{Browser, DEMO_PM, Result, Server, act, check, find, http};
 
 const DEMO_TITLES: [&str; 4] = [
     "Shorter billing answers",
@@ -24,6 +24,7 @@ async fn see_demo_changes() -> Result {
 
     let browser = Browser::start().await;
     let c = &browser.client;
+    act::login(c, &server, DEMO_PM).await?;
     c.goto(&server.page("/")).await?;
     find::one(c, &find::hook("change-row")).await?;
     for title in DEMO_TITLES {

@@ -1,6 +1,6 @@
 //! The one client for Rollgate's HTTP API. Every request goes through [`send`], so headers,
-//! error decoding and the actor live in one place; pages call the typed functions below and
-//! never touch `gloo-net` themselves.
+//! error decoding and the session's CSRF token live in one place; pages call the typed
+//! functions below and never touch `gloo-net` themselves.
 
 use std::fmt;
 
@@ -10,10 +10,14 @@ use serde::de::DeserializeOwned;
 use shared::api::{
     ChangeDetail, ChangePage, ChangeUpdate, ErrorBody, NewChange, TemplateInfo, TransitionRequest,
 };
+use shared::approvals::{ApprovalPolicies, ApprovalRequest, GateStatus, Inbox, InboxScope};
+use shared::audit::AuditPage;
+use shared::auth::{DemoUsers, LoginRequest, NewUser, SessionInfo, User, UserUpdate};
 use shared::metrics::{MetricSeries, MetricSummary};
 use shared::tokens::{NewToken, TokenCreated, TokenInfo};
 
-use crate::{actor, format};
+use crate::format;
+use crate::session::{self, Auth};
 
 const BASE: &str = "/api/v1";
 
@@ -54,8 +58,14 @@ impl ApiError {
     pub fn title(&self) -> &'static str {
         match self {
             ApiError::Transport(_) => "Could not reach the Rollgate server",
+            ApiError::Api { status: 401, .. } => "Could not sign in",
+            ApiError::Api { status: 403, .. } => "Not allowed",
             ApiError::Api { status: 404, .. } => "Not found",
+            ApiError::Api {
+                status: 409, code, ..
+            } if code == "gate_not_satisfied" => "Sign-off is missing",
             ApiError::Api { status: 409, .. } => "Someone else changed this first",
+            ApiError::Api { status: 429, .. } => "Too many attempts",
             ApiError::Api {
                 status: 400 | 422, ..
             } => "The server refused the request",
@@ -191,10 +201,18 @@ pub async fn metrics_series(
     send(Method::GET, &path, None::<&()>).await
 }
 
-/// Ingestion tokens that may send windows for one change.
-pub async fn tokens(change_id: &str) -> ApiResult<Vec<TokenInfo>> {
-    let path = format!("/tokens{}", query(&[("change_id", change_id.to_string())]));
-    send(Method::GET, &path, None::<&()>).await
+/// Ingestion tokens: those that may send windows for one change, or all of them.
+pub async fn tokens(change_id: Option<&str>) -> ApiResult<Vec<TokenInfo>> {
+    let params: Vec<(&str, String)> = change_id
+        .map(|c| ("change_id", c.to_string()))
+        .into_iter()
+        .collect();
+    send(
+        Method::GET,
+        &format!("/tokens{}", query(&params)),
+        None::<&()>,
+    )
+    .await
 }
 
 /// Creates a token; the answer carries the secret, which is never shown again.
@@ -212,6 +230,114 @@ pub async fn revoke_token(id: &str) -> ApiResult<()> {
     Ok(())
 }
 
+pub async fn session() -> ApiResult<SessionInfo> {
+    send(Method::GET, "/session", None::<&()>).await
+}
+
+pub async fn login(body: &LoginRequest) -> ApiResult<SessionInfo> {
+    send(Method::POST, "/session", Some(body)).await
+}
+
+pub async fn logout() -> ApiResult<()> {
+    let _: serde::de::IgnoredAny = send(Method::DELETE, "/session", None::<&()>).await?;
+    Ok(())
+}
+
+/// The demo accounts; 404 outside a demo workspace.
+pub async fn demo_users() -> ApiResult<DemoUsers> {
+    send(Method::GET, "/session/demo-users", None::<&()>).await
+}
+
+/// The gate the change passes next and where its sign-off stands.
+pub async fn gate(change_id: &str) -> ApiResult<GateStatus> {
+    let path = format!("/changes/{}/gate", encode(change_id));
+    send(Method::GET, &path, None::<&()>).await
+}
+
+/// Approves or rejects the upcoming gate; answers the gate afterwards.
+pub async fn sign(change_id: &str, body: &ApprovalRequest) -> ApiResult<GateStatus> {
+    let path = format!("/changes/{}/approvals", encode(change_id));
+    send(Method::POST, &path, Some(body)).await
+}
+
+pub fn scope_name(scope: InboxScope) -> &'static str {
+    match scope {
+        InboxScope::WaitingForMe => "waiting_for_me",
+        InboxScope::WaitingForOthers => "waiting_for_others",
+        InboxScope::Decided => "decided",
+    }
+}
+
+pub async fn inbox(scope: InboxScope) -> ApiResult<Inbox> {
+    let path = format!(
+        "/approvals{}",
+        query(&[("scope", scope_name(scope).to_string())])
+    );
+    send(Method::GET, &path, None::<&()>).await
+}
+
+pub async fn policies() -> ApiResult<ApprovalPolicies> {
+    send(Method::GET, "/policies", None::<&()>).await
+}
+
+pub async fn save_policies(body: &ApprovalPolicies) -> ApiResult<ApprovalPolicies> {
+    send(Method::PUT, "/policies", Some(body)).await
+}
+
+pub async fn users() -> ApiResult<Vec<User>> {
+    send(Method::GET, "/users", None::<&()>).await
+}
+
+pub async fn create_user(body: &NewUser) -> ApiResult<User> {
+    send(Method::POST, "/users", Some(body)).await
+}
+
+pub async fn update_user(id: &str, body: &UserUpdate) -> ApiResult<User> {
+    send(Method::PUT, &format!("/users/{}", encode(id)), Some(body)).await
+}
+
+/// Filters of the audit log, as kept in the URL query; empty strings are left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditQuery {
+    pub actor: String,
+    pub action: String,
+    pub object_id: String,
+    /// RFC 3339 bounds.
+    pub from: String,
+    pub to: String,
+    pub page: u32,
+}
+
+impl AuditQuery {
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        [
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("object_id", &self.object_id),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k, v.trim().to_string()))
+        .collect()
+    }
+
+    /// The export's URL with the same filters (a plain link: the browser sends the cookie).
+    pub fn export_href(&self, format: &str) -> String {
+        let mut p = self.params();
+        p.push(("format", format.to_string()));
+        format!("{BASE}/audit/export{}", query(&p))
+    }
+}
+
+pub async fn audit(q: &AuditQuery, per_page: u32) -> ApiResult<AuditPage> {
+    let mut p = q.params();
+    p.push(("page", q.page.max(1).to_string()));
+    p.push(("per_page", per_page.to_string()));
+    send(Method::GET, &format!("/audit{}", query(&p)), None::<&()>).await
+}
+
 /// `?a=1&b=2`, values encoded; empty when there are no parameters.
 fn query(params: &[(&str, String)]) -> String {
     if params.is_empty() {
@@ -225,8 +351,9 @@ fn query(params: &[(&str, String)]) -> String {
     format!("?{joined}")
 }
 
-/// The single request path: builds the request, names the actor on writes, and turns every
-/// answer into either the expected value or an [`ApiError`].
+/// The single request path: builds the request, sends the CSRF token on writes, and turns every
+/// answer into either the expected value or an [`ApiError`]. A 401 means the session is gone
+/// (expired, revoked, signed out in another tab): the console forgets it and goes to sign-in.
 async fn send<T, B>(method: Method, path: &str, body: Option<&B>) -> ApiResult<T>
 where
     T: DeserializeOwned,
@@ -236,8 +363,8 @@ where
     let mut req = RequestBuilder::new(&format!("{BASE}{path}"))
         .method(method)
         .header("Accept", "application/json");
-    if mutating && let Some(name) = actor::get() {
-        req = req.header("X-Rollgate-Actor", &name);
+    if mutating && let Some(token) = session::csrf_token() {
+        req = req.header("X-CSRF-Token", &token);
     }
     let req = match body {
         Some(b) => req.json(b),
@@ -264,6 +391,9 @@ where
         };
         return serde_json::from_str(text)
             .map_err(|e| ApiError::Transport(format!("unexpected answer from the server ({e})")));
+    }
+    if status == 401 {
+        session::set(Auth::SignedOut);
     }
     Err(match serde_json::from_str::<ErrorBody>(&text) {
         Ok(body) => ApiError::Api {

@@ -5,6 +5,9 @@
 //! for the server and for `wasm32-unknown-unknown`.
 
 pub mod api;
+pub mod approvals;
+pub mod audit;
+pub mod auth;
 pub mod change;
 pub mod comparison;
 pub mod metrics;

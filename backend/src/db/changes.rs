@@ -78,8 +78,13 @@ pub async fn count(pool: &AnyPool) -> Result<i64> {
         .try_get(0)?)
 }
 
-/// Stores a new draft (revision 1, no traffic) created at `at`.
-pub async fn create(pool: &AnyPool, new: &NewChange, at: &str) -> Result<AiChange> {
+/// Stores a new draft (revision 1, no traffic) created at `at` by `created_by`.
+pub async fn create(
+    conn: &mut AnyConnection,
+    new: &NewChange,
+    created_by: Option<&str>,
+    at: &str,
+) -> Result<AiChange> {
     let plan = new.resolved_plan();
     let change = AiChange {
         id: super::new_id(),
@@ -99,8 +104,9 @@ pub async fn create(pool: &AnyPool, new: &NewChange, at: &str) -> Result<AiChang
     };
     sqlx::query(
         "INSERT INTO changes (id, title, kind, risk, baseline, candidate, expected_changes, \
-         owner, plan, state, ramp_step, traffic_percent, revision, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         owner, plan, state, ramp_step, traffic_percent, revision, created_at, updated_at, \
+         created_by, plan_revision) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1)",
     )
     .bind(change.id.as_str())
     .bind(change.title.as_str())
@@ -117,18 +123,26 @@ pub async fn create(pool: &AnyPool, new: &NewChange, at: &str) -> Result<AiChang
     .bind(change.revision)
     .bind(change.created_at.as_str())
     .bind(change.updated_at.as_str())
-    .execute(pool)
+    .bind(created_by)
+    .execute(conn)
     .await?;
     Ok(change)
 }
 
 /// Replaces the editable content of a draft, provided it is still at `edit.revision`.
 /// Returns `false` when no row matched: the change is gone, moved on, or no longer a draft;
-/// the caller finds out which.
-pub async fn update_draft(pool: &AnyPool, id: &str, edit: &ChangeUpdate, at: &str) -> Result<bool> {
+/// the caller finds out which. The plan revision moves with it: sign-off given on the old
+/// content no longer counts.
+pub async fn update_draft(
+    conn: &mut AnyConnection,
+    id: &str,
+    edit: &ChangeUpdate,
+    at: &str,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE changes SET title = $1, kind = $2, risk = $3, baseline = $4, candidate = $5, \
-         expected_changes = $6, owner = $7, plan = $8, revision = revision + 1, updated_at = $9 \
+         expected_changes = $6, owner = $7, plan = $8, revision = revision + 1, \
+         plan_revision = revision + 1, updated_at = $9 \
          WHERE id = $10 AND revision = $11 AND state = 'draft'",
     )
     .bind(edit.title.as_str())
@@ -142,9 +156,40 @@ pub async fn update_draft(pool: &AnyPool, id: &str, edit: &ChangeUpdate, at: &st
     .bind(at)
     .bind(id)
     .bind(edit.revision)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// What the API's `AiChange` does not carry: who created the change and its plan revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub created_by: Option<String>,
+    pub plan_revision: i64,
+}
+
+pub async fn meta(pool: &AnyPool, id: &str) -> Result<Option<Meta>> {
+    let row = sqlx::query("SELECT created_by, plan_revision FROM changes WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| {
+        Ok(Meta {
+            created_by: r.try_get(0)?,
+            plan_revision: r.try_get(1)?,
+        })
+    })
+    .transpose()
+}
+
+/// Changes still being rolled out (or drafted), newest first, at most `limit`.
+pub async fn open(pool: &AnyPool, limit: i64) -> Result<Vec<AiChange>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM changes WHERE state NOT IN ('reviewed', 'rolled_back') \
+         ORDER BY created_at DESC, id DESC LIMIT $1"
+    );
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(pool).await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Moves a change to `to` inside the caller's transaction, provided it is still at

@@ -179,13 +179,31 @@ impl Writer {
         })
     }
 
-    /// Replaces the change's catalogue, then commits.
-    pub async fn set_catalogue(mut self, metrics: &[MetricDef]) -> Result<()> {
+    /// Replaces the change's catalogue and records the edit in the audit log, then commits.
+    pub async fn set_catalogue(
+        mut self,
+        metrics: &[MetricDef],
+        who: &super::audit::Who,
+        at: &str,
+    ) -> Result<()> {
         sqlx::query("UPDATE changes SET metric_catalogue = $1 WHERE id = $2")
             .bind(to_json(&metrics)?)
             .bind(self.change_id.as_str())
             .execute(&mut *self.tx)
             .await?;
+        super::audit::append(
+            &mut self.tx,
+            &super::audit::Record {
+                who,
+                action: "catalogue.update",
+                object_type: "change",
+                object_id: Some(&self.change_id),
+                before: Some(serde_json::json!({ "metrics": self.catalogue })),
+                after: Some(serde_json::json!({ "metrics": metrics })),
+                at,
+            },
+        )
+        .await?;
         self.tx.commit().await?;
         Ok(())
     }

@@ -4,10 +4,14 @@
 //! The SQL is written once for both databases: `$1` placeholders, TEXT/BIGINT/DOUBLE PRECISION
 //! columns and no vendor functions (see `migrations/0001_changes.sql`).
 
+pub mod approvals;
+pub mod audit;
 pub mod changes;
 pub mod metrics;
+pub mod policies;
 pub mod tokens;
 pub mod transitions;
+pub mod users;
 
 use std::time::Duration;
 

@@ -18,6 +18,7 @@ use shared::tokens::{SECRET_PREFIX, TokenInfo};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
+use super::audit::{self, Record, Who};
 use crate::error::{Error, Result};
 
 /// Random bytes in a secret.
@@ -57,15 +58,19 @@ pub fn hash(secret: &str) -> String {
     out
 }
 
-/// Stores a new token for `secret` and returns it (without the secret).
+/// The one scope service tokens have so far: sending metric windows.
+pub const SCOPE_INGEST: &str = "ingest";
+
+/// Stores a new token for `secret` and its audit row, and returns it (without the secret).
 pub async fn create(
     pool: &AnyPool,
     name: &str,
     change_id: Option<&str>,
     secret: &str,
-    actor: &str,
+    who: &Who,
     at: &str,
 ) -> Result<TokenInfo> {
+    let actor = who.label.as_str();
     let token = TokenInfo {
         id: super::new_id(),
         name: name.to_owned(),
@@ -75,9 +80,10 @@ pub async fn create(
         created_at: at.to_owned(),
         revoked_at: None,
     };
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO ingest_tokens (id, name, change_id, prefix, secret_sha256, created_by, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         created_at, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(token.id.as_str())
     .bind(token.name.as_str())
@@ -86,8 +92,23 @@ pub async fn create(
     .bind(hash(secret))
     .bind(actor)
     .bind(at)
-    .execute(pool)
+    .bind(SCOPE_INGEST)
+    .execute(&mut *tx)
     .await?;
+    audit::append(
+        &mut tx,
+        &Record {
+            who,
+            action: "token.create",
+            object_type: "token",
+            object_id: Some(&token.id),
+            before: None,
+            after: Some(serde_json::to_value(&token).unwrap_or_default()),
+            at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(token)
 }
 
@@ -116,28 +137,54 @@ pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<TokenInfo>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// The token whose secret is `secret`, revoked or not.
-pub async fn find_by_secret(pool: &AnyPool, secret: &str) -> Result<Option<TokenInfo>> {
-    let sql = format!("SELECT {COLUMNS} FROM ingest_tokens WHERE secret_sha256 = $1");
+/// The token whose secret is `secret`, revoked or not, with its scope.
+pub async fn find_by_secret(pool: &AnyPool, secret: &str) -> Result<Option<(TokenInfo, String)>> {
+    let sql = format!("SELECT {COLUMNS}, scope FROM ingest_tokens WHERE secret_sha256 = $1");
     let row = sqlx::query(&sql)
         .bind(hash(secret))
         .fetch_optional(pool)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    row.map(|r| Ok((from_row(&r)?, r.try_get("scope")?)))
+        .transpose()
+}
+
+/// A random 256-bit secret in base64url (43 characters), for session and CSRF tokens.
+pub fn random_token() -> Result<String> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| Error::internal(format!("the OS random generator failed: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Revokes a token unless it already is (the first revocation's time and actor stay).
 /// Returns the token as stored afterwards, or `None` when there is no such token.
-pub async fn revoke(pool: &AnyPool, id: &str, actor: &str, at: &str) -> Result<Option<TokenInfo>> {
-    sqlx::query(
+pub async fn revoke(pool: &AnyPool, id: &str, who: &Who, at: &str) -> Result<Option<TokenInfo>> {
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
         "UPDATE ingest_tokens SET revoked_at = $1, revoked_by = $2 \
          WHERE id = $3 AND revoked_at IS NULL",
     )
     .bind(at)
-    .bind(actor)
+    .bind(who.label.as_str())
     .bind(id)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    if done.rows_affected() == 1 {
+        audit::append(
+            &mut tx,
+            &Record {
+                who,
+                action: "token.revoke",
+                object_type: "token",
+                object_id: Some(id),
+                before: None,
+                after: Some(serde_json::json!({ "revoked_at": at })),
+                at,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
     find(pool, id).await
 }
 

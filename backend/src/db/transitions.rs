@@ -14,12 +14,14 @@ use crate::error::{Error, Result};
 pub struct NewTransition<'a> {
     pub action: TransitionAction,
     pub to: RolloutState,
+    /// The signed-in user's e-mail (or a demo user's).
     pub actor: &'a str,
+    pub actor_id: Option<&'a str>,
     pub reason: Option<&'a str>,
     pub at: &'a str,
 }
 
-/// Moves `change` to `t.to` and appends the history row, atomically. `revision` is the
+/// Moves `change` to `t.to`, appends the history row and the audit row, atomically. `revision` is the
 /// revision the decision was based on; if the change has moved on since, nothing is written
 /// and the answer is 409.
 pub async fn record(
@@ -27,6 +29,7 @@ pub async fn record(
     change: &AiChange,
     revision: i64,
     t: &NewTransition<'_>,
+    who: &super::audit::Who,
 ) -> Result<AiChange> {
     let mut tx = pool.begin().await?;
     if !super::changes::set_state(&mut tx, change, revision, t.to, t.at).await? {
@@ -39,7 +42,8 @@ pub async fn record(
     }
     sqlx::query(
         "INSERT INTO transitions (id, change_id, action, from_state, from_step, to_state, \
-         to_step, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         to_step, actor, actor_id, reason, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(super::new_id())
     .bind(change.id.as_str())
@@ -49,9 +53,31 @@ pub async fn record(
     .bind(t.to.name())
     .bind(t.to.ramp_step().map(i64::from))
     .bind(t.actor)
+    .bind(t.actor_id)
     .bind(t.reason)
     .bind(t.at)
     .execute(&mut *tx)
+    .await?;
+    let action = match t.action {
+        TransitionAction::RollBack => "change.roll_back",
+        TransitionAction::Skip => "change.skip",
+        TransitionAction::Advance => "change.advance",
+    };
+    let state = |s: RolloutState, revision: i64| serde_json::json!({ "state": s, "label": s.label(&change.plan), "revision": revision });
+    let mut after = state(t.to, revision + 1);
+    after["reason"] = serde_json::json!(t.reason);
+    super::audit::append(
+        &mut tx,
+        &super::audit::Record {
+            who,
+            action,
+            object_type: "change",
+            object_id: Some(&change.id),
+            before: Some(state(change.state, revision)),
+            after: Some(after),
+            at: t.at,
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok(AiChange {
@@ -98,6 +124,18 @@ pub async fn started_at(pool: &AnyPool, change_id: &str) -> Result<Option<String
          ORDER BY at, id LIMIT 1",
     )
     .bind(change_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// When the rollout first entered `state` (a stored state name), if it has.
+pub async fn entered_at(pool: &AnyPool, change_id: &str, state: &str) -> Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT at FROM transitions WHERE change_id = $1 AND to_state = $2 ORDER BY at, id LIMIT 1",
+    )
+    .bind(change_id)
+    .bind(state)
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)

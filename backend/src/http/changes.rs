@@ -13,10 +13,10 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::actor::Actor;
+use super::authz::AuthUser;
 use super::extract::{Json, Path, Query};
 use crate::AppState;
-use crate::db;
+use crate::db::{self, audit::Record};
 use crate::error::{Error, Result};
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
@@ -99,12 +99,14 @@ async fn list_changes(
     post,
     path = "/changes",
     tag = "changes",
-    params(ActorHeader),
+    security(("session_cookie" = [])),
     request_body = NewChange,
     responses(
         (status = 201, description = "The new draft", body = ChangeDetail,
          headers(("Location" = String, description = "The new change's URL"))),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an engineer, PM or admin; or no CSRF token", body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not declared as JSON", body = ErrorBody),
         (status = 422, description = "A field is missing, unknown or breaks a rule", body = ErrorBody),
@@ -112,12 +114,28 @@ async fn list_changes(
 )]
 async fn create_change(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: AuthUser,
     Json(new): Json<NewChange>,
 ) -> Result<Response> {
     validate::new_change(&new)?;
-    let change = db::changes::create(&state.pool, &new, &db::now()).await?;
-    tracing::info!(%actor, id = %change.id, "change created");
+    let at = db::now();
+    let mut tx = state.pool.begin().await?;
+    let change = db::changes::create(&mut tx, &new, Some(&actor.user.id), &at).await?;
+    db::audit::append(
+        &mut tx,
+        &Record {
+            who: &actor.who(),
+            action: "change.create",
+            object_type: "change",
+            object_id: Some(&change.id),
+            before: None,
+            after: Some(serde_json::to_value(&change).unwrap_or_default()),
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(actor = %actor.user.email, id = %change.id, "change created");
     let location = format!("/api/v1/changes/{}", change.id);
     let detail = ChangeDetail {
         change,
@@ -151,12 +169,14 @@ async fn get_change(
 }
 
 /// Replaces a draft's content. Only drafts can be edited: once the rollout starts, the plan
-/// and its rollback criteria are frozen. The edit names the revision it is based on.
+/// and its rollback criteria are frozen. The edit names the revision it is based on, and
+/// resets sign-off: approvals given on the previous content no longer count.
 #[utoipa::path(
     put,
     path = "/changes/{id}",
     tag = "changes",
-    params(("id" = String, Path, description = "The change's id"), ActorHeader),
+    security(("session_cookie" = [])),
+    params(("id" = String, Path, description = "The change's id")),
     request_body = ChangeUpdate,
     responses(
         (status = 200, description = "The edited change", body = ChangeDetail),
@@ -172,19 +192,40 @@ async fn get_change(
 async fn update_change(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    actor: Actor,
+    actor: AuthUser,
     Json(edit): Json<ChangeUpdate>,
 ) -> Result<Json<ChangeDetail>> {
     let current = find(&state.pool, &id).await?;
     check_editable(&state.pool, &current, edit.revision).await?;
     validate::change_update(&edit)?;
-    if !db::changes::update_draft(&state.pool, &id, &edit, &db::now()).await? {
+    let at = db::now();
+    let mut tx = state.pool.begin().await?;
+    let updated = db::changes::update_draft(&mut tx, &id, &edit, &at).await?;
+    if updated {
+        db::audit::append(
+            &mut tx,
+            &Record {
+                who: &actor.who(),
+                action: "change.update",
+                object_type: "change",
+                object_id: Some(&id),
+                before: Some(serde_json::to_value(&current).unwrap_or_default()),
+                after: Some(serde_json::to_value(&edit).unwrap_or_default()),
+                at: &at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    if !updated {
         // Someone moved or edited it between our read and our write: explain with a re-read.
         let now = find(&state.pool, &id).await?;
         check_editable(&state.pool, &now, edit.revision).await?;
         return Err(stale(edit.revision, now.revision));
     }
-    tracing::info!(%actor, %id, revision = edit.revision + 1, "change edited");
+    tracing::info!(actor = %actor.user.email, %id, revision = edit.revision + 1, "change edited");
     let change = find(&state.pool, &id).await?;
     Ok(Json(detail(&state.pool, change).await?))
 }
@@ -226,15 +267,4 @@ pub(super) async fn find(pool: &AnyPool, id: &str) -> Result<AiChange> {
 pub(super) async fn detail(pool: &AnyPool, change: AiChange) -> Result<ChangeDetail> {
     let history = db::transitions::history(pool, &change.id, &change.plan).await?;
     Ok(ChangeDetail { change, history })
-}
-
-/// The optional `X-Rollgate-Actor` header, documented once for every route that takes an
-/// [`Actor`].
-#[derive(IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)] // Exists for the OpenAPI document only; `Actor` reads the header.
-pub(super) struct ActorHeader {
-    /// Who is acting, 1–100 characters; "console" when absent.
-    #[param(rename = "X-Rollgate-Actor", max_length = 100)]
-    x_rollgate_actor: Option<String>,
 }

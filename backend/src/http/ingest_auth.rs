@@ -63,9 +63,16 @@ impl FromRequestParts<AppState> for IngestToken {
         if !db::tokens::looks_like_secret(secret) {
             return Err(unknown());
         }
-        let token = db::tokens::find_by_secret(&state.pool, secret)
+        let (token, scope) = db::tokens::find_by_secret(&state.pool, secret)
             .await?
             .ok_or_else(unknown)?;
+        if scope != db::tokens::SCOPE_INGEST {
+            return Err(Error::forbidden(format!(
+                "the service token \"{}\" has the scope `{scope}`, not `{}`",
+                token.name,
+                db::tokens::SCOPE_INGEST
+            )));
+        }
         if let Some(at) = token.revoked_at {
             return Err(Error::unauthorized(format!(
                 "the ingestion token \"{}\" ({}…) was revoked at {at}",

@@ -22,8 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::actor::Actor;
-use super::changes::ActorHeader;
+use super::authz::AuthUser;
 use super::extract::{Json, Path, Query};
 use super::ingest_auth::IngestToken;
 use crate::AppState;
@@ -76,7 +75,8 @@ async fn get_catalogue(
     put,
     path = "/changes/{id}/catalogue",
     tag = "metrics",
-    params(("id" = String, Path, description = "The change's id"), ActorHeader),
+    security(("session_cookie" = [])),
+    params(("id" = String, Path, description = "The change's id")),
     request_body = MetricCatalogue,
     responses(
         (status = 200, description = "The stored catalogue", body = MetricCatalogue),
@@ -92,7 +92,7 @@ async fn get_catalogue(
 async fn put_catalogue(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    actor: Actor,
+    actor: AuthUser,
     Json(body): Json<MetricCatalogue>,
 ) -> Result<Json<MetricCatalogue>> {
     let writer = db::metrics::lock(&state.pool, &id)
@@ -100,8 +100,10 @@ async fn put_catalogue(
         .ok_or_else(|| Error::not_found("change"))?;
     validate_catalogue(&body.metrics)?;
     check_catalogue_keeps_data(&writer.stored, &body.metrics)?;
-    writer.set_catalogue(&body.metrics).await?;
-    tracing::info!(%actor, %id, metrics = body.metrics.len(), "metric catalogue replaced");
+    writer
+        .set_catalogue(&body.metrics, &actor.who(), &db::now())
+        .await?;
+    tracing::info!(actor = %actor.user.email, %id, metrics = body.metrics.len(), "metric catalogue replaced");
     Ok(Json(body))
 }
 
@@ -340,6 +342,24 @@ async fn metric_summary(
     };
     let windows = db::metrics::windows(&state.pool, &id, sel, &keys).await?;
     Ok(Json(summarize(catalogue, &windows)?))
+}
+
+/// The summary over windows starting at or after `from` (Unix seconds), for approvals'
+/// evidence.
+pub(super) async fn summary_since(
+    pool: &AnyPool,
+    id: &str,
+    from: Option<i64>,
+) -> Result<MetricSummary> {
+    let catalogue = catalogue(pool, id).await?;
+    let keys: Vec<&str> = catalogue.iter().map(|d| d.key.as_str()).collect();
+    let sel = Selection {
+        from,
+        to: None,
+        segment: None,
+    };
+    let windows = db::metrics::windows(pool, id, sel, &keys).await?;
+    summarize(catalogue, &windows)
 }
 
 /// Sums windows into a summary. A window whose segment is `all` (an app that does not

@@ -1,7 +1,9 @@
 //! The HTTP layer: one module per resource, each with a `router()`, merged here under
 //! `/api/v1`, plus the built console for everything else.
 
-pub mod actor;
+mod approvals;
+mod audit;
+pub mod authz;
 mod changes;
 mod console;
 pub mod extract;
@@ -9,9 +11,12 @@ mod health;
 pub mod ingest_auth;
 mod metrics;
 mod openapi;
+mod policies;
+mod session;
 mod templates;
 mod tokens;
 mod transitions;
+mod users;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -51,6 +56,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(transitions::router())
         .merge(metrics::router())
         .merge(tokens::router())
+        .merge(session::router())
+        .merge(users::router())
+        .merge(policies::router())
+        .merge(approvals::router())
+        .merge(audit::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
 }
@@ -58,21 +68,27 @@ pub fn api() -> OpenApiRouter<AppState> {
 /// The whole application: API, console, and the layers around them.
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api().split_for_parts();
-    api.method_not_allowed_fallback(method_not_allowed)
-        .fallback(fallback)
-        .layer(Extension(openapi::Document::new(&doc)))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CompressionLayer::new())
-        .layer(
-            // The span gives every log line of a request its method and path. Failures are
-            // logged where they happen (`Error::into_response`), so the layer's own failure
-            // event, which would also fire for the console's 503, stays at debug.
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::DEBUG))
-                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
-        )
-        .with_state(state)
+    // After routing, so that the matched path is known; unmatched paths (the console, unknown
+    // API routes) never reach it.
+    api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        authz::authorize,
+    ))
+    .method_not_allowed_fallback(method_not_allowed)
+    .fallback(fallback)
+    .layer(Extension(openapi::Document::new(&doc)))
+    .layer(DefaultBodyLimit::max(BODY_LIMIT))
+    .layer(CompressionLayer::new())
+    .layer(
+        // The span gives every log line of a request its method and path. Failures are
+        // logged where they happen (`Error::into_response`), so the layer's own failure
+        // event, which would also fire for the console's 503, stays at debug.
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+            .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+    )
+    .with_state(state)
 }
 
 async fn method_not_allowed() -> Error {

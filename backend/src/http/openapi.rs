@@ -27,7 +27,11 @@ use crate::AppState;
     tags(
         (name = "changes", description = "AI changes and their rollouts"),
         (name = "metrics", description = "Canary-vs-control metrics: catalogue, ingestion, aggregates"),
-        (name = "tokens", description = "Ingestion tokens of production apps"),
+        (name = "tokens", description = "Service tokens of production apps (scope `ingest`)"),
+        (name = "session", description = "Signing in and out"),
+        (name = "users", description = "Accounts and roles"),
+        (name = "approvals", description = "Approval policies, gates, sign-off and the inbox"),
+        (name = "audit", description = "The append-only audit log"),
         (name = "templates", description = "Plan templates"),
         (name = "health", description = "Liveness"),
         (name = "meta", description = "This document"),
@@ -41,18 +45,28 @@ struct IngestTokenScheme;
 
 impl utoipa::Modify for IngestTokenScheme {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue};
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        doc.components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "ingest_token",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .description(Some("An ingestion token from POST /api/v1/tokens"))
-                        .build(),
-                ),
-            );
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "rollgate_session",
+                "The session cookie set by POST /api/v1/session. Writes also need the \
+                 session's CSRF token in the X-CSRF-Token header.",
+            ))),
+        );
+        components.add_security_scheme(
+            "ingest_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A service token (scope `ingest`) from POST /api/v1/tokens",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 

@@ -1,5 +1,5 @@
-//! `/api/v1/tokens`: ingestion tokens for production apps. Accounts come later; until then
-//! managing tokens is open like the other routes, and the [`Actor`] is recorded.
+//! `/api/v1/tokens`: service tokens for production apps (scope `ingest`: sending metric
+//! windows). Admins only; every creation and revocation is in the audit log.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -11,8 +11,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::actor::Actor;
-use super::changes::ActorHeader;
+use super::authz::AuthUser;
 use super::extract::{Json, Path, Query};
 use crate::AppState;
 use crate::db;
@@ -36,8 +35,13 @@ struct ListQuery {
     get,
     path = "/tokens",
     tag = "tokens",
+    security(("session_cookie" = [])),
     params(ListQuery),
-    responses((status = 200, description = "The tokens", body = Vec<TokenInfo>))
+    responses(
+        (status = 200, description = "The tokens", body = Vec<TokenInfo>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    )
 )]
 async fn list_tokens(
     State(state): State<AppState>,
@@ -54,7 +58,7 @@ async fn list_tokens(
     post,
     path = "/tokens",
     tag = "tokens",
-    params(ActorHeader),
+    security(("session_cookie" = [])),
     request_body = NewToken,
     responses(
         (status = 201, description = "The token and its secret, shown this once", body = TokenCreated,
@@ -66,7 +70,7 @@ async fn list_tokens(
 )]
 async fn create_token(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: AuthUser,
     Json(new): Json<NewToken>,
 ) -> Result<Response> {
     tokens::validate_new(&new)?;
@@ -85,11 +89,11 @@ async fn create_token(
         new.name.trim(),
         change_id,
         &secret,
-        actor.as_str(),
+        &actor.who(),
         &db::now(),
     )
     .await?;
-    tracing::info!(%actor, id = %token.id, prefix = %token.prefix, change = ?token.change_id,
+    tracing::info!(actor = %actor.user.email, id = %token.id, prefix = %token.prefix, change = ?token.change_id,
                    "ingestion token created");
     let location = format!("/api/v1/tokens/{}", token.id);
     Ok((
@@ -105,7 +109,8 @@ async fn create_token(
     delete,
     path = "/tokens/{id}",
     tag = "tokens",
-    params(("id" = String, Path, description = "The token's id"), ActorHeader),
+    security(("session_cookie" = [])),
+    params(("id" = String, Path, description = "The token's id")),
     responses(
         (status = 200, description = "The revoked token", body = TokenInfo),
         (status = 404, description = "No such token", body = ErrorBody),
@@ -114,11 +119,11 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    actor: Actor,
+    actor: AuthUser,
 ) -> Result<Json<TokenInfo>> {
-    let token = db::tokens::revoke(&state.pool, &id, actor.as_str(), &db::now())
+    let token = db::tokens::revoke(&state.pool, &id, &actor.who(), &db::now())
         .await?
         .ok_or_else(|| Error::not_found("token"))?;
-    tracing::info!(%actor, %id, prefix = %token.prefix, "ingestion token revoked");
+    tracing::info!(actor = %actor.user.email, %id, prefix = %token.prefix, "ingestion token revoked");
     Ok(Json(token))
 }

@@ -6,8 +6,8 @@ use shared::{rollout, validate};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::actor::Actor;
-use super::changes::{ActorHeader, detail, find, stale};
+use super::authz::{AuthUser, transition_roles};
+use super::changes::{detail, find, stale};
 use super::extract::{Json, Path};
 use crate::AppState;
 use crate::db;
@@ -20,18 +20,27 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Moves the rollout as the state machine allows and records who did it and why. Skipping
 /// needs a justification and rolling back a reason, both in `reason`.
+///
+/// Advancing needs an engineer or admin, skipping an admin, rolling back an engineer,
+/// approver or admin. Advancing and skipping also need the gate of the stage entered to be
+/// signed off (see `GET /changes/{id}/gate`); rolling back never waits for anyone.
 #[utoipa::path(
     post,
     path = "/changes/{id}/transitions",
     tag = "changes",
-    params(("id" = String, Path, description = "The change's id"), ActorHeader),
+    security(("session_cookie" = [])),
+    params(("id" = String, Path, description = "The change's id")),
     request_body = TransitionRequest,
     responses(
         (status = 200, description = "The change after the transition, with its history", body = ChangeDetail),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "The action needs another role; or no CSRF token", body = ErrorBody),
         (status = 404, description = "No such change", body = ErrorBody),
         (status = 409, description = "`illegal_transition`: not allowed from this state; \
-                                       `conflict`: the change moved on since `revision`", body = ErrorBody),
+                                       `conflict`: the change moved on since `revision`; \
+                                       `gate_not_satisfied`: approvals are missing (named in \
+                                       the message) or someone rejected", body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not declared as JSON", body = ErrorBody),
         (status = 422, description = "Missing justification or reason, or a bad field", body = ErrorBody),
@@ -40,10 +49,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn create_transition(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    actor: Actor,
+    actor: AuthUser,
     Json(request): Json<TransitionRequest>,
 ) -> Result<Json<ChangeDetail>> {
     let change = find(&state.pool, &id).await?;
+    actor.require(
+        transition_roles(request.action),
+        &format!("the transition `{}`", request.action.as_str()),
+    )?;
     validate::reason(request.reason.as_deref())?;
     if let Some(sent) = request.revision
         && sent != change.revision
@@ -56,6 +69,9 @@ async fn create_transition(
         request.action,
         request.reason.as_deref(),
     )?;
+    if request.action != rollout::TransitionAction::RollBack {
+        super::approvals::check_gate(&state.pool, &change, to).await?;
+    }
     let reason = request
         .reason
         .as_deref()
@@ -69,12 +85,14 @@ async fn create_transition(
         &NewTransition {
             action: request.action,
             to,
-            actor: actor.as_str(),
+            actor: &actor.user.email,
+            actor_id: Some(&actor.user.id),
             reason,
             at: &at,
         },
+        &actor.who(),
     )
     .await?;
-    tracing::info!(%actor, %id, from = change.state.name(), to = to.name(), "rollout moved");
+    tracing::info!(actor = %actor.user.email, %id, from = change.state.name(), to = to.name(), "rollout moved");
     Ok(Json(detail(&state.pool, moved).await?))
 }

@@ -9,6 +9,9 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Once;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -16,17 +19,81 @@ use http_body_util::BodyExt;
 use rollgate::db::Backend;
 use rollgate::{AppState, app};
 use serde_json::{Value, json};
+use shared::auth::Role;
 use sqlx::{AnyPool, Connection, Executor};
 use tower::ServiceExt;
 
 pub const POSTGRES_ENV: &str = "ROLLGATE_TEST_POSTGRES_URL";
 
-/// The application under test, on its own fresh database.
+/// The application under test, on its own fresh database, with one signed-in session per
+/// test user ([`USERS`]).
 #[derive(Clone)]
 pub struct TestApp {
     pub router: Router,
     pub pool: AnyPool,
     pub backend: Backend,
+    pub sessions: Arc<HashMap<&'static str, Session>>,
+}
+
+/// A signed-in session: the cookie to send and the CSRF token writes must echo.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: String,
+    pub email: &'static str,
+    pub token: String,
+    pub csrf: String,
+}
+
+impl Session {
+    /// `req` sent as this user (cookie and CSRF header).
+    pub fn sign(&self, mut req: Request<Body>) -> Request<Body> {
+        let h = req.headers_mut();
+        h.insert(
+            header::COOKIE,
+            format!("rollgate_session={}", self.token)
+                .parse()
+                .expect("cookie"),
+        );
+        h.insert("x-csrf-token", self.csrf.parse().expect("csrf"));
+        req
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+/// The default user: every role, so that tests about something else than authorization act
+/// without thinking about it. Authorization itself is tested per role (`tests/authz.rs`).
+pub const OWNER: &str = "ana@example.com";
+
+/// The test users: e-mail, name, roles.
+pub const USERS: &[(&str, &str, &[Role])] = &[
+    (
+        OWNER,
+        "Ana Owner",
+        &[
+            Role::Admin,
+            Role::Engineer,
+            Role::Pm,
+            Role::Support,
+            Role::Approver,
+        ],
+    ),
+    ("admin@example.com", "Ada Admin", &[Role::Admin]),
+    ("erin@example.com", "Erin Engineer", &[Role::Engineer]),
+    ("eli@example.com", "Eli Engineer", &[Role::Engineer]),
+    ("pat@example.com", "Pat PM", &[Role::Pm]),
+    ("sam@example.com", "Sam Support", &[Role::Support]),
+    ("alex@example.com", "Alex Approver", &[Role::Approver]),
+    ("jo@example.com", "Jo Approver", &[Role::Approver]),
+];
+
+/// The single-role user of `role` (the first one when there are two).
+pub fn email_of(role: Role) -> &'static str {
+    USERS
+        .iter()
+        .skip(1)
+        .find(|(_, _, roles)| roles == &[role])
+        .map(|(e, _, _)| *e)
+        .expect("a user per role")
 }
 
 /// Runs `test` on a fresh SQLite database, then on a fresh PostgreSQL database when
@@ -114,11 +181,55 @@ fn with_database(url: &str, name: &str) -> String {
 
 pub async fn connect(url: &str, dist: &Path) -> TestApp {
     let (pool, backend) = rollgate::db::connect(url).await.expect("connect");
-    let router = app(AppState::new(pool.clone(), backend, dist.to_path_buf()));
+    let passwords = rollgate::accounts::Passwords::cheap_for_tests();
+    let mut sessions = HashMap::new();
+    for (email, name, roles) in USERS {
+        let user = rollgate::accounts::create_user(
+            &pool,
+            &passwords,
+            &shared::auth::NewUser {
+                email: email.to_string(),
+                name: name.to_string(),
+                roles: roles.to_vec(),
+                password: PASSWORD.to_owned(),
+            },
+            &rollgate::db::audit::Who::system(),
+        )
+        .await
+        .expect("create test user");
+        sessions.insert(*email, open_session(&pool, &user.id, email).await);
+    }
+    let router =
+        app(AppState::new(pool.clone(), backend, dist.to_path_buf()).with_passwords(passwords));
     TestApp {
         router,
         pool,
         backend,
+        sessions: Arc::new(sessions),
+    }
+}
+
+/// A session straight in the database (signing in over HTTP is tested in `tests/session.rs`).
+pub async fn open_session(pool: &AnyPool, user_id: &str, email: &'static str) -> Session {
+    let token = rollgate::db::tokens::random_token().expect("token");
+    let csrf = rollgate::db::tokens::random_token().expect("token");
+    let mut conn = pool.acquire().await.expect("conn");
+    let now = rollgate::db::now();
+    rollgate::db::users::create_session(
+        &mut conn,
+        user_id,
+        &token,
+        &csrf,
+        &now,
+        "9999-12-31T00:00:00.000000Z",
+    )
+    .await
+    .expect("session");
+    Session {
+        user_id: user_id.to_owned(),
+        email,
+        token,
+        csrf,
     }
 }
 
@@ -221,7 +332,39 @@ impl TestResponse {
 }
 
 impl TestApp {
+    /// The session of a test user.
+    pub fn session(&self, email: &str) -> &Session {
+        self.sessions
+            .get(email)
+            .unwrap_or_else(|| panic!("no test user {email}"))
+    }
+
+    /// The session of the single-role user of `role`.
+    pub fn login_as(&self, role: Role) -> &Session {
+        self.session(email_of(role))
+    }
+
+    /// Sends `req` as the default user ([`OWNER`]) unless it already carries a cookie or an
+    /// `Authorization` header.
     pub async fn request(&self, req: Request<Body>) -> TestResponse {
+        let req = if req.headers().contains_key(header::COOKIE)
+            || req.headers().contains_key(header::AUTHORIZATION)
+        {
+            req
+        } else {
+            self.session(OWNER).sign(req)
+        };
+        self.anonymous(req).await
+    }
+
+    /// Sends `req` as `email`.
+    pub async fn request_as(&self, email: &str, req: Request<Body>) -> TestResponse {
+        let req = self.session(email).sign(req);
+        self.anonymous(req).await
+    }
+
+    /// Sends `req` exactly as it is.
+    pub async fn anonymous(&self, req: Request<Body>) -> TestResponse {
         let res = self.router.clone().oneshot(req).await.expect("infallible");
         let status = res.status();
         let headers = res.headers().clone();
@@ -268,13 +411,77 @@ impl TestApp {
         id_of(&self.create(&new_change()).await)
     }
 
-    /// Applies a transition that must succeed.
+    /// Applies a transition that must succeed, after having the gate it enters signed by
+    /// the test users the policy asks for (never the author).
     pub async fn transition(&self, id: &str, body: &Value) -> Value {
+        self.sign_off_for(id, body).await;
         let res = self
             .post(&format!("/api/v1/changes/{id}/transitions"), body)
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         res.json()
+    }
+
+    /// Signs the gate `body` (a transition request) would enter, if it has one.
+    pub async fn sign_off_for(&self, id: &str, body: &Value) {
+        let detail = self.get(&format!("/api/v1/changes/{id}")).await.json();
+        let change: shared::change::AiChange =
+            serde_json::from_value(detail["change"].clone()).expect("change");
+        let Ok(action) = serde_json::from_value(body["action"].clone()) else {
+            return;
+        };
+        if action == shared::rollout::TransitionAction::RollBack {
+            return;
+        }
+        let Ok(to) = shared::rollout::transition(
+            &change.plan,
+            change.state,
+            action,
+            body["reason"].as_str(),
+        ) else {
+            return;
+        };
+        self.sign_gate(id, Some(&shared::approvals::stage_key(to)))
+            .await;
+    }
+
+    /// Has every missing role of a gate signed by test users; returns the gate after.
+    pub async fn sign_gate(&self, id: &str, stage: Option<&str>) -> Value {
+        let uri = match stage {
+            Some(s) => format!("/api/v1/changes/{id}/gate?stage={s}"),
+            None => format!("/api/v1/changes/{id}/gate"),
+        };
+        let mut gate = self.get(&uri).await.json();
+        let author = gate["author"]["id"].as_str().unwrap_or_default().to_owned();
+        for missing in gate["missing"].as_array().cloned().unwrap_or_default() {
+            let role: Role = serde_json::from_value(missing["role"].clone()).expect("role");
+            let mut needed = missing["missing"].as_u64().unwrap_or(0);
+            for (email, _, roles) in USERS.iter().skip(1) {
+                let session = self.session(email);
+                if needed == 0 || !roles.contains(&role) || session.user_id == author {
+                    continue;
+                }
+                let res = self
+                    .request_as(
+                        email,
+                        json_request(
+                            Method::POST,
+                            &format!("/api/v1/changes/{id}/approvals"),
+                            &json!({
+                                "decision": "approve",
+                                "role": role,
+                                "revision": gate["revision"],
+                                "stage": gate["stage"],
+                            }),
+                        ),
+                    )
+                    .await;
+                assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+                gate = res.json();
+                needed -= 1;
+            }
+        }
+        gate
     }
 
     /// Rows in `changes` and `transitions`.

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use rollgate_e2e::{Browser, Server, find, http};
+use rollgate_e2e::{ADMIN, Browser, ENGINEER, PM, Server, act, find, http};
 use serde_json::{Value, json};
 use shared::metrics::{GoodDirection, MetricDef, MetricFamily, MetricKind, default_catalogue};
 use shared::synthetic::SplitMix64;
@@ -24,7 +24,8 @@ fn rfc3339(unix: i64) -> String {
 
 fn token_for(server: &Server, change: &str) -> String {
     let body = json!({ "name": "bench", "change_id": change }).to_string();
-    let (status, text) = http::request(server, "POST", "/api/v1/tokens", Some(&body));
+    let (status, text) =
+        http::login(server, ADMIN).request(server, "POST", "/api/v1/tokens", Some(&body));
     assert_eq!(status, 201, "token: {text}");
     let v: Value = serde_json::from_str(&text).expect("json");
     v["secret"].as_str().expect("secret").to_string()
@@ -136,7 +137,8 @@ async fn main() -> rollgate_e2e::Result {
     let mut rng = SplitMix64(11);
 
     // 1. Ingestion of 10,000 windows.
-    let a = http::create_change(&server, "Ingestion benchmark");
+    let erin = http::login(&server, ENGINEER);
+    let a = erin.create_change(&server, "Ingestion benchmark");
     let token = token_for(&server, &a);
     let batch = windows(&default_catalogue(), 10, 500, now_hour, &mut rng);
     assert_eq!(batch.len(), 10_000);
@@ -153,12 +155,14 @@ async fn main() -> rollgate_e2e::Result {
     );
 
     // 2. 30 metrics x 12 segments x 14 days hourly, then the page.
-    let b = http::create_change(&server, "Page-load benchmark: 30 metrics x 12 segments");
-    http::transition(&server, &b, "advance", None);
-    http::transition(&server, &b, "advance", None);
+    let b = erin.create_change(&server, "Page-load benchmark: 30 metrics x 12 segments");
+    erin.transition(&server, &b, "advance", None);
+    erin.approve(&server, &b, "engineer");
+    http::login(&server, PM).approve(&server, &b, "pm");
+    erin.transition(&server, &b, "advance", None);
     let catalogue = thirty_metrics();
     let body = json!({ "metrics": catalogue }).to_string();
-    let (status, text) = http::request(
+    let (status, text) = erin.request(
         &server,
         "PUT",
         &format!("/api/v1/changes/{b}/catalogue"),
@@ -174,7 +178,7 @@ async fn main() -> rollgate_e2e::Result {
         took.as_secs_f64() * 1000.0
     );
     let start = Instant::now();
-    let (status, summary) = http::request(
+    let (status, summary) = erin.request(
         &server,
         "GET",
         &format!("/api/v1/changes/{b}/metrics/summary"),
@@ -189,6 +193,7 @@ async fn main() -> rollgate_e2e::Result {
 
     let browser = Browser::start().await;
     let c = &browser.client;
+    act::login(c, &server, ENGINEER).await?;
     let url = server.page(&format!("/changes/{b}/compare?window=all"));
     let mut loads = Vec::new();
     for _ in 0..3 {

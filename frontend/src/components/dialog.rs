@@ -31,6 +31,12 @@ pub fn ConfirmDialog(
     on_cancel: Callback<()>,
     pending: RwSignal<bool>,
     error: RwSignal<Option<ApiError>>,
+    /// Test hook of the text box.
+    #[prop(default = "reason")]
+    reason_test: &'static str,
+    /// More inputs, shown above the text box (e.g. the role an approval is signed as).
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let textarea = NodeRef::<html::Textarea>::new();
@@ -73,11 +79,12 @@ pub fn ConfirmDialog(
             >
                 <h2 id="dialog-title" class="dialog-title">{title}</h2>
                 <p class="dialog-body">{body}</p>
+                {children.map(|c| c())}
                 <label class="field">
                     <span class="field-label">{reason_label}</span>
                     <textarea
                         node_ref=textarea
-                        data-test="reason"
+                        data-test=reason_test
                         name="reason"
                         rows="4"
                         placeholder=reason_placeholder

@@ -23,6 +23,18 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// The element with a `data-action` attribute that an event inside HTML text came from, for a
+/// delegated handler.
+pub fn action_target(ev: &web_sys::Event) -> Option<web_sys::Element> {
+    use wasm_bindgen::JsCast;
+    ev.target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest("[data-action]")
+        .ok()
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,27 +1,63 @@
-//! The bar across the top: product name, navigation and who the user is acting as.
+//! The bar across the top: product name, navigation for what the user may open, and who is
+//! signed in, with a way out.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::hooks::use_location;
+use shared::approvals::InboxScope;
+use shared::auth::{Role, User};
 
-use crate::actor;
+use crate::api;
+use crate::components::load::Loaded;
+use crate::session::{self, AUDITORS, Auth};
 
 #[component]
-pub fn TopBar() -> impl IntoView {
+pub fn TopBar(user: User) -> impl IntoView {
     let location = use_location();
+    let path = move || location.pathname.get();
     let on_changes = move || {
-        let p = location.pathname.get();
+        let p = path();
         p == "/" || p.starts_with("/changes")
     };
-    let name = RwSignal::new(actor::get().unwrap_or_default());
-    let saved = RwSignal::new(false);
-    let save = move |value: String| {
-        actor::set(&value);
-        name.set(value.trim().to_string());
-        saved.set(true);
-        set_timeout(
-            move || saved.set(false),
-            std::time::Duration::from_millis(1500),
-        );
+    // Refreshed on every navigation: signing a gate on a change page and coming back to the
+    // list shows the new count without a timer polling the server.
+    let waiting = Loaded::new(
+        move || {
+            location.pathname.track();
+            session::inbox_version().track();
+        },
+        |_| api::inbox(InboxScope::WaitingForMe),
+    );
+    let badge = move || {
+        waiting
+            .get()
+            .and_then(Result::ok)
+            .map(|i| i.items.len())
+            .filter(|n| *n > 0)
+            .map(|n| {
+                view! {
+                    <span class="nav-badge" data-test="inbox-badge" title=format!("{n} waiting for you")>{n}</span>
+                }
+            })
+    };
+    let auditor = user.has_any(AUDITORS);
+    let admin = user.has_role(Role::Admin);
+    let roles = user
+        .roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let signing_out = RwSignal::new(false);
+    let sign_out = move |_| {
+        signing_out.set(true);
+        spawn_local(async move {
+            // Whatever the answer, the console forgets the session; a failed DELETE leaves a
+            // cookie that expires on its own.
+            let _ = api::logout().await;
+            session::set(Auth::SignedOut);
+            signing_out.set(false);
+        });
     };
     view! {
         <header class="topbar">
@@ -35,25 +71,38 @@ pub fn TopBar() -> impl IntoView {
                 </a>
                 <nav class="topnav" aria-label="Main">
                     <a href="/" class:active=on_changes>"Changes"</a>
-                    <a href="/stats" class:active=move || location.pathname.get() == "/stats" data-test="nav-stats">"Stats calculator"</a>
+                    <a href="/approvals" class:active=move || path() == "/approvals" data-test="nav-approvals">
+                        "Approvals"{badge}
+                    </a>
+                    {auditor.then(|| view! {
+                        <a href="/audit" class:active=move || path() == "/audit" data-test="nav-audit">"Audit log"</a>
+                    })}
+                    {admin.then(|| view! {
+                        <a href="/admin" class:active=move || path() == "/admin" data-test="nav-admin">"Admin"</a>
+                    })}
+                    <a href="/stats" class:active=move || path() == "/stats" data-test="nav-stats">"Stats calculator"</a>
                 </nav>
                 <div class="topbar-spacer"></div>
-                <label class="acting-as" title="Recorded as the actor on every change you make. Stored in this browser only.">
-                    <span>"Acting as"</span>
-                    <input
-                        type="text"
-                        name="actor"
-                        data-test="actor"
-                        placeholder="console"
-                        autocomplete="name"
-                        prop:value=move || name.get()
-                        on:change=move |e| save(event_target_value(&e))
-                    />
-                    <span class="saved" class:show=move || saved.get() aria-live="polite">
-                        {move || if saved.get() { "Saved" } else { "" }}
+                <div class="whoami" data-test="whoami">
+                    <span class="avatar" aria-hidden="true">{initials(&user.name)}</span>
+                    <span class="whoami-text">
+                        <strong data-test="user-name" title=user.email.clone()>{user.name.clone()}</strong>
+                        <span class="whoami-roles" data-test="user-roles">{roles}</span>
                     </span>
-                </label>
+                    <button type="button" class="btn btn-small btn-ghost" data-test="logout" on:click=sign_out disabled=move || signing_out.get()>
+                        "Sign out"
+                    </button>
+                </div>
             </div>
         </header>
     }
+}
+
+/// "Ana Lima" → "AL"; one letter for one word.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
 }

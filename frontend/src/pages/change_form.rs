@@ -13,7 +13,6 @@ use shared::change::{AiChange, ChangeKind, RiskTier};
 use shared::plan::PlanTemplate;
 use shared::validate::{self, FieldError};
 
-use crate::actor;
 use crate::api::{self, ApiError};
 use crate::components::error_banner::{ErrorBanner, MessageBanner};
 use crate::components::field::FieldMsg;
@@ -158,7 +157,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
         existing
             .as_ref()
             .map(|c| c.owner.clone())
-            .or_else(actor::get)
+            .or_else(|| crate::session::user().map(|u| u.email))
             .unwrap_or_default(),
     );
     let expected = RwSignal::new(

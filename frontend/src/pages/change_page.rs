@@ -16,12 +16,15 @@ use crate::api::{self, ApiError};
 use crate::components::change_tabs::ChangeTabs;
 use crate::components::dialog::{ConfirmDialog, Tone};
 use crate::components::error_banner::ErrorBanner;
+use crate::components::gate_panel::GatePanel;
 use crate::components::plan_editor::template_blurb;
 use crate::components::skeleton::PageSkeleton;
 use crate::components::tags::{KindTag, RiskTag, StateBadge, TrafficBar};
 use crate::components::timeline::{Timeline, stage_name};
 use crate::format;
 use crate::pages::change_tokens::TokensPanel;
+use crate::session::{self, EDITORS};
+use shared::auth::Role;
 
 #[component]
 pub fn ChangePage() -> impl IntoView {
@@ -111,6 +114,8 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             </header>
             <ChangeTabs id=c.id.clone() compare=false />
 
+            <GatePanel change_id=c.id.clone() />
+
             <section class="card rollout-card">
                 <div class="card-head">
                     <div>
@@ -133,7 +138,8 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                 <div class="change-main">
                     <WhatChanges change=c.clone() />
                     <PlanPanel plan=plan.clone() frozen=!state.plan_is_editable() />
-                    <TokensPanel change_id=c.id.clone() />
+                    // Service tokens are an admin's business (the server refuses everyone else).
+                    {session::has_any(&[Role::Admin]).then(|| view! { <TokensPanel change_id=c.id.clone() /> })}
                 </div>
                 <aside class="change-side">
                     <History history=history created_at=c.created_at.clone() />
@@ -172,8 +178,13 @@ fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
     // Skip is offered only where the state machine allows it (never over full or the review).
     let skip_target =
         next.filter(|_| transition(&plan, state, TransitionAction::Skip, Some("check")).is_ok());
-    let can_roll_back = state.is_live();
-    let editable = state.plan_is_editable();
+    // Who may make which move is the server's rule (`http::authz::transition_roles`); buttons
+    // the user could only get a 403 from are not shown.
+    let may = |roles: &[Role]| session::has_any(roles);
+    let next = next.filter(|_| may(&[Role::Engineer, Role::Admin]));
+    let skip_target = skip_target.filter(|_| may(&[Role::Admin]));
+    let can_roll_back = state.is_live() && may(&[Role::Engineer, Role::Approver, Role::Admin]);
+    let editable = state.plan_is_editable() && may(EDITORS);
     let id = StoredValue::new(change.id.clone());
     let revision = change.revision;
     let plan_s = StoredValue::new(plan.clone());

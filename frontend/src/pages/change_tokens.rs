@@ -1,5 +1,6 @@
-//! The change page's "Ingestion tokens" panel: the bearer tokens a production app sends this
-//! change's metric windows with. A new token's secret is shown once, in a copyable box.
+//! The "Ingestion tokens" panel: the bearer tokens a production app sends metric windows with,
+//! on a change's page (tokens for that change) and on the admin page (all of them). A new
+//! token's secret is shown once, in a copyable box. Tokens are an admin's business.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -12,11 +13,16 @@ use crate::components::skeleton::SkeletonLine;
 use crate::format;
 
 #[component]
-pub fn TokensPanel(change_id: String) -> impl IntoView {
+pub fn TokensPanel(
+    /// The change the panel is about; `None` for every token of the workspace.
+    #[prop(optional, into)]
+    change_id: Option<String>,
+) -> impl IntoView {
+    let scoped = change_id.is_some();
     let id = StoredValue::new(change_id);
     let list = LocalResource::new(move || {
         let id = id.get_value();
-        async move { api::tokens(&id).await }
+        async move { api::tokens(id.as_deref()).await }
     });
     let name = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
@@ -28,7 +34,7 @@ pub fn TokensPanel(change_id: String) -> impl IntoView {
     let create = move || {
         let body = NewToken {
             name: name.get_untracked().trim().to_string(),
-            change_id: Some(id.get_value()),
+            change_id: id.get_value(),
         };
         if let Err(e) = validate_new(&body) {
             invalid.set(Some(format!("Name {}.", e.message)));
@@ -55,7 +61,10 @@ pub fn TokensPanel(change_id: String) -> impl IntoView {
             <div class="card-head">
                 <div>
                     <h2>"Ingestion tokens"</h2>
-                    <p class="card-sub">"Your application sends metric windows with one of these, as "<code>"Authorization: Bearer …"</code>". They may only send data for this change."</p>
+                    <p class="card-sub">
+                        "Your application sends metric windows with one of these, as "<code>"Authorization: Bearer …"</code>". "
+                        {if scoped { "They may only send data for this change." } else { "Tokens created here may send data for every change." }}
+                    </p>
                 </div>
             </div>
             {move || created.get().map(|t| view! {
@@ -90,9 +99,9 @@ pub fn TokensPanel(change_id: String) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(tokens) if tokens.is_empty() => view! {
-                            <p class="subtle token-none">"No tokens for this change yet."</p>
+                            <p class="subtle token-none">{if scoped { "No tokens for this change yet." } else { "No tokens yet." }}</p>
                         }.into_any(),
-                        Ok(tokens) => view! { <TokenTable tokens=tokens reload=reload /> }.into_any(),
+                        Ok(tokens) => view! { <TokenTable tokens=tokens reload=reload show_change=!scoped /> }.into_any(),
                         Err(e) => view! { <ErrorBanner error=e retry=reload /> }.into_any(),
                     }
                 })}
@@ -102,7 +111,7 @@ pub fn TokensPanel(change_id: String) -> impl IntoView {
 }
 
 #[component]
-fn TokenTable(tokens: Vec<TokenInfo>, reload: Callback<()>) -> impl IntoView {
+fn TokenTable(tokens: Vec<TokenInfo>, reload: Callback<()>, show_change: bool) -> impl IntoView {
     let asking = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<ApiError>);
     let pending = RwSignal::new(false);
@@ -133,6 +142,12 @@ fn TokenTable(tokens: Vec<TokenInfo>, reload: Callback<()>) -> impl IntoView {
                 <tr data-test="token" data-token-id=t.id.clone() class:is-revoked=is_revoked>
                     <td><strong>{t.name.clone()}</strong><span class="subtle token-by">{format!(" · {}", t.created_by)}</span></td>
                     <td><code class="chip">{format!("{}…", t.prefix)}</code></td>
+                    {show_change.then(|| view! {
+                        <td>{match t.change_id.clone() {
+                            Some(c) => view! { <a class="mono" href=format!("/changes/{c}")>{c.clone()}</a> }.into_any(),
+                            None => view! { <span class="subtle">"Every change"</span> }.into_any(),
+                        }}</td>
+                    })}
                     <td class="subtle" title=format::date_time(&t.created_at)>{format::relative_time(&t.created_at)}</td>
                     <td class="token-actions">
                         {match revoked {
@@ -175,7 +190,7 @@ fn TokenTable(tokens: Vec<TokenInfo>, reload: Callback<()>) -> impl IntoView {
     view! {
         {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
         <table class="table table-compact token-table">
-            <thead><tr><th>"Name"</th><th>"Prefix"</th><th>"Created"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+            <thead><tr><th>"Name"</th><th>"Prefix"</th>{show_change.then(|| view! { <th>"Change"</th> })}<th>"Created"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }

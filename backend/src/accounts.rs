@@ -1,0 +1,181 @@
+//! Accounts outside HTTP: password hashing, creating users (the API, `rollgate user add` and
+//! the demo all go through [`create_user`]), and the demo's people.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use shared::auth::{self, DemoUser, NewUser, Role, User};
+use sqlx::AnyPool;
+
+use crate::db::{self, audit::Who};
+use crate::error::{Error, Result};
+
+/// Argon2id with chosen costs. Hashes carry their parameters, so raising the cost later
+/// still verifies old hashes.
+#[derive(Clone)]
+pub struct Passwords {
+    params: Params,
+    /// A hash of a random password, verified against when the e-mail is unknown so that an
+    /// unknown account costs the same time as a wrong password.
+    dummy: String,
+}
+
+impl Passwords {
+    /// OWASP's first recommended Argon2id setting: 19 MiB, 2 passes, 1 lane.
+    pub fn production() -> Self {
+        Self::with_params(Params::new(19 * 1024, 2, 1, None).expect("valid Argon2 parameters"))
+    }
+
+    /// The smallest legal costs, for tests only: they hash thousands of passwords in debug
+    /// builds. Never used by the binary.
+    pub fn cheap_for_tests() -> Self {
+        Self::with_params(Params::new(8, 1, 1, None).expect("valid Argon2 parameters"))
+    }
+
+    fn with_params(params: Params) -> Self {
+        let mut p = Passwords {
+            params,
+            dummy: String::new(),
+        };
+        let random = db::tokens::random_token().unwrap_or_else(|_| "dummy-password".into());
+        p.dummy = p.hash_now(&random).unwrap_or_default();
+        p
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    fn hash_now(&self, password: &str) -> Result<String> {
+        let mut salt = [0u8; 16];
+        getrandom::getrandom(&mut salt)
+            .map_err(|e| Error::internal(format!("the OS random generator failed: {e}")))?;
+        let salt = SaltString::encode_b64(&salt)
+            .map_err(|e| Error::internal(format!("cannot encode a salt: {e}")))?;
+        Ok(self
+            .argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| Error::internal(format!("cannot hash a password: {e}")))?
+            .to_string())
+    }
+
+    /// Hashes off the async runtime: Argon2 is deliberately slow.
+    pub async fn hash(&self, password: &str) -> Result<String> {
+        let me = self.clone();
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || me.hash_now(&password))
+            .await
+            .map_err(|e| Error::internal(format!("password hashing task failed: {e}")))?
+    }
+
+    /// Whether `password` matches `hash`; with `None` (no such account) the dummy hash is
+    /// checked instead and the answer is always false.
+    pub async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or(&self.dummy).to_owned();
+        let password = password.to_owned();
+        let me = self.clone();
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash)
+                .map(|parsed| {
+                    me.argon2()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
+        ok && known
+    }
+}
+
+/// Creates a user after checking every field; the audit row goes in the same transaction.
+/// A taken e-mail (any case) is 409.
+pub async fn create_user(
+    pool: &AnyPool,
+    passwords: &Passwords,
+    new: &NewUser,
+    who: &Who,
+) -> Result<User> {
+    auth::validate_new_user(new)?;
+    if db::users::email_taken(pool, &new.email).await? {
+        return Err(Error::conflict(format!(
+            "an account with the e-mail {} already exists",
+            new.email.trim()
+        )));
+    }
+    let hash = passwords.hash(&new.password).await?;
+    let at = db::now();
+    let mut tx = pool.begin().await?;
+    let user = db::users::create(&mut tx, &new.email, &new.name, &new.roles, &hash, &at).await?;
+    db::audit::append(
+        &mut tx,
+        &db::audit::Record {
+            who,
+            action: "user.create",
+            object_type: "user",
+            object_id: Some(&user.id),
+            before: None,
+            after: Some(serde_json::to_value(&user).unwrap_or_default()),
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// The one password of every demo account; shown on the demo's login page.
+pub const DEMO_PASSWORD: &str = "rollgate-demo-password";
+
+/// The demo's people: one per role, and a second approver so a high-risk change can reach
+/// 100 %.
+pub fn demo_users() -> Vec<DemoUser> {
+    let u = |email: &str, name: &str, roles: &[Role]| DemoUser {
+        email: email.to_owned(),
+        name: name.to_owned(),
+        roles: roles.to_vec(),
+    };
+    vec![
+        u("admin@demo.rollgate", "Ada Admin", &[Role::Admin]),
+        u(
+            "erin.engineer@demo.rollgate",
+            "Erin Engineer",
+            &[Role::Engineer],
+        ),
+        u("pat.pm@demo.rollgate", "Pat PM", &[Role::Pm]),
+        u("sam.support@demo.rollgate", "Sam Support", &[Role::Support]),
+        u(
+            "alex.approver@demo.rollgate",
+            "Alex Approver",
+            &[Role::Approver],
+        ),
+        u(
+            "jordan.approver@demo.rollgate",
+            "Jordan Approver",
+            &[Role::Approver],
+        ),
+    ]
+}
+
+/// Creates the demo accounts that do not exist yet. Returns them all, in [`demo_users`] order.
+pub async fn seed_demo_users(pool: &AnyPool, passwords: &Passwords) -> Result<Vec<User>> {
+    let mut out = Vec::new();
+    for d in demo_users() {
+        if !db::users::email_taken(pool, &d.email).await? {
+            let new = NewUser {
+                email: d.email.clone(),
+                name: d.name.clone(),
+                roles: d.roles.clone(),
+                password: DEMO_PASSWORD.to_owned(),
+            };
+            create_user(pool, passwords, &new, &Who::system()).await?;
+        }
+        let user = db::users::credentials(pool, &d.email)
+            .await?
+            .ok_or_else(|| Error::internal("a demo user vanished"))?
+            .user;
+        out.push(user);
+    }
+    Ok(out)
+}

@@ -1,0 +1,73 @@
+//! `/api/v1/policies`: which roles sign which gate, per risk tier.
+
+use axum::extract::State;
+use shared::api::ErrorBody;
+use shared::approvals::{ApprovalPolicies, validate_policies};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::authz::AuthUser;
+use super::extract::Json;
+use crate::AppState;
+use crate::db::{self, audit::Record};
+use crate::error::Result;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_policies, put_policies))
+}
+
+/// The approval policy of every risk tier (the defaults until an admin changes them).
+#[utoipa::path(
+    get,
+    path = "/policies",
+    tag = "approvals",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The policies", body = ApprovalPolicies),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+async fn get_policies(State(state): State<AppState>) -> Result<Json<ApprovalPolicies>> {
+    Ok(Json(db::policies::current(&state.pool).await?))
+}
+
+/// Replaces the approval policies. Gates already signed keep their signatures; what counts is
+/// checked against the policy in force when the rollout moves.
+#[utoipa::path(
+    put,
+    path = "/policies",
+    tag = "approvals",
+    security(("session_cookie" = [])),
+    request_body = ApprovalPolicies,
+    responses(
+        (status = 200, description = "The stored policies", body = ApprovalPolicies),
+        (status = 403, description = "Not an admin, or no CSRF token", body = ErrorBody),
+        (status = 422, description = "A count out of range or a role twice in a gate", body = ErrorBody),
+    )
+)]
+async fn put_policies(
+    State(state): State<AppState>,
+    admin: AuthUser,
+    Json(policies): Json<ApprovalPolicies>,
+) -> Result<Json<ApprovalPolicies>> {
+    validate_policies(&policies)?;
+    let before = db::policies::current(&state.pool).await?;
+    let at = db::now();
+    let mut tx = state.pool.begin().await?;
+    db::policies::set(&mut tx, &policies, Some(&admin.user.id), &at).await?;
+    db::audit::append(
+        &mut tx,
+        &Record {
+            who: &admin.who(),
+            action: "policy.update",
+            object_type: "policy",
+            object_id: None,
+            before: Some(serde_json::to_value(&before).unwrap_or_default()),
+            after: Some(serde_json::to_value(&policies).unwrap_or_default()),
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(policies))
+}

@@ -1,0 +1,128 @@
+//! `/api/v1/users`: accounts, for admins.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use shared::api::ErrorBody;
+use shared::auth::{self, NewUser, Role, User, UserUpdate};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::authz::AuthUser;
+use super::extract::{Json, Path};
+use crate::AppState;
+use crate::accounts;
+use crate::db::{self, audit::Record};
+use crate::error::{Error, Result};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(update_user))
+}
+
+/// Every account, by e-mail.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The users", body = Vec<User>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    )
+)]
+async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<User>>> {
+    Ok(Json(db::users::list(&state.pool).await?))
+}
+
+/// Creates an account with an initial password (at least 12 characters).
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    security(("session_cookie" = [])),
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "The new user", body = User,
+         headers(("Location" = String, description = "The user's URL"))),
+        (status = 403, description = "Not an admin, or no CSRF token", body = ErrorBody),
+        (status = 409, description = "The e-mail is taken", body = ErrorBody),
+        (status = 422, description = "A bad e-mail, name, role list or password", body = ErrorBody),
+    )
+)]
+async fn create_user(
+    State(state): State<AppState>,
+    admin: AuthUser,
+    Json(new): Json<NewUser>,
+) -> Result<Response> {
+    let user = accounts::create_user(&state.pool, &state.passwords, &new, &admin.who()).await?;
+    tracing::info!(by = %admin.user.email, user = %user.email, "user created");
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/users/{}", user.id))],
+        Json(user),
+    )
+        .into_response())
+}
+
+/// Changes a user's name, roles, or disables them (their sessions stop at once). Admins
+/// cannot take their own admin role away or disable themselves, so that a workspace always
+/// keeps someone who can manage it.
+#[utoipa::path(
+    put,
+    path = "/users/{id}",
+    tag = "users",
+    security(("session_cookie" = [])),
+    params(("id" = String, Path, description = "The user's id")),
+    request_body = UserUpdate,
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "An admin locking themselves out", body = ErrorBody),
+        (status = 422, description = "A bad name or role list", body = ErrorBody),
+    )
+)]
+async fn update_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    admin: AuthUser,
+    Json(edit): Json<UserUpdate>,
+) -> Result<Json<User>> {
+    let before = db::users::find(&state.pool, &id)
+        .await?
+        .ok_or_else(|| Error::not_found("user"))?;
+    auth::validate_user_update(&edit)?;
+    if id == admin.user.id && (edit.disabled || !edit.roles.contains(&Role::Admin)) {
+        return Err(Error::conflict(
+            "you cannot disable yourself or drop your own admin role; ask another admin",
+        ));
+    }
+    let at = db::now();
+    let mut tx = state.pool.begin().await?;
+    if !db::users::update(&mut tx, &id, &edit.name, &edit.roles, edit.disabled, &at).await? {
+        return Err(Error::not_found("user"));
+    }
+    let after = User {
+        name: edit.name.trim().to_owned(),
+        roles: edit.roles.clone(),
+        disabled: edit.disabled,
+        ..before.clone()
+    };
+    db::audit::append(
+        &mut tx,
+        &Record {
+            who: &admin.who(),
+            action: "user.update",
+            object_type: "user",
+            object_id: Some(&id),
+            before: Some(serde_json::to_value(&before).unwrap_or_default()),
+            after: Some(serde_json::to_value(&after).unwrap_or_default()),
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(after))
+}

@@ -1,0 +1,119 @@
+//! The route × role matrix: every route of the OpenAPI document, for an anonymous caller and
+//! for a user of each role, is allowed or refused (401/403) exactly as `http::authz::POLICY`
+//! says. A route added without a rule fails here.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{USERS, each_database, open_session, raw_request};
+use rollgate::http::authz::{Rule, rule};
+use shared::auth::Role;
+
+const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
+
+#[tokio::test]
+async fn every_route_allows_exactly_the_roles_of_its_rule() {
+    each_database(|app| async move {
+        let doc = app.get("/api/v1/openapi.json").await.json();
+        let paths = doc["paths"].as_object().expect("paths").clone();
+        let mut checked = 0;
+        for (path, item) in &paths {
+            for method in METHODS {
+                if item.get(method).is_none() {
+                    continue;
+                }
+                let m: Method = method.to_uppercase().parse().expect("method");
+                let rule = rule(&m, path)
+                    .unwrap_or_else(|| panic!("{method} {path} has no authorization rule"));
+                let uri = path.replace("{id}", "no-such-id");
+                let req = || raw_request(m.clone(), &uri, Some("application/json"), "{}");
+
+                // Anonymous.
+                let res = app.anonymous(req()).await;
+                match rule {
+                    Rule::Public => assert!(
+                        res.status != StatusCode::UNAUTHORIZED
+                            && res.status != StatusCode::FORBIDDEN,
+                        "anonymous {method} {path}: {} {}",
+                        res.status,
+                        res.text()
+                    ),
+                    _ => assert_eq!(
+                        res.status,
+                        StatusCode::UNAUTHORIZED,
+                        "anonymous {method} {path}: {}",
+                        res.text()
+                    ),
+                }
+
+                // One user per role, each with a fresh session (signing out ends it).
+                for role in Role::ALL {
+                    let email = common::email_of(role);
+                    let user_id = app.session(email).user_id.clone();
+                    let session = open_session(&app.pool, &user_id, email).await;
+                    let res = app.anonymous(session.sign(req())).await;
+                    let allowed = match rule {
+                        Rule::Public | Rule::AnyUser => true,
+                        Rule::Roles(roles) => roles.contains(&role),
+                        Rule::ServiceToken(_) => false,
+                    };
+                    let what = format!(
+                        "{} {method} {path}: {} {}",
+                        role.as_str(),
+                        res.status,
+                        res.text()
+                    );
+                    if allowed {
+                        assert!(
+                            res.status != StatusCode::UNAUTHORIZED
+                                && res.status != StatusCode::FORBIDDEN,
+                            "{what}"
+                        );
+                    } else if matches!(rule, Rule::ServiceToken(_)) {
+                        // A session is no service token.
+                        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{what}");
+                    } else {
+                        res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        // The table has no rule for a route that does not exist either.
+        assert_eq!(
+            checked,
+            rollgate::http::authz::POLICY.len() * Role::ALL.len(),
+            "routes in the document vs rules in POLICY"
+        );
+        assert_eq!(USERS.len(), 8);
+    })
+    .await;
+}
+
+/// Spot checks of the table itself, so that a careless edit of `POLICY` shows.
+#[test]
+fn the_table_says_what_the_issue_asks() {
+    use Role::*;
+    let roles = |m: Method, p: &str| match rule(&m, p) {
+        Some(Rule::Roles(r)) => r.to_vec(),
+        other => panic!("{m} {p}: {other:?}"),
+    };
+    assert_eq!(
+        roles(Method::POST, "/api/v1/changes"),
+        [Engineer, Pm, Admin]
+    );
+    assert_eq!(roles(Method::PUT, "/api/v1/policies"), [Admin]);
+    assert_eq!(roles(Method::POST, "/api/v1/tokens"), [Admin]);
+    assert_eq!(roles(Method::GET, "/api/v1/audit"), [Admin, Approver, Pm]);
+    assert_eq!(rule(&Method::GET, "/api/v1/health"), Some(Rule::Public));
+    assert_eq!(rule(&Method::POST, "/api/v1/session"), Some(Rule::Public));
+    assert!(matches!(
+        rule(&Method::POST, "/api/v1/changes/{id}/metrics"),
+        Some(Rule::ServiceToken("ingest"))
+    ));
+    use rollgate::http::authz::transition_roles;
+    use shared::rollout::TransitionAction::*;
+    assert_eq!(transition_roles(Advance), [Engineer, Admin]);
+    assert_eq!(transition_roles(Skip), [Admin]);
+    assert_eq!(transition_roles(RollBack), [Engineer, Approver, Admin]);
+}

@@ -1,0 +1,302 @@
+//! `/api/v1/session`: signing in and out, cookie flags, CSRF, identical failures and the
+//! sign-in rate limit.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{PASSWORD, TestApp, each_database, json_request, new_change};
+use rollgate::AppState;
+use serde_json::{Value, json};
+
+fn login_request(email: &str, password: &str) -> Request<Body> {
+    json_request(
+        Method::POST,
+        "/api/v1/session",
+        &json!({ "email": email, "password": password }),
+    )
+}
+
+/// The session cookie's `name=value` and its attributes.
+fn cookie(res: &common::TestResponse) -> (String, Vec<String>) {
+    let set = res
+        .header(header::SET_COOKIE)
+        .expect("set-cookie")
+        .to_owned();
+    let mut parts = set.split(';').map(|p| p.trim().to_owned());
+    let pair = parts.next().expect("pair");
+    (pair, parts.collect())
+}
+
+async fn audit_actions(app: &TestApp) -> Vec<String> {
+    let page = app.get("/api/v1/audit?per_page=500").await.json();
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_http_only_cookie_and_signing_out_ends_the_session() {
+    each_database(|app| async move {
+        let res = app
+            .anonymous(login_request("Pat@Example.com ", PASSWORD))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let body = res.json();
+        assert_eq!(body["user"]["email"], "pat@example.com");
+        assert_eq!(body["user"]["roles"], json!(["pm"]));
+        assert!(body["user"].get("password_hash").is_none());
+        let csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
+        let (pair, attrs) = cookie(&res);
+        assert!(
+            pair.starts_with("rollgate_session=") && pair.len() > 40,
+            "{pair}"
+        );
+        for a in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+            assert!(attrs.contains(&a.to_owned()), "{a} in {attrs:?}");
+        }
+        assert!(!attrs.iter().any(|a| a == "Secure"), "{attrs:?}");
+        // The token is stored only as its hash.
+        let token = pair.trim_start_matches("rollgate_session=").to_owned();
+        let stored: i64 =
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE token_sha256 = $1")
+                .bind(token.clone())
+                .fetch_one(&app.pool)
+                .await
+                .expect("query");
+        assert_eq!(stored, 0);
+
+        let with_cookie = |req: Request<Body>| {
+            let mut req = req;
+            req.headers_mut()
+                .insert(header::COOKIE, pair.parse().expect("cookie"));
+            req
+        };
+        let me = app
+            .anonymous(with_cookie(
+                Request::get("/api/v1/session").body(Body::empty()).unwrap(),
+            ))
+            .await;
+        assert_eq!(me.status, StatusCode::OK);
+        assert_eq!(me.json()["csrf_token"], csrf.as_str());
+
+        // Signing out needs the CSRF token too.
+        let out = Request::delete("/api/v1/session")
+            .body(Body::empty())
+            .unwrap();
+        app.anonymous(with_cookie(out))
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "csrf", None);
+        let mut out = with_cookie(
+            Request::delete("/api/v1/session")
+                .body(Body::empty())
+                .unwrap(),
+        );
+        out.headers_mut()
+            .insert("x-csrf-token", csrf.parse().unwrap());
+        let res = app.anonymous(out).await;
+        assert_eq!(res.status, StatusCode::NO_CONTENT);
+        assert!(cookie(&res).1.contains(&"Max-Age=0".to_owned()));
+        // The old cookie is dead on the server, not just in the browser.
+        let me = app
+            .anonymous(with_cookie(
+                Request::get("/api/v1/session").body(Body::empty()).unwrap(),
+            ))
+            .await;
+        me.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+
+        let actions = audit_actions(&app).await;
+        assert!(actions.contains(&"login.success".to_owned()), "{actions:?}");
+        assert!(actions.contains(&"logout".to_owned()), "{actions:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_over_tls() {
+    each_database(|app| async move {
+        let mut req = login_request("pat@example.com", PASSWORD);
+        req.headers_mut()
+            .insert("x-forwarded-proto", "https".parse().unwrap());
+        let res = app.anonymous(req).await;
+        assert!(cookie(&res).1.contains(&"Secure".to_owned()));
+
+        let dist = tempfile::tempdir().expect("tempdir");
+        let secure = rollgate::app(
+            AppState::new(app.pool.clone(), app.backend, dist.path())
+                .with_passwords(rollgate::accounts::Passwords::cheap_for_tests())
+                .with_secure_cookies(true),
+        );
+        let tls = TestApp {
+            router: secure,
+            ..app.clone()
+        };
+        let res = tls
+            .anonymous(login_request("pat@example.com", PASSWORD))
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+        assert!(cookie(&res).1.contains(&"Secure".to_owned()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_accounts_and_wrong_passwords_get_the_same_answer() {
+    each_database(|app| async move {
+        let unknown = app
+            .anonymous(login_request("nobody@example.com", PASSWORD))
+            .await;
+        let wrong = app
+            .anonymous(login_request("pat@example.com", "not the password"))
+            .await;
+        assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(unknown.status, wrong.status);
+        assert_eq!(unknown.body, wrong.body);
+        assert!(unknown.header(header::SET_COOKIE).is_none());
+        // Failures are audited without the password.
+        let page = app.get("/api/v1/audit?action=login.failure").await.json();
+        assert_eq!(page["total"], 2);
+        assert!(!page.to_string().contains("not the password"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failures_are_rate_limited_per_account_without_locking_out_others() {
+    each_database(|app| async move {
+        for _ in 0..5 {
+            let res = app
+                .anonymous(login_request("pat@example.com", "wrong wrong wrong"))
+                .await;
+            assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+        }
+        // Now even the right password waits.
+        let res = app
+            .anonymous(login_request("PAT@example.com", PASSWORD))
+            .await;
+        res.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", None);
+        let wait: u64 = res
+            .header(header::RETRY_AFTER)
+            .expect("retry-after")
+            .parse()
+            .expect("seconds");
+        assert!((1..=900).contains(&wait), "{wait}");
+        // Another account from the same address is not locked out.
+        let res = app
+            .anonymous(login_request("erin@example.com", PASSWORD))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cross_site_requests_are_refused_and_store_nothing() {
+    each_database(|app| async move {
+        let mut req = login_request("pat@example.com", PASSWORD);
+        req.headers_mut()
+            .insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        req.headers_mut()
+            .insert(header::HOST, "rollgate.example.org".parse().unwrap());
+        app.anonymous(req)
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "csrf", None);
+
+        // A cross-site form post riding on the cookie, without the CSRF token.
+        let session = app.login_as(shared::auth::Role::Engineer).clone();
+        let mut req = json_request(Method::POST, "/api/v1/changes", &new_change());
+        req.headers_mut().insert(
+            header::COOKIE,
+            format!("rollgate_session={}", session.token)
+                .parse()
+                .unwrap(),
+        );
+        req.headers_mut()
+            .insert("sec-fetch-site", "cross-site".parse().unwrap());
+        app.rejects(req, StatusCode::FORBIDDEN, "csrf", None).await;
+        // With the token but from another origin.
+        let mut req = session.sign(json_request(Method::POST, "/api/v1/changes", &new_change()));
+        req.headers_mut()
+            .insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        req.headers_mut()
+            .insert(header::HOST, "rollgate.example.org".parse().unwrap());
+        app.rejects(req, StatusCode::FORBIDDEN, "csrf", None).await;
+        // Same origin with the token works.
+        let mut req = session.sign(json_request(Method::POST, "/api/v1/changes", &new_change()));
+        req.headers_mut().insert(
+            header::ORIGIN,
+            "https://rollgate.example.org".parse().unwrap(),
+        );
+        req.headers_mut()
+            .insert(header::HOST, "rollgate.example.org".parse().unwrap());
+        assert_eq!(app.anonymous(req).await.status, StatusCode::CREATED);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn demo_users_are_listed_only_in_demo_mode() {
+    each_database(|app| async move {
+        app.anonymous(
+            Request::get("/api/v1/session/demo-users")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+        let dist = tempfile::tempdir().expect("tempdir");
+        let passwords = rollgate::accounts::Passwords::cheap_for_tests();
+        rollgate::demo::seed(&app.pool, &passwords)
+            .await
+            .expect("seed");
+        let demo = TestApp {
+            router: rollgate::app(
+                AppState::new(app.pool.clone(), app.backend, dist.path())
+                    .with_passwords(passwords)
+                    .with_demo(true),
+            ),
+            ..app.clone()
+        };
+        let res = demo
+            .anonymous(
+                Request::get("/api/v1/session/demo-users")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+        let body: Value = res.json();
+        assert_eq!(body["password"], "rollgate-demo-password");
+        let users = body["users"].as_array().expect("users");
+        assert_eq!(users.len(), 6);
+        // Every demo account signs in with that password.
+        for u in users {
+            let res = demo
+                .anonymous(login_request(
+                    u["email"].as_str().unwrap(),
+                    "rollgate-demo-password",
+                ))
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        }
+        // The demo changes are the engineer's, and their history names demo users.
+        let list = demo.get("/api/v1/changes").await.json();
+        for c in list["items"].as_array().expect("items") {
+            assert_eq!(c["owner"], "erin.engineer@demo.rollgate");
+            let d = demo
+                .get(&format!("/api/v1/changes/{}", c["id"].as_str().unwrap()))
+                .await
+                .json();
+            for h in d["history"].as_array().unwrap() {
+                assert!(
+                    h["actor"].as_str().unwrap().ends_with("@demo.rollgate"),
+                    "{h}"
+                );
+            }
+        }
+    })
+    .await;
+}

@@ -1,0 +1,367 @@
+//! The sign-off of the next stage, on the change page: which roles must sign, who has, who is
+//! missing, each signature with the evidence it was given, and the Approve / Reject buttons.
+//! The gate rules are the server's (`shared::approvals`); this only shows and asks.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::approvals::{
+    ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot, GateStatus, Missing,
+};
+use shared::auth::Role;
+use shared::change::RiskTier;
+use shared::rollout::RolloutState;
+
+use crate::api::{self, ApiError};
+use crate::components::dialog::{ConfirmDialog, Tone};
+use crate::components::error_banner::ErrorBanner;
+use crate::components::html::esc;
+use crate::components::load::Loaded;
+use crate::components::skeleton::SkeletonLine;
+use crate::{format, session};
+
+/// "Start canary 5%", "Ramp to 25%", "Go to full traffic": what entering `stage` means.
+pub fn gate_title(stage: Option<RolloutState>, label: Option<&str>) -> String {
+    let label = label.unwrap_or("the next stage");
+    match stage {
+        Some(RolloutState::Canary) => format!("Start {}", label.to_lowercase()),
+        Some(RolloutState::Ramp { .. }) => match label.strip_prefix("Ramp ") {
+            Some(p) => format!("Ramp to {p}"),
+            None => label.to_string(),
+        },
+        Some(RolloutState::Full) => "Go to full traffic".into(),
+        Some(RolloutState::Reviewed) => "Finish with the review".into(),
+        _ => format!("Enter {label}"),
+    }
+}
+
+/// The gate's status pill: its class and text ("Missing pm, approver ×2" when waiting).
+pub fn gate_state(g: &GateStatus) -> (&'static str, String) {
+    if g.satisfied {
+        ("gate-ok", "Approved".into())
+    } else if !g.rejections.is_empty() {
+        ("gate-blocked", "Rejected".into())
+    } else {
+        let missing: Vec<String> = g.missing.iter().map(missing_text).collect();
+        ("gate-waiting", format!("Missing {}", missing.join(", ")))
+    }
+}
+
+/// "pm", or "approver ×2".
+fn missing_text(m: &Missing) -> String {
+    if m.missing > 1 {
+        format!("{} ×{}", m.role.as_str(), m.missing)
+    } else {
+        m.role.as_str().to_string()
+    }
+}
+
+/// The risk tag of `components::tags::RiskTag`, as HTML text.
+pub fn risk_html(risk: RiskTier) -> String {
+    format!(
+        r#"<span class="risk risk-{}" title="{}"><span class="risk-dot" aria-hidden="true"></span>{}</span>"#,
+        risk.as_str(),
+        risk.label(),
+        esc(risk.label().split(' ').next().unwrap_or_default())
+    )
+}
+
+/// The panel; fetches the gate itself so that signing refreshes only this part of the page.
+#[component]
+pub fn GatePanel(#[prop(into)] change_id: String) -> impl IntoView {
+    let id = StoredValue::new(change_id);
+    let gate = Loaded::new(
+        move || id.get_value(),
+        |id| async move { api::gate(&id).await },
+    );
+    let reload = Callback::new(move |_| gate.refetch());
+    move || {
+        match gate.get() {
+        None => view! {
+            <section class="card gate-card" aria-busy="true"><SkeletonLine width="30%" /><SkeletonLine width="60%" /></section>
+        }
+        .into_any(),
+        // A finished rollout has no gate ahead: nothing to sign.
+        Some(Ok(g)) if g.stage.is_none() => ().into_any(),
+        Some(Ok(g)) => {
+            let (class, status) = gate_state(&g);
+            let status = if g.satisfied || !g.rejections.is_empty() {
+                status
+            } else {
+                "Waiting for sign-off".into()
+            };
+            view! {
+                <section class="card gate-card" data-test="gate" data-satisfied=g.satisfied.to_string()>
+                    <div class="card-head">
+                        <div>
+                            <h2>{format!("Sign-off · {}", gate_title(g.stage, g.stage_label.as_deref()))}</h2>
+                            <p class="card-sub" data-test="gate-message">{format!("{}.", format::capitalise(&g.message))}</p>
+                        </div>
+                        <span class=format!("gate-status {class}")>{status}</span>
+                    </div>
+                    <div inner_html=gate_html(&g)></div>
+                    {(!g.required.is_empty()).then(|| view! { <SignButtons gate=g.clone() id=id.get_value() reload=reload /> })}
+                </section>
+            }
+            .into_any()
+        }
+        Some(Err(e)) => view! {
+            <section class="card gate-card" data-test="gate"><ErrorBanner error=e retry=reload /></section>
+        }
+        .into_any(),
+    }
+    }
+}
+
+/// Roles signed and missing, and each signature with its evidence, as HTML text (see
+/// `components::html` for why text); every value is escaped.
+fn gate_html(g: &GateStatus) -> String {
+    if g.required.is_empty() {
+        return r#"<p class="subtle">The approval policy asks nobody to sign this stage for this risk tier.</p>"#.into();
+    }
+    let mut out = String::from(r#"<div class="gate-roles">"#);
+    for r in &g.required {
+        let signers: Vec<&str> = g
+            .approvals
+            .iter()
+            .filter(|a| a.role == r.role)
+            .map(|a| a.user.name.as_str())
+            .collect();
+        let done = signers.len() >= r.count as usize;
+        let who = if signers.is_empty() {
+            "nobody yet".to_string()
+        } else {
+            signers.join(", ")
+        };
+        out += &format!(
+            r#"<div class="gate-role{}" data-role="{}"><span class="gate-check" aria-hidden="true">{}</span><span class="gate-role-name">{}</span><span class="gate-count">{} of {}</span><span class="subtle gate-who">{}</span></div>"#,
+            if done { " done" } else { "" },
+            r.role.as_str(),
+            if done { "✓" } else { "" },
+            r.role.label(),
+            signers.len().min(r.count as usize),
+            r.count,
+            esc(&who)
+        );
+    }
+    out += "</div>";
+    if !g.missing.is_empty() {
+        out += r#"<p class="gate-missing" data-test="gate-missing"><span class="subtle">Missing: </span>"#;
+        for m in &g.missing {
+            out += &format!(
+                r#"<span class="tag tag-missing" data-role="{}">{}</span>"#,
+                m.role.as_str(),
+                missing_text(m)
+            );
+        }
+        out += "</p>";
+    }
+    let sigs: Vec<&ApprovalRecord> = g.rejections.iter().chain(&g.approvals).collect();
+    if !sigs.is_empty() {
+        out += r#"<ul class="signatures">"#;
+        for s in sigs {
+            out += &signature_html(s);
+        }
+        out += "</ul>";
+    }
+    out
+}
+
+fn signature_html(s: &ApprovalRecord) -> String {
+    let (verb, class) = match s.decision {
+        Decision::Approve => ("approved", "sig-approve"),
+        Decision::Reject => ("rejected", "sig-reject"),
+    };
+    let comment = s
+        .comment
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| {
+            format!(
+                r#"<blockquote class="history-reason">{}</blockquote>"#,
+                esc(c)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r#"<li class="signature {class}" data-test="signature" data-decision="{decision}"><div class="signature-line"><strong>{name}</strong> {verb} as <span class="tag">{role}</span><span class="subtle" title="{at}"> · {ago}</span></div>{comment}<details class="evidence" data-test="evidence"><summary>View evidence</summary>{evidence}</details></li>"#,
+        decision = s.decision.as_str(),
+        name = esc(&s.user.name),
+        role = s.role.as_str(),
+        at = esc(&format::date_time(&s.at)),
+        ago = esc(&format::relative_time(&s.at)),
+        evidence = evidence_html(&s.evidence),
+    )
+}
+
+/// What the signer was shown: the plan revision and the metric verdicts.
+pub fn evidence_html(e: &EvidenceSnapshot) -> String {
+    let overall = e.overall.as_deref().unwrap_or("no metrics yet");
+    let mut out = format!(
+        r#"<div class="evidence-body"><p class="subtle">Plan revision {} · overall verdict: {}</p>"#,
+        e.plan_revision,
+        esc(overall)
+    );
+    if e.verdicts.is_empty() {
+        out += r#"<p class="subtle">No metric windows had arrived when this was signed.</p>"#;
+    } else {
+        out += r#"<table class="table table-compact"><thead><tr><th>Metric</th><th>Criterion</th><th class="num">Control</th><th class="num">Candidate</th><th>Verdict</th></tr></thead><tbody>"#;
+        let num = |x: Option<f64>| x.map(format::number).unwrap_or_else(|| "—".into());
+        for v in &e.verdicts {
+            let verdict = v.verdict.as_deref().unwrap_or("—");
+            out += &format!(
+                r#"<tr><td class="mono">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="verdict verdict-{2}">{}</span></td></tr>"#,
+                esc(&v.metric),
+                esc(v.criterion.as_deref().unwrap_or_default()),
+                num(v.control),
+                num(v.candidate),
+                esc(verdict)
+            );
+        }
+        out += "</tbody></table>";
+    }
+    out + "</div>"
+}
+
+/// Approve and Reject, or why the user cannot sign.
+#[component]
+fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoView {
+    let Some(me) = session::user() else {
+        return ().into_any();
+    };
+    let authored = gate.author.as_ref().is_some_and(|a| a.id == me.id);
+    // The roles the user could sign as: those the gate asks for, still-missing ones first. The
+    // author signs only as the requesting engineer; every other role must be someone else
+    // (separation of duties, enforced by the server).
+    let mut roles: Vec<Role> = gate
+        .required
+        .iter()
+        .map(|r| r.role)
+        .filter(|r| me.has_role(*r) && (!authored || *r == Role::Engineer))
+        .collect();
+    roles.sort_by_key(|r| !gate.missing.iter().any(|m| m.role == *r));
+    let mine = gate
+        .approvals
+        .iter()
+        .chain(&gate.rejections)
+        .find(|s| s.user.id == me.id)
+        .map(|s| {
+            format!(
+                "You {} as {}.",
+                if s.decision == Decision::Approve {
+                    "approved"
+                } else {
+                    "rejected"
+                },
+                s.role.as_str()
+            )
+        });
+    if authored && roles.is_empty() {
+        return view! { <p class="gate-note" data-test="gate-note">"You authored this change; someone else must approve it."</p> }.into_any();
+    }
+    let note = authored.then_some(
+        "You authored this change: you may sign only as its requesting engineer; the other roles must come from someone else.",
+    );
+    if roles.is_empty() {
+        let needed = gate
+            .required
+            .iter()
+            .map(|r| r.role.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return view! {
+            <p class="gate-note" data-test="gate-note">{format!("This gate needs {needed}; you hold none of these roles, so you cannot sign it.")}</p>
+        }
+        .into_any();
+    }
+
+    let ask = RwSignal::new(None::<Decision>);
+    let role = RwSignal::new(roles[0]);
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let id = StoredValue::new(id);
+    let (revision, stage) = (gate.revision, gate.stage);
+    let title = gate_title(gate.stage, gate.stage_label.as_deref());
+    let roles = StoredValue::new(roles);
+    let open = move |d: Decision| {
+        error.set(None);
+        ask.set(Some(d));
+    };
+    let sign = Callback::new(move |comment: String| {
+        let Some(decision) = ask.get_untracked() else {
+            return;
+        };
+        let comment = comment.trim().to_string();
+        let body = ApprovalRequest {
+            decision,
+            role: role.get_untracked(),
+            comment: (!comment.is_empty()).then_some(comment),
+            revision,
+            stage,
+        };
+        pending.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::sign(&id.get_value(), &body).await {
+                Ok(_) => {
+                    ask.set(None);
+                    session::inbox_changed();
+                    reload.run(());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    });
+    let dialog = move || {
+        let d = ask.get()?;
+        let (verb, tone, body) = match d {
+            Decision::Approve => (
+                "Approve",
+                Tone::Primary,
+                "Your approval records the evidence shown now (plan revision and metric verdicts). Editing the plan afterwards resets it.",
+            ),
+            Decision::Reject => (
+                "Reject",
+                Tone::Danger,
+                "A rejection blocks the gate until the plan changes or you approve. Say what must change.",
+            ),
+        };
+        let choices = roles.get_value();
+        let single = choices.len() == 1;
+        Some(view! {
+            <ConfirmDialog
+                title=format!("{verb}: {}?", title)
+                body=body
+                confirm_label=verb
+                tone=tone
+                reason_label=if d == Decision::Reject { "Comment (what must change)" } else { "Comment (optional)" }
+                reason_placeholder="e.g. canary numbers look fine; es latency within margin"
+                reason_test="approval-comment"
+                on_confirm=sign
+                on_cancel=Callback::new(move |_| ask.set(None))
+                pending=pending
+                error=error
+            >
+                <label class="field">
+                    <span class="field-label">"Sign as"</span>
+                    <select name="role" data-test="approval-role" disabled=single
+                        on:change=move |e| if let Some(r) = Role::parse(&event_target_value(&e)) { role.set(r) }>
+                        {choices.into_iter().map(|r| view! {
+                            <option value=r.as_str() selected=move || role.get() == r>{r.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            </ConfirmDialog>
+        })
+    };
+    view! {
+        {note.map(|n| view! { <p class="gate-note" data-test="gate-note">{n}</p> })}
+        <div class="gate-actions">
+            <span class="subtle">{mine}</span>
+            <button type="button" class="btn btn-danger" data-test="reject" on:click=move |_| open(Decision::Reject)>"Reject"</button>
+            <button type="button" class="btn btn-primary" data-test="approve" on:click=move |_| open(Decision::Approve)>"Approve"</button>
+        </div>
+        {dialog}
+    }
+    .into_any()
+}

@@ -1,0 +1,79 @@
+//! Loading data for a view, cheaply. `LocalResource` + `Suspend` + `<Transition>` instantiate
+//! a large async machinery per data type and call site (about 15 KB of Wasm each); the bundle
+//! has a size budget, so the account pages use this instead: one effect, one task, one signal.
+//! Loading and failure are still always shown ([`Loaded::view`]).
+
+use std::future::Future;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::error_banner::ErrorBanner;
+use crate::api::{ApiError, ApiResult};
+
+/// A fetched value, refetched whenever what `source` reads changes, or on [`Loaded::refetch`].
+/// While a refetch runs, the previous answer stays on screen (as `<Transition>` does).
+pub struct Loaded<T: 'static> {
+    value: RwSignal<Option<Result<T, ApiError>>>,
+    version: RwSignal<u32>,
+}
+
+impl<T: 'static> Clone for Loaded<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: 'static> Copy for Loaded<T> {}
+
+impl<T: Clone + Send + Sync + 'static> Loaded<T> {
+    pub fn new<S, Fut>(
+        source: impl Fn() -> S + Send + Sync + 'static,
+        fetch: impl Fn(S) -> Fut + Send + Sync + 'static,
+    ) -> Self
+    where
+        S: 'static,
+        Fut: Future<Output = ApiResult<T>> + 'static,
+    {
+        let value = RwSignal::new(None);
+        let version = RwSignal::new(0_u32);
+        // Only the newest request may write: an older answer arriving late is dropped.
+        let latest = StoredValue::new(0_u32);
+        Effect::new(move |_| {
+            version.track();
+            let fut = fetch(source());
+            let ticket = latest.get_value().wrapping_add(1);
+            latest.set_value(ticket);
+            spawn_local(async move {
+                let r = fut.await;
+                if latest.try_get_value() == Some(ticket) {
+                    value.try_set(Some(r));
+                }
+            });
+        });
+        Loaded { value, version }
+    }
+
+    pub fn refetch(&self) {
+        self.version.update(|v| *v = v.wrapping_add(1));
+    }
+
+    /// The answer, once there is one (tracked).
+    pub fn get(&self) -> Option<Result<T, ApiError>> {
+        self.value.get()
+    }
+
+    /// `loading` until the first answer, then `ok` of the value or an error banner with a
+    /// retry button.
+    pub fn view<V: IntoView + 'static>(
+        self,
+        loading: fn() -> AnyView,
+        ok: impl Fn(T) -> V + Send + Sync + 'static,
+    ) -> impl IntoView {
+        let retry = Callback::new(move |_| self.refetch());
+        move || match self.value.get() {
+            None => loading(),
+            Some(Ok(v)) => ok(v).into_any(),
+            Some(Err(e)) => view! { <ErrorBanner error=e retry=retry /> }.into_any(),
+        }
+    }
+}
