@@ -254,20 +254,7 @@ async fn create(
     validate::new_change(&new)?;
     let at = db::timestamp(at);
     let mut tx = pool.begin().await?;
-    let change = db::changes::create(&mut tx, &new, Some(&author.id), &at).await?;
-    db::audit::append(
-        &mut tx,
-        &db::audit::Record {
-            who: &who(author),
-            action: "change.create",
-            object_type: "change",
-            object_id: Some(&change.id),
-            before: None,
-            after: Some(serde_json::to_value(&change).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
+    let change = db::changes::create_recorded(&mut tx, &new, &who(author), &at).await?;
     tx.commit().await?;
     Ok(change)
 }

@@ -79,6 +79,30 @@ pub async fn count(pool: &AnyPool) -> Result<i64> {
 }
 
 /// Stores a new draft (revision 1, no traffic) created at `at` by `created_by`.
+/// Creates a change together with its `change.create` audit row, on the caller's transaction.
+pub async fn create_recorded(
+    conn: &mut AnyConnection,
+    new: &NewChange,
+    who: &super::audit::Who,
+    at: &str,
+) -> Result<AiChange> {
+    let change = create(conn, new, who.id.as_deref(), at).await?;
+    super::audit::append(
+        conn,
+        &super::audit::Record {
+            who,
+            action: "change.create",
+            object_type: "change",
+            object_id: Some(&change.id),
+            before: None,
+            after: Some(serde_json::to_value(&change).unwrap_or_default()),
+            at,
+        },
+    )
+    .await?;
+    Ok(change)
+}
+
 pub async fn create(
     conn: &mut AnyConnection,
     new: &NewChange,

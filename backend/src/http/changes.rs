@@ -120,20 +120,7 @@ async fn create_change(
     validate::new_change(&new)?;
     let at = db::now();
     let mut tx = state.pool.begin().await?;
-    let change = db::changes::create(&mut tx, &new, Some(&actor.user.id), &at).await?;
-    db::audit::append(
-        &mut tx,
-        &Record {
-            who: &actor.who(),
-            action: "change.create",
-            object_type: "change",
-            object_id: Some(&change.id),
-            before: None,
-            after: Some(serde_json::to_value(&change).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
+    let change = db::changes::create_recorded(&mut tx, &new, &actor.who(), &at).await?;
     tx.commit().await?;
     tracing::info!(actor = %actor.user.email, id = %change.id, "change created");
     let location = format!("/api/v1/changes/{}", change.id);
