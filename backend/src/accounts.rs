@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 #[derive(Clone)]
 pub struct Passwords {
     params: Params,
+    /// Argon2 runs on the blocking pool and each run holds its memory cost (19 MiB); without
+    /// a bound, a flood of sign-ins could hold gigabytes. Callers queue for a permit instead.
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
     /// A hash of a random password, verified against when the e-mail is unknown so that an
     /// unknown account costs the same time as a wrong password.
     dummy: String,
@@ -32,8 +35,10 @@ impl Passwords {
     }
 
     fn with_params(params: Params) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let mut p = Passwords {
             params,
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
             dummy: String::new(),
         };
         let random = db::tokens::random_token().unwrap_or_else(|_| "dummy-password".into());
@@ -60,6 +65,11 @@ impl Passwords {
 
     /// Hashes off the async runtime: Argon2 is deliberately slow.
     pub async fn hash(&self, password: &str) -> Result<String> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::internal(format!("password permits closed: {e}")))?;
         let me = self.clone();
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || me.hash_now(&password))
@@ -73,6 +83,9 @@ impl Passwords {
         let known = hash.is_some();
         let hash = hash.unwrap_or(&self.dummy).to_owned();
         let password = password.to_owned();
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
         let me = self.clone();
         let ok = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&hash)

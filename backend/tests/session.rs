@@ -194,6 +194,59 @@ async fn failures_are_rate_limited_per_account_without_locking_out_others() {
 }
 
 #[tokio::test]
+async fn a_burst_of_parallel_guesses_gets_no_more_than_the_limit_checked() {
+    each_database(|app| async move {
+        let guesses = (0..20).map(|i| {
+            app.anonymous(login_request(
+                "pat@example.com",
+                &format!("guess number {i}"),
+            ))
+        });
+        let answers = futures_join_all(guesses).await;
+        let checked = answers
+            .iter()
+            .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+            .count();
+        let limited = answers
+            .iter()
+            .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!(checked + limited, 20);
+        assert!(
+            checked <= 5,
+            "{checked} passwords were checked in one burst"
+        );
+    })
+    .await;
+}
+
+/// Polls every future together on this task (the test app is not `Send`-bound to a runtime).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pending: Vec<_> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (i, f) in pending.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+#[tokio::test]
 async fn cross_site_requests_are_refused_and_store_nothing() {
     each_database(|app| async move {
         let mut req = login_request("pat@example.com", PASSWORD);

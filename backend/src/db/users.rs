@@ -197,18 +197,31 @@ pub async fn revoke_session(conn: &mut AnyConnection, id: &str, at: &str) -> Res
     Ok(())
 }
 
+/// Records a sign-in attempt as a failure and returns its id. Sign-in records the attempt
+/// *before* counting and checking the password, so parallel guesses see each other.
 pub async fn record_failure(
-    conn: &mut AnyConnection,
+    pool: &AnyPool,
     email_key: &str,
     address: &str,
     at: &str,
-) -> Result<()> {
+) -> Result<String> {
+    let id = super::new_id();
     sqlx::query("INSERT INTO login_failures (id, email_key, address, at) VALUES ($1, $2, $3, $4)")
-        .bind(super::new_id())
+        .bind(&id)
         .bind(email_key)
         .bind(address)
         .bind(at)
-        .execute(conn)
+        .execute(pool)
+        .await?;
+    Ok(id)
+}
+
+/// Takes back an attempt recorded by [`record_failure`] (it succeeded, or was refused before
+/// any password was checked).
+pub async fn forget_failure(pool: &AnyPool, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE id = $1")
+        .bind(id)
+        .execute(pool)
         .await?;
     Ok(())
 }

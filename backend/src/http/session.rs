@@ -64,33 +64,43 @@ async fn login(
 ) -> Result<Response> {
     same_site(&headers)?;
     let key = email_key(&body.email);
-    // Only what someone typed as an e-mail is logged, cut short; never the password.
+    // Only something shaped like an e-mail is logged, cut short: a password typed into the
+    // e-mail box must not end up in the audit log.
     let tried: String = body.email.trim().chars().take(254).collect();
+    let looks_like_email = tried.contains('@') && !tried.chars().any(char::is_whitespace);
     let who = Who {
         id: None,
         label: if tried.is_empty() {
             "(empty)".into()
-        } else {
+        } else if looks_like_email {
             tried
+        } else {
+            "(not an e-mail address)".into()
         },
         address: Some(address.clone()),
     };
     let now = OffsetDateTime::now_utc();
     let window = Duration::minutes(FAILURE_WINDOW_MINUTES);
     let since = db::timestamp(now - window);
+    // Record the attempt first, then count: concurrent guesses each see the others, so a
+    // burst cannot slip more than the limit past the check.
+    let attempt =
+        db::users::record_failure(&state.pool, &key, &address, &db::timestamp(now)).await?;
     let ((by_account, oldest_account), (by_address, oldest_address)) =
         db::users::recent_failures(&state.pool, &key, &address, &since).await?;
     let limited = [
-        (by_account >= MAX_FAILURES_PER_ACCOUNT, oldest_account),
-        (by_address >= MAX_FAILURES_PER_ADDRESS, oldest_address),
+        (by_account > MAX_FAILURES_PER_ACCOUNT, oldest_account),
+        (by_address > MAX_FAILURES_PER_ADDRESS, oldest_address),
     ]
     .into_iter()
     .filter(|(hit, _)| *hit)
     .filter_map(|(_, oldest)| oldest)
     .max();
     if let Some(oldest) = limited {
+        // No password was checked: this attempt must not extend the lock.
+        db::users::forget_failure(&state.pool, &attempt).await?;
         let retry_after = retry_after(&oldest, now, window);
-        audit_failure(&state, &who, "rate_limited", None).await?;
+        audit_failure(&state, &who, "rate_limited").await?;
         return Err(Error::RateLimited {
             message: format!(
                 "too many failed sign-ins; try again in {} minutes",
@@ -107,9 +117,10 @@ async fn login(
         .verify(&body.password, usable.map(|c| c.password_hash.as_str()))
         .await;
     let Some(credentials) = usable.filter(|_| ok) else {
-        audit_failure(&state, &who, "bad_credentials", Some((&key, &address))).await?;
+        audit_failure(&state, &who, "bad_credentials").await?;
         return Err(Error::unauthorized("wrong e-mail or password"));
     };
+    db::users::forget_failure(&state.pool, &attempt).await?;
 
     let user = credentials.user.clone();
     let token = db::tokens::random_token()?;
@@ -169,17 +180,9 @@ fn retry_after(oldest: &str, now: OffsetDateTime, window: Duration) -> u64 {
 
 /// Records a failed sign-in (counted for the rate limit when `count` names the account and
 /// address) and its audit row, in one transaction.
-async fn audit_failure(
-    state: &AppState,
-    who: &Who,
-    reason: &str,
-    count: Option<(&str, &str)>,
-) -> Result<()> {
+async fn audit_failure(state: &AppState, who: &Who, reason: &str) -> Result<()> {
     let at = db::now();
     let mut tx = state.pool.begin().await?;
-    if let Some((key, address)) = count {
-        db::users::record_failure(&mut tx, key, address, &at).await?;
-    }
     db::audit::append(
         &mut tx,
         &Record {
