@@ -73,6 +73,12 @@ pub enum ServeError {
     Database(#[from] ConnectError),
     #[error("cannot seed the demo workspace: {0}")]
     Demo(#[source] crate::error::Error),
+    #[error(
+        "refusing --demo: this database has {0} real account(s), and demo mode adds accounts \
+         whose password is published on the login page; use the demo's own database \
+         (leave out --database) or a new one"
+    )]
+    DemoOnRealData(i64),
     #[error("the server stopped with an error: {0}")]
     Serve(#[source] io::Error),
 }
@@ -92,6 +98,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     tracing::info!(database = %db::redact(&config.database_url), "database ready");
     let passwords = crate::accounts::Passwords::production();
     if config.demo {
+        let real = db::users::count_outside_demo(&pool)
+            .await
+            .map_err(ServeError::Demo)?;
+        if real > 0 {
+            return Err(ServeError::DemoOnRealData(real));
+        }
         if demo::seed(&pool, &passwords)
             .await
             .map_err(ServeError::Demo)?

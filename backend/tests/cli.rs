@@ -229,3 +229,36 @@ fn user_add_and_list() {
         "{list}"
     );
 }
+
+#[test]
+fn demo_mode_refuses_a_database_with_real_accounts() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}?mode=rwc", cwd.path().join("real.db").display());
+    let out = rollgate(cwd.path())
+        .args([
+            "user",
+            "add",
+            "--email",
+            "real@corp.example",
+            "--name",
+            "Real",
+        ])
+        .args(["--role", "admin", "--database", &db])
+        .env("ROLLGATE_PASSWORD", "a long enough password")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let out = rollgate(cwd.path())
+        .args(["serve", "--demo", "--database", &db])
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("refusing --demo"), "{err}");
+    assert!(err.contains("1 real account"), "{err}");
+}

@@ -112,6 +112,16 @@ pub async fn count(pool: &AnyPool) -> Result<i64> {
         .try_get(0)?)
 }
 
+/// Accounts that are not the demo's own (`…@demo.rollgate`).
+pub async fn count_outside_demo(pool: &AnyPool) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) FROM users WHERE email_key NOT LIKE '%@demo.rollgate'")
+            .fetch_one(pool)
+            .await?
+            .try_get(0)?,
+    )
+}
+
 fn roles_json(roles: &[Role]) -> String {
     serde_json::to_string(roles).unwrap_or_else(|_| "[]".to_owned())
 }
