@@ -24,7 +24,16 @@ async fn the_shell_is_served_without_caching() {
                     .is_some_and(|t| t.starts_with("text/html"))
             );
             assert_eq!(res.header(header::CACHE_CONTROL), Some("no-cache"), "{uri}");
+            assert_eq!(res.header(header::X_CONTENT_TYPE_OPTIONS), Some("nosniff"));
+            assert_eq!(
+                res.header(header::CONTENT_SECURITY_POLICY),
+                Some("frame-ancestors 'none'"),
+                "the console is never framed"
+            );
         }
+        // API answers (CSRF tokens, once-shown secrets) are never cached.
+        let res = app.get("/api/v1/health").await;
+        assert_eq!(res.header(header::CACHE_CONTROL), Some("no-store"));
     })
     .await;
 }

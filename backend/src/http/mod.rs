@@ -19,9 +19,11 @@ mod transitions;
 mod users;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
@@ -74,11 +76,25 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         authz::authorize,
     ))
+    // API answers carry sessions' CSRF tokens and once-shown secrets: never cache them.
+    .route_layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
     .method_not_allowed_fallback(method_not_allowed)
     .fallback(fallback)
     .layer(Extension(openapi::Document::new(&doc)))
     .layer(DefaultBodyLimit::max(BODY_LIMIT))
     .layer(CompressionLayer::new())
+    // The console is never framed (clickjacking) and no answer is content-sniffed.
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    ))
     .layer(
         // The span gives every log line of a request its method and path. Failures are
         // logged where they happen (`Error::into_response`), so the layer's own failure
