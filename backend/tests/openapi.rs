@@ -30,6 +30,16 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/approvals", &["get"]),
     ("/api/v1/audit", &["get"]),
     ("/api/v1/audit/export", &["get"]),
+    ("/api/v1/teams", &["get", "post"]),
+    ("/api/v1/teams/{id}", &["put"]),
+    ("/api/v1/teams/{id}/secret", &["post"]),
+    ("/api/v1/teams/{id}/feed-token", &["post"]),
+    ("/api/v1/changes/{id}/notices", &["get", "post"]),
+    ("/api/v1/notices/{id}", &["put"]),
+    ("/api/v1/notices/{id}/publish", &["post"]),
+    ("/api/v1/notices/{id}/acknowledgements", &["post"]),
+    ("/api/v1/notices/{id}/read", &["post"]),
+    ("/api/v1/notices/unread", &["get"]),
 ];
 
 const METHODS: [&str; 8] = [

@@ -10,9 +10,11 @@ pub mod extract;
 mod health;
 pub mod ingest_auth;
 mod metrics;
+mod notices;
 mod openapi;
 mod policies;
 mod session;
+mod teams;
 mod templates;
 mod tokens;
 mod transitions;
@@ -61,6 +63,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(policies::router())
         .merge(approvals::router())
         .merge(audit::router())
+        .merge(teams::router())
+        .merge(notices::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
 }
