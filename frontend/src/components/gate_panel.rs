@@ -67,10 +67,20 @@ pub fn risk_html(risk: RiskTier) -> String {
 
 /// The panel; fetches the gate itself so that signing refreshes only this part of the page.
 #[component]
-pub fn GatePanel(#[prop(into)] change_id: String) -> impl IntoView {
+pub fn GatePanel(
+    #[prop(into)] change_id: String,
+    /// Refetches the gate when it changes (a notice was published or acknowledged).
+    #[prop(optional, into)]
+    version: Option<Signal<u32>>,
+) -> impl IntoView {
     let id = StoredValue::new(change_id);
     let gate = Loaded::new(
-        move || id.get_value(),
+        move || {
+            if let Some(v) = version {
+                v.track();
+            }
+            id.get_value()
+        },
         |id| async move { api::gate(&id).await },
     );
     let reload = Callback::new(move |_| gate.refetch());

@@ -62,6 +62,11 @@ impl<T: Clone + Send + Sync + 'static> Loaded<T> {
         self.value.get()
     }
 
+    /// The answer, once there is one, without tracking (for event handlers).
+    pub fn get_untracked(&self) -> Option<Result<T, ApiError>> {
+        self.value.get_untracked()
+    }
+
     /// `loading` until the first answer, then `ok` of the value or an error banner with a
     /// retry button.
     pub fn view<V: IntoView + 'static>(

@@ -12,6 +12,7 @@ use crate::components::error_banner::{ErrorBanner, MessageBanner};
 use crate::components::html::{action_target, esc};
 use crate::components::load::Loaded;
 use crate::components::skeleton::{SkeletonLine, TableSkeleton};
+use crate::pages::admin_teams::{DeliveriesSection, TeamsSection};
 use crate::pages::change_tokens::TokensPanel;
 use crate::{format, session};
 
@@ -40,12 +41,16 @@ pub fn AdminPage() -> impl IntoView {
                     <a href="#users">"Users"</a>
                     <a href="#tokens">"Service tokens"</a>
                     <a href="#policies">"Approval policies"</a>
+                    <a href="#teams">"Teams"</a>
+                    <a href="#deliveries">"Deliveries"</a>
                 </nav>
             </div>
             <div class="admin-sections">
                 <UsersSection />
                 <TokensPanel />
                 <PoliciesSection />
+                <TeamsSection />
+                <DeliveriesSection />
             </div>
         </div>
     }

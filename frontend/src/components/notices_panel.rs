@@ -1,0 +1,417 @@
+//! Notices of a change, on its page: what each audience team was told (or will be), by when,
+//! and which teams have acknowledged it; a form to draft, edit and publish a notice; and
+//! Acknowledge for members of an audience team. Editing a published notice makes a new
+//! revision that every team must acknowledge again (the server's rule).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::approvals::stage_key;
+use shared::plan::RolloutPlan;
+use shared::rollout::{RolloutState, next_stage};
+
+use crate::api::{self, ApiError};
+use crate::components::error_banner::{ErrorBanner, MessageBanner};
+use crate::components::html::{action_target, esc};
+use crate::components::load::Loaded;
+use crate::components::skeleton::SkeletonLine;
+use crate::components::timeline::stage_name;
+use crate::coord::{Notice, NoticeDraft, Team};
+use crate::format;
+use crate::pages::feed::{ack_chip, kind_tag};
+use crate::session::{self, EDITORS};
+
+/// The stages a notice can announce: every stage from the canary on, as (key, name).
+fn stages(plan: &RolloutPlan) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut s = RolloutState::Eval;
+    while let Some(n) = next_stage(plan, s) {
+        if n == RolloutState::Reviewed {
+            break;
+        }
+        out.push((stage_key(n), stage_name(plan, n)));
+        s = n;
+    }
+    out
+}
+
+/// What the form holds; `editing` is the notice being edited, `None` for a new draft.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Form {
+    editing: Option<String>,
+    behaviour: String,
+    talking_points: String,
+    planned: String,
+    stage: String,
+    teams: Vec<String>,
+}
+
+impl Form {
+    fn of(n: &Notice) -> Self {
+        Form {
+            editing: Some(n.id.clone()),
+            behaviour: n.behaviour_changes.clone(),
+            talking_points: n.talking_points.clone(),
+            planned: n
+                .planned_at
+                .as_deref()
+                .map(format::utc_to_local)
+                .unwrap_or_default(),
+            stage: n.stage.clone().unwrap_or_default(),
+            teams: n.audience.iter().map(|a| a.id.clone()).collect(),
+        }
+    }
+
+    fn body(&self) -> Result<NoticeDraft, String> {
+        if self.teams.is_empty() {
+            return Err("Pick at least one team to tell.".into());
+        }
+        if self.behaviour.trim().is_empty() {
+            return Err("Say what users may notice.".into());
+        }
+        let planned = format::local_to_utc(&self.planned);
+        if !self.planned.trim().is_empty() && planned.is_empty() {
+            return Err("The planned date is not a date and time.".into());
+        }
+        Ok(NoticeDraft {
+            audience: self.teams.clone(),
+            planned_at: (!planned.is_empty()).then_some(planned),
+            stage: (!self.stage.is_empty()).then(|| self.stage.clone()),
+            behaviour_changes: self.behaviour.trim().to_string(),
+            talking_points: self.talking_points.trim().to_string(),
+        })
+    }
+}
+
+#[component]
+pub fn NoticesPanel(
+    #[prop(into)] change_id: String,
+    plan: RolloutPlan,
+    /// What the change says users may notice: the first draft's starting text.
+    #[prop(into)]
+    expected: String,
+    /// Called after a write, so the gate panel can show the notice requirements anew.
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let id = StoredValue::new(change_id);
+    let notices = Loaded::new(
+        move || id.get_value(),
+        |id| async move { api::notices(&id).await },
+    );
+    let teams = Loaded::new(|| (), |_| api::teams());
+    let me = session::user().map(|u| u.id).unwrap_or_default();
+    let my_teams = Memo::new(move |_| {
+        teams
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| t.members.iter().any(|m| m.id == me))
+            .collect::<Vec<Team>>()
+    });
+    let editor = session::has_any(EDITORS);
+    let form = RwSignal::new(None::<Form>);
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let invalid = RwSignal::new(None::<String>);
+    let expected = StoredValue::new(expected);
+    let stages = StoredValue::new(stages(&plan));
+
+    let done = move || {
+        notices.refetch();
+        session::inbox_changed();
+        on_change.run(());
+    };
+    let save = move || {
+        let Some(f) = form.get_untracked() else {
+            return;
+        };
+        let body = match f.body() {
+            Ok(b) => b,
+            Err(m) => {
+                invalid.set(Some(m));
+                return;
+            }
+        };
+        invalid.set(None);
+        error.set(None);
+        pending.set(true);
+        spawn_local(async move {
+            let r = match &f.editing {
+                Some(nid) => api::update_notice(nid, &body).await,
+                None => api::create_notice(&id.get_value(), &body).await,
+            };
+            match r {
+                Ok(_) => {
+                    form.set(None);
+                    done();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    };
+    // Edit, Publish and Acknowledge come from the HTML text, through one delegated handler.
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(el) = action_target(&ev) else { return };
+        let attr = |n: &str| el.get_attribute(n).unwrap_or_default();
+        let nid = attr("data-notice");
+        if pending.get_untracked() {
+            return;
+        }
+        match attr("data-action").as_str() {
+            "edit-notice" => {
+                let list = notices
+                    .get_untracked()
+                    .and_then(Result::ok)
+                    .unwrap_or_default();
+                if let Some(n) = list.iter().find(|n| n.id == nid) {
+                    invalid.set(None);
+                    error.set(None);
+                    form.set(Some(Form::of(n)));
+                }
+            }
+            action @ ("publish-notice" | "acknowledge") => {
+                let team = attr("data-team-id");
+                let publish = action == "publish-notice";
+                pending.set(true);
+                error.set(None);
+                spawn_local(async move {
+                    let r = if publish {
+                        api::publish_notice(&nid).await.map(|_| ())
+                    } else {
+                        api::acknowledge(&nid, &team).await
+                    };
+                    match r {
+                        Ok(()) => done(),
+                        Err(e) => error.set(Some(e)),
+                    }
+                    pending.set(false);
+                });
+            }
+            _ => {}
+        }
+    };
+    let new_draft = move |_| {
+        invalid.set(None);
+        error.set(None);
+        form.set(Some(Form {
+            behaviour: expected.get_value(),
+            ..Form::default()
+        }));
+    };
+
+    let list = move || {
+        match notices.get() {
+        None => view! { <SkeletonLine width="50%" /><SkeletonLine width="70%" /> }.into_any(),
+        Some(Err(e)) => view! { <ErrorBanner error=e retry=Callback::new(move |_| notices.refetch()) /> }.into_any(),
+        Some(Ok(list)) if list.is_empty() => view! {
+            <p class="subtle" data-test="notices-empty">"No notice yet. Teams that field questions about this change (support, marketing) should hear of it before the canary starts."</p>
+        }
+        .into_any(),
+        Some(Ok(list)) => {
+            let mine = my_teams.get();
+            let html: String = list.iter().map(|n| notice_html(n, &mine, editor)).collect();
+            view! { <ul class="notices" on:click=on_click inner_html=html></ul> }.into_any()
+        }
+    }
+    };
+
+    view! {
+        <section class="card notices-card" data-test="notices">
+            <div class="card-head">
+                <div>
+                    <h2>"Notices"</h2>
+                    <p class="card-sub">"What each team is told before a stage starts, and who has acknowledged it. Rollbacks, skipped stages and full traffic send a notice by themselves."</p>
+                </div>
+                {editor.then(|| view! {
+                    <button type="button" class="btn" data-test="new-notice" on:click=new_draft disabled=move || form.with(Option::is_some)>"Draft a notice"</button>
+                })}
+            </div>
+            {list}
+            {move || form.with(Option::is_some).then(|| view! {
+                <NoticeForm form=form teams=teams stages=stages pending=pending save=Callback::new(move |_| save()) />
+            })}
+            {move || invalid.get().map(|m| view! { <MessageBanner title="Check the notice" message=m /> })}
+            {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
+        </section>
+    }
+}
+
+#[component]
+fn NoticeForm(
+    form: RwSignal<Option<Form>>,
+    teams: Loaded<Vec<Team>>,
+    stages: StoredValue<Vec<(String, String)>>,
+    pending: RwSignal<bool>,
+    save: Callback<()>,
+) -> impl IntoView {
+    let get =
+        move |f: fn(&Form) -> String| move || form.with(|o| o.as_ref().map(f).unwrap_or_default());
+    let set = move |f: fn(&mut Form, String)| {
+        move |e: leptos::ev::Event| {
+            let v = event_target_value(&e);
+            form.update(|o| {
+                if let Some(x) = o {
+                    f(x, v)
+                }
+            })
+        }
+    };
+    let editing = move || form.with(|o| o.as_ref().and_then(|f| f.editing.clone()).is_some());
+    let team_boxes = move || {
+        match teams.get() {
+        None => view! { <SkeletonLine width="40%" /> }.into_any(),
+        Some(Err(e)) => view! { <ErrorBanner error=e /> }.into_any(),
+        Some(Ok(ts)) if ts.is_empty() => view! { <p class="subtle">"No teams yet: an admin adds them on the Admin page."</p> }.into_any(),
+        Some(Ok(ts)) => ts
+            .into_iter()
+            .map(|t| {
+                let tid = StoredValue::new(t.id.clone());
+                view! {
+                    <label class="check-label">
+                        <input type="checkbox" name="notice-team" value=t.id.clone()
+                            data-test=format!("notice-team-{}", t.name.to_ascii_lowercase())
+                            prop:checked=move || form.with(|o| o.as_ref().is_some_and(|f| f.teams.contains(&tid.get_value())))
+                            on:change=move |e| {
+                                let on = event_target_checked(&e);
+                                form.update(|o| if let Some(f) = o {
+                                    let t = tid.get_value();
+                                    f.teams.retain(|x| *x != t);
+                                    if on { f.teams.push(t); }
+                                });
+                            } />
+                        {t.name}
+                    </label>
+                }
+            })
+            .collect_view()
+            .into_any(),
+    }
+    };
+    view! {
+        <form class="notice-form" data-test="notice-form" on:submit=move |e| { e.prevent_default(); save.run(()); }>
+            <h3>{move || if editing() { "Edit the notice" } else { "Draft a notice" }}</h3>
+            {move || editing().then(|| view! {
+                <p class="subtle small">"Editing a published notice publishes a new revision: every team must acknowledge it again."</p>
+            })}
+            <div class="field">
+                <span class="field-label">"Tell these teams"</span>
+                <div class="role-picker" role="group" aria-label="Audience teams">{team_boxes}</div>
+            </div>
+            <div class="notice-form-row">
+                <label class="field">
+                    <span class="field-label">"Planned for"</span>
+                    <input type="datetime-local" name="planned" data-test="notice-planned" prop:value=get(|f| f.planned.clone()) on:change=set(|f, v| f.planned = v) />
+                </label>
+                <label class="field">
+                    <span class="field-label">"Stage"</span>
+                    <select name="stage" data-test="notice-stage" on:change=set(|f, v| f.stage = v)>
+                        <option value="" selected=move || get(|f| f.stage.clone())().is_empty()>"Not tied to a stage"</option>
+                        {stages.get_value().into_iter().map(|(k, name)| {
+                            let key = k.clone();
+                            view! { <option value=k selected=move || get(|f| f.stage.clone())() == key>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <label class="field">
+                <span class="field-label">"What users may notice"</span>
+                <textarea name="behaviour" rows="3" data-test="notice-behaviour" placeholder="e.g. Shorter answers in Spanish; refunds are explained in two steps."
+                    prop:value=get(|f| f.behaviour.clone()) on:input=set(|f, v| f.behaviour = v)></textarea>
+            </label>
+            <label class="field">
+                <span class="field-label">"Talking points"</span>
+                <textarea name="talking_points" rows="3" data-test="notice-talking-points" placeholder="What to answer a customer who asks"
+                    prop:value=get(|f| f.talking_points.clone()) on:input=set(|f, v| f.talking_points = v)></textarea>
+            </label>
+            <div class="policy-actions">
+                <button type="button" class="btn btn-ghost" on:click=move |_| form.set(None)>"Cancel"</button>
+                <button type="submit" class="btn btn-primary" data-test="save-notice" disabled=move || pending.get()>
+                    {move || if pending.get() { "Saving…" } else if editing() { "Save notice" } else { "Save draft" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// One notice as HTML text (see `components::html` for why text); every value is escaped.
+fn notice_html(n: &Notice, mine: &[Team], editor: bool) -> String {
+    let published = n.status == "published";
+    let status = if published {
+        r#"<span class="gate-status gate-ok">Published</span>"#
+    } else {
+        r#"<span class="gate-status gate-waiting">Draft</span>"#
+    };
+    let mut when = Vec::new();
+    if let Some(p) = n.planned_at.as_deref() {
+        when.push(format!("planned {}", format::date_time(p)));
+    }
+    if let Some(s) = n.stage.as_deref().filter(|s| !s.is_empty()) {
+        when.push(format!("stage {s}"));
+    }
+    if let Some(p) = n.published_at.as_deref() {
+        when.push(format!("published {}", format::relative_time(p)));
+    }
+    let by = n
+        .author
+        .as_ref()
+        .map(|a| format!(" · by {}", a.label()))
+        .unwrap_or_default();
+    let text = |label: &str, t: &str| {
+        if t.trim().is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<div class="notice-text"><h4>{label}</h4><p class="prose">{}</p></div>"#,
+                esc(t.trim())
+            )
+        }
+    };
+    let acks: String = n
+        .audience
+        .iter()
+        .map(|a| ack_chip(n, &a.id, &a.name))
+        .collect();
+    let mut actions = String::new();
+    if published {
+        for t in mine
+            .iter()
+            .filter(|t| n.audience.iter().any(|a| a.id == t.id) && n.ack_of(&t.id).is_none())
+        {
+            actions += &format!(
+                r#"<button type="button" class="btn btn-small btn-primary" data-action="acknowledge" data-test="acknowledge" data-notice="{}" data-team-id="{}">Acknowledge for {}</button>"#,
+                esc(&n.id),
+                esc(&t.id),
+                esc(&t.name)
+            );
+        }
+    }
+    if editor && n.kind == "manual" {
+        actions += &format!(
+            r#"<button type="button" class="btn btn-small" data-action="edit-notice" data-test="edit-notice" data-notice="{}">Edit</button>"#,
+            esc(&n.id)
+        );
+        if !published {
+            actions += &format!(
+                r#"<button type="button" class="btn btn-small btn-primary" data-action="publish-notice" data-test="publish-notice" data-notice="{}">Publish</button>"#,
+                esc(&n.id)
+            );
+        }
+    }
+    format!(
+        r#"<li class="notice notice-{status_attr}" data-test="notice" data-status="{status_attr}" data-kind="{kind}" data-revision="{rev}"><div class="notice-line">{kind_tag}{status}<span class="subtle">Revision {rev}{when}{by}</span></div>{behaviour}{points}<div class="ack-row"><span class="subtle">Acknowledged </span>{acks}</div>{actions}</li>"#,
+        status_attr = esc(&n.status),
+        kind = esc(&n.kind),
+        rev = n.revision,
+        kind_tag = kind_tag(&n.kind),
+        when = esc(&when.iter().map(|w| format!(" · {w}")).collect::<String>()),
+        by = esc(&by),
+        behaviour = text("What users may notice", &n.behaviour_changes),
+        points = text("Talking points", &n.talking_points),
+        actions = if actions.is_empty() {
+            String::new()
+        } else {
+            format!(r#"<div class="notice-actions">{actions}</div>"#)
+        },
+    )
+}

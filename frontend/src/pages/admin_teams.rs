@@ -1,0 +1,351 @@
+//! The admin page's team coordination sections: teams (members, webhook, signing secret, Atom
+//! feed token) and the outgoing webhook deliveries, with a way to send one again.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::auth::User;
+
+use crate::api::{self, ApiError};
+use crate::components::copy_button::CopyButton;
+use crate::components::error_banner::{ErrorBanner, MessageBanner};
+use crate::components::html::{action_target, esc};
+use crate::components::load::Loaded;
+use crate::components::skeleton::TableSkeleton;
+use crate::coord::{Delivery, Team, TeamWrite};
+use crate::format;
+
+/// A value the server shows once: a new signing secret or feed URL.
+#[derive(Debug, Clone, PartialEq)]
+struct Shown {
+    what: String,
+    value: String,
+}
+
+#[component]
+pub fn TeamsSection() -> impl IntoView {
+    let teams = Loaded::new(|| (), |_| api::teams());
+    let users = Loaded::new(|| (), |_| api::users());
+    let editing = RwSignal::new(None::<Team>);
+    let shown = RwSignal::new(None::<Shown>);
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(el) = action_target(&ev) else { return };
+        let attr = |n: &str| el.get_attribute(n).unwrap_or_default();
+        let id = attr("data-id");
+        let list = teams
+            .get_untracked()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let Some(team) = list.into_iter().find(|t| t.id == id) else {
+            return;
+        };
+        match attr("data-action").as_str() {
+            "edit-team" => editing.set(Some(team)),
+            action @ ("rotate-secret" | "feed-token") if !pending.get_untracked() => {
+                let secret = action == "rotate-secret";
+                pending.set(true);
+                error.set(None);
+                shown.set(None);
+                spawn_local(async move {
+                    let r = if secret {
+                        api::rotate_team_secret(&team.id).await
+                    } else {
+                        api::create_feed_token(&team.id).await
+                    };
+                    match r {
+                        Ok(v) => {
+                            shown.set(Some(Shown {
+                                what: if secret {
+                                    format!("New webhook signing secret of {}", team.name)
+                                } else {
+                                    format!("Atom feed URL of {}", team.name)
+                                },
+                                value: v.value(),
+                            }));
+                            teams.refetch();
+                        }
+                        Err(e) => error.set(Some(e)),
+                    }
+                    pending.set(false);
+                });
+            }
+            _ => {}
+        }
+    };
+    let new_team = move |_| {
+        editing.set(Some(Team::default()));
+    };
+    view! {
+        <section class="card" id="teams" data-test="teams">
+            <div class="card-head">
+                <div>
+                    <h2>"Teams"</h2>
+                    <p class="card-sub">"The teams notices go to. Members acknowledge for their team; the webhook posts each notice to the team's chat, signed with the team's secret; the Atom feed lets a team follow notices in a reader."</p>
+                </div>
+                <button type="button" class="btn" data-test="new-team" on:click=new_team>"Add a team"</button>
+            </div>
+            {move || shown.get().map(|s| view! {
+                <div class="secret-box" data-test="team-secret-box" role="status">
+                    <div class="secret-warn">
+                        <strong>{format!("{}.", s.what)}</strong>
+                        " Copy it now: it is not stored in a readable form and will not be shown again."
+                    </div>
+                    <div class="copy-box">
+                        <pre class="code" data-test="team-secret">{s.value.clone()}</pre>
+                        <CopyButton text=s.value.clone() />
+                    </div>
+                    <button type="button" class="btn btn-small" on:click=move |_| shown.set(None)>"I have stored it"</button>
+                </div>
+            })}
+            {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
+            {teams.view(|| view! { <TableSkeleton rows=3 /> }.into_any(), move |list: Vec<Team>| {
+                if list.is_empty() {
+                    view! { <p class="subtle" data-test="teams-empty">"No teams yet. Add Support first: the gate asks for its acknowledgement before a ramp passes 25%."</p> }.into_any()
+                } else {
+                    let rows: String = list.iter().map(team_row).collect();
+                    view! {
+                        <div class="table-scroll" on:click=on_click>
+                            <table class="table table-compact team-table">
+                                <thead><tr><th>"Team"</th><th>"Members"</th><th>"Webhook"</th><th>"Feed"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+                                <tbody inner_html=rows></tbody>
+                            </table>
+                        </div>
+                    }.into_any()
+                }
+            })}
+            {move || editing.get().map(|t| view! { <TeamEditor team=t users=users editing=editing teams=teams /> })}
+        </section>
+    }
+}
+
+fn team_row(t: &Team) -> String {
+    let members: String = if t.members.is_empty() {
+        r#"<span class="subtle">Nobody</span>"#.into()
+    } else {
+        t.members
+            .iter()
+            .map(|m| {
+                format!(
+                    r#"<span class="tag" title="{}">{}</span>"#,
+                    esc(&m.email),
+                    esc(m.label())
+                )
+            })
+            .collect()
+    };
+    let hook = match t.webhook_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(u) => format!(
+            r#"<span class="mono small hook-url" title="{0}">{0}</span>"#,
+            esc(u)
+        ),
+        None => r#"<span class="subtle">None</span>"#.into(),
+    };
+    format!(
+        r#"<tr data-test="team-row" data-team="{name}"><td><strong>{name}</strong></td><td><div class="role-tags">{members}</div></td><td>{hook}</td><td>{feed}</td><td class="token-actions"><button type="button" class="btn btn-small" data-action="edit-team" data-test="edit-team" data-id="{id}">Edit</button><button type="button" class="btn btn-small" data-action="rotate-secret" data-test="rotate-secret" data-id="{id}">Rotate secret</button><button type="button" class="btn btn-small" data-action="feed-token" data-test="feed-token" data-id="{id}">{feed_label}</button></td></tr>"#,
+        name = esc(&t.name),
+        id = esc(&t.id),
+        feed = if t.has_feed_token {
+            r#"<span class="tag tag-ok">Token issued</span>"#
+        } else {
+            r#"<span class="subtle">No token</span>"#
+        },
+        feed_label = if t.has_feed_token {
+            "New feed URL"
+        } else {
+            "Create feed URL"
+        },
+    )
+}
+
+/// Creating a team (`team.id` empty) or editing one: name, webhook URL, members.
+#[component]
+fn TeamEditor(
+    team: Team,
+    users: Loaded<Vec<User>>,
+    editing: RwSignal<Option<Team>>,
+    teams: Loaded<Vec<Team>>,
+) -> impl IntoView {
+    let new = team.id.is_empty();
+    let name = RwSignal::new(team.name.clone());
+    let hook = RwSignal::new(team.webhook_url.clone().unwrap_or_default());
+    let members = RwSignal::new(
+        team.members
+            .iter()
+            .map(|m| m.id.clone())
+            .collect::<Vec<_>>(),
+    );
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let invalid = RwSignal::new(None::<String>);
+    let id = StoredValue::new(team.id.clone());
+    let save = move |_| {
+        let hook = hook.get_untracked().trim().to_string();
+        let body = TeamWrite {
+            name: name.get_untracked().trim().to_string(),
+            members: members.get_untracked(),
+            webhook_url: (!hook.is_empty()).then_some(hook),
+        };
+        if body.name.is_empty() {
+            invalid.set(Some("Name the team.".into()));
+            return;
+        }
+        if body
+            .webhook_url
+            .as_deref()
+            .is_some_and(|u| !u.starts_with("https://") && !u.starts_with("http://"))
+        {
+            invalid.set(Some("The webhook URL must start with https://.".into()));
+            return;
+        }
+        invalid.set(None);
+        error.set(None);
+        pending.set(true);
+        spawn_local(async move {
+            let id = id.get_value();
+            let r = if id.is_empty() {
+                api::create_team(&body).await
+            } else {
+                api::update_team(&id, &body).await
+            };
+            match r {
+                Ok(_) => {
+                    editing.set(None);
+                    teams.refetch();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    };
+    let people = move || {
+        match users.get() {
+        None => view! { <span class="subtle">"Loading people…"</span> }.into_any(),
+        Some(Err(e)) => view! { <ErrorBanner error=e /> }.into_any(),
+        Some(Ok(us)) => us
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .map(|u| {
+                let uid = StoredValue::new(u.id.clone());
+                view! {
+                    <label class="check-label" title=u.email.clone()>
+                        <input type="checkbox" name="team-member" data-test=format!("team-member-{}", u.email)
+                            prop:checked=move || members.with(|m| m.contains(&uid.get_value()))
+                            on:change=move |e| {
+                                let on = event_target_checked(&e);
+                                members.update(|m| {
+                                    let id = uid.get_value();
+                                    m.retain(|x| *x != id);
+                                    if on { m.push(id); }
+                                });
+                            } />
+                        {u.name}
+                    </label>
+                }
+            })
+            .collect_view()
+            .into_any(),
+    }
+    };
+    view! {
+        <div class="user-editor" data-test="team-editor">
+            <h3>{if new { "Add a team".to_string() } else { format!("Edit {}", team.name) }}</h3>
+            <div class="user-form">
+                <label class="field">
+                    <span class="field-label">"Name"</span>
+                    <input type="text" name="team-name" data-test="team-name" placeholder="e.g. Support" bind:value=name />
+                </label>
+                <label class="field team-hook">
+                    <span class="field-label">"Webhook URL"</span>
+                    <input type="url" name="webhook_url" data-test="team-webhook" placeholder="https://hooks.slack.com/services/…" bind:value=hook />
+                    <span class="field-hint">"Notices are posted here in the format chat tools accept. Leave empty for none."</span>
+                </label>
+            </div>
+            <div class="field">
+                <span class="field-label">"Members"</span>
+                <div class="role-picker" role="group" aria-label="Members">{people}</div>
+            </div>
+            {move || invalid.get().map(|m| view! { <MessageBanner title="Check the team" message=m /> })}
+            {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
+            <div class="policy-actions">
+                <button type="button" class="btn btn-ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
+                <button type="button" class="btn btn-primary" data-test="save-team" disabled=move || pending.get() on:click=save>
+                    {move || if pending.get() { "Saving…" } else if new { "Add team" } else { "Save" }}
+                </button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+pub fn DeliveriesSection() -> impl IntoView {
+    let list = Loaded::new(|| (), |_| api::deliveries());
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(el) = action_target(&ev) else { return };
+        let id = el.get_attribute("data-id").unwrap_or_default();
+        if pending.get_untracked() || id.is_empty() {
+            return;
+        }
+        pending.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::resend_delivery(&id).await {
+                Ok(()) => list.refetch(),
+                Err(e) => error.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    };
+    view! {
+        <section class="card" id="deliveries" data-test="deliveries">
+            <div class="card-head">
+                <div>
+                    <h2>"Webhook deliveries"</h2>
+                    <p class="card-sub">"Each notice posted to a team's webhook. Failed deliveries are retried with a growing delay; send one again once its endpoint is fixed."</p>
+                </div>
+                <button type="button" class="btn btn-small" data-test="refresh-deliveries" on:click=move |_| list.refetch()>"Refresh"</button>
+            </div>
+            {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
+            {list.view(|| view! { <TableSkeleton rows=3 /> }.into_any(), move |ds: Vec<Delivery>| {
+                if ds.is_empty() {
+                    view! { <p class="subtle" data-test="deliveries-empty">"No webhook has been called yet."</p> }.into_any()
+                } else {
+                    let rows: String = ds.iter().map(delivery_row).collect();
+                    view! {
+                        <div class="table-scroll" on:click=on_click>
+                            <table class="table table-compact delivery-table">
+                                <thead><tr><th>"Team"</th><th>"Status"</th><th class="num">"Attempts"</th><th>"Last error"</th><th>"Queued"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+                                <tbody inner_html=rows></tbody>
+                            </table>
+                        </div>
+                    }.into_any()
+                }
+            })}
+        </section>
+    }
+}
+
+fn delivery_row(d: &Delivery) -> String {
+    let tag = match d.status.as_str() {
+        "delivered" => "tag-ok",
+        "failed" => "tag-danger",
+        _ => "tag-missing",
+    };
+    format!(
+        r#"<tr data-test="delivery-row" data-status="{status}"><td><strong>{team}</strong><div class="subtle mono small hook-url" title="{url}">{url}</div></td><td><span class="tag {tag}">{status}</span></td><td class="num">{attempts}</td><td class="small delivery-error">{error}</td><td class="subtle nowrap" title="{at}">{ago}</td><td class="token-actions"><button type="button" class="btn btn-small" data-action="resend" data-test="resend" data-id="{id}">Resend</button></td></tr>"#,
+        status = esc(&d.status),
+        team = esc(if d.team_name.is_empty() {
+            &d.team_id
+        } else {
+            &d.team_name
+        }),
+        url = esc(&d.url),
+        attempts = d.attempts,
+        error = esc(d.last_error.as_deref().unwrap_or("—")),
+        at = esc(&format::date_time(&d.created_at)),
+        ago = esc(&format::relative_time(&d.created_at)),
+        id = esc(&d.id),
+    )
+}

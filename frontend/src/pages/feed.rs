@@ -1,0 +1,376 @@
+//! The change feed, for support and the other teams a rollout touches: every change that is
+//! live, ramping or changed recently, what changed, who it is for, and its latest notice, with
+//! a way to acknowledge it. "What was live at…" switches to the same view at a past instant.
+//! Filters live in the URL query so a view can be linked to. Notices shown here count as read.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::api::{self, ApiError};
+use crate::components::error_banner::ErrorBanner;
+use crate::components::html::{action_target, esc};
+use crate::components::load::Loaded;
+use crate::components::skeleton::TableSkeleton;
+use crate::coord::{Feed, FeedItem, FeedQuery, Notice, Team};
+use crate::{format, session};
+
+const DAYS: [(&str, &str); 5] = [
+    ("", "Any time"),
+    ("1", "Last 24 hours"),
+    ("7", "Last 7 days"),
+    ("30", "Last 30 days"),
+    ("90", "Last 90 days"),
+];
+
+/// Filters as typed; `at` is a `datetime-local` value in the viewer's time zone.
+fn from_query(get: impl Fn(&str) -> String) -> FeedQuery {
+    FeedQuery {
+        q: get("q"),
+        area: get("area"),
+        audience: get("audience"),
+        days: get("days"),
+        at: get("at"),
+    }
+}
+
+fn href(f: &FeedQuery) -> String {
+    let parts: Vec<String> = f
+        .params()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={}", String::from(js_sys::encode_uri_component(&v))))
+        .collect();
+    if parts.is_empty() {
+        "/feed".into()
+    } else {
+        format!("/feed?{}", parts.join("&"))
+    }
+}
+
+#[component]
+pub fn FeedPage() -> impl IntoView {
+    let query = use_query_map();
+    let current = Memo::new(move |_| {
+        let q = query.read();
+        from_query(|k| q.get(k).unwrap_or_default())
+    });
+    let data = Loaded::new(
+        move || {
+            let mut q = current.get();
+            q.at = format::local_to_utc(&q.at);
+            q
+        },
+        |q| async move { api::feed(&q).await },
+    );
+    let teams = Loaded::new(|| (), |_| api::teams());
+    let me = session::user().map(|u| u.id).unwrap_or_default();
+    // The teams the user acknowledges for.
+    let my_teams = Memo::new(move |_| {
+        teams
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| t.members.iter().any(|m| m.id == me))
+            .collect::<Vec<Team>>()
+    });
+    let navigate = use_navigate();
+    let draft = RwSignal::new(current.get_untracked());
+    Effect::new(move |_| draft.set(current.get()));
+    let go = move |f: FeedQuery| navigate(&href(&f), NavigateOptions::default());
+    let apply = {
+        let go = go.clone();
+        move || go(draft.get_untracked())
+    };
+    let text = move |get: fn(&FeedQuery) -> &String| move || draft.with(|d| get(d).clone());
+
+    // Unread notices on screen are marked read once, then the badge refreshes.
+    Effect::new(move |_| {
+        let Some(Ok(feed)) = data.get() else { return };
+        let unread: Vec<String> = feed
+            .items
+            .iter()
+            .filter_map(|i| i.notice.as_ref())
+            .filter(|n| !n.read && n.status == "published")
+            .map(|n| n.id.clone())
+            .collect();
+        if unread.is_empty() {
+            return;
+        }
+        spawn_local(async move {
+            for id in unread {
+                let _ = api::mark_read(&id).await;
+            }
+            session::inbox_changed();
+        });
+    });
+
+    let busy = RwSignal::new(false);
+    let action_error = RwSignal::new(None::<ApiError>);
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(el) = action_target(&ev) else { return };
+        let attr = |n: &str| el.get_attribute(n).unwrap_or_default();
+        if attr("data-action") != "acknowledge" || busy.get_untracked() {
+            return;
+        }
+        let (notice, team) = (attr("data-notice"), attr("data-team-id"));
+        busy.set(true);
+        action_error.set(None);
+        spawn_local(async move {
+            match api::acknowledge(&notice, &team).await {
+                Ok(()) => {
+                    data.refetch();
+                    session::inbox_changed();
+                }
+                Err(e) => action_error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let historical = move || !current.with(|c| c.at.trim().is_empty());
+    let team_options = move || {
+        teams
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| {
+                let v = t.id.clone();
+                view! { <option value=t.id selected=move || draft.with(|d| d.audience == v)>{t.name}</option> }
+            })
+            .collect_view()
+    };
+
+    view! {
+        <div class="page feed-page">
+            <div class="page-head">
+                <div>
+                    <h1>"Change feed"</h1>
+                    <p class="page-lede">"What is live or ramping for which audience, what users may notice, and the notice each team was sent. Notices shown here count as read."</p>
+                </div>
+            </div>
+            <form class="card feed-filters" on:submit={
+                let apply = apply.clone();
+                move |e| { e.prevent_default(); apply(); }
+            }>
+                <label class="field feed-search">
+                    <span class="field-label">"Search"</span>
+                    <input type="search" name="q" data-test="feed-search" placeholder="Title, setting, behaviour…"
+                        prop:value=text(|d| &d.q) on:input=move |e| draft.update(|d| d.q = event_target_value(&e)) />
+                </label>
+                <label class="field">
+                    <span class="field-label">"Product area"</span>
+                    <input type="text" name="area" data-test="feed-area" placeholder="e.g. billing"
+                        prop:value=text(|d| &d.area) on:input=move |e| draft.update(|d| d.area = event_target_value(&e)) />
+                </label>
+                <label class="field">
+                    <span class="field-label">"Audience"</span>
+                    <select name="audience" data-test="feed-audience" on:change=move |e| draft.update(|d| d.audience = event_target_value(&e))>
+                        <option value="" selected=move || draft.with(|d| d.audience.is_empty())>"Every team"</option>
+                        {team_options}
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="field-label">"Changed"</span>
+                    <select name="days" data-test="feed-days" on:change=move |e| draft.update(|d| d.days = event_target_value(&e))>
+                        {DAYS.iter().map(|&(v, label)| view! {
+                            <option value=v selected=move || draft.with(|d| d.days == v)>{label}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="field-label">"What was live at…"</span>
+                    <input type="datetime-local" name="at" data-test="feed-at"
+                        prop:value=text(|d| &d.at) on:change=move |e| draft.update(|d| d.at = event_target_value(&e)) />
+                </label>
+                <div class="feed-filter-actions">
+                    <button type="submit" class="btn btn-primary" data-test="feed-apply">"Apply"</button>
+                    <a class="btn btn-ghost" href="/feed">"Clear"</a>
+                </div>
+            </form>
+            {move || historical().then(|| view! {
+                <div class="banner banner-history" role="status" data-test="feed-historical">
+                    <strong>{format!("What was live at {}", format::date_time(&format::local_to_utc(&current.with(|c| c.at.clone()))))}</strong>
+                    <span class="subtle">" · traffic shares and notices as they stood then. "</span>
+                    <a href=move || href(&FeedQuery { at: String::new(), ..current.get() })>"Back to now"</a>
+                </div>
+            })}
+            {move || action_error.get().map(|e| view! { <ErrorBanner error=e /> })}
+            {data.view(|| view! { <TableSkeleton rows=4 /> }.into_any(), move |feed: Feed| {
+                if feed.items.is_empty() {
+                    view! {
+                        <div class="card empty-state empty-inline" data-test="feed-empty">
+                            <h2>"Nothing to show"</h2>
+                            <p class="subtle">"No change is live, ramping or changed recently for these filters."</p>
+                        </div>
+                    }.into_any()
+                } else {
+                    let mine = my_teams.get();
+                    let past = historical();
+                    let html: String = feed.items.iter().map(|i| item_html(i, &mine, past)).collect();
+                    view! { <ul class="feed" on:click=on_click inner_html=html></ul> }.into_any()
+                }
+            })}
+        </div>
+    }
+}
+
+/// One change as HTML text (see `components::html` for why text); every value is escaped.
+fn item_html(i: &FeedItem, mine: &[Team], past: bool) -> String {
+    let since = i
+        .since
+        .as_deref()
+        .map(|s| {
+            format!(
+                r#"<span class="subtle" title="{}">since {}</span>"#,
+                esc(&format::date_time(s)),
+                esc(&format::relative_time(s))
+            )
+        })
+        .unwrap_or_default();
+    let area = i
+        .product_area
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            format!(
+                r#"<span class="tag" data-test="feed-area-tag">{}</span>"#,
+                esc(a)
+            )
+        })
+        .unwrap_or_default();
+    let audiences = if i.audiences.is_empty() {
+        r#"<span class="subtle">No team addressed</span>"#.to_string()
+    } else {
+        i.audiences
+            .iter()
+            .map(|a| format!(r#"<span class="tag">{}</span>"#, esc(&a.name)))
+            .collect()
+    };
+    let block = |title: &str, text: &str| {
+        if text.trim().is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<div class="feed-block"><h3>{title}</h3><p class="prose">{}</p></div>"#,
+                esc(text.trim())
+            )
+        }
+    };
+    let notice = match &i.notice {
+        Some(n) => notice_summary(n, mine, past),
+        None => {
+            r#"<p class="subtle feed-no-notice">No notice was sent for this change.</p>"#.into()
+        }
+    };
+    let label = if i.state_label.is_empty() {
+        &i.state
+    } else {
+        &i.state_label
+    };
+    format!(
+        r#"<li class="card feed-item" data-test="feed-item" data-change-id="{id}" data-state="{state}"><div class="feed-head"><div><a class="feed-title" href="/changes/{id}">{title}</a><div class="feed-meta"><span class="state-badge state-{state}">{label}</span>{area}{since}</div></div><div class="feed-traffic"><span class="callout-label">Traffic</span><strong data-test="feed-traffic">{traffic}</strong></div></div>{what}{expected}<div class="feed-audiences"><span class="subtle">Audiences </span>{audiences}</div>{notice}</li>"#,
+        id = esc(&i.change_id),
+        state = esc(&i.state),
+        title = esc(&i.title),
+        label = esc(label),
+        traffic = esc(&format::percent(i.traffic_percent)),
+        what = block("What changed", &i.what_changed),
+        expected = block("What users may notice", &i.expected_changes),
+    )
+}
+
+/// The latest notice of a change in the feed, with Acknowledge for each of the user's teams
+/// it is addressed to and that has not acknowledged yet.
+fn notice_summary(n: &Notice, mine: &[Team], past: bool) -> String {
+    let planned = n
+        .planned_at
+        .as_deref()
+        .map(|p| format!(" · planned {}", esc(&format::date_time(p))))
+        .unwrap_or_default();
+    let acks: String = n
+        .audience
+        .iter()
+        .map(|a| ack_chip(n, &a.id, &a.name))
+        .collect();
+    let buttons: String = if past {
+        String::new()
+    } else {
+        mine.iter()
+            .filter(|t| n.audience.iter().any(|a| a.id == t.id) && n.ack_of(&t.id).is_none())
+            .map(|t| {
+                format!(
+                    r#"<button type="button" class="btn btn-small btn-primary" data-action="acknowledge" data-test="acknowledge" data-notice="{}" data-team-id="{}">Acknowledge for {}</button>"#,
+                    esc(&n.id),
+                    esc(&t.id),
+                    esc(&t.name)
+                )
+            })
+            .collect()
+    };
+    let points = if n.talking_points.trim().is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"<p class="prose"><span class="subtle">Talking points: </span>{}</p>"#,
+            esc(n.talking_points.trim())
+        )
+    };
+    format!(
+        r#"<div class="feed-notice" data-test="feed-notice" data-kind="{kind}" data-status="{status}"><div class="notice-line">{kind_tag}<span class="subtle">Revision {rev}{planned}</span></div>{behaviour}{points}<div class="ack-row">{acks}{buttons}</div></div>"#,
+        kind = esc(&n.kind),
+        status = esc(&n.status),
+        kind_tag = kind_tag(&n.kind),
+        rev = n.revision,
+        behaviour = if n.behaviour_changes.trim().is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<p class="prose">{}</p>"#,
+                esc(n.behaviour_changes.trim())
+            )
+        },
+    )
+}
+
+/// "Manual notice", "Rollback", … as a tag.
+pub fn kind_tag(kind: &str) -> String {
+    let label = match kind {
+        "rollback" => "Rollback",
+        "full" => "Full traffic",
+        "skipped" => "Stage skipped",
+        "manual" => "Notice",
+        other => other,
+    };
+    format!(
+        r#"<span class="tag notice-kind kind-{0}">{1}</span>"#,
+        esc(kind),
+        esc(label)
+    )
+}
+
+/// One audience team's acknowledgement: who and when, or still waiting.
+pub fn ack_chip(n: &Notice, team_id: &str, team_name: &str) -> String {
+    match n.ack_of(team_id) {
+        Some(a) => {
+            let who = a
+                .user
+                .as_ref()
+                .map(|u| u.label().to_string())
+                .unwrap_or_default();
+            let at = a.at.as_deref().unwrap_or_default();
+            format!(
+                r#"<span class="ack ack-done" data-test="ack" data-team="{team}" data-acked="true" title="{when}">✓ {team} · {who} · {ago}</span>"#,
+                team = esc(team_name),
+                who = esc(&who),
+                when = esc(&format::date_time(at)),
+                ago = esc(&format::relative_time(at)),
+            )
+        }
+        None => format!(
+            r#"<span class="ack" data-test="ack" data-team="{0}" data-acked="false">{0} · not acknowledged</span>"#,
+            esc(team_name)
+        ),
+    }
+}
