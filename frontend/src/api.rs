@@ -14,11 +14,11 @@ use shared::approvals::{ApprovalPolicies, ApprovalRequest, GateStatus, Inbox, In
 use shared::audit::AuditPage;
 use shared::auth::{DemoUsers, LoginRequest, NewUser, SessionInfo, User, UserUpdate};
 use shared::metrics::{MetricSeries, MetricSummary};
+use shared::notices::{AcknowledgeBody, Notice, NoticeInput, UnreadNotices};
+use shared::teams::{CreatedTeam, FeedToken, Team, TeamInput, WebhookSecret};
 use shared::tokens::{NewToken, TokenCreated, TokenInfo};
 
-use crate::coord::{
-    Delivery, Feed, FeedQuery, Notice, NoticeDraft, OneTime, Team, TeamWrite, Unread,
-};
+use crate::coord::{Delivery, Feed, FeedQuery};
 use crate::format;
 use crate::session::{self, Auth};
 
@@ -345,22 +345,23 @@ pub async fn teams() -> ApiResult<Vec<Team>> {
     send(Method::GET, "/teams", None::<&()>).await
 }
 
-pub async fn create_team(body: &TeamWrite) -> ApiResult<Team> {
+/// Creates a team; the answer carries its webhook signing secret, shown this once.
+pub async fn create_team(body: &TeamInput) -> ApiResult<CreatedTeam> {
     send(Method::POST, "/teams", Some(body)).await
 }
 
-pub async fn update_team(id: &str, body: &TeamWrite) -> ApiResult<Team> {
+pub async fn update_team(id: &str, body: &TeamInput) -> ApiResult<Team> {
     send(Method::PUT, &format!("/teams/{}", encode(id)), Some(body)).await
 }
 
 /// Rotates the team's webhook signing secret; the answer is the only time it is shown.
-pub async fn rotate_team_secret(id: &str) -> ApiResult<OneTime> {
+pub async fn rotate_team_secret(id: &str) -> ApiResult<WebhookSecret> {
     let path = format!("/teams/{}/secret", encode(id));
     send(Method::POST, &path, None::<&()>).await
 }
 
 /// A new Atom feed URL (with its token) for the team; shown once.
-pub async fn create_feed_token(id: &str) -> ApiResult<OneTime> {
+pub async fn create_feed_token(id: &str) -> ApiResult<FeedToken> {
     let path = format!("/teams/{}/feed-token", encode(id));
     send(Method::POST, &path, None::<&()>).await
 }
@@ -370,13 +371,13 @@ pub async fn notices(change_id: &str) -> ApiResult<Vec<Notice>> {
     send(Method::GET, &path, None::<&()>).await
 }
 
-pub async fn create_notice(change_id: &str, body: &NoticeDraft) -> ApiResult<Notice> {
+pub async fn create_notice(change_id: &str, body: &NoticeInput) -> ApiResult<Notice> {
     let path = format!("/changes/{}/notices", encode(change_id));
     send(Method::POST, &path, Some(body)).await
 }
 
 /// Edits a notice; a published one becomes a new revision that needs fresh acknowledgements.
-pub async fn update_notice(id: &str, body: &NoticeDraft) -> ApiResult<Notice> {
+pub async fn update_notice(id: &str, body: &NoticeInput) -> ApiResult<Notice> {
     send(Method::PUT, &format!("/notices/{}", encode(id)), Some(body)).await
 }
 
@@ -385,15 +386,13 @@ pub async fn publish_notice(id: &str) -> ApiResult<Notice> {
     send(Method::POST, &path, None::<&()>).await
 }
 
-#[derive(Serialize)]
-struct AckBody<'a> {
-    team_id: &'a str,
-}
-
 /// Acknowledges the notice for `team_id`, a team the user belongs to.
 pub async fn acknowledge(id: &str, team_id: &str) -> ApiResult<()> {
     let path = format!("/notices/{}/acknowledgements", encode(id));
-    let _: serde::de::IgnoredAny = send(Method::POST, &path, Some(&AckBody { team_id })).await?;
+    let body = AcknowledgeBody {
+        team_id: team_id.to_string(),
+    };
+    let _: serde::de::IgnoredAny = send(Method::POST, &path, Some(&body)).await?;
     Ok(())
 }
 
@@ -403,7 +402,7 @@ pub async fn mark_read(id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn unread() -> ApiResult<Unread> {
+pub async fn unread() -> ApiResult<UnreadNotices> {
     send(Method::GET, "/notices/unread", None::<&()>).await
 }
 

@@ -1,137 +1,34 @@
-//! Wire types of team coordination (teams, notices, the support feed, webhook deliveries), as
-//! the console reads them.
+//! Team coordination helpers for the console, and the wire types of the parts of the API
+//! whose shared types do not exist yet (the support feed, webhook deliveries).
 //!
-//! Why here and not in `shared`: the server's types were being written at the same time as
-//! this console. These mirror the planned API and read leniently (every field defaults, unknown
+//! Those local types mirror the planned API and read leniently (every field defaults, unknown
 //! fields are ignored), so a field the server adds or leaves out degrades a view instead of
-//! failing it. Replace them with `shared::notices` / `shared::teams` once those exist.
+//! failing it. Replace them with the `shared` ones once those exist.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use shared::notices::{Acknowledgement, Audience, Notice};
 
-/// Someone as the API names them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Person {
-    pub id: String,
-    pub name: String,
-    pub email: String,
+/// The acknowledgement of `team_id`, if that team has acknowledged `n`.
+pub fn ack_of<'a>(n: &'a Notice, team_id: &str) -> Option<&'a Acknowledgement> {
+    n.acknowledgements.iter().find(|a| a.team_id == team_id)
 }
 
-impl Person {
-    /// The name, or the e-mail when there is no name.
-    pub fn label(&self) -> &str {
-        if self.name.is_empty() {
-            &self.email
-        } else {
-            &self.name
+/// The revision number of `n`: 1 plus the revisions before it that `list` holds (an edit of a
+/// published notice is a new notice naming the one it replaced).
+pub fn revision(n: &Notice, list: &[Notice]) -> usize {
+    let mut rev = 1;
+    let mut prev = n.previous_id.as_deref();
+    while let Some(p) = prev {
+        rev += 1;
+        prev = list
+            .iter()
+            .find(|x| x.id == p)
+            .and_then(|x| x.previous_id.as_deref());
+        if rev > list.len() + 1 {
+            break;
         }
     }
-}
-
-/// `GET /api/v1/teams`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Team {
-    pub id: String,
-    pub name: String,
-    pub members: Vec<Person>,
-    pub webhook_url: Option<String>,
-    pub has_feed_token: bool,
-    pub has_secret: bool,
-}
-
-/// Body of `POST /api/v1/teams` and `PUT /api/v1/teams/{id}`: members by user id.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TeamWrite {
-    pub name: String,
-    pub members: Vec<String>,
-    pub webhook_url: Option<String>,
-}
-
-/// A secret or feed URL shown once.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct OneTime {
-    pub secret: Option<String>,
-    pub url: Option<String>,
-    pub token: Option<String>,
-}
-
-impl OneTime {
-    pub fn value(&self) -> String {
-        self.url
-            .clone()
-            .or_else(|| self.secret.clone())
-            .or_else(|| self.token.clone())
-            .unwrap_or_default()
-    }
-}
-
-/// One team's acknowledgement of a notice revision.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Ack {
-    pub team_id: String,
-    pub team_name: String,
-    pub user: Option<Person>,
-    pub at: Option<String>,
-}
-
-/// A team a notice is addressed to.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Audience {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Notice {
-    pub id: String,
-    pub change_id: String,
-    pub change_title: String,
-    /// `manual`, `rollback`, `full` or `skipped`.
-    pub kind: String,
-    /// `draft` or `published`.
-    pub status: String,
-    pub revision: i64,
-    pub audience: Vec<Audience>,
-    /// RFC 3339.
-    pub planned_at: Option<String>,
-    pub stage: Option<String>,
-    pub behaviour_changes: String,
-    pub talking_points: String,
-    pub author: Option<Person>,
-    pub published_at: Option<String>,
-    pub created_at: String,
-    pub acknowledgements: Vec<Ack>,
-    pub read: bool,
-}
-
-impl Notice {
-    pub fn ack_of(&self, team_id: &str) -> Option<&Ack> {
-        self.acknowledgements
-            .iter()
-            .find(|a| a.team_id == team_id && a.at.is_some())
-    }
-}
-
-/// Body of `POST /api/v1/changes/{id}/notices` and `PUT /api/v1/notices/{id}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct NoticeDraft {
-    pub audience: Vec<String>,
-    pub planned_at: Option<String>,
-    pub stage: Option<String>,
-    pub behaviour_changes: String,
-    pub talking_points: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Unread {
-    pub count: u32,
-    pub items: Vec<Notice>,
+    rev
 }
 
 /// One change in the support feed.

@@ -5,9 +5,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::approvals::stage_key;
+use shared::approvals::{parse_stage_key, stage_key};
+use shared::notices::{Notice, NoticeInput, NoticeKind, NoticeStatus, validate_notice};
 use shared::plan::RolloutPlan;
 use shared::rollout::{RolloutState, next_stage};
+use shared::teams::Team;
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::{ErrorBanner, MessageBanner};
@@ -15,9 +17,9 @@ use crate::components::html::{action_target, esc};
 use crate::components::load::Loaded;
 use crate::components::skeleton::SkeletonLine;
 use crate::components::timeline::stage_name;
-use crate::coord::{Notice, NoticeDraft, Team};
+use crate::coord::revision;
 use crate::format;
-use crate::pages::feed::{ack_chip, kind_tag};
+use crate::pages::feed::{ack_buttons, ack_chip, kind_tag};
 use crate::session::{self, EDITORS};
 
 /// The stages a notice can announce: every stage from the canary on, as (key, name).
@@ -49,36 +51,34 @@ impl Form {
     fn of(n: &Notice) -> Self {
         Form {
             editing: Some(n.id.clone()),
-            behaviour: n.behaviour_changes.clone(),
+            behaviour: n.expected_changes.clone(),
             talking_points: n.talking_points.clone(),
             planned: n
                 .planned_at
                 .as_deref()
                 .map(format::utc_to_local)
                 .unwrap_or_default(),
-            stage: n.stage.clone().unwrap_or_default(),
-            teams: n.audience.iter().map(|a| a.id.clone()).collect(),
+            stage: n.planned_stage.map(stage_key).unwrap_or_default(),
+            teams: n.audience.iter().map(|a| a.team_id.clone()).collect(),
         }
     }
 
-    fn body(&self) -> Result<NoticeDraft, String> {
-        if self.teams.is_empty() {
-            return Err("Pick at least one team to tell.".into());
-        }
-        if self.behaviour.trim().is_empty() {
-            return Err("Say what users may notice.".into());
-        }
+    fn body(&self) -> Result<NoticeInput, String> {
         let planned = format::local_to_utc(&self.planned);
         if !self.planned.trim().is_empty() && planned.is_empty() {
             return Err("The planned date is not a date and time.".into());
         }
-        Ok(NoticeDraft {
+        let input = NoticeInput {
             audience: self.teams.clone(),
             planned_at: (!planned.is_empty()).then_some(planned),
-            stage: (!self.stage.is_empty()).then(|| self.stage.clone()),
-            behaviour_changes: self.behaviour.trim().to_string(),
+            planned_stage: parse_stage_key(&self.stage),
+            expected_changes: self.behaviour.trim().to_string(),
             talking_points: self.talking_points.trim().to_string(),
-        })
+        };
+        // The server's own text rules, for an instant answer; it still checks teams and dates.
+        validate_notice(&input)
+            .map(|()| input)
+            .map_err(|e| format!("{}.", format::capitalise(&e.message)))
     }
 }
 
@@ -105,7 +105,7 @@ pub fn NoticesPanel(
             .and_then(Result::ok)
             .unwrap_or_default()
             .into_iter()
-            .filter(|t| t.members.iter().any(|m| m.id == me))
+            .filter(|t| t.members.iter().any(|m| m.user_id == me))
             .collect::<Vec<Team>>()
     });
     let editor = session::has_any(EDITORS);
@@ -210,7 +210,10 @@ pub fn NoticesPanel(
         .into_any(),
         Some(Ok(list)) => {
             let mine = my_teams.get();
-            let html: String = list.iter().map(|n| notice_html(n, &mine, editor)).collect();
+            let html: String = list
+                .iter()
+                .map(|n| notice_html(n, &list, &mine, editor))
+                .collect();
             view! { <ul class="notices" on:click=on_click inner_html=html></ul> }.into_any()
         }
     }
@@ -335,28 +338,26 @@ fn NoticeForm(
 }
 
 /// One notice as HTML text (see `components::html` for why text); every value is escaped.
-fn notice_html(n: &Notice, mine: &[Team], editor: bool) -> String {
-    let published = n.status == "published";
-    let status = if published {
-        r#"<span class="gate-status gate-ok">Published</span>"#
-    } else {
-        r#"<span class="gate-status gate-waiting">Draft</span>"#
+/// `list` is every notice of the change, to number the revisions.
+fn notice_html(n: &Notice, list: &[Notice], mine: &[Team], editor: bool) -> String {
+    let status = match n.status {
+        NoticeStatus::Published => r#"<span class="gate-status gate-ok">Published</span>"#,
+        NoticeStatus::Draft => r#"<span class="gate-status gate-waiting">Draft</span>"#,
+        NoticeStatus::Superseded => {
+            r#"<span class="gate-status notice-superseded-pill">Superseded</span>"#
+        }
     };
     let mut when = Vec::new();
     if let Some(p) = n.planned_at.as_deref() {
         when.push(format!("planned {}", format::date_time(p)));
     }
-    if let Some(s) = n.stage.as_deref().filter(|s| !s.is_empty()) {
-        when.push(format!("stage {s}"));
+    if let Some(s) = n.planned_stage {
+        when.push(format!("before {}", stage_key(s).replace(':', " step ")));
     }
-    if let Some(p) = n.published_at.as_deref() {
-        when.push(format!("published {}", format::relative_time(p)));
+    match n.published_at.as_deref() {
+        Some(p) => when.push(format!("published {}", format::relative_time(p))),
+        None => when.push(format!("drafted {}", format::relative_time(&n.created_at))),
     }
-    let by = n
-        .author
-        .as_ref()
-        .map(|a| format!(" · by {}", a.label()))
-        .unwrap_or_default();
     let text = |label: &str, t: &str| {
         if t.trim().is_empty() {
             String::new()
@@ -370,28 +371,16 @@ fn notice_html(n: &Notice, mine: &[Team], editor: bool) -> String {
     let acks: String = n
         .audience
         .iter()
-        .map(|a| ack_chip(n, &a.id, &a.name))
+        .map(|a| ack_chip(n, &a.team_id, &a.team_name))
         .collect();
-    let mut actions = String::new();
-    if published {
-        for t in mine
-            .iter()
-            .filter(|t| n.audience.iter().any(|a| a.id == t.id) && n.ack_of(&t.id).is_none())
-        {
-            actions += &format!(
-                r#"<button type="button" class="btn btn-small btn-primary" data-action="acknowledge" data-test="acknowledge" data-notice="{}" data-team-id="{}">Acknowledge for {}</button>"#,
-                esc(&n.id),
-                esc(&t.id),
-                esc(&t.name)
-            );
-        }
-    }
-    if editor && n.kind == "manual" {
+    let mut actions = ack_buttons(n, mine);
+    // Automatic notices are the server's record of what happened; only written ones are edited.
+    if editor && n.kind == NoticeKind::Manual && n.status != NoticeStatus::Superseded {
         actions += &format!(
             r#"<button type="button" class="btn btn-small" data-action="edit-notice" data-test="edit-notice" data-notice="{}">Edit</button>"#,
             esc(&n.id)
         );
-        if !published {
+        if n.status == NoticeStatus::Draft {
             actions += &format!(
                 r#"<button type="button" class="btn btn-small btn-primary" data-action="publish-notice" data-test="publish-notice" data-notice="{}">Publish</button>"#,
                 esc(&n.id)
@@ -399,14 +388,13 @@ fn notice_html(n: &Notice, mine: &[Team], editor: bool) -> String {
         }
     }
     format!(
-        r#"<li class="notice notice-{status_attr}" data-test="notice" data-status="{status_attr}" data-kind="{kind}" data-revision="{rev}"><div class="notice-line">{kind_tag}{status}<span class="subtle">Revision {rev}{when}{by}</span></div>{behaviour}{points}<div class="ack-row"><span class="subtle">Acknowledged </span>{acks}</div>{actions}</li>"#,
-        status_attr = esc(&n.status),
-        kind = esc(&n.kind),
-        rev = n.revision,
-        kind_tag = kind_tag(&n.kind),
+        r#"<li class="notice notice-{status_attr}" data-test="notice" data-status="{status_attr}" data-kind="{kind}" data-revision="{rev}"><div class="notice-line">{kind_tag}{status}<span class="subtle">Revision {rev}{when}</span></div>{behaviour}{points}<div class="ack-row"><span class="subtle">Acknowledged </span>{acks}</div>{actions}</li>"#,
+        status_attr = n.status.as_str(),
+        kind = n.kind.as_str(),
+        rev = revision(n, list),
+        kind_tag = kind_tag(n.kind),
         when = esc(&when.iter().map(|w| format!(" · {w}")).collect::<String>()),
-        by = esc(&by),
-        behaviour = text("What users may notice", &n.behaviour_changes),
+        behaviour = text("What users may notice", &n.expected_changes),
         points = text("Talking points", &n.talking_points),
         actions = if actions.is_empty() {
             String::new()

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::auth::User;
+use shared::teams::{Team, TeamInput, validate_team};
 
 use crate::api::{self, ApiError};
 use crate::components::copy_button::CopyButton;
@@ -11,7 +12,7 @@ use crate::components::error_banner::{ErrorBanner, MessageBanner};
 use crate::components::html::{action_target, esc};
 use crate::components::load::Loaded;
 use crate::components::skeleton::TableSkeleton;
-use crate::coord::{Delivery, Team, TeamWrite};
+use crate::coord::Delivery;
 use crate::format;
 
 /// A value the server shows once: a new signing secret or feed URL.
@@ -49,9 +50,13 @@ pub fn TeamsSection() -> impl IntoView {
                 shown.set(None);
                 spawn_local(async move {
                     let r = if secret {
-                        api::rotate_team_secret(&team.id).await
+                        api::rotate_team_secret(&team.id)
+                            .await
+                            .map(|s| s.webhook_secret)
                     } else {
-                        api::create_feed_token(&team.id).await
+                        api::create_feed_token(&team.id)
+                            .await
+                            .map(|f| feed_url(&f.feed_path))
                     };
                     match r {
                         Ok(v) => {
@@ -61,7 +66,7 @@ pub fn TeamsSection() -> impl IntoView {
                                 } else {
                                     format!("Atom feed URL of {}", team.name)
                                 },
-                                value: v.value(),
+                                value: v,
                             }));
                             teams.refetch();
                         }
@@ -74,7 +79,15 @@ pub fn TeamsSection() -> impl IntoView {
         }
     };
     let new_team = move |_| {
-        editing.set(Some(Team::default()));
+        editing.set(Some(Team {
+            id: String::new(),
+            name: String::new(),
+            members: Vec::new(),
+            webhook_url: None,
+            has_feed_token: false,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }))
     };
     view! {
         <section class="card" id="teams" data-test="teams">
@@ -114,8 +127,20 @@ pub fn TeamsSection() -> impl IntoView {
                     }.into_any()
                 }
             })}
-            {move || editing.get().map(|t| view! { <TeamEditor team=t users=users editing=editing teams=teams /> })}
+            {move || editing.get().map(|t| view! { <TeamEditor team=t users=users editing=editing teams=teams shown=shown /> })}
         </section>
+    }
+}
+
+/// The feed's absolute URL, to paste in a feed reader.
+fn feed_url(path: &str) -> String {
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    if path.starts_with("http") {
+        path.to_string()
+    } else {
+        format!("{origin}{path}")
     }
 }
 
@@ -129,7 +154,7 @@ fn team_row(t: &Team) -> String {
                 format!(
                     r#"<span class="tag" title="{}">{}</span>"#,
                     esc(&m.email),
-                    esc(m.label())
+                    esc(&m.name)
                 )
             })
             .collect()
@@ -165,6 +190,7 @@ fn TeamEditor(
     users: Loaded<Vec<User>>,
     editing: RwSignal<Option<Team>>,
     teams: Loaded<Vec<Team>>,
+    shown: RwSignal<Option<Shown>>,
 ) -> impl IntoView {
     let new = team.id.is_empty();
     let name = RwSignal::new(team.name.clone());
@@ -172,7 +198,7 @@ fn TeamEditor(
     let members = RwSignal::new(
         team.members
             .iter()
-            .map(|m| m.id.clone())
+            .map(|m| m.user_id.clone())
             .collect::<Vec<_>>(),
     );
     let pending = RwSignal::new(false);
@@ -181,21 +207,14 @@ fn TeamEditor(
     let id = StoredValue::new(team.id.clone());
     let save = move |_| {
         let hook = hook.get_untracked().trim().to_string();
-        let body = TeamWrite {
+        let body = TeamInput {
             name: name.get_untracked().trim().to_string(),
             members: members.get_untracked(),
             webhook_url: (!hook.is_empty()).then_some(hook),
         };
-        if body.name.is_empty() {
-            invalid.set(Some("Name the team.".into()));
-            return;
-        }
-        if body
-            .webhook_url
-            .as_deref()
-            .is_some_and(|u| !u.starts_with("https://") && !u.starts_with("http://"))
-        {
-            invalid.set(Some("The webhook URL must start with https://.".into()));
+        // The server's rules, for an instant answer.
+        if let Err(e) = validate_team(&body) {
+            invalid.set(Some(format!("{}.", format::capitalise(&e.message))));
             return;
         }
         invalid.set(None);
@@ -204,12 +223,18 @@ fn TeamEditor(
         spawn_local(async move {
             let id = id.get_value();
             let r = if id.is_empty() {
-                api::create_team(&body).await
+                // A new team's signing secret comes with it, shown this once.
+                api::create_team(&body).await.map(|c| {
+                    shown.set(Some(Shown {
+                        what: format!("Webhook signing secret of {}", c.team.name),
+                        value: c.webhook_secret,
+                    }));
+                })
             } else {
-                api::update_team(&id, &body).await
+                api::update_team(&id, &body).await.map(|_| ())
             };
             match r {
-                Ok(_) => {
+                Ok(()) => {
                     editing.set(None);
                     teams.refetch();
                 }

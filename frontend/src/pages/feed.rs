@@ -13,8 +13,10 @@ use crate::components::error_banner::ErrorBanner;
 use crate::components::html::{action_target, esc};
 use crate::components::load::Loaded;
 use crate::components::skeleton::TableSkeleton;
-use crate::coord::{Feed, FeedItem, FeedQuery, Notice, Team};
+use crate::coord::{Feed, FeedItem, FeedQuery, ack_of};
 use crate::{format, session};
+use shared::notices::{Notice, NoticeKind, NoticeStatus};
+use shared::teams::Team;
 
 const DAYS: [(&str, &str); 5] = [
     ("", "Any time"),
@@ -72,7 +74,7 @@ pub fn FeedPage() -> impl IntoView {
             .and_then(Result::ok)
             .unwrap_or_default()
             .into_iter()
-            .filter(|t| t.members.iter().any(|m| m.id == me))
+            .filter(|t| t.members.iter().any(|m| m.user_id == me))
             .collect::<Vec<Team>>()
     });
     let navigate = use_navigate();
@@ -85,24 +87,30 @@ pub fn FeedPage() -> impl IntoView {
     };
     let text = move |get: fn(&FeedQuery) -> &String| move || draft.with(|d| get(d).clone());
 
-    // Unread notices on screen are marked read once, then the badge refreshes.
+    // Notices on screen that the user had not read are marked read, then the badge refreshes.
     Effect::new(move |_| {
         let Some(Ok(feed)) = data.get() else { return };
-        let unread: Vec<String> = feed
+        let shown: Vec<String> = feed
             .items
             .iter()
             .filter_map(|i| i.notice.as_ref())
-            .filter(|n| !n.read && n.status == "published")
+            .filter(|n| n.status == NoticeStatus::Published)
             .map(|n| n.id.clone())
             .collect();
-        if unread.is_empty() {
+        if shown.is_empty() {
             return;
         }
         spawn_local(async move {
-            for id in unread {
-                let _ = api::mark_read(&id).await;
+            let Ok(unread) = api::unread().await else {
+                return;
+            };
+            let mut marked = false;
+            for n in unread.items.iter().filter(|n| shown.contains(&n.id)) {
+                marked |= api::mark_read(&n.id).await.is_ok();
             }
-            session::inbox_changed();
+            if marked {
+                session::inbox_changed();
+            }
         });
     });
 
@@ -245,7 +253,7 @@ fn item_html(i: &FeedItem, mine: &[Team], past: bool) -> String {
     } else {
         i.audiences
             .iter()
-            .map(|a| format!(r#"<span class="tag">{}</span>"#, esc(&a.name)))
+            .map(|a| format!(r#"<span class="tag">{}</span>"#, esc(&a.team_name)))
             .collect()
     };
     let block = |title: &str, text: &str| {
@@ -270,7 +278,7 @@ fn item_html(i: &FeedItem, mine: &[Team], past: bool) -> String {
         &i.state_label
     };
     format!(
-        r#"<li class="card feed-item" data-test="feed-item" data-change-id="{id}" data-state="{state}"><div class="feed-head"><div><a class="feed-title" href="/changes/{id}">{title}</a><div class="feed-meta"><span class="state-badge state-{state}">{label}</span>{area}{since}</div></div><div class="feed-traffic"><span class="callout-label">Traffic</span><strong data-test="feed-traffic">{traffic}</strong></div></div>{what}{expected}<div class="feed-audiences"><span class="subtle">Audiences </span>{audiences}</div>{notice}</li>"#,
+        r#"<li class="card feed-item" data-test="feed-item" data-change-id="{id}" data-state="{state}"><div class="feed-head"><div><a class="feed-title" href="/changes/{id}">{title}</a><div class="feed-meta"><span class="badge state-{state}" data-test="state-badge" data-state="{state}"><span class="badge-dot" aria-hidden="true"></span>{label}</span>{area}{since}</div></div><div class="feed-traffic"><span class="callout-label">Traffic</span><strong data-test="feed-traffic">{traffic}</strong></div></div>{what}{expected}<div class="feed-audiences"><span class="subtle">Audiences </span>{audiences}</div>{notice}</li>"#,
         id = esc(&i.change_id),
         state = esc(&i.state),
         title = esc(&i.title),
@@ -282,7 +290,7 @@ fn item_html(i: &FeedItem, mine: &[Team], past: bool) -> String {
 }
 
 /// The latest notice of a change in the feed, with Acknowledge for each of the user's teams
-/// it is addressed to and that has not acknowledged yet.
+/// it is addressed to and that has not acknowledged yet (not in the historical view).
 fn notice_summary(n: &Notice, mine: &[Team], past: bool) -> String {
     let planned = n
         .planned_at
@@ -292,22 +300,12 @@ fn notice_summary(n: &Notice, mine: &[Team], past: bool) -> String {
     let acks: String = n
         .audience
         .iter()
-        .map(|a| ack_chip(n, &a.id, &a.name))
+        .map(|a| ack_chip(n, &a.team_id, &a.team_name))
         .collect();
-    let buttons: String = if past {
+    let buttons = if past {
         String::new()
     } else {
-        mine.iter()
-            .filter(|t| n.audience.iter().any(|a| a.id == t.id) && n.ack_of(&t.id).is_none())
-            .map(|t| {
-                format!(
-                    r#"<button type="button" class="btn btn-small btn-primary" data-action="acknowledge" data-test="acknowledge" data-notice="{}" data-team-id="{}">Acknowledge for {}</button>"#,
-                    esc(&n.id),
-                    esc(&t.id),
-                    esc(&t.name)
-                )
-            })
-            .collect()
+        ack_buttons(n, mine)
     };
     let points = if n.talking_points.trim().is_empty() {
         String::new()
@@ -317,57 +315,63 @@ fn notice_summary(n: &Notice, mine: &[Team], past: bool) -> String {
             esc(n.talking_points.trim())
         )
     };
+    let published = n
+        .published_at
+        .as_deref()
+        .map(|p| format!("Published {}", esc(&format::relative_time(p))))
+        .unwrap_or_else(|| "Not published".into());
     format!(
-        r#"<div class="feed-notice" data-test="feed-notice" data-kind="{kind}" data-status="{status}"><div class="notice-line">{kind_tag}<span class="subtle">Revision {rev}{planned}</span></div>{behaviour}{points}<div class="ack-row">{acks}{buttons}</div></div>"#,
-        kind = esc(&n.kind),
-        status = esc(&n.status),
-        kind_tag = kind_tag(&n.kind),
-        rev = n.revision,
-        behaviour = if n.behaviour_changes.trim().is_empty() {
-            String::new()
-        } else {
-            format!(
-                r#"<p class="prose">{}</p>"#,
-                esc(n.behaviour_changes.trim())
-            )
-        },
+        r#"<div class="feed-notice" data-test="feed-notice" data-kind="{kind}" data-status="{status}"><div class="notice-line">{kind_tag}<span class="subtle">{published}{planned}</span></div><p class="prose">{text}</p>{points}<div class="ack-row">{acks}{buttons}</div></div>"#,
+        kind = n.kind.as_str(),
+        status = n.status.as_str(),
+        kind_tag = kind_tag(n.kind),
+        text = esc(n.expected_changes.trim()),
     )
 }
 
-/// "Manual notice", "Rollback", … as a tag.
-pub fn kind_tag(kind: &str) -> String {
+/// "Acknowledge for Support", one per team of the user's that `n` is addressed to and that
+/// has not acknowledged it; only published notices can be acknowledged.
+pub fn ack_buttons(n: &Notice, mine: &[Team]) -> String {
+    if n.status != NoticeStatus::Published {
+        return String::new();
+    }
+    mine.iter()
+        .filter(|t| n.audience.iter().any(|a| a.team_id == t.id) && ack_of(n, &t.id).is_none())
+        .map(|t| {
+            format!(
+                r#"<button type="button" class="btn btn-small btn-primary" data-action="acknowledge" data-test="acknowledge" data-notice="{}" data-team-id="{}">Acknowledge for {}</button>"#,
+                esc(&n.id),
+                esc(&t.id),
+                esc(&t.name)
+            )
+        })
+        .collect()
+}
+
+/// "Notice", "Rollback", … as a tag.
+pub fn kind_tag(kind: NoticeKind) -> String {
     let label = match kind {
-        "rollback" => "Rollback",
-        "full" => "Full traffic",
-        "skipped" => "Stage skipped",
-        "manual" => "Notice",
-        other => other,
+        NoticeKind::Rollback => "Rollback",
+        NoticeKind::Full => "Full traffic",
+        NoticeKind::Skipped => "Stage skipped",
+        NoticeKind::Manual => "Notice",
     };
     format!(
-        r#"<span class="tag notice-kind kind-{0}">{1}</span>"#,
-        esc(kind),
-        esc(label)
+        r#"<span class="tag notice-kind kind-{}">{label}</span>"#,
+        kind.as_str()
     )
 }
 
 /// One audience team's acknowledgement: who and when, or still waiting.
 pub fn ack_chip(n: &Notice, team_id: &str, team_name: &str) -> String {
-    match n.ack_of(team_id) {
-        Some(a) => {
-            let who = a
-                .user
-                .as_ref()
-                .map(|u| u.label().to_string())
-                .unwrap_or_default();
-            let at = a.at.as_deref().unwrap_or_default();
-            format!(
-                r#"<span class="ack ack-done" data-test="ack" data-team="{team}" data-acked="true" title="{when}">✓ {team} · {who} · {ago}</span>"#,
-                team = esc(team_name),
-                who = esc(&who),
-                when = esc(&format::date_time(at)),
-                ago = esc(&format::relative_time(at)),
-            )
-        }
+    match ack_of(n, team_id) {
+        Some(a) => format!(
+            r#"<span class="ack ack-done" data-test="ack" data-team="{team}" data-acked="true" title="{when}">✓ {team} · {who} · {ago}</span>"#,
+            team = esc(team_name),
+            who = esc(&a.user_name),
+            when = esc(&format::date_time(&a.at)),
+            ago = esc(&format::relative_time(&a.at)),
+        ),
         None => format!(
             r#"<span class="ack" data-test="ack" data-team="{0}" data-acked="false">{0} · not acknowledged</span>"#,
             esc(team_name)
