@@ -393,7 +393,8 @@ pub async fn acknowledge(id: &str, team_id: &str) -> ApiResult<()> {
         team_id: team_id.to_string(),
     };
     let _: serde::de::IgnoredAny = send(Method::POST, &path, Some(&body)).await?;
-    Ok(())
+    // Acknowledging is reading: it leaves the user's unread list too.
+    mark_read(id).await
 }
 
 pub async fn mark_read(id: &str) -> ApiResult<()> {

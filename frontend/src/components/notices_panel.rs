@@ -212,7 +212,7 @@ pub fn NoticesPanel(
             let mine = my_teams.get();
             let html: String = list
                 .iter()
-                .map(|n| notice_html(n, &list, &mine, editor))
+                .map(|n| stages.with_value(|st| notice_html(n, &list, st, &mine, editor)))
                 .collect();
             view! { <ul class="notices" on:click=on_click inner_html=html></ul> }.into_any()
         }
@@ -339,7 +339,13 @@ fn NoticeForm(
 
 /// One notice as HTML text (see `components::html` for why text); every value is escaped.
 /// `list` is every notice of the change, to number the revisions.
-fn notice_html(n: &Notice, list: &[Notice], mine: &[Team], editor: bool) -> String {
+fn notice_html(
+    n: &Notice,
+    list: &[Notice],
+    stages: &[(String, String)],
+    mine: &[Team],
+    editor: bool,
+) -> String {
     let status = match n.status {
         NoticeStatus::Published => r#"<span class="gate-status gate-ok">Published</span>"#,
         NoticeStatus::Draft => r#"<span class="gate-status gate-waiting">Draft</span>"#,
@@ -352,7 +358,12 @@ fn notice_html(n: &Notice, list: &[Notice], mine: &[Team], editor: bool) -> Stri
         when.push(format!("planned {}", format::date_time(p)));
     }
     if let Some(s) = n.planned_stage {
-        when.push(format!("before {}", stage_key(s).replace(':', " step ")));
+        let key = stage_key(s);
+        let name = stages
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(key.as_str(), |(_, name)| name.as_str());
+        when.push(format!("before {name}"));
     }
     match n.published_at.as_deref() {
         Some(p) => when.push(format!("published {}", format::relative_time(p))),
