@@ -209,3 +209,125 @@ mod tests {
         assert_eq!(validate_notice(&n).unwrap_err().field, "audience");
     }
 }
+
+/// What a notice gate asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeRequirement {
+    /// A notice to Support published at least `lead_hours` before the canary starts.
+    PublishedBeforeCanary,
+    /// Support acknowledged the current notice before the ramp passes 25 %.
+    AcknowledgedBeforeWideRamp,
+}
+
+/// One notice requirement of a gate and whether it is met.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeGate {
+    pub requirement: NoticeRequirement,
+    /// The team it concerns (Support).
+    pub team: String,
+    pub lead_hours: u32,
+    /// The notice that counts, if one is published.
+    pub notice_id: Option<String>,
+    pub satisfied: bool,
+    /// What is missing, or what was met, in a sentence.
+    pub message: String,
+}
+
+/// The newest published manual notice to Support, as the server found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupportNotice {
+    pub notice_id: String,
+    pub published_at: String,
+    /// Hours since it was published (the server has the clock).
+    pub age_hours: f64,
+    pub acknowledged: bool,
+}
+
+/// Traffic share above which Support must have acknowledged the notice.
+pub const ACK_ABOVE_PERCENT: f64 = 25.0;
+
+/// The notice requirements of entering `to` from `from` for a change of `tier`.
+///
+/// Standard and high risk only: low-risk changes are not announced by rule. Entering any
+/// stage with traffic from before the canary (advance or skip) needs a notice to Support
+/// published `lead_hours` earlier; entering a stage above [`ACK_ABOVE_PERCENT`] needs
+/// Support's acknowledgement of the newest such notice (a revised notice asks again).
+pub fn notice_gates(
+    tier: crate::change::RiskTier,
+    lead_hours: u32,
+    plan: &crate::plan::RolloutPlan,
+    from: RolloutState,
+    to: RolloutState,
+    support: Option<&SupportNotice>,
+) -> Vec<NoticeGate> {
+    use crate::change::RiskTier;
+    let mut gates = Vec::new();
+    if tier == RiskTier::Low || to == RolloutState::RolledBack {
+        return gates;
+    }
+    let before_traffic = matches!(from, RolloutState::Draft | RolloutState::Eval);
+    let enters_traffic = to.traffic_percent(plan) > 0.0;
+    let team = crate::teams::SUPPORT_TEAM.to_owned();
+    if before_traffic && enters_traffic {
+        let (satisfied, message) = match support {
+            None => (
+                false,
+                format!(
+                    "publish a notice to {team} at least {lead_hours} h before the canary \
+                     (none published)"
+                ),
+            ),
+            Some(n) if n.age_hours + 1e-9 < f64::from(lead_hours) => (
+                false,
+                format!(
+                    "publish a notice to {team} at least {lead_hours} h before the canary \
+                     (the notice was published {:.1} h ago, at {}); wait or lower the lead time",
+                    n.age_hours, n.published_at
+                ),
+            ),
+            Some(n) => (
+                true,
+                format!("a notice to {team} was published at {}", n.published_at),
+            ),
+        };
+        gates.push(NoticeGate {
+            requirement: NoticeRequirement::PublishedBeforeCanary,
+            team: team.clone(),
+            lead_hours,
+            notice_id: support.map(|n| n.notice_id.clone()),
+            satisfied,
+            message,
+        });
+    }
+    if to.traffic_percent(plan) > ACK_ABOVE_PERCENT {
+        let (satisfied, message) = match support {
+            None => (
+                false,
+                format!("{team} has not acknowledged a notice (none published)"),
+            ),
+            Some(n) if !n.acknowledged => (
+                false,
+                format!(
+                    "{team} has not acknowledged the notice of {}",
+                    n.published_at
+                ),
+            ),
+            Some(n) => (
+                true,
+                format!("{team} acknowledged the notice of {}", n.published_at),
+            ),
+        };
+        gates.push(NoticeGate {
+            requirement: NoticeRequirement::AcknowledgedBeforeWideRamp,
+            team,
+            lead_hours,
+            notice_id: support.map(|n| n.notice_id.clone()),
+            satisfied,
+            message,
+        });
+    }
+    gates
+}
