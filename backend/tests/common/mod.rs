@@ -526,6 +526,22 @@ impl TestApp {
 
     /// Puts Sam (support) in the Support team and acknowledges `notice` for it as Sam.
     pub async fn acknowledge_as_support(&self, notice: &str) {
+        let support = self.acknowledge_as_support_setup().await;
+        let res = self
+            .request_as(
+                "sam@example.com",
+                json_request(
+                    Method::POST,
+                    &format!("/api/v1/notices/{notice}/acknowledgements"),
+                    &json!({"team_id": support}),
+                ),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    }
+
+    /// Puts Sam (support) in the Support team; the team's id.
+    pub async fn acknowledge_as_support_setup(&self) -> String {
         let support = self.support_team().await;
         let sam = self.session("sam@example.com").user_id.clone();
         let teams = self.get("/api/v1/teams").await.json();
@@ -552,17 +568,7 @@ impl TestApp {
                 .await;
             assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         }
-        let res = self
-            .request_as(
-                "sam@example.com",
-                json_request(
-                    Method::POST,
-                    &format!("/api/v1/notices/{notice}/acknowledgements"),
-                    &json!({"team_id": support}),
-                ),
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        support
     }
 
     /// Has every missing role of a gate signed by test users; returns the gate after.
