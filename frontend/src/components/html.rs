@@ -35,6 +35,36 @@ pub fn action_target(ev: &web_sys::Event) -> Option<web_sys::Element> {
         .flatten()
 }
 
+/// The form an event came from (a submit, or a click inside it).
+pub fn event_form(ev: &web_sys::Event) -> Option<web_sys::Element> {
+    use wasm_bindgen::JsCast;
+    ev.target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest("form")
+        .ok()
+        .flatten()
+}
+
+/// The `value` of the control matching `selector` inside `root`; empty when there is none.
+/// Forms written as HTML text are read this way when submitted, instead of binding each
+/// control to a signal (which costs Wasm per control).
+pub fn value_in(root: &web_sys::Element, selector: &str) -> String {
+    prop_in(root, selector, "value")
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// Whether the checkbox matching `selector` inside `root` is checked.
+pub fn checked_in(root: &web_sys::Element, selector: &str) -> bool {
+    prop_in(root, selector, "checked").is_some_and(|v| v.is_truthy())
+}
+
+fn prop_in(root: &web_sys::Element, selector: &str, prop: &str) -> Option<wasm_bindgen::JsValue> {
+    let el = root.query_selector(selector).ok()??;
+    js_sys::Reflect::get(&el, &prop.into()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

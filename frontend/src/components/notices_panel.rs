@@ -13,7 +13,7 @@ use shared::teams::Team;
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::{ErrorBanner, MessageBanner};
-use crate::components::html::{action_target, esc};
+use crate::components::html::{action_target, checked_in, esc, event_form, value_in};
 use crate::components::load::Loaded;
 use crate::components::skeleton::SkeletonLine;
 use crate::components::timeline::stage_name;
@@ -121,10 +121,7 @@ pub fn NoticesPanel(
         session::inbox_changed();
         on_change.run(());
     };
-    let save = move || {
-        let Some(f) = form.get_untracked() else {
-            return;
-        };
+    let save = move |f: Form| {
         let body = match f.body() {
             Ok(b) => b,
             Err(m) => {
@@ -232,7 +229,7 @@ pub fn NoticesPanel(
             </div>
             {list}
             {move || form.with(Option::is_some).then(|| view! {
-                <NoticeForm form=form teams=teams stages=stages pending=pending save=Callback::new(move |_| save()) />
+                <NoticeForm form=form teams=teams stages=stages pending=pending save=Callback::new(save) />
             })}
             {move || invalid.get().map(|m| view! { <MessageBanner title="Check the notice" message=m /> })}
             {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
@@ -240,101 +237,109 @@ pub fn NoticesPanel(
     }
 }
 
+/// The draft or edit form. Its fields are HTML text (see `components::html`), drawn once from
+/// the notice being edited and read back on submit.
 #[component]
 fn NoticeForm(
     form: RwSignal<Option<Form>>,
     teams: Loaded<Vec<Team>>,
     stages: StoredValue<Vec<(String, String)>>,
     pending: RwSignal<bool>,
-    save: Callback<()>,
+    save: Callback<Form>,
 ) -> impl IntoView {
-    let get =
-        move |f: fn(&Form) -> String| move || form.with(|o| o.as_ref().map(f).unwrap_or_default());
-    let set = move |f: fn(&mut Form, String)| {
-        move |e: leptos::ev::Event| {
-            let v = event_target_value(&e);
-            form.update(|o| {
-                if let Some(x) = o {
-                    f(x, v)
-                }
-            })
-        }
+    let editing = form.with_untracked(|o| o.as_ref().is_some_and(|f| f.editing.is_some()));
+    let fields = move || {
+        let teams = teams.get();
+        form.with_untracked(|o| {
+            let f = o.clone().unwrap_or_default();
+            stages.with_value(|st| fields_html(&f, teams, st))
+        })
     };
-    let editing = move || form.with(|o| o.as_ref().and_then(|f| f.editing.clone()).is_some());
-    let team_boxes = move || {
-        match teams.get() {
-        None => view! { <SkeletonLine width="40%" /> }.into_any(),
-        Some(Err(e)) => view! { <ErrorBanner error=e /> }.into_any(),
-        Some(Ok(ts)) if ts.is_empty() => view! { <p class="subtle">"No teams yet: an admin adds them on the Admin page."</p> }.into_any(),
-        Some(Ok(ts)) => ts
-            .into_iter()
-            .map(|t| {
-                let tid = StoredValue::new(t.id.clone());
-                view! {
-                    <label class="check-label">
-                        <input type="checkbox" name="notice-team" value=t.id.clone()
-                            data-test=format!("notice-team-{}", t.name.to_ascii_lowercase())
-                            prop:checked=move || form.with(|o| o.as_ref().is_some_and(|f| f.teams.contains(&tid.get_value())))
-                            on:change=move |e| {
-                                let on = event_target_checked(&e);
-                                form.update(|o| if let Some(f) = o {
-                                    let t = tid.get_value();
-                                    f.teams.retain(|x| *x != t);
-                                    if on { f.teams.push(t); }
-                                });
-                            } />
-                        {t.name}
-                    </label>
-                }
-            })
-            .collect_view()
-            .into_any(),
-    }
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(el) = event_form(&ev) else { return };
+        let ids = teams
+            .get_untracked()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let v = |name: &str| value_in(&el, &format!("[name={name}]"));
+        let f = Form {
+            editing: form.with_untracked(|o| o.as_ref().and_then(|f| f.editing.clone())),
+            behaviour: v("behaviour"),
+            talking_points: v("talking_points"),
+            planned: v("planned"),
+            stage: v("stage"),
+            teams: ids
+                .into_iter()
+                .map(|t| t.id)
+                .filter(|id| {
+                    checked_in(&el, &format!(r#"[name=notice-team][value="{}"]"#, esc(id)))
+                })
+                .collect(),
+        };
+        form.set(Some(f.clone()));
+        save.run(f);
     };
     view! {
-        <form class="notice-form" data-test="notice-form" on:submit=move |e| { e.prevent_default(); save.run(()); }>
-            <h3>{move || if editing() { "Edit the notice" } else { "Draft a notice" }}</h3>
-            {move || editing().then(|| view! {
+        <form class="notice-form" data-test="notice-form" on:submit=submit>
+            <h3>{if editing { "Edit the notice" } else { "Draft a notice" }}</h3>
+            {editing.then(|| view! {
                 <p class="subtle small">"Editing a published notice publishes a new revision: every team must acknowledge it again."</p>
             })}
-            <div class="field">
-                <span class="field-label">"Tell these teams"</span>
-                <div class="role-picker" role="group" aria-label="Audience teams">{team_boxes}</div>
-            </div>
-            <div class="notice-form-row">
-                <label class="field">
-                    <span class="field-label">"Planned for"</span>
-                    <input type="datetime-local" name="planned" data-test="notice-planned" prop:value=get(|f| f.planned.clone()) on:change=set(|f, v| f.planned = v) />
-                </label>
-                <label class="field">
-                    <span class="field-label">"Stage"</span>
-                    <select name="stage" data-test="notice-stage" on:change=set(|f, v| f.stage = v)>
-                        <option value="" selected=move || get(|f| f.stage.clone())().is_empty()>"Not tied to a stage"</option>
-                        {stages.get_value().into_iter().map(|(k, name)| {
-                            let key = k.clone();
-                            view! { <option value=k selected=move || get(|f| f.stage.clone())() == key>{name}</option> }
-                        }).collect_view()}
-                    </select>
-                </label>
-            </div>
-            <label class="field">
-                <span class="field-label">"What users may notice"</span>
-                <textarea name="behaviour" rows="3" data-test="notice-behaviour" placeholder="e.g. Shorter answers in Spanish; refunds are explained in two steps."
-                    prop:value=get(|f| f.behaviour.clone()) on:input=set(|f, v| f.behaviour = v)></textarea>
-            </label>
-            <label class="field">
-                <span class="field-label">"Talking points"</span>
-                <textarea name="talking_points" rows="3" data-test="notice-talking-points" placeholder="What to answer a customer who asks"
-                    prop:value=get(|f| f.talking_points.clone()) on:input=set(|f, v| f.talking_points = v)></textarea>
-            </label>
+            <div class="notice-fields" inner_html=fields></div>
             <div class="policy-actions">
                 <button type="button" class="btn btn-ghost" on:click=move |_| form.set(None)>"Cancel"</button>
                 <button type="submit" class="btn btn-primary" data-test="save-notice" disabled=move || pending.get()>
-                    {move || if pending.get() { "Saving…" } else if editing() { "Save notice" } else { "Save draft" }}
+                    {move || if pending.get() { "Saving…" } else if editing { "Save notice" } else { "Save draft" }}
                 </button>
             </div>
         </form>
     }
+}
+
+fn fields_html(
+    f: &Form,
+    teams: Option<Result<Vec<Team>, ApiError>>,
+    stages: &[(String, String)],
+) -> String {
+    let boxes = match teams {
+        None => r#"<span class="subtle">Loading teams…</span>"#.to_string(),
+        Some(Err(e)) => format!(r#"<span class="field-error">{}</span>"#, esc(&e.message())),
+        Some(Ok(ts)) if ts.is_empty() => {
+            r#"<span class="subtle">No teams yet: an admin adds them on the Admin page.</span>"#
+                .to_string()
+        }
+        Some(Ok(ts)) => ts
+            .iter()
+            .map(|t| {
+                format!(
+                    r#"<label class="check-label"><input type="checkbox" name="notice-team" value="{id}" data-test="notice-team-{test}"{checked}>{name}</label>"#,
+                    id = esc(&t.id),
+                    test = esc(&t.name.to_ascii_lowercase()),
+                    checked = if f.teams.contains(&t.id) { " checked" } else { "" },
+                    name = esc(&t.name),
+                )
+            })
+            .collect(),
+    };
+    let mut options = format!(
+        r#"<option value=""{}>Not tied to a stage</option>"#,
+        if f.stage.is_empty() { " selected" } else { "" }
+    );
+    for (k, name) in stages {
+        options += &format!(
+            r#"<option value="{}"{}>{}</option>"#,
+            esc(k),
+            if *k == f.stage { " selected" } else { "" },
+            esc(name)
+        );
+    }
+    format!(
+        r#"<div class="field"><span class="field-label">Tell these teams</span><div class="role-picker" role="group" aria-label="Audience teams">{boxes}</div></div><div class="notice-form-row"><label class="field"><span class="field-label">Planned for</span><input type="datetime-local" name="planned" data-test="notice-planned" value="{planned}"></label><label class="field"><span class="field-label">Stage</span><select name="stage" data-test="notice-stage">{options}</select></label></div><label class="field"><span class="field-label">What users may notice</span><textarea name="behaviour" rows="3" data-test="notice-behaviour" placeholder="e.g. Shorter answers in Spanish; refunds are explained in two steps.">{behaviour}</textarea></label><label class="field"><span class="field-label">Talking points</span><textarea name="talking_points" rows="3" data-test="notice-talking-points" placeholder="What to answer a customer who asks">{points}</textarea></label>"#,
+        planned = esc(&f.planned),
+        behaviour = esc(&f.behaviour),
+        points = esc(&f.talking_points),
+    )
 }
 
 /// One notice as HTML text (see `components::html` for why text); every value is escaped.

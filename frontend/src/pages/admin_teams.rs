@@ -9,7 +9,7 @@ use shared::teams::{Team, TeamInput, validate_team};
 use crate::api::{self, ApiError};
 use crate::components::copy_button::CopyButton;
 use crate::components::error_banner::{ErrorBanner, MessageBanner};
-use crate::components::html::{action_target, esc};
+use crate::components::html::{action_target, checked_in, esc, event_form, value_in};
 use crate::components::load::Loaded;
 use crate::components::skeleton::TableSkeleton;
 use crate::coord::Delivery;
@@ -183,7 +183,8 @@ fn team_row(t: &Team) -> String {
     )
 }
 
-/// Creating a team (`team.id` empty) or editing one: name, webhook URL, members.
+/// Creating a team (`team.id` empty) or editing one: name, webhook URL, members. The fields
+/// are HTML text (see `components::html`), read back on submit.
 #[component]
 fn TeamEditor(
     team: Team,
@@ -193,23 +194,40 @@ fn TeamEditor(
     shown: RwSignal<Option<Shown>>,
 ) -> impl IntoView {
     let new = team.id.is_empty();
-    let name = RwSignal::new(team.name.clone());
-    let hook = RwSignal::new(team.webhook_url.clone().unwrap_or_default());
-    let members = RwSignal::new(
-        team.members
-            .iter()
-            .map(|m| m.user_id.clone())
-            .collect::<Vec<_>>(),
-    );
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let invalid = RwSignal::new(None::<String>);
     let id = StoredValue::new(team.id.clone());
-    let save = move |_| {
-        let hook = hook.get_untracked().trim().to_string();
+    let title = if new {
+        "Add a team".to_string()
+    } else {
+        format!("Edit {}", team.name)
+    };
+    let team = StoredValue::new(team);
+    let fields = move || {
+        let users = users.get();
+        team.with_value(|t| team_fields_html(t, users))
+    };
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(form) = event_form(&ev) else { return };
+        let hook = value_in(&form, "[name=webhook_url]").trim().to_string();
+        let members = users
+            .get_untracked()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| u.id)
+            .filter(|id| {
+                checked_in(
+                    &form,
+                    &format!(r#"[name=team-member][value="{}"]"#, esc(id)),
+                )
+            })
+            .collect();
         let body = TeamInput {
-            name: name.get_untracked().trim().to_string(),
-            members: members.get_untracked(),
+            name: value_in(&form, "[name=team-name]").trim().to_string(),
+            members,
             webhook_url: (!hook.is_empty()).then_some(hook),
         };
         // The server's rules, for an instant answer.
@@ -243,63 +261,45 @@ fn TeamEditor(
             pending.set(false);
         });
     };
-    let people = move || {
-        match users.get() {
-        None => view! { <span class="subtle">"Loading people…"</span> }.into_any(),
-        Some(Err(e)) => view! { <ErrorBanner error=e /> }.into_any(),
-        Some(Ok(us)) => us
-            .into_iter()
-            .filter(|u| !u.disabled)
-            .map(|u| {
-                let uid = StoredValue::new(u.id.clone());
-                view! {
-                    <label class="check-label" title=u.email.clone()>
-                        <input type="checkbox" name="team-member" data-test=format!("team-member-{}", u.email)
-                            prop:checked=move || members.with(|m| m.contains(&uid.get_value()))
-                            on:change=move |e| {
-                                let on = event_target_checked(&e);
-                                members.update(|m| {
-                                    let id = uid.get_value();
-                                    m.retain(|x| *x != id);
-                                    if on { m.push(id); }
-                                });
-                            } />
-                        {u.name}
-                    </label>
-                }
-            })
-            .collect_view()
-            .into_any(),
-    }
-    };
     view! {
-        <div class="user-editor" data-test="team-editor">
-            <h3>{if new { "Add a team".to_string() } else { format!("Edit {}", team.name) }}</h3>
-            <div class="user-form">
-                <label class="field">
-                    <span class="field-label">"Name"</span>
-                    <input type="text" name="team-name" data-test="team-name" placeholder="e.g. Support" bind:value=name />
-                </label>
-                <label class="field team-hook">
-                    <span class="field-label">"Webhook URL"</span>
-                    <input type="url" name="webhook_url" data-test="team-webhook" placeholder="https://hooks.slack.com/services/…" bind:value=hook />
-                    <span class="field-hint">"Notices are posted here in the format chat tools accept. Leave empty for none."</span>
-                </label>
-            </div>
-            <div class="field">
-                <span class="field-label">"Members"</span>
-                <div class="role-picker" role="group" aria-label="Members">{people}</div>
-            </div>
+        <form class="user-editor" data-test="team-editor" on:submit=save>
+            <h3>{title}</h3>
+            <div class="team-fields" inner_html=fields></div>
             {move || invalid.get().map(|m| view! { <MessageBanner title="Check the team" message=m /> })}
             {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
             <div class="policy-actions">
                 <button type="button" class="btn btn-ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
-                <button type="button" class="btn btn-primary" data-test="save-team" disabled=move || pending.get() on:click=save>
+                <button type="submit" class="btn btn-primary" data-test="save-team" disabled=move || pending.get()>
                     {move || if pending.get() { "Saving…" } else if new { "Add team" } else { "Save" }}
                 </button>
             </div>
-        </div>
+        </form>
     }
+}
+
+fn team_fields_html(t: &Team, users: Option<Result<Vec<User>, ApiError>>) -> String {
+    let people = match users {
+        None => r#"<span class="subtle">Loading people…</span>"#.to_string(),
+        Some(Err(e)) => format!(r#"<span class="field-error">{}</span>"#, esc(&e.message())),
+        Some(Ok(us)) => us
+            .iter()
+            .filter(|u| !u.disabled)
+            .map(|u| {
+                format!(
+                    r#"<label class="check-label" title="{email}"><input type="checkbox" name="team-member" value="{id}" data-test="team-member-{email}"{checked}>{name}</label>"#,
+                    email = esc(&u.email),
+                    id = esc(&u.id),
+                    checked = if t.members.iter().any(|m| m.user_id == u.id) { " checked" } else { "" },
+                    name = esc(&u.name),
+                )
+            })
+            .collect(),
+    };
+    format!(
+        r#"<div class="user-form"><label class="field"><span class="field-label">Name</span><input type="text" name="team-name" data-test="team-name" placeholder="e.g. Support" value="{name}"></label><label class="field team-hook"><span class="field-label">Webhook URL</span><input type="url" name="webhook_url" data-test="team-webhook" placeholder="https://hooks.slack.com/services/…" value="{hook}"><span class="field-hint">Notices are posted here in the format chat tools accept. Leave empty for none.</span></label></div><div class="field"><span class="field-label">Members</span><div class="role-picker" role="group" aria-label="Members">{people}</div></div>"#,
+        name = esc(&t.name),
+        hook = esc(t.webhook_url.as_deref().unwrap_or_default()),
+    )
 }
 
 #[component]

@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
-use crate::components::html::{action_target, esc};
+use crate::components::html::{action_target, esc, event_form, value_in};
 use crate::components::load::Loaded;
 use crate::components::skeleton::TableSkeleton;
 use crate::coord::{Feed, FeedItem, FeedQuery, ack_of};
@@ -78,14 +78,46 @@ pub fn FeedPage() -> impl IntoView {
             .collect::<Vec<Team>>()
     });
     let navigate = use_navigate();
-    let draft = RwSignal::new(current.get_untracked());
-    Effect::new(move |_| draft.set(current.get()));
-    let go = move |f: FeedQuery| navigate(&href(&f), NavigateOptions::default());
-    let apply = {
-        let go = go.clone();
-        move || go(draft.get_untracked())
+    // The filters are HTML text (see `components::html`), drawn from the URL and read back
+    // when submitted.
+    let apply = move |form: web_sys::Element| {
+        let v = |name: &str| value_in(&form, &format!("[name={name}]"));
+        let f = FeedQuery {
+            q: v("q"),
+            area: v("area"),
+            audience: v("audience"),
+            days: v("days"),
+            at: v("at"),
+        };
+        navigate(&href(&f), NavigateOptions::default());
     };
-    let text = move |get: fn(&FeedQuery) -> &String| move || draft.with(|d| get(d).clone());
+    let on_submit = {
+        let apply = apply.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            if let Some(form) = event_form(&ev) {
+                apply(form);
+            }
+        }
+    };
+    // Picking a time, an audience or a span applies at once; text waits for Enter or Apply.
+    let on_change = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        let typed = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .is_some_and(|el| {
+                el.get_attribute("type").as_deref() == Some("search")
+                    || el.get_attribute("name").as_deref() == Some("area")
+            });
+        if !typed && let Some(form) = event_form(&ev) {
+            apply(form);
+        }
+    };
+    let filters = move || {
+        let teams = teams.get().and_then(Result::ok).unwrap_or_default();
+        current.with(|c| filters_html(c, &teams))
+    };
 
     // Notices on screen that the user had not read are marked read, then the badge refreshes.
     Effect::new(move |_| {
@@ -137,18 +169,6 @@ pub fn FeedPage() -> impl IntoView {
         });
     };
     let historical = move || !current.with(|c| c.at.trim().is_empty());
-    let team_options = move || {
-        teams
-            .get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| {
-                let v = t.id.clone();
-                view! { <option value=t.id selected=move || draft.with(|d| d.audience == v)>{t.name}</option> }
-            })
-            .collect_view()
-    };
 
     view! {
         <div class="page feed-page">
@@ -158,45 +178,7 @@ pub fn FeedPage() -> impl IntoView {
                     <p class="page-lede">"What is live or ramping for which audience, what users may notice, and the notice each team was sent. Notices shown here count as read."</p>
                 </div>
             </div>
-            <form class="card feed-filters" on:submit={
-                let apply = apply.clone();
-                move |e| { e.prevent_default(); apply(); }
-            }>
-                <label class="field feed-search">
-                    <span class="field-label">"Search"</span>
-                    <input type="search" name="q" data-test="feed-search" placeholder="Title, setting, behaviour…"
-                        prop:value=text(|d| &d.q) on:input=move |e| draft.update(|d| d.q = event_target_value(&e)) />
-                </label>
-                <label class="field">
-                    <span class="field-label">"Product area"</span>
-                    <input type="text" name="area" data-test="feed-area" placeholder="e.g. billing"
-                        prop:value=text(|d| &d.area) on:input=move |e| draft.update(|d| d.area = event_target_value(&e)) />
-                </label>
-                <label class="field">
-                    <span class="field-label">"Audience"</span>
-                    <select name="audience" data-test="feed-audience" on:change=move |e| draft.update(|d| d.audience = event_target_value(&e))>
-                        <option value="" selected=move || draft.with(|d| d.audience.is_empty())>"Every team"</option>
-                        {team_options}
-                    </select>
-                </label>
-                <label class="field">
-                    <span class="field-label">"Changed"</span>
-                    <select name="days" data-test="feed-days" on:change=move |e| draft.update(|d| d.days = event_target_value(&e))>
-                        {DAYS.iter().map(|&(v, label)| view! {
-                            <option value=v selected=move || draft.with(|d| d.days == v)>{label}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
-                <label class="field">
-                    <span class="field-label">"What was live at…"</span>
-                    <input type="datetime-local" name="at" data-test="feed-at"
-                        prop:value=text(|d| &d.at) on:change=move |e| draft.update(|d| d.at = event_target_value(&e)) />
-                </label>
-                <div class="feed-filter-actions">
-                    <button type="submit" class="btn btn-primary" data-test="feed-apply">"Apply"</button>
-                    <a class="btn btn-ghost" href="/feed">"Clear"</a>
-                </div>
-            </form>
+            <form class="card feed-filters" on:submit=on_submit on:change=on_change inner_html=filters></form>
             {move || historical().then(|| view! {
                 <div class="banner banner-history" role="status" data-test="feed-historical">
                     <strong>{format!("What was live at {}", format::date_time(&format::local_to_utc(&current.with(|c| c.at.clone()))))}</strong>
@@ -222,6 +204,32 @@ pub fn FeedPage() -> impl IntoView {
             })}
         </div>
     }
+}
+
+/// The filter form as HTML text, showing `f`.
+fn filters_html(f: &FeedQuery, teams: &[Team]) -> String {
+    let option = |value: &str, label: &str, current: &str| {
+        format!(
+            r#"<option value="{}"{}>{}</option>"#,
+            esc(value),
+            if value == current { " selected" } else { "" },
+            esc(label)
+        )
+    };
+    let mut audiences = option("", "Every team", &f.audience);
+    for t in teams {
+        audiences += &option(&t.id, &t.name, &f.audience);
+    }
+    let days: String = DAYS
+        .iter()
+        .map(|(v, label)| option(v, label, &f.days))
+        .collect();
+    format!(
+        r#"<label class="field feed-search"><span class="field-label">Search</span><input type="search" name="q" data-test="feed-search" placeholder="Title, setting, behaviour…" value="{q}"></label><label class="field"><span class="field-label">Product area</span><input type="text" name="area" data-test="feed-area" placeholder="e.g. billing" value="{area}"></label><label class="field"><span class="field-label">Audience</span><select name="audience" data-test="feed-audience">{audiences}</select></label><label class="field"><span class="field-label">Changed</span><select name="days" data-test="feed-days">{days}</select></label><label class="field"><span class="field-label">What was live at…</span><input type="datetime-local" name="at" data-test="feed-at" value="{at}"></label><div class="feed-filter-actions"><button type="submit" class="btn btn-primary" data-test="feed-apply">Apply</button><a class="btn btn-ghost" href="/feed">Clear</a></div>"#,
+        q = esc(&f.q),
+        area = esc(&f.area),
+        at = esc(&f.at),
+    )
 }
 
 /// One change as HTML text (see `components::html` for why text); every value is escaped.
