@@ -14,7 +14,7 @@ use shared::teams::Team;
 use crate::api::{self, ApiError};
 use crate::components::error_banner::{ErrorBanner, MessageBanner};
 use crate::components::html::{action_target, checked_in, esc, event_form, value_in};
-use crate::components::load::Loaded;
+use crate::components::load::{Loaded, teams_loader};
 use crate::components::skeleton::SkeletonLine;
 use crate::components::timeline::stage_name;
 use crate::coord::revision;
@@ -97,7 +97,7 @@ pub fn NoticesPanel(
         move || id.get_value(),
         |id| async move { api::notices(&id).await },
     );
-    let teams = Loaded::new(|| (), |_| api::teams());
+    let teams = teams_loader();
     let me = session::user().map(|u| u.id).unwrap_or_default();
     let my_teams = Memo::new(move |_| {
         teams

@@ -10,7 +10,7 @@ use crate::api::{self, ApiError};
 use crate::components::copy_button::CopyButton;
 use crate::components::error_banner::{ErrorBanner, MessageBanner};
 use crate::components::html::{action_target, checked_in, esc, event_form, value_in};
-use crate::components::load::Loaded;
+use crate::components::load::{Loaded, teams_loader};
 use crate::components::skeleton::TableSkeleton;
 use crate::coord::Delivery;
 use crate::format;
@@ -24,7 +24,7 @@ struct Shown {
 
 #[component]
 pub fn TeamsSection() -> impl IntoView {
-    let teams = Loaded::new(|| (), |_| api::teams());
+    let teams = teams_loader();
     let users = Loaded::new(|| (), |_| api::users());
     let editing = RwSignal::new(None::<Team>);
     let shown = RwSignal::new(None::<Shown>);

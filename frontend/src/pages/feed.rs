@@ -11,7 +11,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
 use crate::components::html::{action_target, esc, event_form, value_in};
-use crate::components::load::Loaded;
+use crate::components::load::{Loaded, teams_loader};
 use crate::components::skeleton::TableSkeleton;
 use crate::coord::{Feed, FeedItem, FeedQuery, ack_of};
 use crate::{format, session};
@@ -65,7 +65,7 @@ pub fn FeedPage() -> impl IntoView {
         },
         |q| async move { api::feed(&q).await },
     );
-    let teams = Loaded::new(|| (), |_| api::teams());
+    let teams = teams_loader();
     let me = session::user().map(|u| u.id).unwrap_or_default();
     // The teams the user acknowledges for.
     let my_teams = Memo::new(move |_| {
