@@ -407,3 +407,102 @@ async fn the_ramp_past_25_percent_waits_for_supports_acknowledgement() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn rollbacks_full_rollouts_and_skips_tell_the_audience_by_themselves() {
+    each_database(|app| async move {
+        // Rollback with no notice ever written: Support hears of it.
+        let id = app.create_default().await;
+        app.transition(&id, &json!({"action": "advance"})).await;
+        app.transition(&id, &json!({"action": "advance"})).await; // canary
+        let marketing = teams(&app)
+            .await
+            .iter()
+            .find(|t| t["name"] == "Marketing")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let support = app.support_team().await;
+        let n = draft(&app, &id, &[&support, &marketing], "Shorter answers").await;
+        publish(&app, n["id"].as_str().unwrap()).await;
+        app.transition(
+            &id,
+            &json!({"action": "roll_back", "reason": "refusals doubled in Spanish"}),
+        )
+        .await;
+        let list = app
+            .get(&format!("/api/v1/changes/{id}/notices"))
+            .await
+            .json();
+        let auto = &list[0];
+        assert_eq!(auto["kind"], "rollback");
+        assert_eq!(auto["status"], "published");
+        assert_eq!(
+            auto["expected_changes"],
+            "Rolled back: users get the previous behaviour again; reason: refusals doubled \
+             in Spanish."
+        );
+        let names: Vec<&str> = auto["audience"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["team_name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["Marketing", "Support"],
+            "the latest notice's audience"
+        );
+
+        // All the way to 100 %: a `full` notice, to Support when nothing else was named.
+        let id = app.create_default().await;
+        let mut kinds = Vec::new();
+        for _ in 0..10 {
+            let d = app.get(&format!("/api/v1/changes/{id}")).await.json();
+            if d["change"]["state"]["stage"] == "full" {
+                break;
+            }
+            app.transition(&id, &json!({"action": "advance"})).await;
+        }
+        let list = app
+            .get(&format!("/api/v1/changes/{id}/notices"))
+            .await
+            .json();
+        for n in list.as_array().unwrap() {
+            kinds.push(n["kind"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(kinds[0], "full");
+        assert!(
+            list[0]["expected_changes"]
+                .as_str()
+                .unwrap()
+                .starts_with("Live for everyone")
+        );
+        assert_eq!(list[0]["audience"][0]["team_name"], "Support");
+
+        // A skip (admin, with a justification).
+        let id = app.create_default().await;
+        app.transition(&id, &json!({"action": "advance"})).await; // eval
+        app.transition(&id, &json!({"action": "advance"})).await; // canary
+        app.transition(
+            &id,
+            &json!({"action": "skip", "reason": "the same prompt already ran at 50 % last week"}),
+        )
+        .await;
+        let list = app
+            .get(&format!("/api/v1/changes/{id}/notices"))
+            .await
+            .json();
+        assert_eq!(list[0]["kind"], "skipped");
+        assert!(
+            list[0]["expected_changes"]
+                .as_str()
+                .unwrap()
+                .starts_with("Stage skipped: Canary 5% → "),
+            "{}",
+            list[0]["expected_changes"]
+        );
+    })
+    .await;
+}
