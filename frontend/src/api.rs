@@ -387,14 +387,16 @@ pub async fn publish_notice(id: &str) -> ApiResult<Notice> {
 }
 
 /// Acknowledges the notice for `team_id`, a team the user belongs to.
-pub async fn acknowledge(id: &str, team_id: &str) -> ApiResult<()> {
+/// Answers the notice with its acknowledgements.
+pub async fn acknowledge(id: &str, team_id: &str) -> ApiResult<Notice> {
     let path = format!("/notices/{}/acknowledgements", encode(id));
     let body = AcknowledgeBody {
         team_id: team_id.to_string(),
     };
-    let _: serde::de::IgnoredAny = send(Method::POST, &path, Some(&body)).await?;
+    let notice = send(Method::POST, &path, Some(&body)).await?;
     // Acknowledging is reading: it leaves the user's unread list too.
-    mark_read(id).await
+    mark_read(id).await?;
+    Ok(notice)
 }
 
 pub async fn mark_read(id: &str) -> ApiResult<()> {

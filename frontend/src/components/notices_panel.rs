@@ -176,7 +176,7 @@ pub fn NoticesPanel(
                     let r = if publish {
                         api::publish_notice(&nid).await.map(|_| ())
                     } else {
-                        api::acknowledge(&nid, &team).await
+                        api::acknowledge(&nid, &team).await.map(|_| ())
                     };
                     match r {
                         Ok(()) => done(),

@@ -119,31 +119,23 @@ pub fn FeedPage() -> impl IntoView {
         current.with(|c| filters_html(c, &teams))
     };
 
-    // Notices on screen that the user had not read are marked read, then the badge refreshes.
-    Effect::new(move |_| {
-        let Some(Ok(feed)) = data.get() else { return };
-        let shown: Vec<String> = feed
-            .items
-            .iter()
-            .filter_map(|i| i.notice.as_ref())
-            .filter(|n| n.status == NoticeStatus::Published)
-            .map(|n| n.id.clone())
-            .collect();
-        if shown.is_empty() {
-            return;
+    // The user's unread notices are listed above the feed, then marked read: they have been
+    // shown. The list keeps what was loaded, so they stay on screen until the next visit.
+    let unread = RwSignal::new(None::<Result<Vec<Notice>, ApiError>>);
+    spawn_local(async move {
+        let r = api::unread().await.map(|u| u.items);
+        let ids: Vec<String> = match &r {
+            Ok(items) => items.iter().map(|n| n.id.clone()).collect(),
+            Err(_) => Vec::new(),
+        };
+        unread.try_set(Some(r));
+        let mut marked = false;
+        for id in ids {
+            marked |= api::mark_read(&id).await.is_ok();
         }
-        spawn_local(async move {
-            let Ok(unread) = api::unread().await else {
-                return;
-            };
-            let mut marked = false;
-            for n in unread.items.iter().filter(|n| shown.contains(&n.id)) {
-                marked |= api::mark_read(&n.id).await.is_ok();
-            }
-            if marked {
-                session::inbox_changed();
-            }
-        });
+        if marked {
+            session::inbox_changed();
+        }
     });
 
     let busy = RwSignal::new(false);
@@ -159,7 +151,14 @@ pub fn FeedPage() -> impl IntoView {
         action_error.set(None);
         spawn_local(async move {
             match api::acknowledge(&notice, &team).await {
-                Ok(()) => {
+                Ok(n) => {
+                    unread.update(|u| {
+                        if let Some(Ok(items)) = u
+                            && let Some(x) = items.iter_mut().find(|x| x.id == n.id)
+                        {
+                            *x = n;
+                        }
+                    });
                     data.refetch();
                     session::inbox_changed();
                 }
@@ -187,6 +186,14 @@ pub fn FeedPage() -> impl IntoView {
                 </div>
             })}
             {move || action_error.get().map(|e| view! { <ErrorBanner error=e /> })}
+            {move || {
+                let mine = my_teams.get();
+                unread.with(|u| match u {
+                    Some(Ok(items)) if !items.is_empty() => Some(unread_html(items, &mine)),
+                    _ => None,
+                })
+                .map(|html| view! { <section class="feed-unread" data-test="feed-unread" on:click=on_click inner_html=html></section> })
+            }}
             {data.view(|| view! { <TableSkeleton rows=4 /> }.into_any(), move |feed: Feed| {
                 if feed.items.is_empty() {
                     view! {
@@ -295,6 +302,24 @@ fn item_html(i: &FeedItem, mine: &[Team], past: bool) -> String {
         what = block("What changed", &i.what_changed),
         expected = block("What users may notice", &i.expected_changes),
     )
+}
+
+/// The user's unread notices, each with its change and Acknowledge, as HTML text.
+fn unread_html(items: &[Notice], mine: &[Team]) -> String {
+    let mut out = format!(
+        r#"<h2 class="section-title">New for your teams · {}</h2><ul class="feed">"#,
+        items.len()
+    );
+    for n in items {
+        out += &format!(
+            r#"<li class="card feed-item feed-unread-item" data-test="unread-notice" data-notice="{id}"><a class="feed-title" href="/changes/{change}">{title}</a>{notice}</li>"#,
+            id = esc(&n.id),
+            change = esc(&n.change_id),
+            title = esc(&n.change_title),
+            notice = notice_summary(n, mine, false),
+        );
+    }
+    out + "</ul>"
 }
 
 /// The latest notice of a change in the feed, with Acknowledge for each of the user's teams
