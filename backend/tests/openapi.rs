@@ -40,6 +40,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/notices/{id}/acknowledgements", &["post"]),
     ("/api/v1/notices/{id}/read", &["post"]),
     ("/api/v1/notices/unread", &["get"]),
+    ("/api/v1/feed", &["get"]),
 ];
 
 const METHODS: [&str; 8] = [

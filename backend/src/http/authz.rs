@@ -111,6 +111,7 @@ pub const POLICY: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/notices/{id}/acknowledgements", AnyUser),
     ("POST", "/api/v1/notices/{id}/read", AnyUser),
     ("GET", "/api/v1/notices/unread", AnyUser),
+    ("GET", "/api/v1/feed", AnyUser),
 ];
 
 /// The rule of a route; HEAD follows GET (axum answers HEAD with the GET handler).

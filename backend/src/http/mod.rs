@@ -7,6 +7,7 @@ pub mod authz;
 mod changes;
 mod console;
 pub mod extract;
+mod feed;
 mod health;
 pub mod ingest_auth;
 mod metrics;
@@ -65,6 +66,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(teams::router())
         .merge(notices::router())
+        .merge(feed::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
 }
