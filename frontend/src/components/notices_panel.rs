@@ -13,9 +13,8 @@ use shared::teams::Team;
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::{ErrorBanner, MessageBanner};
-use crate::components::html::{action_target, checked_in, esc, event_form, value_in};
+use crate::components::html::{action_target, checked_in, esc, event_form, loaded_html, value_in};
 use crate::components::load::{Loaded, teams_loader};
-use crate::components::skeleton::SkeletonLine;
 use crate::components::timeline::stage_name;
 use crate::coord::revision;
 use crate::format;
@@ -152,6 +151,10 @@ pub fn NoticesPanel(
         let Some(el) = action_target(&ev) else { return };
         let attr = |n: &str| el.get_attribute(n).unwrap_or_default();
         let nid = attr("data-notice");
+        if attr("data-action") == "retry" {
+            notices.refetch();
+            return;
+        }
         if pending.get_untracked() {
             return;
         }
@@ -197,23 +200,19 @@ pub fn NoticesPanel(
         }));
     };
 
+    // Loading, failure, empty and the list are HTML text (see `components::html`).
     let list = move || {
-        match notices.get() {
-        None => view! { <SkeletonLine width="50%" /><SkeletonLine width="70%" /> }.into_any(),
-        Some(Err(e)) => view! { <ErrorBanner error=e retry=Callback::new(move |_| notices.refetch()) /> }.into_any(),
-        Some(Ok(list)) if list.is_empty() => view! {
-            <p class="subtle" data-test="notices-empty">"No notice yet. Teams that field questions about this change (support, marketing) should hear of it before the canary starts."</p>
-        }
-        .into_any(),
-        Some(Ok(list)) => {
-            let mine = my_teams.get();
-            let html: String = list
+        let mine = my_teams.get();
+        loaded_html(notices.get(), |list: Vec<Notice>| {
+            if list.is_empty() {
+                return r#"<p class="subtle" data-test="notices-empty">No notice yet. Teams that field questions about this change (support, marketing) should hear of it before the canary starts.</p>"#.into();
+            }
+            let items: String = list
                 .iter()
                 .map(|n| stages.with_value(|st| notice_html(n, &list, st, &mine, editor)))
                 .collect();
-            view! { <ul class="notices" on:click=on_click inner_html=html></ul> }.into_any()
-        }
-    }
+            format!(r#"<ul class="notices">{items}</ul>"#)
+        })
     };
 
     view! {
@@ -227,7 +226,7 @@ pub fn NoticesPanel(
                     <button type="button" class="btn" data-test="new-notice" on:click=new_draft disabled=move || form.with(Option::is_some)>"Draft a notice"</button>
                 })}
             </div>
-            {list}
+            <div on:click=on_click inner_html=list></div>
             {move || form.with(Option::is_some).then(|| view! {
                 <NoticeForm form=form teams=teams stages=stages pending=pending save=Callback::new(save) />
             })}

@@ -9,9 +9,8 @@ use shared::teams::{Team, TeamInput, validate_team};
 use crate::api::{self, ApiError};
 use crate::components::copy_button::CopyButton;
 use crate::components::error_banner::{ErrorBanner, MessageBanner};
-use crate::components::html::{action_target, checked_in, esc, event_form, value_in};
+use crate::components::html::{action_target, checked_in, esc, event_form, loaded_html, value_in};
 use crate::components::load::{Loaded, teams_loader};
-use crate::components::skeleton::TableSkeleton;
 use crate::coord::Delivery;
 use crate::format;
 
@@ -33,6 +32,10 @@ pub fn TeamsSection() -> impl IntoView {
     let on_click = move |ev: leptos::ev::MouseEvent| {
         let Some(el) = action_target(&ev) else { return };
         let attr = |n: &str| el.get_attribute(n).unwrap_or_default();
+        if attr("data-action") == "retry" {
+            teams.refetch();
+            return;
+        }
         let id = attr("data-id");
         let list = teams
             .get_untracked()
@@ -112,21 +115,13 @@ pub fn TeamsSection() -> impl IntoView {
                 </div>
             })}
             {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
-            {teams.view(|| view! { <TableSkeleton rows=3 /> }.into_any(), move |list: Vec<Team>| {
+            <div on:click=on_click inner_html=move || loaded_html(teams.get(), |list: Vec<Team>| {
                 if list.is_empty() {
-                    view! { <p class="subtle" data-test="teams-empty">"No teams yet. Add Support first: the gate asks for its acknowledgement before a ramp passes 25%."</p> }.into_any()
-                } else {
-                    let rows: String = list.iter().map(team_row).collect();
-                    view! {
-                        <div class="table-scroll" on:click=on_click>
-                            <table class="table table-compact team-table">
-                                <thead><tr><th>"Team"</th><th>"Members"</th><th>"Webhook"</th><th>"Feed"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
-                                <tbody inner_html=rows></tbody>
-                            </table>
-                        </div>
-                    }.into_any()
+                    return r#"<p class="subtle" data-test="teams-empty">No teams yet. Add Support first: the gate asks for its notice before the canary and its acknowledgement before a ramp passes 25%.</p>"#.into();
                 }
-            })}
+                let rows: String = list.iter().map(team_row).collect();
+                format!(r#"<div class="table-scroll"><table class="table table-compact team-table"><thead><tr><th>Team</th><th>Members</th><th>Webhook</th><th>Feed</th><th><span class="sr-only">Actions</span></th></tr></thead><tbody>{rows}</tbody></table></div>"#)
+            })></div>
             {move || editing.get().map(|t| view! { <TeamEditor team=t users=users editing=editing teams=teams shown=shown /> })}
         </section>
     }
@@ -309,6 +304,10 @@ pub fn DeliveriesSection() -> impl IntoView {
     let error = RwSignal::new(None::<ApiError>);
     let on_click = move |ev: leptos::ev::MouseEvent| {
         let Some(el) = action_target(&ev) else { return };
+        if el.get_attribute("data-action").as_deref() == Some("retry") {
+            list.refetch();
+            return;
+        }
         let id = el.get_attribute("data-id").unwrap_or_default();
         if pending.get_untracked() || id.is_empty() {
             return;
@@ -323,6 +322,22 @@ pub fn DeliveriesSection() -> impl IntoView {
             pending.set(false);
         });
     };
+    // Loading, failure, empty and the table are all HTML text (see `components::html`).
+    let body = move || {
+        let err = error
+            .get()
+            .map(|e| loaded_html::<()>(Some(Err(e)), |_| String::new()));
+        err.unwrap_or_default()
+            + &loaded_html(list.get(), |ds: Vec<Delivery>| {
+                if ds.is_empty() {
+                    return r#"<p class="subtle" data-test="deliveries-empty">No webhook has been called yet.</p>"#.into();
+                }
+                let rows: String = ds.iter().map(delivery_row).collect();
+                format!(
+                    r#"<div class="table-scroll"><table class="table table-compact delivery-table"><thead><tr><th>Team</th><th>Status</th><th class="num">Attempts</th><th>Last error</th><th>Queued</th><th><span class="sr-only">Actions</span></th></tr></thead><tbody>{rows}</tbody></table></div>"#
+                )
+            })
+    };
     view! {
         <section class="card" id="deliveries" data-test="deliveries">
             <div class="card-head">
@@ -332,22 +347,7 @@ pub fn DeliveriesSection() -> impl IntoView {
                 </div>
                 <button type="button" class="btn btn-small" data-test="refresh-deliveries" on:click=move |_| list.refetch()>"Refresh"</button>
             </div>
-            {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
-            {list.view(|| view! { <TableSkeleton rows=3 /> }.into_any(), move |ds: Vec<Delivery>| {
-                if ds.is_empty() {
-                    view! { <p class="subtle" data-test="deliveries-empty">"No webhook has been called yet."</p> }.into_any()
-                } else {
-                    let rows: String = ds.iter().map(delivery_row).collect();
-                    view! {
-                        <div class="table-scroll" on:click=on_click>
-                            <table class="table table-compact delivery-table">
-                                <thead><tr><th>"Team"</th><th>"Status"</th><th class="num">"Attempts"</th><th>"Last error"</th><th>"Queued"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
-                                <tbody inner_html=rows></tbody>
-                            </table>
-                        </div>
-                    }.into_any()
-                }
-            })}
+            <div on:click=on_click inner_html=body></div>
         </section>
     }
 }

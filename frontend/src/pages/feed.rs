@@ -10,9 +10,8 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
-use crate::components::html::{action_target, esc, event_form, value_in};
+use crate::components::html::{action_target, esc, event_form, loaded_html, value_in};
 use crate::components::load::{Loaded, teams_loader};
-use crate::components::skeleton::TableSkeleton;
 use crate::coord::{Feed, FeedItem, FeedQuery, ack_of};
 use crate::{format, session};
 use shared::notices::{Notice, NoticeKind, NoticeStatus};
@@ -143,6 +142,10 @@ pub fn FeedPage() -> impl IntoView {
     let on_click = move |ev: leptos::ev::MouseEvent| {
         let Some(el) = action_target(&ev) else { return };
         let attr = |n: &str| el.get_attribute(n).unwrap_or_default();
+        if attr("data-action") == "retry" {
+            data.refetch();
+            return;
+        }
         if attr("data-action") != "acknowledge" || busy.get_untracked() {
             return;
         }
@@ -194,21 +197,18 @@ pub fn FeedPage() -> impl IntoView {
                 })
                 .map(|html| view! { <section class="feed-unread" data-test="feed-unread" on:click=on_click inner_html=html></section> })
             }}
-            {data.view(|| view! { <TableSkeleton rows=4 /> }.into_any(), move |feed: Feed| {
-                if feed.items.is_empty() {
-                    view! {
-                        <div class="card empty-state empty-inline" data-test="feed-empty">
-                            <h2>"Nothing to show"</h2>
-                            <p class="subtle">"No change is live, ramping or changed recently for these filters."</p>
-                        </div>
-                    }.into_any()
-                } else {
-                    let mine = my_teams.get();
-                    let past = historical();
-                    let html: String = feed.items.iter().map(|i| item_html(i, &mine, past)).collect();
-                    view! { <ul class="feed" on:click=on_click inner_html=html></ul> }.into_any()
-                }
-            })}
+            // Loading, failure, empty and the feed are HTML text (see `components::html`).
+            <div on:click=on_click inner_html=move || {
+                let mine = my_teams.get();
+                let past = historical();
+                loaded_html(data.get(), |feed: Feed| {
+                    if feed.items.is_empty() {
+                        return r#"<div class="card empty-state empty-inline" data-test="feed-empty"><h2>Nothing to show</h2><p class="subtle">No change is live, ramping or changed recently for these filters.</p></div>"#.into();
+                    }
+                    let items: String = feed.items.iter().map(|i| item_html(i, &mine, past)).collect();
+                    format!(r#"<ul class="feed">{items}</ul>"#)
+                })
+            }></div>
         </div>
     }
 }
