@@ -1,12 +1,12 @@
 //! Team coordination helpers for the console, and the wire types of the parts of the API
-//! whose shared types do not exist yet (the support feed, webhook deliveries).
+//! whose shared types do not exist yet (webhook deliveries).
 //!
 //! Those local types mirror the planned API and read leniently (every field defaults, unknown
 //! fields are ignored), so a field the server adds or leaves out degrades a view instead of
 //! failing it. Replace them with the `shared` ones once those exist.
 
 use serde::Deserialize;
-use shared::notices::{Acknowledgement, Audience, Notice};
+use shared::notices::{Acknowledgement, Notice};
 
 /// The acknowledgement of `team_id`, if that team has acknowledged `n`.
 pub fn ack_of<'a>(n: &'a Notice, team_id: &str) -> Option<&'a Acknowledgement> {
@@ -29,30 +29,6 @@ pub fn revision(n: &Notice, list: &[Notice]) -> usize {
         }
     }
     rev
-}
-
-/// One change in the support feed.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct FeedItem {
-    pub change_id: String,
-    pub title: String,
-    pub state: String,
-    pub state_label: String,
-    pub traffic_percent: f64,
-    pub since: Option<String>,
-    pub what_changed: String,
-    pub expected_changes: String,
-    pub product_area: Option<String>,
-    pub audiences: Vec<Audience>,
-    pub notice: Option<Notice>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Feed {
-    pub items: Vec<FeedItem>,
-    pub at: Option<String>,
 }
 
 /// An outgoing webhook call.

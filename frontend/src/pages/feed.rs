@@ -12,17 +12,20 @@ use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
 use crate::components::html::{action_target, esc, event_form, loaded_html, value_in};
 use crate::components::load::{Loaded, teams_loader};
-use crate::coord::{Feed, FeedItem, FeedQuery, ack_of};
+use crate::coord::{FeedQuery, ack_of};
 use crate::{format, session};
+use shared::feed::{Feed, FeedItem};
 use shared::notices::{Notice, NoticeKind, NoticeStatus};
 use shared::teams::Team;
 
-const DAYS: [(&str, &str); 5] = [
-    ("", "Any time"),
+/// Look-back of the changes that are not live any more; empty is the server's default (14 days).
+const DAYS: [(&str, &str); 6] = [
     ("1", "Last 24 hours"),
     ("7", "Last 7 days"),
+    ("", "Last 14 days"),
     ("30", "Last 30 days"),
     ("90", "Last 90 days"),
+    ("365", "Last year"),
 ];
 
 /// Filters as typed; `at` is a `datetime-local` value in the viewer's time zone.
@@ -232,7 +235,7 @@ fn filters_html(f: &FeedQuery, teams: &[Team]) -> String {
         .map(|(v, label)| option(v, label, &f.days))
         .collect();
     format!(
-        r#"<label class="field feed-search"><span class="field-label">Search</span><input type="search" name="q" data-test="feed-search" placeholder="Title, setting, behaviour…" value="{q}"></label><label class="field"><span class="field-label">Product area</span><input type="text" name="area" data-test="feed-area" placeholder="e.g. billing" value="{area}"></label><label class="field"><span class="field-label">Audience</span><select name="audience" data-test="feed-audience">{audiences}</select></label><label class="field"><span class="field-label">Changed</span><select name="days" data-test="feed-days">{days}</select></label><label class="field"><span class="field-label">What was live at…</span><input type="datetime-local" name="at" data-test="feed-at" value="{at}"></label><div class="feed-filter-actions"><button type="submit" class="btn btn-primary" data-test="feed-apply">Apply</button><a class="btn btn-ghost" href="/feed">Clear</a></div>"#,
+        r#"<label class="field feed-search"><span class="field-label">Search</span><input type="search" name="q" data-test="feed-search" placeholder="Title, setting, behaviour…" value="{q}"></label><label class="field"><span class="field-label">Product area</span><input type="text" name="area" data-test="feed-area" placeholder="e.g. billing" value="{area}"></label><label class="field"><span class="field-label">Audience</span><select name="audience" data-test="feed-audience">{audiences}</select></label><label class="field"><span class="field-label">Also changed in</span><select name="days" data-test="feed-days">{days}</select></label><label class="field"><span class="field-label">What was live at…</span><input type="datetime-local" name="at" data-test="feed-at" value="{at}"></label><div class="feed-filter-actions"><button type="submit" class="btn btn-primary" data-test="feed-apply">Apply</button><a class="btn btn-ghost" href="/feed">Clear</a></div>"#,
         q = esc(&f.q),
         area = esc(&f.area),
         at = esc(&f.at),
@@ -241,17 +244,11 @@ fn filters_html(f: &FeedQuery, teams: &[Team]) -> String {
 
 /// One change as HTML text (see `components::html` for why text); every value is escaped.
 fn item_html(i: &FeedItem, mine: &[Team], past: bool) -> String {
-    let since = i
-        .since
-        .as_deref()
-        .map(|s| {
-            format!(
-                r#"<span class="subtle" title="{}">since {}</span>"#,
-                esc(&format::date_time(s)),
-                esc(&format::relative_time(s))
-            )
-        })
-        .unwrap_or_default();
+    let since = format!(
+        r#"<span class="subtle" title="{}" data-test="feed-since">since {}</span>"#,
+        esc(&format::date_time(&i.since)),
+        esc(&format::relative_time(&i.since))
+    );
     let area = i
         .product_area
         .as_deref()
@@ -281,25 +278,21 @@ fn item_html(i: &FeedItem, mine: &[Team], past: bool) -> String {
             )
         }
     };
-    let notice = match &i.notice {
+    let notice = match &i.latest_notice {
         Some(n) => notice_summary(n, mine, past),
         None => {
             r#"<p class="subtle feed-no-notice">No notice was sent for this change.</p>"#.into()
         }
     };
-    let label = if i.state_label.is_empty() {
-        &i.state
-    } else {
-        &i.state_label
-    };
     format!(
-        r#"<li class="card feed-item" data-test="feed-item" data-change-id="{id}" data-state="{state}"><div class="feed-head"><div><a class="feed-title" href="/changes/{id}">{title}</a><div class="feed-meta"><span class="badge state-{state}" data-test="state-badge" data-state="{state}"><span class="badge-dot" aria-hidden="true"></span>{label}</span>{area}{since}</div></div><div class="feed-traffic"><span class="callout-label">Traffic</span><strong data-test="feed-traffic">{traffic}</strong></div></div>{what}{expected}<div class="feed-audiences"><span class="subtle">Audiences </span>{audiences}</div>{notice}</li>"#,
+        r#"<li class="card feed-item" data-test="feed-item" data-change-id="{id}" data-state="{state}"><div class="feed-head"><div><a class="feed-title" href="/changes/{id}">{title}</a><div class="feed-meta"><span class="tag kind-{kind}">{kind_label}</span><span class="badge state-{state}" data-test="state-badge" data-state="{state}"><span class="badge-dot" aria-hidden="true"></span>{label}</span>{area}{since}</div></div><div class="feed-traffic"><span class="callout-label">Traffic</span><strong data-test="feed-traffic">{traffic}</strong></div></div>{expected}<div class="feed-audiences"><span class="subtle">Audiences </span>{audiences}</div>{notice}</li>"#,
         id = esc(&i.change_id),
-        state = esc(&i.state),
+        state = i.state.name(),
+        kind = i.kind.as_str(),
+        kind_label = i.kind.label(),
         title = esc(&i.title),
-        label = esc(label),
+        label = esc(&i.state_label),
         traffic = esc(&format::percent(i.traffic_percent)),
-        what = block("What changed", &i.what_changed),
         expected = block("What users may notice", &i.expected_changes),
     )
 }
