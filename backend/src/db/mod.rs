@@ -7,6 +7,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod changes;
+pub mod deliveries;
 pub mod metrics;
 pub mod notices;
 pub mod policies;

@@ -400,6 +400,7 @@ pub async fn automatic(
         },
     )
     .await?;
+    super::deliveries::enqueue(conn, &id, at).await?;
     let notice = find(conn, &id).await?;
     super::audit::append(
         conn,

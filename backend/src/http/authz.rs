@@ -112,6 +112,10 @@ pub const POLICY: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/notices/{id}/read", AnyUser),
     ("GET", "/api/v1/notices/unread", AnyUser),
     ("GET", "/api/v1/feed", AnyUser),
+    ("GET", "/api/v1/deliveries", Roles(ADMINS)),
+    ("POST", "/api/v1/deliveries/{id}/resend", Roles(ADMINS)),
+    // Feed readers send no cookie: the handler checks the team's feed token.
+    ("GET", "/api/v1/teams/{id}/feed.atom", Public),
 ];
 
 /// The rule of a route; HEAD follows GET (axum answers HEAD with the GET handler).

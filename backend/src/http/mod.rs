@@ -6,6 +6,7 @@ mod audit;
 pub mod authz;
 mod changes;
 mod console;
+mod deliveries;
 pub mod extract;
 mod feed;
 mod health;
@@ -67,6 +68,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(teams::router())
         .merge(notices::router())
         .merge(feed::router())
+        .merge(deliveries::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
 }

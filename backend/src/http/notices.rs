@@ -237,7 +237,9 @@ async fn update_notice(
             {
                 return Err(Error::conflict("the notice was revised meanwhile; reload"));
             }
-            db::notices::insert(&mut tx, &new).await?
+            let revision = db::notices::insert(&mut tx, &new).await?;
+            db::deliveries::enqueue(&mut tx, &revision, &at).await?;
+            revision
         }
         NoticeStatus::Superseded => {
             return Err(Error::conflict(
@@ -290,6 +292,7 @@ async fn publish_notice(
         )));
     }
     let after = reload(&mut tx, &id).await?;
+    db::deliveries::enqueue(&mut tx, &id, &at).await?;
     audit(&mut tx, &user, "notice.publish", Some(&before), &after, &at).await?;
     tx.commit().await?;
     Ok(Json(after))

@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(update_team))
         .routes(routes!(rotate_secret))
         .routes(routes!(new_feed_token))
+        .routes(routes!(atom_feed))
 }
 
 /// Every team with its members, by name.
@@ -258,4 +259,51 @@ async fn audit_plain(
         },
     )
     .await
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct FeedQuery {
+    /// The team's feed token (`POST /teams/{id}/feed-token`).
+    token: Option<String>,
+}
+
+/// The team's notices as an Atom 1.0 feed, for feed readers and chat tools that follow
+/// feeds. Authenticated by the team's feed token in the query string (feed readers cannot
+/// send cookies or headers); 401 without a valid one.
+#[utoipa::path(
+    get,
+    path = "/teams/{id}/feed.atom",
+    tag = "teams",
+    params(("id" = String, Path, description = "The team's id"), FeedQuery),
+    responses(
+        (status = 200, description = "The Atom feed", content_type = "application/atom+xml", body = String),
+        (status = 401, description = "No or wrong token", body = ErrorBody),
+        (status = 404, description = "No such team", body = ErrorBody),
+    )
+)]
+async fn atom_feed(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    super::extract::Query(query): super::extract::Query<FeedQuery>,
+) -> Result<Response> {
+    let mut conn = state.pool.acquire().await?;
+    let team = db::teams::find(&mut conn, &id)
+        .await?
+        .ok_or_else(|| Error::not_found("team"))?;
+    let token = query
+        .token
+        .filter(|t| t.starts_with(FEED_TOKEN_PREFIX))
+        .ok_or_else(|| Error::unauthorized("give the team's feed token as ?token="))?;
+    let owner = db::teams::id_by_feed_token(&mut conn, &db::tokens::hash(&token)).await?;
+    if owner.as_deref() != Some(id.as_str()) {
+        return Err(Error::unauthorized("this is not the team's feed token"));
+    }
+    let notices = db::notices::published_to(&mut conn, &id, 50).await?;
+    let xml = crate::atom::feed(&team, &notices);
+    Ok((
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        xml,
+    )
+        .into_response())
 }
