@@ -51,6 +51,11 @@ fn with_body_limit(router: OpenApiRouter<AppState>, limit: usize) -> OpenApiRout
         .layer(Extension(BodyLimit(limit)))
 }
 
+/// The prefix of webhook signing secrets, for seeding outside the HTTP layer.
+pub fn teams_secret_prefix() -> &'static str {
+    teams::WEBHOOK_SECRET_PREFIX
+}
+
 /// The API's routes and their OpenAPI document, built from the same handler declarations.
 pub fn api() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
