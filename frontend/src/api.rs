@@ -15,11 +15,11 @@ use shared::audit::AuditPage;
 use shared::auth::{DemoUsers, LoginRequest, NewUser, SessionInfo, User, UserUpdate};
 use shared::feed::Feed;
 use shared::metrics::{MetricSeries, MetricSummary};
-use shared::notices::{AcknowledgeBody, Notice, NoticeInput, UnreadNotices};
+use shared::notices::{AcknowledgeBody, Delivery, Notice, NoticeInput, UnreadNotices};
 use shared::teams::{CreatedTeam, FeedToken, Team, TeamInput, WebhookSecret};
 use shared::tokens::{NewToken, TokenCreated, TokenInfo};
 
-use crate::coord::{Delivery, FeedQuery};
+use crate::coord::FeedQuery;
 use crate::format;
 use crate::session::{self, Auth};
 

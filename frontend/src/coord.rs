@@ -1,11 +1,7 @@
-//! Team coordination helpers for the console, and the wire types of the parts of the API
-//! whose shared types do not exist yet (webhook deliveries).
-//!
-//! Those local types mirror the planned API and read leniently (every field defaults, unknown
-//! fields are ignored), so a field the server adds or leaves out degrades a view instead of
-//! failing it. Replace them with the `shared` ones once those exist.
+//! Team coordination helpers for the console: acknowledgements and revisions of notices, and
+//! the support feed's filters as the URL keeps them. The wire types are `shared::notices`,
+//! `shared::teams` and `shared::feed`.
 
-use serde::Deserialize;
 use shared::notices::{Acknowledgement, Notice};
 
 /// The acknowledgement of `team_id`, if that team has acknowledged `n`.
@@ -29,23 +25,6 @@ pub fn revision(n: &Notice, list: &[Notice]) -> usize {
         }
     }
     rev
-}
-
-/// An outgoing webhook call.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Delivery {
-    pub id: String,
-    pub team_id: String,
-    pub team_name: String,
-    pub notice_id: String,
-    pub url: String,
-    /// `pending`, `delivered`, `failed`.
-    pub status: String,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-    pub created_at: String,
-    pub updated_at: Option<String>,
 }
 
 /// Filters of the support feed, as kept in the URL query; empty strings are left out.

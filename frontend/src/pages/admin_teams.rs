@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::auth::User;
+use shared::notices::{Delivery, DeliveryStatus};
 use shared::teams::{Team, TeamInput, validate_team};
 
 use crate::api::{self, ApiError};
@@ -11,7 +12,6 @@ use crate::components::copy_button::CopyButton;
 use crate::components::error_banner::{ErrorBanner, MessageBanner};
 use crate::components::html::{action_target, checked_in, esc, event_form, loaded_html, value_in};
 use crate::components::load::{Loaded, teams_loader};
-use crate::coord::Delivery;
 use crate::format;
 
 /// A value the server shows once: a new signing secret or feed URL.
@@ -353,14 +353,22 @@ pub fn DeliveriesSection() -> impl IntoView {
 }
 
 fn delivery_row(d: &Delivery) -> String {
-    let tag = match d.status.as_str() {
-        "delivered" => "tag-ok",
-        "failed" => "tag-danger",
-        _ => "tag-missing",
+    let tag = match d.status {
+        DeliveryStatus::Delivered => "tag-ok",
+        DeliveryStatus::Failed => "tag-danger",
+        DeliveryStatus::Pending => "tag-missing",
+    };
+    // Pending: when the next attempt is due; delivered: when it arrived.
+    let when = match (d.status, d.delivered_at.as_deref()) {
+        (DeliveryStatus::Delivered, Some(at)) => format!("delivered {}", format::relative_time(at)),
+        (DeliveryStatus::Pending, _) => {
+            format!("next try {}", format::date_time(&d.next_attempt_at))
+        }
+        _ => String::new(),
     };
     format!(
-        r#"<tr data-test="delivery-row" data-status="{status}"><td><strong>{team}</strong><div class="subtle mono small hook-url" title="{url}">{url}</div></td><td><span class="tag {tag}">{status}</span></td><td class="num">{attempts}</td><td class="small delivery-error">{error}</td><td class="subtle nowrap" title="{at}">{ago}</td><td class="token-actions"><button type="button" class="btn btn-small" data-action="resend" data-test="resend" data-id="{id}">Resend</button></td></tr>"#,
-        status = esc(&d.status),
+        r#"<tr data-test="delivery-row" data-status="{status}"><td><strong>{team}</strong><div class="subtle mono small delivery-url" title="{url}">{url}</div></td><td><span class="tag {tag}">{status}</span><div class="subtle small">{when}</div></td><td class="num">{attempts}</td><td class="small delivery-error">{error}</td><td class="subtle nowrap" title="{at}">{ago}</td><td class="token-actions"><button type="button" class="btn btn-small" data-action="resend" data-test="resend" data-id="{id}">Resend</button></td></tr>"#,
+        status = d.status.as_str(),
         team = esc(if d.team_name.is_empty() {
             &d.team_id
         } else {
@@ -368,6 +376,7 @@ fn delivery_row(d: &Delivery) -> String {
         }),
         url = esc(&d.url),
         attempts = d.attempts,
+        when = esc(&when),
         error = esc(d.last_error.as_deref().unwrap_or("—")),
         at = esc(&format::date_time(&d.created_at)),
         ago = esc(&format::relative_time(&d.created_at)),
