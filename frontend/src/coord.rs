@@ -53,3 +53,57 @@ impl FeedQuery {
         .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::notices::{NoticeKind, NoticeStatus};
+
+    fn notice(id: &str, previous: Option<&str>) -> Notice {
+        Notice {
+            id: id.into(),
+            change_id: "c".into(),
+            change_title: "t".into(),
+            previous_id: previous.map(Into::into),
+            status: NoticeStatus::Published,
+            kind: NoticeKind::Manual,
+            audience: vec![],
+            planned_at: None,
+            planned_stage: None,
+            expected_changes: "x".into(),
+            talking_points: String::new(),
+            created_by: None,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            published_at: None,
+            acknowledgements: vec![],
+        }
+    }
+
+    #[test]
+    fn revisions_count_the_notices_replaced() {
+        let list = vec![
+            notice("c3", Some("b2")),
+            notice("b2", Some("a1")),
+            notice("a1", None),
+        ];
+        assert_eq!(revision(&list[0], &list), 3);
+        assert_eq!(revision(&list[1], &list), 2);
+        assert_eq!(revision(&list[2], &list), 1);
+        // A loop in bad data ends.
+        let looped = vec![notice("a", Some("b")), notice("b", Some("a"))];
+        assert!(revision(&looped[0], &looped) <= looped.len() + 2);
+    }
+
+    #[test]
+    fn feed_query_leaves_out_empty_filters() {
+        let q = FeedQuery {
+            q: " spanish ".into(),
+            days: "7".into(),
+            ..FeedQuery::default()
+        };
+        assert_eq!(
+            q.params(),
+            vec![("q", "spanish".to_string()), ("days", "7".to_string())]
+        );
+    }
+}
