@@ -194,6 +194,90 @@ mod tests {
     }
 
     #[test]
+    fn notice_gates_follow_tier_lead_time_and_traffic() {
+        use crate::change::RiskTier;
+        let plan = crate::plan::PlanTemplate::Standard.plan();
+        let canary = RolloutState::Canary;
+        let fresh = SupportNotice {
+            notice_id: "n".into(),
+            published_at: "2026-12-01T09:00:00.000000Z".into(),
+            age_hours: 2.0,
+            acknowledged: false,
+        };
+        // Low risk: no notice rules.
+        assert!(notice_gates(RiskTier::Low, 0, &plan, RolloutState::Eval, canary, None).is_empty());
+        // Standard: none published, then too recent for 24 h, then fine with lead 0.
+        let g = notice_gates(
+            RiskTier::Standard,
+            24,
+            &plan,
+            RolloutState::Eval,
+            canary,
+            None,
+        );
+        assert_eq!(
+            g[0].message,
+            "publish a notice to Support at least 24 h before the canary (none published)"
+        );
+        let g = notice_gates(
+            RiskTier::Standard,
+            24,
+            &plan,
+            RolloutState::Eval,
+            canary,
+            Some(&fresh),
+        );
+        assert!(!g[0].satisfied);
+        let g = notice_gates(
+            RiskTier::High,
+            0,
+            &plan,
+            RolloutState::Eval,
+            canary,
+            Some(&fresh),
+        );
+        assert!(g[0].satisfied);
+        // Inside the ramp, only steps above 25 % ask for the acknowledgement.
+        let from = RolloutState::Canary;
+        for (i, step) in plan.ramp.iter().enumerate() {
+            let to = RolloutState::Ramp { step: i as u32 };
+            let g = notice_gates(RiskTier::Standard, 24, &plan, from, to, Some(&fresh));
+            assert_eq!(g.len(), usize::from(step.percent > 25.0), "step {i}");
+            if let Some(g) = g.first() {
+                assert_eq!(
+                    g.message,
+                    "Support has not acknowledged the notice of 2026-12-01T09:00:00.000000Z"
+                );
+            }
+        }
+        let acked = SupportNotice {
+            acknowledged: true,
+            ..fresh
+        };
+        let g = notice_gates(
+            RiskTier::Standard,
+            24,
+            &plan,
+            from,
+            RolloutState::Full,
+            Some(&acked),
+        );
+        assert!(g[0].satisfied);
+        // Rolling back never waits.
+        assert!(
+            notice_gates(
+                RiskTier::High,
+                24,
+                &plan,
+                from,
+                RolloutState::RolledBack,
+                None
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
     fn a_notice_needs_an_audience_and_text() {
         let mut n = NoticeInput {
             audience: vec!["t".into()],
