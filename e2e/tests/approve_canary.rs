@@ -11,6 +11,7 @@ async fn approve_canary() -> Result {
     let erin = http::login(&server, ENGINEER);
     let id = erin.create_change(&server, title);
     erin.transition(&server, &id, "advance", None);
+    erin.notify_support(&server, &id, "Onboarding answers sound warmer.");
 
     let browser = Browser::start().await;
     let c = &browser.client;
