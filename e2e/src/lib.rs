@@ -299,6 +299,19 @@ pub mod find {
         Ok(c.find_all(Locator::Css(css)).await?)
     }
 
+    /// The visible text of the element matching `css`, found again if it goes stale.
+    pub async fn text(c: &Client, css: &str) -> Result<String> {
+        let start = Instant::now();
+        loop {
+            let attempt = async { one(c, css).await?.text().await.map_err(Into::into) };
+            match attempt.await {
+                Ok(t) => return Ok(t),
+                Err(e) if start.elapsed() > PATIENCE => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
     /// The visible texts of every element matching `css`.
     pub async fn texts(c: &Client, css: &str) -> Result<Vec<String>> {
         let mut out = Vec::new();
@@ -313,9 +326,18 @@ pub mod find {
 pub mod act {
     use super::*;
 
+    /// Clicks the element matching `css`. The console re-renders parts of a page when data
+    /// refreshes, so a found element can go stale before the click: find it again and retry.
     pub async fn click(c: &Client, css: &str) -> Result {
-        find::one(c, css).await?.click().await?;
-        Ok(())
+        let start = Instant::now();
+        loop {
+            let attempt = async { find::one(c, css).await?.click().await.map_err(Into::into) };
+            match attempt.await {
+                Ok(_) => return Ok(()),
+                Err(e) if start.elapsed() > PATIENCE => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     /// Replaces the value of a field and fires the events a person's typing would.
@@ -378,7 +400,8 @@ pub mod check {
         let start = Instant::now();
         loop {
             let got = match c.find(Locator::Css(css)).await {
-                Ok(e) => e.attr(attr).await?,
+                // A re-render can make the element stale between find and read: retry.
+                Ok(e) => e.attr(attr).await.ok().flatten(),
                 Err(_) => None,
             };
             if got.as_deref() == Some(value) {

@@ -38,10 +38,7 @@ async fn tell_support_before_rollout() -> Result {
 
     // Support sees the badge, reads the notice in the feed and acknowledges it.
     act::login(c, &server, SUPPORT).await?;
-    let badge = find::one(c, &find::hook("notices-badge"))
-        .await?
-        .text()
-        .await?;
+    let badge = find::text(c, &find::hook("notices-badge")).await?;
     assert_eq!(badge.trim(), "1", "one unread notice for Support");
     act::click(c, &find::hook("nav-feed")).await?;
     find::one(c, &find::hook("feed-item")).await?;
