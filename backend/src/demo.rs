@@ -28,6 +28,7 @@ use TransitionAction::{Advance, RollBack};
 /// used) is left alone.
 pub async fn seed(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
     let users = accounts::seed_demo_users(pool, passwords).await?;
+    seed_teams(pool, &users).await?;
     if db::changes::count(pool).await? > 0 {
         return Ok(false);
     }
@@ -299,4 +300,40 @@ async fn walk(
         .await?;
     }
     Ok(change)
+}
+
+/// The demo's teams: Sam in Support, Pat in Marketing, and a downstream "Billing platform"
+/// team with Erin. Only once: a workspace that already has the downstream team is left alone.
+async fn seed_teams(pool: &AnyPool, users: &[shared::auth::User]) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    if db::teams::id_by_name(&mut tx, "Billing platform")
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let at = db::now();
+    let secret = db::teams::new_secret(crate::http::teams_secret_prefix())?;
+    let billing = db::teams::create(&mut tx, "Billing platform", None, &secret, &at).await?;
+    let id_of = |email: &str| {
+        users
+            .iter()
+            .find(|u| u.email == email)
+            .map(|u| u.id.clone())
+    };
+    for (team, email) in [
+        (shared::teams::SUPPORT_TEAM, "sam.support@demo.rollgate"),
+        ("Marketing", "pat.pm@demo.rollgate"),
+    ] {
+        if let (Some(team), Some(user)) =
+            (db::teams::id_by_name(&mut tx, team).await?, id_of(email))
+        {
+            db::teams::set_members(&mut tx, &team, &[user]).await?;
+        }
+    }
+    if let Some(erin) = id_of("erin.engineer@demo.rollgate") {
+        db::teams::set_members(&mut tx, &billing, &[erin]).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -5,7 +5,9 @@
 //! [`serve`] opens the database, seeds the demo if asked, and listens.
 
 pub mod accounts;
+pub mod atom;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod demo_traffic;
 pub mod error;

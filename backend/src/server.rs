@@ -140,7 +140,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     // The demo's simulated production app sends its windows through this very router.
     let traffic = config
         .demo
-        .then(|| demo_traffic::spawn(router.clone(), pool.clone(), stopped));
+        .then(|| demo_traffic::spawn(router.clone(), pool.clone(), stopped.clone()));
+    let deliveries =
+        crate::delivery::spawn(pool.clone(), crate::delivery::Config::default(), stopped);
     println!("Rollgate console on http://{addr}");
     // The peer address feeds the per-address sign-in limit and the audit log.
     let served = axum::serve(
@@ -156,6 +158,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         && let Err(e) = task.await
     {
         tracing::error!(error = %e, "the demo traffic task failed");
+    }
+    if let Err(e) = deliveries.await {
+        tracing::error!(error = %e, "the webhook delivery worker failed");
     }
     served.map_err(ServeError::Serve)?;
     pool.close().await;

@@ -23,7 +23,10 @@ async fn create_as_erin(app: &TestApp) -> String {
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    common::id_of(&res.json())
+    let id = common::id_of(&res.json());
+    // Standard risk: the canary also needs a notice to Support published a day before.
+    app.publish_support_notice(&id, 25).await;
+    id
 }
 
 async fn gate(app: &TestApp, id: &str) -> Value {

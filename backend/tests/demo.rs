@@ -107,6 +107,23 @@ async fn demo_seeds_four_changes_once() {
                 .expect("seed")
         );
         assert_eq!(app.counts().await, counts);
+
+        // Teams: Sam hears about changes for Support; the downstream team exists once.
+        let teams = app.get("/api/v1/teams").await.json();
+        let names: Vec<&str> = teams
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Billing platform", "Marketing", "Support"]);
+        let support = teams
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "Support")
+            .unwrap();
+        assert_eq!(support["members"][0]["email"], "sam.support@demo.rollgate");
     })
     .await;
 }

@@ -30,6 +30,20 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/approvals", &["get"]),
     ("/api/v1/audit", &["get"]),
     ("/api/v1/audit/export", &["get"]),
+    ("/api/v1/teams", &["get", "post"]),
+    ("/api/v1/teams/{id}", &["put"]),
+    ("/api/v1/teams/{id}/secret", &["post"]),
+    ("/api/v1/teams/{id}/feed-token", &["post"]),
+    ("/api/v1/changes/{id}/notices", &["get", "post"]),
+    ("/api/v1/notices/{id}", &["put"]),
+    ("/api/v1/notices/{id}/publish", &["post"]),
+    ("/api/v1/notices/{id}/acknowledgements", &["post"]),
+    ("/api/v1/notices/{id}/read", &["post"]),
+    ("/api/v1/notices/unread", &["get"]),
+    ("/api/v1/feed", &["get"]),
+    ("/api/v1/deliveries", &["get"]),
+    ("/api/v1/deliveries/{id}/resend", &["post"]),
+    ("/api/v1/teams/{id}/feed.atom", &["get"]),
 ];
 
 const METHODS: [&str; 8] = [
@@ -174,7 +188,20 @@ async fn every_documented_route_is_served() {
                     );
                     continue;
                 }
-                assert_ne!(res.status, StatusCode::NOT_FOUND, "{method} {uri}");
+                // A resource's own 404 (a team or notice id that is a change's) is served;
+                // the router's "route … not found" is not.
+                let foreign_id = ["/api/v1/teams/", "/api/v1/notices/", "/api/v1/deliveries/"]
+                    .iter()
+                    .any(|p| path.starts_with(p));
+                if foreign_id {
+                    assert!(
+                        res.status != StatusCode::NOT_FOUND || !res.message().starts_with("route "),
+                        "{method} {uri}: {}",
+                        res.text()
+                    );
+                } else {
+                    assert_ne!(res.status, StatusCode::NOT_FOUND, "{method} {uri}");
+                }
                 assert_ne!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
             }
         }

@@ -61,6 +61,7 @@ pub const PEOPLE: [(&str, &str, &[&str]); 5] = [
 pub const ADMIN: &str = "ada@e2e.test";
 pub const ENGINEER: &str = "erin@e2e.test";
 pub const PM: &str = "pat@e2e.test";
+pub const SUPPORT: &str = "sam@e2e.test";
 /// Password of every account of an empty test workspace.
 pub const PASSWORD: &str = "e2e-password-of-some-length";
 /// Password of the demo workspace's accounts (shown on its login page).
@@ -138,12 +139,48 @@ impl Server {
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {}: {e}", bin.display()));
         wait_for_port(addr, &mut child, "rollgate serve");
-        Server {
+        let server = Server {
             child,
             url: format!("http://{addr}"),
             demo,
             _dir: dir,
+        };
+        if !demo {
+            server.prepare_workspace();
         }
+        server
+    }
+
+    /// What an admin does on day one: Sam joins the Support team, and notices may go out
+    /// right before a canary (no lead time) so tests need not wait a day.
+    fn prepare_workspace(&self) {
+        let admin = http::login(self, ADMIN);
+        let (_, policies) = admin.request(self, "GET", "/api/v1/policies", None);
+        let mut policies: serde_json::Value =
+            serde_json::from_str(&policies).expect("policies are JSON");
+        for tier in ["low", "standard", "high"] {
+            policies[tier]["notice_lead_hours"] = 0.into();
+        }
+        let (status, text) =
+            admin.request(self, "PUT", "/api/v1/policies", Some(&policies.to_string()));
+        assert_eq!(status, 200, "policies: {text}");
+        let (_, users) = admin.request(self, "GET", "/api/v1/users", None);
+        let users: serde_json::Value = serde_json::from_str(&users).expect("users are JSON");
+        let sam = users
+            .as_array()
+            .and_then(|u| u.iter().find(|u| u["email"] == SUPPORT))
+            .and_then(|u| u["id"].as_str())
+            .expect("Sam has an account")
+            .to_string();
+        let support = http::team_id(self, &admin, "Support");
+        let body = serde_json::json!({ "name": "Support", "members": [sam] });
+        let (status, text) = admin.request(
+            self,
+            "PUT",
+            &format!("/api/v1/teams/{support}"),
+            Some(&body.to_string()),
+        );
+        assert_eq!(status, 200, "support team: {text}");
     }
 
     pub fn page(&self, path: &str) -> String {
@@ -262,6 +299,19 @@ pub mod find {
         Ok(c.find_all(Locator::Css(css)).await?)
     }
 
+    /// The visible text of the element matching `css`, found again if it goes stale.
+    pub async fn text(c: &Client, css: &str) -> Result<String> {
+        let start = Instant::now();
+        loop {
+            let attempt = async { one(c, css).await?.text().await.map_err(Into::into) };
+            match attempt.await {
+                Ok(t) => return Ok(t),
+                Err(e) if start.elapsed() > PATIENCE => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
     /// The visible texts of every element matching `css`.
     pub async fn texts(c: &Client, css: &str) -> Result<Vec<String>> {
         let mut out = Vec::new();
@@ -276,9 +326,18 @@ pub mod find {
 pub mod act {
     use super::*;
 
+    /// Clicks the element matching `css`. The console re-renders parts of a page when data
+    /// refreshes, so a found element can go stale before the click: find it again and retry.
     pub async fn click(c: &Client, css: &str) -> Result {
-        find::one(c, css).await?.click().await?;
-        Ok(())
+        let start = Instant::now();
+        loop {
+            let attempt = async { find::one(c, css).await?.click().await.map_err(Into::into) };
+            match attempt.await {
+                Ok(_) => return Ok(()),
+                Err(e) if start.elapsed() > PATIENCE => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     /// Replaces the value of a field and fires the events a person's typing would.
@@ -341,7 +400,8 @@ pub mod check {
         let start = Instant::now();
         loop {
             let got = match c.find(Locator::Css(css)).await {
-                Ok(e) => e.attr(attr).await?,
+                // A re-render can make the element stale between find and read: retry.
+                Ok(e) => e.attr(attr).await.ok().flatten(),
                 Err(_) => None,
             };
             if got.as_deref() == Some(value) {
@@ -529,6 +589,33 @@ pub mod http {
             assert_eq!(status, 200, "{action} failed: {text}");
         }
 
+        /// Drafts and publishes a notice to Support about the change; returns the notice id.
+        pub fn notify_support(&self, server: &Server, id: &str, what: &str) -> String {
+            let support = team_id(server, self, "Support");
+            let body = serde_json::json!({
+                "audience": [support],
+                "expected_changes": what,
+                "talking_points": "Nothing to do unless users ask.",
+            });
+            let (status, text) = self.request(
+                server,
+                "POST",
+                &format!("/api/v1/changes/{id}/notices"),
+                Some(&body.to_string()),
+            );
+            assert_eq!(status, 201, "drafting a notice failed: {text}");
+            let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON body");
+            let notice = v["id"].as_str().expect("the notice has an id").to_string();
+            let (status, text) = self.request(
+                server,
+                "POST",
+                &format!("/api/v1/notices/{notice}/publish"),
+                None,
+            );
+            assert_eq!(status, 200, "publishing the notice failed: {text}");
+            notice
+        }
+
         /// Approves the change's upcoming gate as `role`.
         pub fn approve(&self, server: &Server, id: &str, role: &str) {
             let (status, gate) =
@@ -549,6 +636,19 @@ pub mod http {
             );
             assert_eq!(status, 200, "approving as {role} failed: {text}");
         }
+    }
+
+    /// The id of the team called `name`.
+    pub fn team_id(server: &Server, session: &Session, name: &str) -> String {
+        let (status, text) = session.request(server, "GET", "/api/v1/teams", None);
+        assert_eq!(status, 200, "teams: {text}");
+        let teams: serde_json::Value = serde_json::from_str(&text).expect("teams are JSON");
+        teams
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["name"] == name))
+            .and_then(|t| t["id"].as_str())
+            .unwrap_or_else(|| panic!("no team called {name}: {text}"))
+            .to_string()
     }
 
     fn dechunk(mut s: &str) -> String {

@@ -11,6 +11,7 @@ async fn approve_canary() -> Result {
     let erin = http::login(&server, ENGINEER);
     let id = erin.create_change(&server, title);
     erin.transition(&server, &id, "advance", None);
+    erin.notify_support(&server, &id, "Onboarding answers sound warmer.");
 
     let browser = Browser::start().await;
     let c = &browser.client;
@@ -29,10 +30,7 @@ async fn approve_canary() -> Result {
     .await?;
     act::click(c, &find::hook("confirm")).await?;
     check::count(c, &find::hook("signature"), 1).await?;
-    let missing = find::one(c, &find::hook("gate-missing"))
-        .await?
-        .text()
-        .await?;
+    let missing = find::text(c, &find::hook("gate-missing")).await?;
     assert!(missing.to_lowercase().contains("pm"), "missing: {missing}");
     assert!(
         !missing.to_lowercase().contains("engineer"),
@@ -45,10 +43,7 @@ async fn approve_canary() -> Result {
     // The PM finds it in the inbox and approves with a comment.
     act::login(c, &server, PM).await?;
     check::page_shows(c, "Approvals").await?;
-    let badge = find::one(c, &find::hook("inbox-badge"))
-        .await?
-        .text()
-        .await?;
+    let badge = find::text(c, &find::hook("inbox-badge")).await?;
     assert_eq!(badge.trim(), "1", "one change waits for the PM");
     act::click(c, &find::hook("nav-approvals")).await?;
     let entry = find::one(c, &find::hook("inbox-entry")).await?;

@@ -80,10 +80,7 @@ async fn catch_a_hidden_regression() -> Result {
         "breach",
     )
     .await?;
-    let callout = find::one(c, &find::hook("hidden-regression"))
-        .await?
-        .text()
-        .await?;
+    let callout = find::text(c, &find::hook("hidden-regression")).await?;
     assert!(callout.contains("free / es"), "{callout}");
     assert!(
         find::all(c, &find::hook("srm-banner")).await?.is_empty(),

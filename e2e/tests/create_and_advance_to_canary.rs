@@ -50,7 +50,9 @@ async fn create_and_advance_to_canary() -> Result {
     for done in 1..=2 {
         if done == 2 {
             // Standard risk: the requesting engineer and a PM sign the canary gate.
-            http::login(&server, ENGINEER).approve(&server, &id, "engineer");
+            let erin = http::login(&server, ENGINEER);
+            erin.notify_support(&server, &id, "Refund answers apologise once.");
+            erin.approve(&server, &id, "engineer");
             http::login(&server, PM).approve(&server, &id, "pm");
             c.refresh().await?;
             check::attr_is(c, &find::hook("gate"), "data-satisfied", "true").await?;

@@ -9,6 +9,11 @@ async fn roll_back_with_reason() -> Result {
     let erin = http::login(&server, ENGINEER);
     let id = erin.create_change(&server, "Cheaper model for title suggestions");
     erin.transition(&server, &id, "advance", None);
+    erin.notify_support(
+        &server,
+        &id,
+        "Title suggestions may read a little differently.",
+    );
     erin.approve(&server, &id, "engineer");
     http::login(&server, PM).approve(&server, &id, "pm");
     erin.transition(&server, &id, "advance", None);

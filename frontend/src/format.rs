@@ -89,6 +89,38 @@ fn locale(rfc3339: &str, with_time: bool) -> String {
     }
 }
 
+/// A `datetime-local` input's value (local time, no offset) as RFC 3339 UTC; empty when it is
+/// not one.
+pub fn local_to_utc(local: &str) -> String {
+    let local = local.trim();
+    if local.is_empty() {
+        return String::new();
+    }
+    // A date-time without an offset is read as local time (ECMA-262 Date.parse).
+    let d = js_sys::Date::new(&local.into());
+    if d.get_time().is_finite() {
+        String::from(d.to_iso_string())
+    } else {
+        String::new()
+    }
+}
+
+/// An RFC 3339 instant as a `datetime-local` value in the viewer's time zone.
+pub fn utc_to_local(rfc3339: &str) -> String {
+    let Some(ms) = parse_ms(rfc3339) else {
+        return String::new();
+    };
+    let d = js_sys::Date::new(&ms.into());
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
 pub fn pretty_json(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
 }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod bench;
 pub mod components;
+pub mod coord;
 pub mod format;
 pub mod pages;
 pub mod session;
@@ -25,6 +26,7 @@ use pages::change_form::{EditChangePage, NewChangePage};
 use pages::change_list::ChangeList;
 use pages::change_page::ChangePage;
 use pages::comparison::ComparisonPage;
+use pages::feed::FeedPage;
 use pages::login::LoginPage;
 use pages::not_found::NotFound;
 use pages::stats_calculator::StatsCalculator;
@@ -97,6 +99,7 @@ fn Shell() -> impl IntoView {
                         <Route path=path!("/changes/:id/compare") view=ComparisonPage />
                         <Route path=path!("/approvals") view=ApprovalsPage />
                         <Route path=path!("/audit") view=AuditPage />
+                        <Route path=path!("/feed") view=FeedPage />
                         <Route path=path!("/admin") view=AdminPage />
                         <Route path=path!("/stats") view=StatsCalculator />
                     </Routes>

@@ -26,7 +26,8 @@ thread_local! {
     static INBOX: ArcRwSignal<u32> = ArcRwSignal::new(0);
 }
 
-/// Bumped after the user signs a gate, so the inbox count in the top bar refreshes.
+/// Bumped after the user signs a gate, or reads or acknowledges a notice, so the counts in the
+/// top bar refresh.
 pub fn inbox_version() -> ArcRwSignal<u32> {
     INBOX.with(Clone::clone)
 }

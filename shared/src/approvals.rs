@@ -63,6 +63,12 @@ pub struct TierPolicy {
     pub ramp: Vec<Requirement>,
     #[serde(default)]
     pub full_traffic: Vec<Requirement>,
+    /// Hours before the canary a notice to Support must be published (standard and high risk;
+    /// `crate::notices::notice_gates`). Absent in policies stored before notices existed:
+    /// [`ApprovalPolicies::with_defaults`]
+    /// then gives the tier's default (low 0, standard 24, high 24).
+    #[serde(default)]
+    pub notice_lead_hours: Option<u32>,
 }
 
 impl TierPolicy {
@@ -97,22 +103,38 @@ impl Default for ApprovalPolicies {
                 canary: vec![req(Engineer, 1)],
                 ramp: vec![],
                 full_traffic: vec![],
+                notice_lead_hours: Some(0),
             },
             standard: TierPolicy {
                 canary: vec![req(Engineer, 1), req(Pm, 1)],
                 ramp: vec![req(Approver, 1)],
                 full_traffic: vec![],
+                notice_lead_hours: Some(24),
             },
             high: TierPolicy {
                 canary: vec![req(Engineer, 1), req(Pm, 1), req(Approver, 1)],
                 ramp: vec![req(Engineer, 1), req(Pm, 1), req(Approver, 1)],
                 full_traffic: vec![req(Approver, 2)],
+                notice_lead_hours: Some(24),
             },
         }
     }
 }
 
 impl ApprovalPolicies {
+    /// Fills in absent notice lead times with the defaults, so that answers always show them.
+    pub fn with_defaults(mut self) -> Self {
+        let d = ApprovalPolicies::default();
+        for (p, d) in [
+            (&mut self.low, &d.low),
+            (&mut self.standard, &d.standard),
+            (&mut self.high, &d.high),
+        ] {
+            p.notice_lead_hours = p.notice_lead_hours.or(d.notice_lead_hours);
+        }
+        self
+    }
+
     pub fn tier(&self, tier: RiskTier) -> &TierPolicy {
         match tier {
             RiskTier::Low => &self.low,
@@ -147,9 +169,18 @@ pub fn validate_policies(p: &ApprovalPolicies) -> Result<(), FieldError> {
                 }
             }
         }
+        if policy.notice_lead_hours.is_some_and(|h| h > MAX_LEAD_HOURS) {
+            return Err(FieldError::new(
+                format!("{tier}.notice_lead_hours"),
+                format!("must be at most {MAX_LEAD_HOURS} hours (30 days)"),
+            ));
+        }
     }
     Ok(())
 }
+
+/// Longest notice lead time an admin can ask for.
+pub const MAX_LEAD_HOURS: u32 = 720;
 
 /// The gates a rollout passes going from `from` to `to`.
 pub fn gate_kinds(plan: &RolloutPlan, from: RolloutState, to: RolloutState) -> Vec<GateKind> {
@@ -421,6 +452,10 @@ pub struct GateStatus {
     pub author: Option<UserRef>,
     pub plan_revision: i64,
     pub revision: i64,
+    /// The notice requirements of this gate (standard and high risk), each with whether it
+    /// is met; `satisfied` and `message` include them.
+    #[serde(default)]
+    pub notices: Vec<crate::notices::NoticeGate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -283,3 +283,23 @@ fn from_row(row: &AnyRow) -> Result<AiChange> {
         id,
     })
 }
+
+/// Every change with its product area, oldest first (the support feed reads them all; a
+/// workspace has hundreds, not millions).
+pub async fn all_with_area(pool: &AnyPool) -> Result<Vec<(AiChange, Option<String>)>> {
+    let sql = format!("SELECT {COLUMNS}, product_area FROM changes ORDER BY created_at, id");
+    let rows = sqlx::query(&sql).fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| Ok((from_row(r)?, r.try_get("product_area")?)))
+        .collect()
+}
+
+/// Sets the product area of a change (`None` clears it).
+pub async fn set_product_area(pool: &AnyPool, id: &str, area: Option<&str>) -> Result<bool> {
+    let done = sqlx::query("UPDATE changes SET product_area = $1 WHERE id = $2")
+        .bind(area)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -7,8 +7,11 @@
 pub mod approvals;
 pub mod audit;
 pub mod changes;
+pub mod deliveries;
 pub mod metrics;
+pub mod notices;
 pub mod policies;
+pub mod teams;
 pub mod tokens;
 pub mod transitions;
 pub mod users;

@@ -13,7 +13,8 @@ pub async fn current(pool: &AnyPool) -> Result<ApprovalPolicies> {
         None => Ok(ApprovalPolicies::default()),
         Some(r) => {
             let text: String = r.try_get(0)?;
-            serde_json::from_str(&text)
+            serde_json::from_str::<ApprovalPolicies>(&text)
+                .map(ApprovalPolicies::with_defaults)
                 .map_err(|e| Error::internal(format!("stored approval policies: {e}")))
         }
     }

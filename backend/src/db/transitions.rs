@@ -79,6 +79,7 @@ pub async fn record(
         },
     )
     .await?;
+    super::notices::automatic(&mut tx, change, t.action, t.to, t.reason, who, t.at).await?;
     tx.commit().await?;
     Ok(AiChange {
         state: t.to,

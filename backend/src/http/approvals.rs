@@ -111,6 +111,7 @@ pub(super) async fn gate_status(
             author,
             plan_revision: meta.plan_revision,
             revision: change.revision,
+            notices: vec![],
         });
     };
     // Judged from where the rollout stands: that is where the transition into `stage` (an
@@ -137,6 +138,20 @@ pub(super) async fn gate_status(
         .map(|r| (*r).clone())
         .collect();
     let label = stage.label(&change.plan);
+    let tier = policies.tier(change.risk);
+    let notices = shared::notices::notice_gates(
+        change.risk,
+        tier.notice_lead_hours.unwrap_or(0),
+        &change.plan,
+        from,
+        stage,
+        support_notice(pool, &change.id).await?.as_ref(),
+    );
+    let notices_missing: Vec<&str> = notices
+        .iter()
+        .filter(|n| !n.satisfied)
+        .map(|n| n.message.as_str())
+        .collect();
     let message = if !rejections.is_empty() {
         let who: Vec<String> = rejections
             .iter()
@@ -147,13 +162,20 @@ pub(super) async fn gate_status(
              they approve",
             who.join(", ")
         )
-    } else if evaluation.missing.is_empty() {
+    } else if evaluation.missing.is_empty() && notices_missing.is_empty() {
         format!("entering {label} is approved")
+    } else if evaluation.missing.is_empty() {
+        format!("entering {label} needs: {}", notices_missing.join("; "))
     } else {
-        format!(
+        let mut m = format!(
             "entering {label} {}",
             approvals::missing_message(&evaluation.missing)
-        )
+        );
+        for n in &notices_missing {
+            m.push_str("; ");
+            m.push_str(n);
+        }
+        m
     };
     Ok(GateStatus {
         change_id: change.id.clone(),
@@ -168,24 +190,63 @@ pub(super) async fn gate_status(
             .map(|r| (*r).clone())
             .collect(),
         rejections,
-        satisfied: evaluation.satisfied(),
+        satisfied: evaluation.satisfied() && notices_missing.is_empty(),
         missing: evaluation.missing,
         message,
         author,
         plan_revision: meta.plan_revision,
         revision: change.revision,
+        notices,
     })
+}
+
+/// The newest published notice of the change to the Support team, with its age and whether
+/// Support acknowledged it: what the notice gates judge.
+async fn support_notice(
+    pool: &AnyPool,
+    change_id: &str,
+) -> Result<Option<shared::notices::SupportNotice>> {
+    let mut conn = pool.acquire().await?;
+    let Some(team) = db::teams::id_by_name(&mut conn, shared::teams::SUPPORT_TEAM).await? else {
+        return Ok(None);
+    };
+    let Some((notice_id, published_at, acknowledged)) =
+        db::notices::latest_published_to(&mut conn, change_id, &team).await?
+    else {
+        return Ok(None);
+    };
+    let published = OffsetDateTime::parse(&published_at, &Rfc3339)
+        .map_err(|e| Error::internal(format!("stored published_at `{published_at}`: {e}")))?;
+    let age_hours = (OffsetDateTime::now_utc() - published).as_seconds_f64() / 3600.0;
+    Ok(Some(shared::notices::SupportNotice {
+        notice_id,
+        published_at,
+        age_hours,
+        acknowledged,
+    }))
 }
 
 /// 409 `gate_not_satisfied` unless the gate of `to`, entered from the change's state, is
 /// signed off. Called before every advance and skip (never before a rollback).
 pub(super) async fn check_gate(pool: &AnyPool, change: &AiChange, to: RolloutState) -> Result<()> {
-    if approvals::gate_kinds(&change.plan, change.state, to).is_empty() {
+    let status = gate_status(pool, change, Some(to)).await?;
+    // A stage without an approval gate is held only by its notice requirements.
+    let no_approvals = approvals::gate_kinds(&change.plan, change.state, to).is_empty();
+    if status.satisfied || (no_approvals && status.notices.iter().all(|n| n.satisfied)) {
         return Ok(());
     }
-    let status = gate_status(pool, change, Some(to)).await?;
-    if status.satisfied {
-        return Ok(());
+    if no_approvals {
+        let missing: Vec<&str> = status
+            .notices
+            .iter()
+            .filter(|n| !n.satisfied)
+            .map(|n| n.message.as_str())
+            .collect();
+        return Err(Error::GateNotSatisfied(format!(
+            "entering {} needs: {}",
+            to.label(&change.plan),
+            missing.join("; ")
+        )));
     }
     Err(Error::GateNotSatisfied(status.message))
 }
@@ -422,7 +483,10 @@ async fn inbox(
         let include = match scope {
             InboxScope::Decided => true,
             _ => {
-                let waiting = !gate.satisfied && !gate.required.is_empty();
+                // Signatures only: a signed gate held by a missing notice waits for the
+                // notice's authors and Support, not for approvers.
+                let signed = gate.missing.is_empty() && gate.rejections.is_empty();
+                let waiting = !signed && !gate.required.is_empty();
                 let mine = waiting && waits_for(&gate, &me);
                 match scope {
                     InboxScope::WaitingForMe => mine,

@@ -98,6 +98,24 @@ pub const POLICY: &[(&str, &str, Rule)] = &[
     ("PUT", "/api/v1/policies", Roles(ADMINS)),
     ("GET", "/api/v1/audit", Roles(AUDITORS)),
     ("GET", "/api/v1/audit/export", Roles(AUDITORS)),
+    ("GET", "/api/v1/teams", AnyUser),
+    ("POST", "/api/v1/teams", Roles(ADMINS)),
+    ("PUT", "/api/v1/teams/{id}", Roles(ADMINS)),
+    ("POST", "/api/v1/teams/{id}/secret", Roles(ADMINS)),
+    ("POST", "/api/v1/teams/{id}/feed-token", Roles(ADMINS)),
+    ("GET", "/api/v1/changes/{id}/notices", AnyUser),
+    ("POST", "/api/v1/changes/{id}/notices", Roles(EDITORS)),
+    ("PUT", "/api/v1/notices/{id}", Roles(EDITORS)),
+    ("POST", "/api/v1/notices/{id}/publish", Roles(EDITORS)),
+    // Any member of the team, checked by the handler: teams cut across roles.
+    ("POST", "/api/v1/notices/{id}/acknowledgements", AnyUser),
+    ("POST", "/api/v1/notices/{id}/read", AnyUser),
+    ("GET", "/api/v1/notices/unread", AnyUser),
+    ("GET", "/api/v1/feed", AnyUser),
+    ("GET", "/api/v1/deliveries", Roles(ADMINS)),
+    ("POST", "/api/v1/deliveries/{id}/resend", Roles(ADMINS)),
+    // Feed readers send no cookie: the handler checks the team's feed token.
+    ("GET", "/api/v1/teams/{id}/feed.atom", Public),
 ];
 
 /// The rule of a route; HEAD follows GET (axum answers HEAD with the GET handler).

@@ -6,13 +6,17 @@ mod audit;
 pub mod authz;
 mod changes;
 mod console;
+mod deliveries;
 pub mod extract;
+mod feed;
 mod health;
 pub mod ingest_auth;
 mod metrics;
+mod notices;
 mod openapi;
 mod policies;
 mod session;
+mod teams;
 mod templates;
 mod tokens;
 mod transitions;
@@ -49,6 +53,11 @@ fn with_body_limit(router: OpenApiRouter<AppState>, limit: usize) -> OpenApiRout
         .layer(Extension(BodyLimit(limit)))
 }
 
+/// The prefix of webhook signing secrets, for seeding outside the HTTP layer.
+pub fn teams_secret_prefix() -> &'static str {
+    teams::WEBHOOK_SECRET_PREFIX
+}
+
 /// The API's routes and their OpenAPI document, built from the same handler declarations.
 pub fn api() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
@@ -63,6 +72,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(policies::router())
         .merge(approvals::router())
         .merge(audit::router())
+        .merge(teams::router())
+        .merge(notices::router())
+        .merge(feed::router())
+        .merge(deliveries::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
 }

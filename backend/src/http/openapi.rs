@@ -32,6 +32,8 @@ use crate::AppState;
         (name = "users", description = "Accounts and roles"),
         (name = "approvals", description = "Approval policies, gates, sign-off and the inbox"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "teams", description = "Teams told about changes: members, webhook, Atom feed"),
+        (name = "notices", description = "Notices to teams, acknowledgements and read marks"),
         (name = "templates", description = "Plan templates"),
         (name = "health", description = "Liveness"),
         (name = "meta", description = "This document"),

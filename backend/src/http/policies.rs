@@ -51,6 +51,8 @@ async fn put_policies(
     Json(policies): Json<ApprovalPolicies>,
 ) -> Result<Json<ApprovalPolicies>> {
     validate_policies(&policies)?;
+    // Absent lead times mean the tier's default, stored explicitly from now on.
+    let policies = policies.with_defaults();
     let before = db::policies::current(&state.pool).await?;
     let at = db::now();
     let mut tx = state.pool.begin().await?;

@@ -441,8 +441,134 @@ impl TestApp {
         ) else {
             return;
         };
-        self.sign_gate(id, Some(&shared::approvals::stage_key(to)))
+        let stage = shared::approvals::stage_key(to);
+        self.sign_gate(id, Some(&stage)).await;
+        self.meet_notice_gates(id, &stage).await;
+    }
+
+    /// Meets the notice requirements of the gate of `stage`, if it has any: publishes a notice
+    /// to Support dated back past the lead time, and has Support (Sam) acknowledge it.
+    pub async fn meet_notice_gates(&self, id: &str, stage: &str) {
+        let gate = self
+            .get(&format!("/api/v1/changes/{id}/gate?stage={stage}"))
+            .await
+            .json();
+        let mut notice: Option<String> = None;
+        for n in gate["notices"].as_array().cloned().unwrap_or_default() {
+            if n["satisfied"] == true {
+                continue;
+            }
+            let current = match (&notice, n["notice_id"].as_str()) {
+                (Some(id), _) => id.clone(),
+                (None, Some(existing)) if n["requirement"] == "acknowledged_before_wide_ramp" => {
+                    existing.to_owned()
+                }
+                _ => {
+                    let lead = n["lead_hours"].as_i64().unwrap_or(0);
+                    self.publish_support_notice(id, lead + 1).await
+                }
+            };
+            if n["requirement"] == "acknowledged_before_wide_ramp" {
+                self.acknowledge_as_support(&current).await;
+            }
+            notice = Some(current);
+        }
+    }
+
+    /// The id of the seeded Support team.
+    pub async fn support_team(&self) -> String {
+        let teams = self.get("/api/v1/teams").await.json();
+        teams
+            .as_array()
+            .expect("teams")
+            .iter()
+            .find(|t| t["name"] == "Support")
+            .and_then(|t| t["id"].as_str())
+            .expect("the Support team")
+            .to_owned()
+    }
+
+    /// Publishes a notice to Support about change `id`, as if `hours_ago` hours ago; its id.
+    pub async fn publish_support_notice(&self, id: &str, hours_ago: i64) -> String {
+        let support = self.support_team().await;
+        let res = self
+            .post(
+                &format!("/api/v1/changes/{id}/notices"),
+                &json!({
+                    "audience": [support],
+                    "expected_changes": "Shorter answers in Spanish.",
+                    "talking_points": "Nothing to do; tell us about refusals.",
+                }),
+            )
             .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        let notice = res.json()["id"].as_str().expect("id").to_owned();
+        let res = self
+            .post(&format!("/api/v1/notices/{notice}/publish"), &json!({}))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        self.backdate_notice(&notice, hours_ago).await;
+        notice
+    }
+
+    /// Moves a notice's publication `hours_ago` hours into the past (the lead time).
+    pub async fn backdate_notice(&self, notice: &str, hours_ago: i64) {
+        let at = rollgate::db::timestamp(
+            time::OffsetDateTime::now_utc() - time::Duration::hours(hours_ago),
+        );
+        sqlx::query("UPDATE notices SET published_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(notice)
+            .execute(&self.pool)
+            .await
+            .expect("backdate");
+    }
+
+    /// Puts Sam (support) in the Support team and acknowledges `notice` for it as Sam.
+    pub async fn acknowledge_as_support(&self, notice: &str) {
+        let support = self.acknowledge_as_support_setup().await;
+        let res = self
+            .request_as(
+                "sam@example.com",
+                json_request(
+                    Method::POST,
+                    &format!("/api/v1/notices/{notice}/acknowledgements"),
+                    &json!({"team_id": support}),
+                ),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    }
+
+    /// Puts Sam (support) in the Support team; the team's id.
+    pub async fn acknowledge_as_support_setup(&self) -> String {
+        let support = self.support_team().await;
+        let sam = self.session("sam@example.com").user_id.clone();
+        let teams = self.get("/api/v1/teams").await.json();
+        let team = teams
+            .as_array()
+            .expect("teams")
+            .iter()
+            .find(|t| t["id"] == support.as_str())
+            .cloned()
+            .expect("support");
+        let mut members: Vec<String> = team["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| m["user_id"].as_str().expect("id").to_owned())
+            .collect();
+        if !members.contains(&sam) {
+            members.push(sam);
+            let res = self
+                .put(
+                    &format!("/api/v1/teams/{support}"),
+                    &json!({"name": "Support", "members": members, "webhook_url": team["webhook_url"]}),
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        }
+        support
     }
 
     /// Has every missing role of a gate signed by test users; returns the gate after.

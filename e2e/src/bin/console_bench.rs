@@ -157,6 +157,7 @@ async fn main() -> rollgate_e2e::Result {
     // 2. 30 metrics x 12 segments x 14 days hourly, then the page.
     let b = erin.create_change(&server, "Page-load benchmark: 30 metrics x 12 segments");
     erin.transition(&server, &b, "advance", None);
+    erin.notify_support(&server, &b, "Nothing users would notice.");
     erin.approve(&server, &b, "engineer");
     http::login(&server, PM).approve(&server, &b, "pm");
     erin.transition(&server, &b, "advance", None);

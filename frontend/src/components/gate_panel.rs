@@ -9,6 +9,7 @@ use shared::approvals::{
 };
 use shared::auth::Role;
 use shared::change::RiskTier;
+use shared::notices::{NoticeGate, NoticeRequirement};
 use shared::rollout::RolloutState;
 
 use crate::api::{self, ApiError};
@@ -41,8 +42,22 @@ pub fn gate_state(g: &GateStatus) -> (&'static str, String) {
     } else if !g.rejections.is_empty() {
         ("gate-blocked", "Rejected".into())
     } else {
-        let missing: Vec<String> = g.missing.iter().map(missing_text).collect();
+        let mut missing: Vec<String> = g.missing.iter().map(missing_text).collect();
+        missing.extend(
+            g.notices
+                .iter()
+                .filter(|n| !n.satisfied)
+                .map(|n| notice_short(n.requirement, &n.team)),
+        );
         ("gate-waiting", format!("Missing {}", missing.join(", ")))
+    }
+}
+
+/// "notice to Support", "Support acknowledgement".
+fn notice_short(r: NoticeRequirement, team: &str) -> String {
+    match r {
+        NoticeRequirement::PublishedBeforeCanary => format!("notice to {team}"),
+        NoticeRequirement::AcknowledgedBeforeWideRamp => format!("{team} acknowledgement"),
     }
 }
 
@@ -67,10 +82,20 @@ pub fn risk_html(risk: RiskTier) -> String {
 
 /// The panel; fetches the gate itself so that signing refreshes only this part of the page.
 #[component]
-pub fn GatePanel(#[prop(into)] change_id: String) -> impl IntoView {
+pub fn GatePanel(
+    #[prop(into)] change_id: String,
+    /// Refetches the gate when it changes (a notice was published or acknowledged).
+    #[prop(optional, into)]
+    version: Option<Signal<u32>>,
+) -> impl IntoView {
     let id = StoredValue::new(change_id);
     let gate = Loaded::new(
-        move || id.get_value(),
+        move || {
+            if let Some(v) = version {
+                v.track();
+            }
+            id.get_value()
+        },
         |id| async move { api::gate(&id).await },
     );
     let reload = Callback::new(move |_| gate.refetch());
@@ -115,8 +140,11 @@ pub fn GatePanel(#[prop(into)] change_id: String) -> impl IntoView {
 /// Roles signed and missing, and each signature with its evidence, as HTML text (see
 /// `components::html` for why text); every value is escaped.
 fn gate_html(g: &GateStatus) -> String {
+    let notices = notices_html(&g.notices);
     if g.required.is_empty() {
-        return r#"<p class="subtle">The approval policy asks nobody to sign this stage for this risk tier.</p>"#.into();
+        return format!(
+            r#"<p class="subtle">The approval policy asks nobody to sign this stage for this risk tier.</p>{notices}"#
+        );
     }
     let mut out = String::from(r#"<div class="gate-roles">"#);
     for r in &g.required {
@@ -144,13 +172,21 @@ fn gate_html(g: &GateStatus) -> String {
         );
     }
     out += "</div>";
-    if !g.missing.is_empty() {
+    out += &notices;
+    if !g.missing.is_empty() || g.notices.iter().any(|n| !n.satisfied) {
         out += r#"<p class="gate-missing" data-test="gate-missing"><span class="subtle">Missing: </span>"#;
         for m in &g.missing {
             out += &format!(
                 r#"<span class="tag tag-missing" data-role="{}">{}</span>"#,
                 m.role.as_str(),
                 missing_text(m)
+            );
+        }
+        for n in g.notices.iter().filter(|n| !n.satisfied) {
+            out += &format!(
+                r#"<span class="tag tag-missing" data-notice="{}">{}</span>"#,
+                requirement_name(n.requirement),
+                esc(&notice_short(n.requirement, &n.team))
             );
         }
         out += "</p>";
@@ -164,6 +200,45 @@ fn gate_html(g: &GateStatus) -> String {
         out += "</ul>";
     }
     out
+}
+
+fn requirement_name(r: NoticeRequirement) -> &'static str {
+    match r {
+        NoticeRequirement::PublishedBeforeCanary => "published_before_canary",
+        NoticeRequirement::AcknowledgedBeforeWideRamp => "acknowledged_before_wide_ramp",
+    }
+}
+
+/// The gate's notice requirements (standard and high risk): each met or what is missing.
+fn notices_html(gates: &[NoticeGate]) -> String {
+    if gates.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        r#"<div class="gate-notices" data-test="gate-notices"><span class="gate-notices-title">Notices</span>"#,
+    );
+    for n in gates {
+        let title = match n.requirement {
+            NoticeRequirement::PublishedBeforeCanary => format!(
+                "Notice to {} published {} before the canary",
+                n.team,
+                format::hours(f64::from(n.lead_hours))
+            ),
+            NoticeRequirement::AcknowledgedBeforeWideRamp => {
+                format!("{} acknowledged before the ramp passes 25%", n.team)
+            }
+        };
+        out += &format!(
+            r#"<div class="gate-role gate-notice{done}" data-test="gate-notice" data-requirement="{req}" data-satisfied="{sat}"><span class="gate-check" aria-hidden="true">{check}</span><span class="gate-role-name">{title}</span><span class="subtle gate-who">{message}</span></div>"#,
+            done = if n.satisfied { " done" } else { "" },
+            req = requirement_name(n.requirement),
+            sat = n.satisfied,
+            check = if n.satisfied { "✓" } else { "" },
+            title = esc(&title),
+            message = esc(&format::capitalise(&n.message)),
+        );
+    }
+    out + "</div>"
 }
 
 fn signature_html(s: &ApprovalRecord) -> String {

@@ -35,6 +35,55 @@ pub fn action_target(ev: &web_sys::Event) -> Option<web_sys::Element> {
         .flatten()
 }
 
+/// A loaded value as HTML text: skeleton lines while loading, the error banner of
+/// `components::error_banner` with a "Try again" button (`data-action="retry"`, for the
+/// caller's delegated handler) on failure, else `ok` of the value. Cheaper in Wasm than a
+/// typed view per state.
+pub fn loaded_html<T>(
+    v: Option<Result<T, crate::api::ApiError>>,
+    ok: impl FnOnce(T) -> String,
+) -> String {
+    match v {
+        None => r#"<div aria-busy="true" aria-label="Loading"><span class="skeleton" style="width: 60%"></span><span class="skeleton" style="width: 80%"></span><span class="skeleton" style="width: 45%"></span></div>"#.into(),
+        Some(Ok(t)) => ok(t),
+        Some(Err(e)) => format!(
+            r#"<div class="banner banner-error" role="alert" data-test="error"><svg class="banner-icon" viewBox="0 0 20 20" aria-hidden="true"><circle cx="10" cy="10" r="8.5" fill="none" stroke="currentColor" stroke-width="1.6"></circle><path d="M10 5.5v5.5M10 13.6v.9" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"></path></svg><div class="banner-body"><strong>{}</strong><p>{}</p></div><button type="button" class="btn btn-small" data-action="retry">Try again</button></div>"#,
+            esc(e.title()),
+            esc(&e.message())
+        ),
+    }
+}
+
+/// The form an event came from (a submit, or a click inside it).
+pub fn event_form(ev: &web_sys::Event) -> Option<web_sys::Element> {
+    use wasm_bindgen::JsCast;
+    ev.target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest("form")
+        .ok()
+        .flatten()
+}
+
+/// The `value` of the control matching `selector` inside `root`; empty when there is none.
+/// Forms written as HTML text are read this way when submitted, instead of binding each
+/// control to a signal (which costs Wasm per control).
+pub fn value_in(root: &web_sys::Element, selector: &str) -> String {
+    prop_in(root, selector, "value")
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// Whether the checkbox matching `selector` inside `root` is checked.
+pub fn checked_in(root: &web_sys::Element, selector: &str) -> bool {
+    prop_in(root, selector, "checked").is_some_and(|v| v.is_truthy())
+}
+
+fn prop_in(root: &web_sys::Element, selector: &str, prop: &str) -> Option<wasm_bindgen::JsValue> {
+    let el = root.query_selector(selector).ok()??;
+    js_sys::Reflect::get(&el, &prop.into()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::error_banner::ErrorBanner;
-use crate::api::{ApiError, ApiResult};
+use crate::api::{self, ApiError, ApiResult};
 
 /// A fetched value, refetched whenever what `source` reads changes, or on [`Loaded::refetch`].
 /// While a refetch runs, the previous answer stays on screen (as `<Transition>` does).
@@ -62,6 +62,11 @@ impl<T: Clone + Send + Sync + 'static> Loaded<T> {
         self.value.get()
     }
 
+    /// The answer, once there is one, without tracking (for event handlers).
+    pub fn get_untracked(&self) -> Option<Result<T, ApiError>> {
+        self.value.get_untracked()
+    }
+
     /// `loading` until the first answer, then `ok` of the value or an error banner with a
     /// retry button.
     pub fn view<V: IntoView + 'static>(
@@ -76,4 +81,10 @@ impl<T: Clone + Send + Sync + 'static> Loaded<T> {
             Some(Err(e)) => view! { <ErrorBanner error=e retry=retry /> }.into_any(),
         }
     }
+}
+
+/// The teams, loaded once per view. One function for every page that needs them, so that the
+/// generic loader is instantiated once rather than per call site.
+pub fn teams_loader() -> Loaded<Vec<shared::teams::Team>> {
+    Loaded::new(|| (), |_| api::teams())
 }

@@ -13,6 +13,7 @@ pub mod interval_bar;
 pub mod load;
 pub mod metric_table;
 pub mod metric_text;
+pub mod notices_panel;
 pub mod plan_editor;
 pub mod segment_matrix;
 pub mod skeleton;

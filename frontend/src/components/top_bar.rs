@@ -40,6 +40,26 @@ pub fn TopBar(user: User) -> impl IntoView {
                 }
             })
     };
+    // Unread notices, refreshed the same way; the badge links to the feed, where they are read.
+    let unread = Loaded::new(
+        move || {
+            location.pathname.track();
+            session::inbox_version().track();
+        },
+        |_| api::unread(),
+    );
+    let unread_badge = move || {
+        unread
+            .get()
+            .and_then(Result::ok)
+            .map(|u| u.count)
+            .filter(|n| *n > 0)
+            .map(|n| {
+                view! {
+                    <span class="nav-badge nav-badge-notice" data-test="notices-badge" title=format!("{n} unread notice{}", if n == 1 { "" } else { "s" })>{n}</span>
+                }
+            })
+    };
     let auditor = user.has_any(AUDITORS);
     let admin = user.has_role(Role::Admin);
     let roles = user
@@ -73,6 +93,9 @@ pub fn TopBar(user: User) -> impl IntoView {
                     <a href="/" class:active=on_changes>"Changes"</a>
                     <a href="/approvals" class:active=move || path() == "/approvals" data-test="nav-approvals">
                         "Approvals"{badge}
+                    </a>
+                    <a href="/feed" class:active=move || path() == "/feed" data-test="nav-feed">
+                        "Change feed"{unread_badge}
                     </a>
                     {auditor.then(|| view! {
                         <a href="/audit" class:active=move || path() == "/audit" data-test="nav-audit">"Audit log"</a>

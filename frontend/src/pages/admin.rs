@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::approvals::{ApprovalPolicies, GateKind, MAX_COUNT, Requirement, TierPolicy};
+use shared::approvals::{
+    ApprovalPolicies, GateKind, MAX_COUNT, MAX_LEAD_HOURS, Requirement, TierPolicy,
+};
 use shared::auth::{NewUser, Role, User, UserUpdate, validate_new_user, validate_user_update};
 use shared::change::RiskTier;
 
@@ -12,6 +14,7 @@ use crate::components::error_banner::{ErrorBanner, MessageBanner};
 use crate::components::html::{action_target, esc};
 use crate::components::load::Loaded;
 use crate::components::skeleton::{SkeletonLine, TableSkeleton};
+use crate::pages::admin_teams::{DeliveriesSection, TeamsSection};
 use crate::pages::change_tokens::TokensPanel;
 use crate::{format, session};
 
@@ -40,12 +43,16 @@ pub fn AdminPage() -> impl IntoView {
                     <a href="#users">"Users"</a>
                     <a href="#tokens">"Service tokens"</a>
                     <a href="#policies">"Approval policies"</a>
+                    <a href="#teams">"Teams"</a>
+                    <a href="#deliveries">"Deliveries"</a>
                 </nav>
             </div>
             <div class="admin-sections">
                 <UsersSection />
                 <TokensPanel />
                 <PoliciesSection />
+                <TeamsSection />
+                <DeliveriesSection />
             </div>
         </div>
     }
@@ -312,7 +319,7 @@ fn PoliciesSection() -> impl IntoView {
             <div class="card-head">
                 <div>
                     <h2>"Approval policies"</h2>
-                    <p class="card-sub">"How many people of each role must sign before a rollout enters a stage, per risk tier. 0 means the role is not asked. Full traffic comes on top of the ramp step that reaches 100%. The author of a change never counts."</p>
+                    <p class="card-sub">"How many people of each role must sign before a rollout enters a stage, per risk tier. 0 means the role is not asked. Full traffic comes on top of the ramp step that reaches 100%. The author of a change never counts. The notice lead time is how long before the canary a notice to Support must be published; Support must also acknowledge it before the ramp passes 25%."</p>
                 </div>
             </div>
             {loaded.view(
@@ -329,6 +336,7 @@ fn grid_html(p: &ApprovalPolicies) -> String {
     for (_, label) in GATES {
         out += &format!("<th>{label}</th>");
     }
+    out += r#"<th title="Hours before the canary a notice to Support must be published (standard and high risk)">Notice lead time</th>"#;
     out += "</tr></thead><tbody>";
     for t in TIERS {
         out += &format!(
@@ -355,6 +363,12 @@ fn grid_html(p: &ApprovalPolicies) -> String {
             }
             out += "</div></td>";
         }
+        let lead = p.tier(t).notice_lead_hours.unwrap_or(0);
+        out += &format!(
+            r#"<td><label class="policy-role policy-lead{zero}"><span>hours</span><input type="number" min="0" max="{MAX_LEAD_HOURS}" step="1" value="{lead}" data-action="policy" data-tier="{t}" data-gate="notice_lead" data-test="policy-{t}-notice-lead"></label></td>"#,
+            zero = if lead == 0 { " zero" } else { "" },
+            t = t.as_str(),
+        );
         out += "</tr>";
     }
     out + "</tbody></table>"
@@ -404,6 +418,19 @@ fn PolicyGrid(initial: ApprovalPolicies) -> impl IntoView {
         };
         let attr = |n: &str| input.get_attribute(n).unwrap_or_default();
         let tier = TIERS.into_iter().find(|t| t.as_str() == attr("data-tier"));
+        if let Some(tier) = tier.filter(|_| attr("data-gate") == "notice_lead") {
+            let h = input
+                .value()
+                .trim()
+                .parse::<u32>()
+                .unwrap_or(0)
+                .min(MAX_LEAD_HOURS);
+            policies.update(|p| tier_mut(p, tier).notice_lead_hours = Some(h));
+            if let Some(l) = input.parent_element() {
+                let _ = l.class_list().toggle_with_force("zero", h == 0);
+            }
+            return;
+        }
         let gate = GATES
             .iter()
             .map(|g| g.0)

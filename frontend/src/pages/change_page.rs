@@ -17,6 +17,7 @@ use crate::components::change_tabs::ChangeTabs;
 use crate::components::dialog::{ConfirmDialog, Tone};
 use crate::components::error_banner::ErrorBanner;
 use crate::components::gate_panel::GatePanel;
+use crate::components::notices_panel::NoticesPanel;
 use crate::components::plan_editor::template_blurb;
 use crate::components::skeleton::PageSkeleton;
 use crate::components::tags::{KindTag, RiskTag, StateBadge, TrafficBar};
@@ -78,6 +79,8 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
     let state = c.state;
     let plan = c.plan.clone();
     let rolled_back = state == RolloutState::RolledBack;
+    // Bumped when a notice is saved, published or acknowledged: the gate may ask for notices.
+    let gate_version = RwSignal::new(0_u32);
     let last_rollback = history
         .iter()
         .rev()
@@ -114,7 +117,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             </header>
             <ChangeTabs id=c.id.clone() compare=false />
 
-            <GatePanel change_id=c.id.clone() />
+            <GatePanel change_id=c.id.clone() version=gate_version />
 
             <section class="card rollout-card">
                 <div class="card-head">
@@ -137,6 +140,8 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             <div class="change-grid">
                 <div class="change-main">
                     <WhatChanges change=c.clone() />
+                    <NoticesPanel change_id=c.id.clone() plan=plan.clone() expected=c.expected_changes.clone()
+                        on_change=Callback::new(move |_| gate_version.update(|v| *v = v.wrapping_add(1))) />
                     <PlanPanel plan=plan.clone() frozen=!state.plan_is_editable() />
                     // Service tokens are an admin's business (the server refuses everyone else).
                     {session::has_any(&[Role::Admin]).then(|| view! { <TokensPanel change_id=c.id.clone() /> })}

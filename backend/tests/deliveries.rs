@@ -1,0 +1,293 @@
+//! Outgoing webhooks against a real receiver on 127.0.0.1: signatures, retries with backoff,
+//! receivers that are down or hang, the delivery log; and the teams' Atom feeds, read by a
+//! real Atom parser.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use common::{TestApp, each_database};
+use rollgate::delivery::{self, Config};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+/// What the receiver saw: every request, and how many it refused on purpose.
+#[derive(Default)]
+struct Seen {
+    hits: usize,
+    accepted: Vec<(HeaderMap, Vec<u8>)>,
+}
+
+/// A webhook receiver that answers 500 to its first `fail_first` requests, then 200.
+async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let s = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let s = s.clone();
+            async move {
+                let mut seen = s.lock().unwrap();
+                seen.hits += 1;
+                if seen.hits <= fail_first {
+                    return StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                seen.accepted.push((headers, body.to_vec()));
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), seen)
+}
+
+fn fast() -> Config {
+    Config {
+        base_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(400),
+        max_attempts: 8,
+        timeout: Duration::from_millis(500),
+        poll: Duration::from_millis(20),
+    }
+}
+
+/// A team with a webhook, Sam in it; its id and signing secret.
+async fn team_with_hook(app: &TestApp, url: &str) -> (String, String) {
+    let sam = app.session("sam@example.com").user_id.clone();
+    let res = app
+        .post(
+            "/api/v1/teams",
+            &json!({"name": "Billing platform", "members": [sam], "webhook_url": url}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let v = res.json();
+    (
+        v["team"]["id"].as_str().unwrap().to_owned(),
+        v["webhook_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Drafts and publishes a notice to `team`; the publish answer's time and the notice id.
+async fn publish_to(app: &TestApp, team: &str) -> (Duration, String) {
+    let id = app.create_default().await;
+    let res = app
+        .post(
+            &format!("/api/v1/changes/{id}/notices"),
+            &json!({"audience": [team], "expected_changes": "Shorter answers in Spanish.",
+                    "talking_points": "Expected; nothing to do."}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let notice = res.json()["id"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    let res = app
+        .post(&format!("/api/v1/notices/{notice}/publish"), &json!({}))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    (took, notice)
+}
+
+async fn deliveries(app: &TestApp) -> Vec<Value> {
+    app.get("/api/v1/deliveries")
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Waits until the first delivery is no longer pending (or 10 s pass).
+async fn settled(app: &TestApp) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = deliveries(app).await;
+        if let Some(first) = d.first()
+            && first["status"] != "pending"
+        {
+            return first.clone();
+        }
+        assert!(Instant::now() < deadline, "still pending: {d:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_published_notice_is_delivered_signed() {
+    each_database(|app| async move {
+        let (url, seen) = receiver(0).await;
+        let (team, secret) = team_with_hook(&app, &url).await;
+        let (stop, stopped) = watch::channel(false);
+        let worker = delivery::spawn(app.pool.clone(), fast(), stopped);
+        publish_to(&app, &team).await;
+        let d = settled(&app).await;
+        assert_eq!(d["status"], "delivered");
+        assert_eq!(d["attempts"], 1);
+        assert!(d["delivered_at"].is_string());
+        let _ = stop.send(true);
+        worker.await.unwrap();
+
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.accepted.len(), 1);
+        let (headers, body) = &seen.accepted[0];
+        let ts: i64 = headers["x-rollgate-timestamp"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let sig = headers["x-rollgate-signature"].to_str().unwrap();
+        // Recomputed here, independently of the server's helper.
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{ts}.").as_bytes());
+        mac.update(body);
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(sig, format!("v1={hex}"));
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        assert!((now - ts).abs() < 60);
+        let body: Value = serde_json::from_slice(body).unwrap();
+        assert!(body["text"].as_str().unwrap().starts_with("Notice: "));
+        let fields = body["attachments"][0]["fields"].as_array().unwrap();
+        assert_eq!(fields[0]["title"], "What users may notice");
+        assert_eq!(fields[0]["value"], "Shorter answers in Spanish.");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_one_delivery_after_retries() {
+    each_database(|app| async move {
+        let (url, seen) = receiver(2).await;
+        let (team, _) = team_with_hook(&app, &url).await;
+        let (stop, stopped) = watch::channel(false);
+        let worker = delivery::spawn(app.pool.clone(), fast(), stopped);
+        publish_to(&app, &team).await;
+        let d = settled(&app).await;
+        assert_eq!(d["status"], "delivered");
+        assert_eq!(d["attempts"], 3);
+        // Give a double send the chance to show itself.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = stop.send(true);
+        worker.await.unwrap();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.hits, 3);
+        assert_eq!(seen.accepted.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hanging_receiver_does_not_slow_publishing_and_is_retried() {
+    each_database(|app| async move {
+        // Accepts connections and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let (team, _) = team_with_hook(&app, &url).await;
+        let (stop, stopped) = watch::channel(false);
+        let mut config = fast();
+        config.max_attempts = 2;
+        config.timeout = Duration::from_millis(200);
+        let worker = delivery::spawn(app.pool.clone(), config, stopped);
+        let (took, _) = publish_to(&app, &team).await;
+        assert!(
+            took < Duration::from_millis(500),
+            "publishing took {took:?}"
+        );
+        let d = settled(&app).await;
+        assert_eq!(d["status"], "failed");
+        assert_eq!(d["attempts"], 2);
+        assert!(
+            d["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("no answer within"),
+            "{d}"
+        );
+
+        // An admin resends it: pending again from the first attempt.
+        let res = app
+            .post(
+                &format!("/api/v1/deliveries/{}/resend", d["id"].as_str().unwrap()),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert_eq!(res.json()["status"], "pending");
+        let _ = stop.send(true);
+        worker.await.unwrap();
+        drop(listener);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_teams_atom_feed_parses_and_needs_its_token() {
+    each_database(|app| async move {
+        let (team, _) = team_with_hook(&app, "http://127.0.0.1:9/hook").await;
+        let (_, notice) = publish_to(&app, &team).await;
+        let res = app
+            .post(&format!("/api/v1/teams/{team}/feed-token"), &json!({}))
+            .await;
+        let token = res.json()["feed_token"].as_str().unwrap().to_owned();
+
+        let uri = format!("/api/v1/teams/{team}/feed.atom");
+        let anon = |uri: String| {
+            let app = app.clone();
+            async move {
+                app.anonymous(
+                    axum::http::Request::get(uri)
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+        let res = anon(format!("{uri}?token={token}")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert!(
+            res.header(axum::http::header::CONTENT_TYPE)
+                .unwrap()
+                .starts_with("application/atom+xml")
+        );
+        let feed = atom_syndication::Feed::read_from(res.text().as_bytes()).expect("valid Atom");
+        assert_eq!(
+            feed.title().as_str(),
+            "Rollgate notices for Billing platform"
+        );
+        assert_eq!(feed.id(), format!("urn:rollgate:team:{team}"));
+        assert_eq!(feed.entries().len(), 1);
+        let entry = &feed.entries()[0];
+        assert_eq!(entry.id(), format!("urn:rollgate:notice:{notice}"));
+        assert!(entry.title().as_str().starts_with("Notice: "));
+        assert!(entry.links()[0].href().starts_with("/changes/"));
+        assert!(
+            entry
+                .content()
+                .unwrap()
+                .value()
+                .unwrap()
+                .contains("Shorter answers in Spanish.")
+        );
+
+        anon(uri.clone())
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+        anon(format!("{uri}?token=rg_feed_wrong"))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+        anon(format!("/api/v1/teams/nope/feed.atom?token={token}"))
+            .await
+            .assert_error(StatusCode::NOT_FOUND, "not_found", None);
+    })
+    .await;
+}

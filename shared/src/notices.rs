@@ -1,0 +1,462 @@
+//! Notices: what a change will do to users, told to the teams who face them before a stage
+//! starts, and their acknowledgements.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rollout::RolloutState;
+use crate::validate::FieldError;
+
+/// Longest expected-changes or talking-points text.
+pub const MAX_NOTICE_TEXT: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeStatus {
+    /// Being written; edited in place; nobody is told.
+    Draft,
+    /// Sent to its audience; may be acknowledged.
+    Published,
+    /// Replaced by a newer published revision.
+    Superseded,
+}
+
+impl NoticeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeStatus::Draft => "draft",
+            NoticeStatus::Published => "published",
+            NoticeStatus::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Draft, Self::Published, Self::Superseded]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Who wrote the notice: a person, or the server after a rollback, full rollout or skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    Manual,
+    Rollback,
+    Full,
+    Skipped,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Manual => "manual",
+            NoticeKind::Rollback => "rollback",
+            NoticeKind::Full => "full",
+            NoticeKind::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Manual, Self::Rollback, Self::Full, Self::Skipped]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A team a notice is addressed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Audience {
+    pub team_id: String,
+    pub team_name: String,
+}
+
+/// A team's acknowledgement: who read it for the team, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Acknowledgement {
+    pub team_id: String,
+    pub team_name: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notice {
+    pub id: String,
+    pub change_id: String,
+    /// The change's title, so that lists of notices read on their own.
+    pub change_title: String,
+    /// The notice this one replaced (an edit of a published notice), if any.
+    pub previous_id: Option<String>,
+    pub status: NoticeStatus,
+    pub kind: NoticeKind,
+    pub audience: Vec<Audience>,
+    /// When the stage is planned to start (RFC 3339).
+    pub planned_at: Option<String>,
+    /// The stage the notice announces.
+    pub planned_stage: Option<RolloutState>,
+    /// What users may notice, in plain language.
+    pub expected_changes: String,
+    /// What customer-facing staff can say.
+    pub talking_points: String,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub published_at: Option<String>,
+    pub acknowledgements: Vec<Acknowledgement>,
+}
+
+/// Body of `POST /api/v1/changes/{id}/notices` and `PUT /api/v1/notices/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NoticeInput {
+    /// Team ids; at least one.
+    pub audience: Vec<String>,
+    #[serde(default)]
+    pub planned_at: Option<String>,
+    #[serde(default)]
+    pub planned_stage: Option<RolloutState>,
+    pub expected_changes: String,
+    #[serde(default)]
+    pub talking_points: String,
+}
+
+/// Body of `POST /api/v1/notices/{id}/acknowledgements`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeBody {
+    pub team_id: String,
+}
+
+/// Answer of `GET /api/v1/notices/unread`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnreadNotices {
+    pub count: usize,
+    pub items: Vec<Notice>,
+}
+
+/// Checks a notice's text fields (the server checks team ids and the date).
+pub fn validate_notice(input: &NoticeInput) -> Result<(), FieldError> {
+    if input.audience.is_empty() {
+        return Err(FieldError::new(
+            "audience",
+            "address the notice to at least one team",
+        ));
+    }
+    if input.expected_changes.trim().is_empty() {
+        return Err(FieldError::new(
+            "expected_changes",
+            "say in plain words what users may notice",
+        ));
+    }
+    for (field, text) in [
+        ("expected_changes", &input.expected_changes),
+        ("talking_points", &input.talking_points),
+    ] {
+        if text.chars().count() > MAX_NOTICE_TEXT {
+            return Err(FieldError::new(
+                field,
+                format!("keep this to {MAX_NOTICE_TEXT} characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for k in [
+            NoticeKind::Manual,
+            NoticeKind::Rollback,
+            NoticeKind::Full,
+            NoticeKind::Skipped,
+        ] {
+            assert_eq!(NoticeKind::parse(k.as_str()), Some(k));
+        }
+        for s in [
+            NoticeStatus::Draft,
+            NoticeStatus::Published,
+            NoticeStatus::Superseded,
+        ] {
+            assert_eq!(NoticeStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn notice_gates_follow_tier_lead_time_and_traffic() {
+        use crate::change::RiskTier;
+        let plan = crate::plan::PlanTemplate::Standard.plan();
+        let canary = RolloutState::Canary;
+        let fresh = SupportNotice {
+            notice_id: "n".into(),
+            published_at: "2026-12-01T09:00:00.000000Z".into(),
+            age_hours: 2.0,
+            acknowledged: false,
+        };
+        // Low risk: no notice rules.
+        assert!(notice_gates(RiskTier::Low, 0, &plan, RolloutState::Eval, canary, None).is_empty());
+        // Standard: none published, then too recent for 24 h, then fine with lead 0.
+        let g = notice_gates(
+            RiskTier::Standard,
+            24,
+            &plan,
+            RolloutState::Eval,
+            canary,
+            None,
+        );
+        assert_eq!(
+            g[0].message,
+            "publish a notice to Support at least 24 h before the canary (none published)"
+        );
+        let g = notice_gates(
+            RiskTier::Standard,
+            24,
+            &plan,
+            RolloutState::Eval,
+            canary,
+            Some(&fresh),
+        );
+        assert!(!g[0].satisfied);
+        let g = notice_gates(
+            RiskTier::High,
+            0,
+            &plan,
+            RolloutState::Eval,
+            canary,
+            Some(&fresh),
+        );
+        assert!(g[0].satisfied);
+        // Inside the ramp, only steps above 25 % ask for the acknowledgement.
+        let from = RolloutState::Canary;
+        for (i, step) in plan.ramp.iter().enumerate() {
+            let to = RolloutState::Ramp { step: i as u32 };
+            let g = notice_gates(RiskTier::Standard, 24, &plan, from, to, Some(&fresh));
+            assert_eq!(g.len(), usize::from(step.percent > 25.0), "step {i}");
+            if let Some(g) = g.first() {
+                assert_eq!(
+                    g.message,
+                    "Support has not acknowledged the notice of 2026-12-01T09:00:00.000000Z"
+                );
+            }
+        }
+        let acked = SupportNotice {
+            acknowledged: true,
+            ..fresh
+        };
+        let g = notice_gates(
+            RiskTier::Standard,
+            24,
+            &plan,
+            from,
+            RolloutState::Full,
+            Some(&acked),
+        );
+        assert!(g[0].satisfied);
+        // Rolling back never waits.
+        assert!(
+            notice_gates(
+                RiskTier::High,
+                24,
+                &plan,
+                from,
+                RolloutState::RolledBack,
+                None
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_notice_needs_an_audience_and_text() {
+        let mut n = NoticeInput {
+            audience: vec!["t".into()],
+            planned_at: None,
+            planned_stage: None,
+            expected_changes: "Shorter answers in Spanish".into(),
+            talking_points: String::new(),
+        };
+        assert_eq!(validate_notice(&n), Ok(()));
+        n.expected_changes = " ".into();
+        assert_eq!(validate_notice(&n).unwrap_err().field, "expected_changes");
+        n.audience.clear();
+        assert_eq!(validate_notice(&n).unwrap_err().field, "audience");
+    }
+}
+
+/// What a notice gate asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeRequirement {
+    /// A notice to Support published at least `lead_hours` before the canary starts.
+    PublishedBeforeCanary,
+    /// Support acknowledged the current notice before the ramp passes 25 %.
+    AcknowledgedBeforeWideRamp,
+}
+
+/// One notice requirement of a gate and whether it is met.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeGate {
+    pub requirement: NoticeRequirement,
+    /// The team it concerns (Support).
+    pub team: String,
+    pub lead_hours: u32,
+    /// The notice that counts, if one is published.
+    pub notice_id: Option<String>,
+    pub satisfied: bool,
+    /// What is missing, or what was met, in a sentence.
+    pub message: String,
+}
+
+/// The newest published manual notice to Support, as the server found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupportNotice {
+    pub notice_id: String,
+    pub published_at: String,
+    /// Hours since it was published (the server has the clock).
+    pub age_hours: f64,
+    pub acknowledged: bool,
+}
+
+/// Traffic share above which Support must have acknowledged the notice.
+pub const ACK_ABOVE_PERCENT: f64 = 25.0;
+
+/// The notice requirements of entering `to` from `from` for a change of `tier`.
+///
+/// Standard and high risk only: low-risk changes are not announced by rule. Entering any
+/// stage with traffic from before the canary (advance or skip) needs a notice to Support
+/// published `lead_hours` earlier; entering a stage above [`ACK_ABOVE_PERCENT`] needs
+/// Support's acknowledgement of the newest such notice (a revised notice asks again).
+pub fn notice_gates(
+    tier: crate::change::RiskTier,
+    lead_hours: u32,
+    plan: &crate::plan::RolloutPlan,
+    from: RolloutState,
+    to: RolloutState,
+    support: Option<&SupportNotice>,
+) -> Vec<NoticeGate> {
+    use crate::change::RiskTier;
+    let mut gates = Vec::new();
+    if tier == RiskTier::Low || to == RolloutState::RolledBack {
+        return gates;
+    }
+    let before_traffic = matches!(from, RolloutState::Draft | RolloutState::Eval);
+    let enters_traffic = to.traffic_percent(plan) > 0.0;
+    let team = crate::teams::SUPPORT_TEAM.to_owned();
+    if before_traffic && enters_traffic {
+        let (satisfied, message) = match support {
+            None => (
+                false,
+                format!(
+                    "publish a notice to {team} at least {lead_hours} h before the canary \
+                     (none published)"
+                ),
+            ),
+            Some(n) if n.age_hours + 1e-9 < f64::from(lead_hours) => (
+                false,
+                format!(
+                    "publish a notice to {team} at least {lead_hours} h before the canary \
+                     (the notice was published {:.1} h ago, at {}); wait or lower the lead time",
+                    n.age_hours, n.published_at
+                ),
+            ),
+            Some(n) => (
+                true,
+                format!("a notice to {team} was published at {}", n.published_at),
+            ),
+        };
+        gates.push(NoticeGate {
+            requirement: NoticeRequirement::PublishedBeforeCanary,
+            team: team.clone(),
+            lead_hours,
+            notice_id: support.map(|n| n.notice_id.clone()),
+            satisfied,
+            message,
+        });
+    }
+    if to.traffic_percent(plan) > ACK_ABOVE_PERCENT {
+        let (satisfied, message) = match support {
+            None => (
+                false,
+                format!("{team} has not acknowledged a notice (none published)"),
+            ),
+            Some(n) if !n.acknowledged => (
+                false,
+                format!(
+                    "{team} has not acknowledged the notice of {}",
+                    n.published_at
+                ),
+            ),
+            Some(n) => (
+                true,
+                format!("{team} acknowledged the notice of {}", n.published_at),
+            ),
+        };
+        gates.push(NoticeGate {
+            requirement: NoticeRequirement::AcknowledgedBeforeWideRamp,
+            team,
+            lead_hours,
+            notice_id: support.map(|n| n.notice_id.clone()),
+            satisfied,
+            message,
+        });
+    }
+    gates
+}
+
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its (next) attempt.
+    Pending,
+    Delivered,
+    /// Gave up after the last attempt; an admin can resend.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One webhook delivery of a notice to a team (`GET /api/v1/deliveries`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Delivery {
+    pub id: String,
+    pub notice_id: String,
+    pub team_id: String,
+    pub team_name: String,
+    pub url: String,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: String,
+    pub delivered_at: Option<String>,
+    pub created_at: String,
+}
