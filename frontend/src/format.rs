@@ -125,6 +125,11 @@ pub fn pretty_json(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
 }
 
+/// A rejected field as one sentence for a form banner: "Email: must not be empty."
+pub fn field_error(e: &shared::validate::FieldError) -> String {
+    format!("{}: {}.", capitalise(&e.field), e.message)
+}
+
 /// First letter upper-case: server and state-machine messages start lower-case. A non-ASCII
 /// first letter is upper-cased by the browser, so Rust's Unicode case tables (~25 KB of Wasm)
 /// stay out of the bundle.

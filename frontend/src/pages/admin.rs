@@ -102,11 +102,7 @@ fn UsersSection() -> impl IntoView {
             password: password.get_untracked(),
         };
         if let Err(e) = validate_new_user(&body) {
-            invalid.set(Some(format!(
-                "{}: {}.",
-                format::capitalise(&e.field),
-                e.message
-            )));
+            invalid.set(Some(format::field_error(&e)));
             return;
         }
         invalid.set(None);
@@ -238,11 +234,7 @@ fn UserEditor(user: User, editing: RwSignal<Option<User>>, reload: Callback<()>)
             disabled: disabled.get_untracked(),
         };
         if let Err(e) = validate_user_update(&body) {
-            invalid.set(Some(format!(
-                "{}: {}.",
-                format::capitalise(&e.field),
-                e.message
-            )));
+            invalid.set(Some(format::field_error(&e)));
             return;
         }
         invalid.set(None);
