@@ -438,14 +438,26 @@ fn query(params: &[(&str, String)]) -> String {
     format!("?{joined}")
 }
 
-/// The single request path: builds the request, sends the CSRF token on writes, and turns every
-/// answer into either the expected value or an [`ApiError`]. A 401 means the session is gone
-/// (expired, revoked, signed out in another tab): the console forgets it and goes to sign-in.
+/// The single request path: encodes the body, exchanges it with the server ([`exchange`]) and
+/// decodes the answer. Only the encoding and decoding depend on the types; the request itself is
+/// one non-generic function, so each API call adds little to the Wasm bundle.
 async fn send<T, B>(method: Method, path: &str, body: Option<&B>) -> ApiResult<T>
 where
     T: DeserializeOwned,
     B: Serialize + ?Sized,
 {
+    let body = match body {
+        Some(b) => Some(encode_json(b)?),
+        None => None,
+    };
+    let text = exchange(method, path, body).await?;
+    decode(&text)
+}
+
+/// Sends the request, with the CSRF token on writes, and answers the body of a successful
+/// response or an [`ApiError`]. A 401 means the session is gone (expired, revoked, signed out
+/// in another tab): the console forgets it and goes to sign-in.
+async fn exchange(method: Method, path: &str, body: Option<String>) -> ApiResult<String> {
     let mutating = method != Method::GET;
     let mut req = RequestBuilder::new(&format!("{BASE}{path}"))
         .method(method)
@@ -454,7 +466,7 @@ where
         req = req.header("X-CSRF-Token", &token);
     }
     let req = match body {
-        Some(b) => req.json(b),
+        Some(b) => req.header("Content-Type", "application/json").body(b),
         None => req.build(),
     }
     .map_err(|e| ApiError::Transport(e.to_string()))?;
@@ -471,18 +483,16 @@ where
 
     if resp.ok() {
         // 204 No Content (a revoke) has no body; read it as JSON `null`.
-        let text = if text.trim().is_empty() {
-            "null"
+        return Ok(if text.trim().is_empty() {
+            "null".to_string()
         } else {
-            &text
-        };
-        return serde_json::from_str(text)
-            .map_err(|e| ApiError::Transport(format!("unexpected answer from the server ({e})")));
+            text
+        });
     }
     if status == 401 {
         session::set(Auth::SignedOut);
     }
-    Err(match serde_json::from_str::<ErrorBody>(&text) {
+    Err(match decode::<ErrorBody>(&text) {
         Ok(body) => ApiError::Api {
             status,
             code: body.error.code,
@@ -497,6 +507,18 @@ where
             field: None,
         },
     })
+}
+
+/// JSON of a request body. The serializer sees the value through `erased_serde`, so
+/// serde_json's writer is compiled once rather than once per body type.
+fn encode_json<B: Serialize + ?Sized>(body: &B) -> ApiResult<String> {
+    serde_json::to_string(body).map_err(|e| ApiError::Transport(e.to_string()))
+}
+
+/// Reads an answer.
+pub fn decode<T: DeserializeOwned>(text: &str) -> ApiResult<T> {
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::Transport(format!("unexpected answer from the server ({e})")))
 }
 
 /// Percent-encodes a path segment or query value (ids and filter names are plain, but a
