@@ -49,12 +49,13 @@ pub fn run(args: &[String]) -> Result<Bundle> {
         .join(profile_dir)
         .join(format!("{WASM_NAME}.wasm"));
     let dist = root().join("dist");
-    assemble(&wasm, &dist)
+    assemble(&wasm, &dist, !dev)
 }
 
 /// Binds the Wasm and writes `dist/`: index.html, rollgate.css, pkg/ and a .gz of each
-/// compressible file so the server can send precompressed bytes.
-fn assemble(wasm: &Path, dist: &Path) -> Result<Bundle> {
+/// compressible file so the server can send precompressed bytes. A release bundle is
+/// compressed with zopfli: slower, and about 5 % smaller than the best zlib level.
+fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
     let pkg = dist.join("pkg");
     if dist.exists() {
         fs::remove_dir_all(dist).map_err(|e| format!("could not clear {}: {e}", dist.display()))?;
@@ -88,7 +89,7 @@ fn assemble(wasm: &Path, dist: &Path) -> Result<Bundle> {
     ] {
         let path = dist.join(rel);
         let bytes = fs::read(&path).map_err(|e| format!("{} is missing: {e}", path.display()))?;
-        let gz = gzip(&bytes)?;
+        let gz = gzip(&bytes, thorough)?;
         fs::write(dist.join(format!("{rel}.gz")), &gz)
             .map_err(|e| format!("could not write {rel}.gz: {e}"))?;
         files.push((rel.to_string(), bytes.len() as u64, gz.len() as u64));
@@ -140,7 +141,18 @@ fn stylesheet() -> Result<String> {
     Ok(css)
 }
 
-fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+fn gzip(bytes: &[u8], thorough: bool) -> Result<Vec<u8>> {
+    if thorough {
+        let mut out = Vec::new();
+        zopfli::compress(
+            zopfli::Options::default(),
+            zopfli::Format::Gzip,
+            bytes,
+            &mut out,
+        )
+        .map_err(|e| e.to_string())?;
+        return Ok(out);
+    }
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     enc.write_all(bytes).map_err(|e| e.to_string())?;
     enc.finish().map_err(|e| e.to_string())
