@@ -77,7 +77,9 @@ fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
     let index = root().join("frontend/index.html");
     fs::copy(&index, dist.join("index.html"))
         .map_err(|e| format!("could not copy {}: {e}", index.display()))?;
-    fs::write(dist.join("rollgate.css"), stylesheet()?)
+    let css = stylesheet()?;
+    let css = if thorough { minify_css(&css) } else { css };
+    fs::write(dist.join("rollgate.css"), css)
         .map_err(|e| format!("could not write rollgate.css: {e}"))?;
 
     let mut files = Vec::new();
@@ -141,6 +143,52 @@ fn stylesheet() -> Result<String> {
     Ok(css)
 }
 
+/// Drops comments and the whitespace CSS does not need. Quoted strings are copied as they are,
+/// and a space is kept wherever one separates two words, so selectors such as `.a :hover`
+/// keep their meaning.
+fn minify_css(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut pending_space = false;
+    let mut rest = css;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.find("*/").map_or("", |end| &after[end + 2..]);
+            pending_space = true;
+            continue;
+        }
+        if c.is_whitespace() {
+            pending_space = true;
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let tight = |ch: char| matches!(ch, '{' | '}' | ';' | ',');
+        if pending_space && !out.is_empty() && !out.ends_with(tight) && !tight(c) {
+            out.push(' ');
+        }
+        pending_space = false;
+        if c == '"' || c == '\'' {
+            let mut end = c.len_utf8();
+            let mut escaped = false;
+            for (i, ch) in rest[end..].char_indices() {
+                end = c.len_utf8() + i + ch.len_utf8();
+                if escaped {
+                    escaped = false;
+                } else if ch == '\\' {
+                    escaped = true;
+                } else if ch == c {
+                    break;
+                }
+            }
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 fn gzip(bytes: &[u8], thorough: bool) -> Result<Vec<u8>> {
     if thorough {
         let mut out = Vec::new();
@@ -201,4 +249,23 @@ pub fn serve(args: &[String]) -> Result {
         .args(args)
         .current_dir(root());
     exec(&mut cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::minify_css;
+
+    #[test]
+    fn minified_css_keeps_meaning() {
+        let css = "/* base */\n.a :hover,\n.b > .c {\n  content: \"  two  spaces \\\" \";\n  margin: 0 auto;\n}\n\n@media (max-width: 600px) { .d { gap: 4px } }\n";
+        assert_eq!(
+            minify_css(css),
+            ".a :hover,.b > .c{content: \"  two  spaces \\\" \";margin: 0 auto;}@media (max-width: 600px){.d{gap: 4px}}"
+        );
+    }
+
+    #[test]
+    fn unterminated_comment_ends_the_sheet() {
+        assert_eq!(minify_css(".a { b: c } /* open"), ".a{b: c}");
+    }
 }

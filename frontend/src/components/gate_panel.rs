@@ -24,7 +24,7 @@ use crate::{format, session};
 pub fn gate_title(stage: Option<RolloutState>, label: Option<&str>) -> String {
     let label = label.unwrap_or("the next stage");
     match stage {
-        Some(RolloutState::Canary) => format!("Start {}", label.to_lowercase()),
+        Some(RolloutState::Canary) => format!("Start {}", label.to_ascii_lowercase()),
         Some(RolloutState::Ramp { .. }) => match label.strip_prefix("Ramp ") {
             Some(p) => format!("Ramp to {p}"),
             None => label.to_string(),
