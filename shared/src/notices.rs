@@ -175,6 +175,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn times_in_messages_read_to_the_minute() {
+        assert_eq!(
+            minute_utc("2026-11-26T16:12:47.395276Z"),
+            "2026-11-26 16:12 UTC"
+        );
+        assert_eq!(minute_utc("yesterday"), "yesterday");
+        assert_eq!(
+            minute_utc("2026-11-26T16:12:47+01:00"),
+            "2026-11-26T16:12:47+01:00"
+        );
+    }
+
+    #[test]
     fn names_round_trip() {
         for k in [
             NoticeKind::Manual,
@@ -246,7 +259,7 @@ mod tests {
             if let Some(g) = g.first() {
                 assert_eq!(
                     g.message,
-                    "Support has not acknowledged the notice of 2026-12-01T09:00:00.000000Z"
+                    "Support has not acknowledged the notice of 2026-12-01 09:00 UTC"
                 );
             }
         }
@@ -369,12 +382,16 @@ pub fn notice_gates(
                 format!(
                     "publish a notice to {team} at least {lead_hours} h before the canary \
                      (the notice was published {:.1} h ago, at {}); wait or lower the lead time",
-                    n.age_hours, n.published_at
+                    n.age_hours,
+                    minute_utc(&n.published_at)
                 ),
             ),
             Some(n) => (
                 true,
-                format!("a notice to {team} was published at {}", n.published_at),
+                format!(
+                    "a notice to {team} was published at {}",
+                    minute_utc(&n.published_at)
+                ),
             ),
         };
         gates.push(NoticeGate {
@@ -396,12 +413,15 @@ pub fn notice_gates(
                 false,
                 format!(
                     "{team} has not acknowledged the notice of {}",
-                    n.published_at
+                    minute_utc(&n.published_at)
                 ),
             ),
             Some(n) => (
                 true,
-                format!("{team} acknowledged the notice of {}", n.published_at),
+                format!(
+                    "{team} acknowledged the notice of {}",
+                    minute_utc(&n.published_at)
+                ),
             ),
         };
         gates.push(NoticeGate {
@@ -414,6 +434,18 @@ pub fn notice_gates(
         });
     }
     gates
+}
+
+/// "2026-12-01 09:00 UTC" from a stored RFC 3339 UTC time, for messages people read; any
+/// other text is returned as it is.
+pub fn minute_utc(rfc3339: &str) -> String {
+    let b = rfc3339.as_bytes();
+    let shaped = b.len() >= 16 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':';
+    if shaped && rfc3339.ends_with('Z') {
+        format!("{} {} UTC", &rfc3339[..10], &rfc3339[11..16])
+    } else {
+        rfc3339.to_owned()
+    }
 }
 
 /// Where a webhook delivery stands.

@@ -219,6 +219,9 @@ fn notices_html(gates: &[NoticeGate]) -> String {
     );
     for n in gates {
         let title = match n.requirement {
+            NoticeRequirement::PublishedBeforeCanary if n.lead_hours == 0 => {
+                format!("Notice to {} published before the canary", n.team)
+            }
             NoticeRequirement::PublishedBeforeCanary => format!(
                 "Notice to {} published {} before the canary",
                 n.team,
