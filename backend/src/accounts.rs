@@ -192,3 +192,43 @@ pub async fn seed_demo_users(pool: &AnyPool, passwords: &Passwords) -> Result<Ve
     }
     Ok(out)
 }
+
+/// Days a session's row is kept after it ended (expired or signed out), for the record.
+pub const ENDED_SESSION_DAYS: i64 = 30;
+/// Hours a failed sign-in is kept; only the last few minutes count towards the limits.
+pub const FAILED_SIGN_IN_HOURS: i64 = 24;
+
+/// Removes what sign-in leaves behind once it no longer matters: sessions that ended over
+/// [`ENDED_SESSION_DAYS`] ago and failures older than [`FAILED_SIGN_IN_HOURS`]. Answers how
+/// many sessions and failures went.
+pub async fn purge_stale(pool: &AnyPool, now: time::OffsetDateTime) -> Result<(u64, u64)> {
+    let ended_before = db::timestamp(now - time::Duration::days(ENDED_SESSION_DAYS));
+    let failures_before = db::timestamp(now - time::Duration::hours(FAILED_SIGN_IN_HOURS));
+    db::users::purge(pool, &ended_before, &failures_before).await
+}
+
+/// Runs [`purge_stale`] at start and then every hour until `stopped` turns true.
+pub fn spawn_housekeeping(
+    pool: AnyPool,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match purge_stale(&pool, time::OffsetDateTime::now_utc()).await {
+                Ok((0, 0)) => {}
+                Ok((sessions, failures)) => {
+                    tracing::info!(
+                        sessions,
+                        failures,
+                        "purged ended sessions and old sign-in failures"
+                    );
+                }
+                Err(e) => tracing::warn!(error = %e, "could not purge old sessions"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+        }
+    })
+}

@@ -141,6 +141,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let traffic = config
         .demo
         .then(|| demo_traffic::spawn(router.clone(), pool.clone(), stopped.clone()));
+    let housekeeping = crate::accounts::spawn_housekeeping(pool.clone(), stopped.clone());
     let deliveries =
         crate::delivery::spawn(pool.clone(), crate::delivery::Config::default(), stopped);
     println!("Rollgate console on http://{addr}");
@@ -158,6 +159,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         && let Err(e) = task.await
     {
         tracing::error!(error = %e, "the demo traffic task failed");
+    }
+    if let Err(e) = housekeeping.await {
+        tracing::error!(error = %e, "the housekeeping task failed");
     }
     if let Err(e) = deliveries.await {
         tracing::error!(error = %e, "the webhook delivery worker failed");

@@ -353,3 +353,90 @@ async fn demo_users_are_listed_only_in_demo_mode() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn ended_sessions_and_old_failures_are_purged() {
+    use sqlx::Row;
+    each_database(|app| async move {
+        let user: String = sqlx::query("SELECT id FROM users ORDER BY id LIMIT 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+            .get(0);
+        let now = time::OffsetDateTime::now_utc();
+        let at = |days: i64| rollgate::db::timestamp(now + time::Duration::days(days));
+        // (name, expires_at, revoked_at, kept?)
+        let sessions = [
+            ("expired-long-ago", at(-40), None, false),
+            ("expired-lately", at(-3), None, true),
+            ("signed-out-long-ago", at(10), Some(at(-31)), false),
+            ("signed-out-lately", at(10), Some(at(-1)), true),
+            ("live", at(1), None, true),
+        ];
+        for (name, expires, revoked, _) in &sessions {
+            sqlx::query(
+                "INSERT INTO sessions (id, token_sha256, user_id, csrf_token, created_at, \
+                 expires_at, revoked_at) VALUES ($1, $2, $3, 'csrf', $4, $5, $6)",
+            )
+            .bind(*name)
+            .bind(format!("sha-{name}"))
+            .bind(&user)
+            .bind(at(-60))
+            .bind(expires)
+            .bind(revoked.as_deref())
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        }
+        for (id, hours_ago) in [("old-failure", 30), ("recent-failure", 2)] {
+            sqlx::query(
+                "INSERT INTO login_failures (id, email_key, address, at) \
+                 VALUES ($1, 'x@example.com', '127.0.0.1', $2)",
+            )
+            .bind(id)
+            .bind(rollgate::db::timestamp(
+                now - time::Duration::hours(hours_ago),
+            ))
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        }
+        let before: i64 = sqlx::query("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+            .get(0);
+
+        let purged = rollgate::accounts::purge_stale(&app.pool, now)
+            .await
+            .unwrap();
+        assert_eq!(purged, (2, 1));
+
+        let left: Vec<String> = sqlx::query("SELECT id FROM sessions ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for (name, _, _, kept) in &sessions {
+            assert_eq!(left.contains(&name.to_string()), *kept, "{name}: {left:?}");
+        }
+        assert_eq!(
+            left.len() as i64,
+            before - 2,
+            "the test sessions of each role stay"
+        );
+        let failures: Vec<String> = sqlx::query("SELECT id FROM login_failures")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(failures, ["recent-failure"]);
+        // The role sessions the other tests sign requests with still work.
+        assert_eq!(app.get("/api/v1/session").await.status, StatusCode::OK);
+    })
+    .await;
+}

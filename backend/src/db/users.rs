@@ -207,6 +207,29 @@ pub async fn revoke_session(conn: &mut AnyConnection, id: &str, at: &str) -> Res
     Ok(())
 }
 
+/// Deletes sessions that ended (expired or signed out) before `ended_before`, and sign-in
+/// failures recorded before `failures_before` (they no longer count towards any limit).
+/// Answers how many rows of each went.
+pub async fn purge(
+    pool: &AnyPool,
+    ended_before: &str,
+    failures_before: &str,
+) -> Result<(u64, u64)> {
+    let sessions = sqlx::query(
+        "DELETE FROM sessions WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)",
+    )
+    .bind(ended_before)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let failures = sqlx::query("DELETE FROM login_failures WHERE at < $1")
+        .bind(failures_before)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok((sessions, failures))
+}
+
 /// Records a sign-in attempt as a failure and returns its id. Sign-in records the attempt
 /// *before* counting and checking the password, so parallel guesses see each other.
 pub async fn record_failure(
