@@ -76,6 +76,7 @@ pub async fn seed(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
                                drop about 10 %; p95 latency should stay under 2.5 s."
                 .into(),
             owner: engineer.email.clone(),
+            product_area: Some("Support assistant".into()),
             template: None,
             plan: Some(plan),
         },
@@ -120,6 +121,7 @@ pub async fn seed(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
                                turns fewer."
                 .into(),
             owner: engineer.email.clone(),
+            product_area: Some("Returns".into()),
             template: Some(PlanTemplate::Standard),
             plan: None,
         },
@@ -177,6 +179,7 @@ pub async fn seed(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
                                unchanged."
                 .into(),
             owner: engineer.email.clone(),
+            product_area: Some("Billing chat".into()),
             template: Some(PlanTemplate::Standard),
             plan: None,
         },
@@ -237,6 +240,7 @@ pub async fn seed(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
                                unchanged."
                 .into(),
             owner: engineer.email.clone(),
+            product_area: Some("Support assistant".into()),
             template: None,
             plan: Some(plan),
         },

@@ -211,6 +211,14 @@ async fn bad_bodies_are_refused_and_nothing_is_stored() {
             (with(new_change(), &["title"], json!("   ")), "title"),
             (with(new_change(), &["owner"], json!("")), "owner"),
             (
+                with(new_change(), &["product_area"], json!("x".repeat(61))),
+                "product_area",
+            ),
+            (
+                with(new_change(), &["product_area"], json!("Billing\nchat")),
+                "product_area",
+            ),
+            (
                 with(new_change(), &["candidate"], json!("gpt-x")),
                 "candidate",
             ),
@@ -363,6 +371,36 @@ async fn drafts_can_be_edited() {
 }
 
 #[tokio::test]
+async fn the_product_area_is_set_trimmed_and_cleared() {
+    each_database(|app| async move {
+        let detail = app.create(&new_change()).await;
+        assert_eq!(detail["change"]["product_area"], Value::Null);
+        let id = id_of(&detail);
+        let uri = format!("/api/v1/changes/{id}");
+        let mut edit = update_of(&detail);
+        edit["product_area"] = json!("  Billing chat ");
+        let res = app.put(&uri, &edit).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert_eq!(res.json()["change"]["product_area"], "Billing chat");
+        assert_eq!(
+            app.get(&uri).await.json()["change"]["product_area"],
+            "Billing chat"
+        );
+        let mut edit = update_of(&res.json());
+        edit["product_area"] = json!("   ");
+        let res = app.put(&uri, &edit).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert_eq!(res.json()["change"]["product_area"], Value::Null);
+
+        let mut body = new_change();
+        body["product_area"] = json!("Returns");
+        let created = app.create(&body).await;
+        assert_eq!(created["change"]["product_area"], "Returns");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn stale_edits_are_refused() {
     each_database(|app| async move {
         let detail = app.create(&new_change()).await;
@@ -440,6 +478,10 @@ async fn bad_edits_are_refused() {
         let cases: Vec<(Value, &str)> = vec![
             (with(edit.clone(), &["revision"], json!("one")), "revision"),
             (with(edit.clone(), &["title"], json!("")), "title"),
+            (
+                with(edit.clone(), &["product_area"], json!(7)),
+                "product_area",
+            ),
             (
                 with(edit.clone(), &["template"], json!("standard")),
                 "template",

@@ -21,6 +21,7 @@ async fn the_feed_filters_and_replays_the_past() {
     each_database(|app| async move {
         let mut body = common::new_change();
         body["title"] = json!("Model upgrade for chat");
+        body["product_area"] = json!("  Chat ");
         let live = common::id_of(&app.create(&body).await);
         app.transition(&live, &json!({"action": "advance"})).await; // eval
         app.transition(&live, &json!({"action": "advance"})).await; // canary, notice published
@@ -30,9 +31,6 @@ async fn the_feed_filters_and_replays_the_past() {
                 .unwrap()
                 .to_owned();
         app.transition(&live, &json!({"action": "advance"})).await; // ramp step 0
-        rollgate::db::changes::set_product_area(&app.pool, &live, Some("Chat"))
-            .await
-            .unwrap();
 
         let mut body = common::new_change();
         body["title"] = json!("New refusal policy");

@@ -21,6 +21,7 @@ async fn create_and_advance_to_canary() -> Result {
     )
     .await?;
     act::fill(c, "[name=owner]", "mara@example.com").await?;
+    act::fill(c, "[name=product_area]", "Refunds").await?;
     act::select(c, "[name=kind]", "prompt").await?;
     act::select(c, "[name=risk]", "standard").await?;
     act::fill(
@@ -35,6 +36,10 @@ async fn create_and_advance_to_canary() -> Result {
 
     find::one(c, &find::hook("timeline")).await?;
     check::page_shows(c, "Friendlier refund answers").await?;
+    assert_eq!(
+        find::text(c, &find::hook("product-area")).await?,
+        "Area Refunds"
+    );
     let change_url = c.current_url().await?;
     assert!(change_url.path().starts_with("/changes/"), "{change_url}");
 

@@ -27,6 +27,9 @@ pub struct NewChange {
     #[serde(default)]
     pub expected_changes: String,
     pub owner: String,
+    /// The part of the product the change touches ("Billing chat"), for the support feed.
+    #[serde(default)]
+    pub product_area: Option<String>,
     #[serde(default)]
     pub template: Option<PlanTemplate>,
     #[serde(default)]
@@ -64,6 +67,9 @@ pub struct ChangeUpdate {
     pub candidate: Value,
     pub expected_changes: String,
     pub owner: String,
+    /// Absent or empty clears it.
+    #[serde(default)]
+    pub product_area: Option<String>,
     pub plan: RolloutPlan,
 }
 

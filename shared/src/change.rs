@@ -106,6 +106,10 @@ pub struct AiChange {
     /// What users may notice, in plain words.
     pub expected_changes: String,
     pub owner: String,
+    /// The part of the product the change touches ("Billing chat"); the support feed filters
+    /// on it.
+    #[serde(default)]
+    pub product_area: Option<String>,
     pub plan: RolloutPlan,
     pub state: RolloutState,
     /// Share of traffic on the candidate right now, 0–100.

@@ -34,6 +34,14 @@ pub const MAX_REASON: usize = 2_000;
 pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
 pub const MAX_RAMP_STEPS: usize = 10;
 pub const MAX_LIST: usize = 50;
+pub const MAX_PRODUCT_AREA: usize = 60;
+
+/// A product area as stored: trimmed, and `None` when blank.
+pub fn product_area(area: Option<&str>) -> Option<String> {
+    area.map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+}
 
 /// The fields a new change and an edit share.
 pub struct ChangeFields<'a> {
@@ -44,6 +52,7 @@ pub struct ChangeFields<'a> {
     pub candidate: &'a Value,
     pub expected_changes: &'a str,
     pub owner: &'a str,
+    pub product_area: Option<&'a str>,
     pub plan: &'a RolloutPlan,
 }
 
@@ -57,6 +66,7 @@ pub fn new_change(c: &NewChange) -> Result {
         candidate: &c.candidate,
         expected_changes: &c.expected_changes,
         owner: &c.owner,
+        product_area: c.product_area.as_deref(),
         plan: &plan,
     })
 }
@@ -70,6 +80,7 @@ pub fn change_update(c: &ChangeUpdate) -> Result {
         candidate: &c.candidate,
         expected_changes: &c.expected_changes,
         owner: &c.owner,
+        product_area: c.product_area.as_deref(),
         plan: &c.plan,
     })
 }
@@ -77,6 +88,12 @@ pub fn change_update(c: &ChangeUpdate) -> Result {
 pub fn change(c: &ChangeFields<'_>) -> Result {
     text("title", c.title, 1, MAX_TITLE)?;
     text("owner", c.owner, 1, MAX_OWNER)?;
+    if let Some(area) = c.product_area {
+        text("product_area", area, 0, MAX_PRODUCT_AREA)?;
+        if area.chars().any(char::is_control) {
+            return Err(FieldError::new("product_area", "must be one line of text"));
+        }
+    }
     text("expected_changes", c.expected_changes, 0, MAX_TEXT)?;
     config("baseline", c.baseline)?;
     config("candidate", c.candidate)?;
@@ -267,9 +284,27 @@ mod tests {
             candidate: serde_json::json!({"prompt_version": "billing-v13"}),
             expected_changes: "Answers get shorter.".into(),
             owner: "ana@example.com".into(),
+            product_area: Some("Billing chat".into()),
             template: None,
             plan: None,
         }
+    }
+
+    #[test]
+    fn product_area_is_optional_short_and_one_line() {
+        let mut c = new();
+        c.product_area = None;
+        new_change(&c).unwrap();
+        c.product_area = Some("x".repeat(MAX_PRODUCT_AREA + 1));
+        assert_eq!(field_of(new_change(&c)), "product_area");
+        c.product_area = Some("Billing\nchat".into());
+        assert_eq!(field_of(new_change(&c)), "product_area");
+        assert_eq!(
+            product_area(Some("  Billing chat ")),
+            Some("Billing chat".into())
+        );
+        assert_eq!(product_area(Some("   ")), None);
+        assert_eq!(product_area(None), None);
     }
 
     fn field_of(r: Result) -> String {

@@ -9,7 +9,8 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use crate::error::{Error, Result};
 
 const COLUMNS: &str = "id, title, kind, risk, baseline, candidate, expected_changes, owner, \
-                       plan, state, ramp_step, traffic_percent, revision, created_at, updated_at";
+                       product_area, plan, state, ramp_step, traffic_percent, revision, \
+                       created_at, updated_at";
 
 /// Which changes a list shows. Values are checked by the caller.
 #[derive(Debug, Clone, Default)]
@@ -119,6 +120,7 @@ pub async fn create(
         candidate: new.candidate.clone(),
         expected_changes: new.expected_changes.clone(),
         owner: new.owner.clone(),
+        product_area: shared::validate::product_area(new.product_area.as_deref()),
         state: RolloutState::Draft,
         traffic_percent: RolloutState::Draft.traffic_percent(&plan),
         plan,
@@ -129,8 +131,8 @@ pub async fn create(
     sqlx::query(
         "INSERT INTO changes (id, title, kind, risk, baseline, candidate, expected_changes, \
          owner, plan, state, ramp_step, traffic_percent, revision, created_at, updated_at, \
-         created_by, plan_revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1)",
+         created_by, plan_revision, product_area) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17)",
     )
     .bind(change.id.as_str())
     .bind(change.title.as_str())
@@ -148,6 +150,7 @@ pub async fn create(
     .bind(change.created_at.as_str())
     .bind(change.updated_at.as_str())
     .bind(created_by)
+    .bind(change.product_area.as_deref())
     .execute(conn)
     .await?;
     Ok(change)
@@ -166,7 +169,7 @@ pub async fn update_draft(
     let done = sqlx::query(
         "UPDATE changes SET title = $1, kind = $2, risk = $3, baseline = $4, candidate = $5, \
          expected_changes = $6, owner = $7, plan = $8, revision = revision + 1, \
-         plan_revision = revision + 1, updated_at = $9 \
+         plan_revision = revision + 1, updated_at = $9, product_area = $12 \
          WHERE id = $10 AND revision = $11 AND state = 'draft'",
     )
     .bind(edit.title.as_str())
@@ -180,6 +183,7 @@ pub async fn update_draft(
     .bind(at)
     .bind(id)
     .bind(edit.revision)
+    .bind(shared::validate::product_area(edit.product_area.as_deref()))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -274,6 +278,7 @@ fn from_row(row: &AnyRow) -> Result<AiChange> {
         candidate: json("candidate")?,
         expected_changes: row.try_get("expected_changes")?,
         owner: row.try_get("owner")?,
+        product_area: row.try_get("product_area")?,
         plan: serde_json::from_str(&plan_text).map_err(|e| corrupt("plan", &e))?,
         state: RolloutState::from_parts(&state, step).ok_or_else(|| corrupt("state", &state))?,
         traffic_percent: row.try_get("traffic_percent")?,
@@ -284,22 +289,10 @@ fn from_row(row: &AnyRow) -> Result<AiChange> {
     })
 }
 
-/// Every change with its product area, oldest first (the support feed reads them all; a
-/// workspace has hundreds, not millions).
-pub async fn all_with_area(pool: &AnyPool) -> Result<Vec<(AiChange, Option<String>)>> {
-    let sql = format!("SELECT {COLUMNS}, product_area FROM changes ORDER BY created_at, id");
+/// Every change, oldest first (the support feed reads them all; a workspace has hundreds,
+/// not millions).
+pub async fn all(pool: &AnyPool) -> Result<Vec<AiChange>> {
+    let sql = format!("SELECT {COLUMNS} FROM changes ORDER BY created_at, id");
     let rows = sqlx::query(&sql).fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| Ok((from_row(r)?, r.try_get("product_area")?)))
-        .collect()
-}
-
-/// Sets the product area of a change (`None` clears it).
-pub async fn set_product_area(pool: &AnyPool, id: &str, area: Option<&str>) -> Result<bool> {
-    let done = sqlx::query("UPDATE changes SET product_area = $1 WHERE id = $2")
-        .bind(area)
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    rows.iter().map(from_row).collect()
 }

@@ -80,12 +80,17 @@ async fn get_feed(
 
     let mut items = Vec::new();
     let mut conn = state.pool.acquire().await?;
-    for (change, product_area) in db::changes::all_with_area(&state.pool).await? {
+    for change in db::changes::all(&state.pool).await? {
         if change.created_at > at {
             continue;
         }
         if let Some(area) = &area
-            && product_area.as_deref().map(str::to_lowercase).as_deref() != Some(area.as_str())
+            && change
+                .product_area
+                .as_deref()
+                .map(str::to_lowercase)
+                .as_deref()
+                != Some(area.as_str())
         {
             continue;
         }
@@ -141,7 +146,7 @@ async fn get_feed(
             title: change.title.clone(),
             kind: change.kind,
             expected_changes: change.expected_changes.clone(),
-            product_area,
+            product_area: change.product_area.clone(),
             audiences,
             state: stage,
             state_label: stage.label(&change.plan),

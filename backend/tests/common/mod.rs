@@ -689,6 +689,7 @@ pub fn update_of(detail: &Value) -> Value {
         "candidate": c["candidate"],
         "expected_changes": c["expected_changes"],
         "owner": c["owner"],
+        "product_area": c["product_area"],
         "plan": c["plan"],
     })
 }

@@ -77,6 +77,7 @@ fn field_name(path: &str) -> String {
     match head {
         "title" => "Title".into(),
         "owner" => "Owner".into(),
+        "product_area" => "Product area".into(),
         "kind" => "Kind".into(),
         "risk" => "Risk".into(),
         "expected_changes" => "Expected behaviour changes".into(),
@@ -158,6 +159,12 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
             .as_ref()
             .map(|c| c.owner.clone())
             .or_else(|| crate::session::user().map(|u| u.email))
+            .unwrap_or_default(),
+    );
+    let area = RwSignal::new(
+        existing
+            .as_ref()
+            .and_then(|c| c.product_area.clone())
             .unwrap_or_default(),
     );
     let expected = RwSignal::new(
@@ -243,6 +250,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
             candidate: cand,
             expected_changes: expected.get_untracked().trim().to_string(),
             owner: owner.get_untracked().trim().to_string(),
+            product_area: validate::product_area(Some(&area.get_untracked())),
             template: None,
             plan: Some(plan_value.clone()),
         };
@@ -264,6 +272,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                         candidate: new.candidate,
                         expected_changes: new.expected_changes,
                         owner: new.owner,
+                        product_area: new.product_area,
                         plan: plan_value,
                     };
                     api::update_change(&id, &update).await
@@ -391,7 +400,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                 <section class="card form-section">
                     <div class="section-intro">
                         <h2>"Basics"</h2>
-                        <p>"A title people will recognise in a list, what kind of change it is, and who owns it."</p>
+                        <p>"A title people will recognise in a list, what kind of change it is, who owns it and which part of the product it touches."</p>
                     </div>
                     <div class="section-fields">
                         <label class="field">
@@ -428,6 +437,12 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                                 <FieldMsg field="owner" error=error />
                             </label>
                         </div>
+                        <label class="field">
+                            <span class="field-label">"Product area"</span>
+                            <input type="text" name="product_area" placeholder="e.g. Billing chat" bind:value=area />
+                            <span class="field-hint">"Optional. Support filters the change feed by it."</span>
+                            <FieldMsg field="product_area" error=error />
+                        </label>
                     </div>
                 </section>
 

@@ -101,6 +101,15 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                     <div class="meta-row">
                         <StateBadge state=state label=state.label(&plan) />
                         <span class="meta-item"><span class="subtle">"Owner "</span><strong>{c.owner.clone()}</strong></span>
+                        {c.product_area.clone().map(|area| {
+                            let href = format!("/feed?area={}", String::from(js_sys::encode_uri_component(&area)));
+                            view! {
+                                <span class="meta-item" data-test="product-area">
+                                    <span class="subtle">"Area "</span>
+                                    <a href=href title="Changes in this area, as support sees them">{area}</a>
+                                </span>
+                            }
+                        })}
                         <span class="meta-item" title=format::date_time(&c.updated_at)>
                             <span class="subtle">"Updated "</span>{format::relative_time(&c.updated_at)}
                         </span>
