@@ -166,6 +166,43 @@ async fn authors_cannot_sign_and_roles_must_be_held_and_asked_for() {
 }
 
 #[tokio::test]
+async fn whoever_edited_a_change_signs_only_as_its_engineer() {
+    each_database(|app| async move {
+        let id = create_as_erin(&app).await;
+        let detail = app.get(&format!("/api/v1/changes/{id}")).await.json();
+        let mut edit = update_of(&detail);
+        edit["expected_changes"] = json!("Shorter answers, and no more emoji.");
+        // Ana holds every role, PM included, and edits Erin's draft.
+        let res = app.put(&format!("/api/v1/changes/{id}"), &edit).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let g = gate(&app, &id).await;
+        assert_eq!(g["author"]["email"], ERIN);
+        assert_eq!(g["editors"][0]["email"], common::OWNER, "{g}");
+        let before = approvals_count(&app).await;
+        let res = sign(&app, common::OWNER, &id, approve("pm", &g["revision"])).await;
+        res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+        assert!(
+            res.message().contains("you edited this change"),
+            "{}",
+            res.message()
+        );
+        assert_eq!(approvals_count(&app).await, before);
+        // A PM who did not touch it signs; the editor may still sign as the engineer.
+        sign(&app, PAT, &id, approve("pm", &g["revision"])).await;
+        let g = sign(
+            &app,
+            common::OWNER,
+            &id,
+            approve("engineer", &g["revision"]),
+        )
+        .await
+        .json();
+        assert_eq!(g["satisfied"], true, "{g}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn editing_the_plan_resets_sign_off() {
     each_database(|app| async move {
         let id = create_as_erin(&app).await;

@@ -448,14 +448,27 @@ pub struct GateStatus {
     pub satisfied: bool,
     /// e.g. "needs 1 more approval from pm and 1 from approver".
     pub message: String,
-    /// Who created the change; they cannot sign its gates.
+    /// Who created the change; they sign only as its requesting engineer.
     pub author: Option<UserRef>,
+    /// Everyone else who edited the change's content; like the author, they sign only as its
+    /// requesting engineer (whoever shaped a change does not approve it for another role).
+    #[serde(default)]
+    pub editors: Vec<UserRef>,
     pub plan_revision: i64,
     pub revision: i64,
     /// The notice requirements of this gate (standard and high risk), each with whether it
     /// is met; `satisfied` and `message` include them.
     #[serde(default)]
     pub notices: Vec<crate::notices::NoticeGate>,
+}
+
+impl GateStatus {
+    /// Whether `user_id` created or edited the change, and so may sign only as its requesting
+    /// engineer.
+    pub fn shaped_by(&self, user_id: &str) -> bool {
+        self.author.as_ref().is_some_and(|a| a.id == user_id)
+            || self.editors.iter().any(|e| e.id == user_id)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -132,6 +132,21 @@ pub async fn list(
     Ok((items, total))
 }
 
+/// The users who edited a change's content (`change.update`), each once.
+pub async fn editors(pool: &AnyPool, change_id: &str) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT actor_id FROM audit_log \
+         WHERE action = 'change.update' AND object_id = $1 AND actor_id IS NOT NULL \
+         ORDER BY actor_id",
+    )
+    .bind(change_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(Into::into))
+        .collect()
+}
+
 pub async fn count(pool: &AnyPool) -> Result<i64> {
     Ok(sqlx::query("SELECT COUNT(*) FROM audit_log")
         .fetch_one(pool)

@@ -94,6 +94,19 @@ pub(super) async fn gate_status(
         }),
         None => None,
     };
+    let mut editors = Vec::new();
+    for uid in db::audit::editors(pool, &change.id).await? {
+        if meta.created_by.as_deref() == Some(uid.as_str()) {
+            continue;
+        }
+        if let Some(u) = db::users::find(pool, &uid).await? {
+            editors.push(UserRef {
+                id: u.id,
+                name: u.name,
+                email: u.email,
+            });
+        }
+    }
     let stage = stage.or_else(|| approvals::upcoming_stage(&change.plan, change.state));
     let Some(stage) = stage else {
         return Ok(GateStatus {
@@ -109,6 +122,7 @@ pub(super) async fn gate_status(
             satisfied: true,
             message: "the rollout has finished; no gate is ahead".to_owned(),
             author,
+            editors,
             plan_revision: meta.plan_revision,
             revision: change.revision,
             notices: vec![],
@@ -194,6 +208,7 @@ pub(super) async fn gate_status(
         missing: evaluation.missing,
         message,
         author,
+        editors,
         plan_revision: meta.plan_revision,
         revision: change.revision,
         notices,
@@ -307,10 +322,14 @@ async fn sign(
             "the rollout has finished; there is no gate to sign",
         ));
     };
-    let is_author = gate.author.as_ref().is_some_and(|a| a.id == signer.user.id);
-    if is_author && request.role != Role::Engineer {
+    if gate.shaped_by(&signer.user.id) && request.role != Role::Engineer {
+        let what = if gate.author.as_ref().is_some_and(|a| a.id == signer.user.id) {
+            "created"
+        } else {
+            "edited"
+        };
         return Err(Error::forbidden(format!(
-            "you created this change, so you cannot sign it as {}: you may sign only as its \
+            "you {what} this change, so you cannot sign it as {}: you may sign only as its \
              requesting engineer, and another person must approve it",
             request.role.as_str()
         )));
@@ -508,9 +527,9 @@ async fn inbox(
 }
 
 /// Whether `me` could move the gate: not signed yet, and holding a role that is still missing
-/// and that they may sign as (the author only as the requesting engineer).
+/// and that they may sign as (the author and editors only as the requesting engineer).
 fn waits_for(gate: &GateStatus, me: &AuthUser) -> bool {
-    let author = gate.author.as_ref().is_some_and(|a| a.id == me.user.id);
+    let author = gate.shaped_by(&me.user.id);
     let signed = gate
         .approvals
         .iter()

@@ -306,7 +306,7 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
     let Some(me) = session::user() else {
         return ().into_any();
     };
-    let authored = gate.author.as_ref().is_some_and(|a| a.id == me.id);
+    let authored = gate.shaped_by(&me.id);
     // The roles the user could sign as: those the gate asks for, still-missing ones first. The
     // author signs only as the requesting engineer; every other role must be someone else
     // (separation of duties, enforced by the server).
@@ -334,10 +334,10 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
             )
         });
     if authored && roles.is_empty() {
-        return view! { <p class="gate-note" data-test="gate-note">"You authored this change; someone else must approve it."</p> }.into_any();
+        return view! { <p class="gate-note" data-test="gate-note">"You created or edited this change; someone else must approve it."</p> }.into_any();
     }
     let note = authored.then_some(
-        "You authored this change: you may sign only as its requesting engineer; the other roles must come from someone else.",
+        "You created or edited this change: you may sign only as its requesting engineer; the other roles must come from someone else.",
     );
     if roles.is_empty() {
         let needed = gate
