@@ -32,6 +32,7 @@ async fn create_and_advance_to_canary() -> Result {
     .await?;
     act::fill(c, "[name=baseline]", r#"{"prompt_version": "refunds-v3"}"#).await?;
     act::fill(c, "[name=candidate]", r#"{"prompt_version": "refunds-v4"}"#).await?;
+    browser.screenshot("change-form").await?;
     act::click(c, &find::hook("submit")).await?;
 
     find::one(c, &find::hook("timeline")).await?;

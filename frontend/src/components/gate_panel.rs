@@ -333,12 +333,20 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
                 s.role.as_str()
             )
         });
+    let did = if gate.author.as_ref().is_some_and(|a| a.id == me.id) {
+        "created"
+    } else {
+        "edited"
+    };
     if authored && roles.is_empty() {
-        return view! { <p class="gate-note" data-test="gate-note">"You created or edited this change; someone else must approve it."</p> }.into_any();
+        let text = format!("You {did} this change; someone else must approve it.");
+        return view! { <p class="gate-note" data-test="gate-note">{text}</p> }.into_any();
     }
-    let note = authored.then_some(
-        "You created or edited this change: you may sign only as its requesting engineer; the other roles must come from someone else.",
-    );
+    let note = authored.then(|| {
+        format!(
+            "You {did} this change: you may sign only as its requesting engineer; the other roles must come from someone else."
+        )
+    });
     if roles.is_empty() {
         let needed = gate
             .required
