@@ -23,8 +23,9 @@ pub fn escape(s: &str) -> String {
 }
 
 /// The feed: newest notice first; `updated` is the newest publication (or the team's last
-/// edit when there is none).
-pub fn feed(team: &Team, notices: &[Notice]) -> String {
+/// edit when there is none). Entry links are absolute under `public_url` when it is known,
+/// else relative (feed readers resolve them against the feed's own address).
+pub fn feed(team: &Team, notices: &[Notice], public_url: Option<&str>) -> String {
     let updated = notices
         .iter()
         .filter_map(|n| n.published_at.as_deref())
@@ -45,12 +46,7 @@ pub fn feed(team: &Team, notices: &[Notice]) -> String {
     xml.push_str("  <author><name>Rollgate</name></author>\n");
     for n in notices {
         let published = n.published_at.as_deref().unwrap_or(&n.created_at);
-        let kind = match n.kind {
-            shared::notices::NoticeKind::Manual => "Notice",
-            shared::notices::NoticeKind::Rollback => "Rolled back",
-            shared::notices::NoticeKind::Full => "Live for everyone",
-            shared::notices::NoticeKind::Skipped => "Stage skipped",
-        };
+        let kind = n.kind.headline();
         let mut content = format!("What users may notice: {}", n.expected_changes);
         if !n.talking_points.is_empty() {
             content.push_str(&format!("\n\nTalking points: {}", n.talking_points));
@@ -74,7 +70,8 @@ pub fn feed(team: &Team, notices: &[Notice]) -> String {
             escape(published)
         ));
         xml.push_str(&format!(
-            "    <link rel=\"alternate\" href=\"/changes/{}\"/>\n",
+            "    <link rel=\"alternate\" href=\"{}/changes/{}\"/>\n",
+            escape(public_url.unwrap_or("")),
             escape(&n.change_id)
         ));
         xml.push_str(&format!(

@@ -41,6 +41,8 @@ pub struct Config {
     pub timeout: Duration,
     /// How often the table is looked at when idle.
     pub poll: Duration,
+    /// The console's public address, for links in messages (see [`body`]).
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -51,6 +53,7 @@ impl Default for Config {
             max_attempts: 8,
             timeout: Duration::from_secs(10),
             poll: Duration::from_secs(1),
+            public_url: None,
         }
     }
 }
@@ -80,14 +83,11 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     hex
 }
 
-/// The JSON a chat tool's incoming webhook accepts.
-pub fn body(notice: &Notice) -> Value {
-    let kind = match notice.kind {
-        shared::notices::NoticeKind::Manual => "Notice",
-        shared::notices::NoticeKind::Rollback => "Rolled back",
-        shared::notices::NoticeKind::Full => "Live for everyone",
-        shared::notices::NoticeKind::Skipped => "Stage skipped",
-    };
+/// The JSON a chat tool's incoming webhook accepts. The title links to the change page when
+/// the console's public address is known (`public_url`, e.g. `https://rollgate.example.com`);
+/// a chat tool cannot follow a relative link, so without it there is none.
+pub fn body(notice: &Notice, public_url: Option<&str>) -> Value {
+    let kind = notice.kind.headline();
     let audience: Vec<&str> = notice
         .audience
         .iter()
@@ -105,13 +105,13 @@ pub fn body(notice: &Notice) -> Value {
         fields.push(json!({"title": "Planned", "value": at, "short": true}));
     }
     fields.push(json!({"title": "Audience", "value": audience.join(", "), "short": true}));
+    let mut attachment = json!({ "title": notice.change_title, "fields": fields });
+    if let Some(base) = public_url {
+        attachment["title_link"] = json!(format!("{base}/changes/{}", notice.change_id));
+    }
     json!({
         "text": format!("{kind}: {}", notice.change_title),
-        "attachments": [{
-            "title": notice.change_title,
-            "title_link": format!("/changes/{}", notice.change_id),
-            "fields": fields,
-        }],
+        "attachments": [attachment],
         "rollgate": {"notice_id": notice.id, "change_id": notice.change_id, "kind": notice.kind},
     })
 }
@@ -176,7 +176,16 @@ async fn work_one(
     };
     let outcome = match notice {
         None => Err("the notice no longer exists".to_owned()),
-        Some(n) => send(client, config, &d.url, d.secret.as_deref(), &body(&n)).await,
+        Some(n) => {
+            send(
+                client,
+                config,
+                &d.url,
+                d.secret.as_deref(),
+                &body(&n, config.public_url.as_deref()),
+            )
+            .await
+        }
     };
     let at = db::now();
     match outcome {
@@ -238,6 +247,42 @@ mod tests {
         let c = Config::default();
         let secs: Vec<u64> = (1..=10).map(|a| backoff(&c, a).as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300]);
+    }
+
+    fn notice() -> Notice {
+        Notice {
+            id: "n1".into(),
+            change_id: "c1".into(),
+            change_title: "Shorter billing answers".into(),
+            previous_id: None,
+            status: shared::notices::NoticeStatus::Published,
+            kind: shared::notices::NoticeKind::Rollback,
+            audience: vec![],
+            planned_at: None,
+            planned_stage: None,
+            expected_changes: "Answers are long again.".into(),
+            talking_points: String::new(),
+            created_by: None,
+            created_at: "2026-11-26T10:00:00.000000Z".into(),
+            published_at: Some("2026-11-26T10:00:00.000000Z".into()),
+            acknowledgements: vec![],
+        }
+    }
+
+    #[test]
+    fn messages_link_to_the_change_only_under_a_public_address() {
+        let with = body(&notice(), Some("https://rollgate.example.com"));
+        assert_eq!(with["text"], "Rolled back: Shorter billing answers");
+        assert_eq!(
+            with["attachments"][0]["title_link"],
+            "https://rollgate.example.com/changes/c1"
+        );
+        let without = body(&notice(), None);
+        assert!(without["attachments"][0].get("title_link").is_none());
+        assert_eq!(
+            without["attachments"][0]["title"],
+            "Shorter billing answers"
+        );
     }
 
     #[test]

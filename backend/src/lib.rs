@@ -22,7 +22,7 @@ use sqlx::AnyPool;
 
 pub use server::{
     Config, DEFAULT_DATABASE_URL, DEMO_DATABASE_URL, ServeError,
-    database_url as server_database_url, serve,
+    database_url as server_database_url, public_url, serve,
 };
 
 /// What every handler can reach.
@@ -37,6 +37,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Demo mode: the demo accounts and their password are shown on the login page.
     pub demo: bool,
+    /// The console's public address (`https://rollgate.example.com`), for absolute links in
+    /// feeds and webhook messages.
+    pub public_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             passwords: Arc::new(accounts::Passwords::production()),
             secure_cookies: false,
             demo: false,
+            public_url: None,
         }
     }
 
@@ -58,6 +62,11 @@ impl AppState {
 
     pub fn with_secure_cookies(mut self, secure: bool) -> Self {
         self.secure_cookies = secure;
+        self
+    }
+
+    pub fn with_public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url.map(Into::into);
         self
     }
 

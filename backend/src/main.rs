@@ -64,6 +64,11 @@ struct ServeArgs {
     /// Rollgate is reached over HTTPS; a proxy's `X-Forwarded-Proto: https` also sets it.
     #[arg(long, env = "ROLLGATE_SECURE_COOKIES", value_parser = FalseyValueParser::new())]
     secure_cookies: bool,
+
+    /// The address people reach the console at, e.g. https://rollgate.example.com: webhook
+    /// messages and team feeds link to change pages under it.
+    #[arg(long, env = "ROLLGATE_PUBLIC_URL", value_name = "URL", value_parser = rollgate::public_url)]
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +138,7 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
         Command::Serve(args) => {
             let mut config = rollgate::Config::new(args.addr, args.database, args.demo, args.dist);
             config.secure_cookies = args.secure_cookies;
+            config.public_url = args.public_url;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
             Ok(runtime.block_on(rollgate::serve(config))?)

@@ -38,6 +38,28 @@ pub struct Config {
     pub dist: PathBuf,
     /// Mark the session cookie `Secure`: set when Rollgate is reached over HTTPS.
     pub secure_cookies: bool,
+    /// The console's public address, checked by [`public_url`].
+    pub public_url: Option<String>,
+}
+
+/// A public address as `--public-url` takes it: `http(s)://host[:port][/path]`, without a
+/// query or fragment; a trailing slash is dropped.
+pub fn public_url(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{s}` is not an http:// or https:// address"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains('@') {
+        return Err(format!("`{s}` names no host"));
+    }
+    if s.contains(['?', '#']) || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "`{s}` must be a plain address, without spaces, query or fragment"
+        ));
+    }
+    Ok(s.to_owned())
 }
 
 impl Config {
@@ -50,6 +72,7 @@ impl Config {
             demo,
             dist,
             secure_cookies: false,
+            public_url: None,
         }
     }
 }
@@ -134,6 +157,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let state = AppState::new(pool.clone(), backend, config.dist)
         .with_passwords(passwords)
         .with_secure_cookies(config.secure_cookies)
+        .with_public_url(config.public_url.clone())
         .with_demo(config.demo);
     let router = app(state);
     let (stop, stopped) = watch::channel(false);
@@ -142,8 +166,16 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .demo
         .then(|| demo_traffic::spawn(router.clone(), pool.clone(), stopped.clone()));
     let housekeeping = crate::accounts::spawn_housekeeping(pool.clone(), stopped.clone());
-    let deliveries =
-        crate::delivery::spawn(pool.clone(), crate::delivery::Config::default(), stopped);
+    if config.public_url.is_none() {
+        tracing::info!(
+            "no --public-url: webhook messages carry no link to the change, feed links are relative"
+        );
+    }
+    let delivery_config = crate::delivery::Config {
+        public_url: config.public_url.clone(),
+        ..Default::default()
+    };
+    let deliveries = crate::delivery::spawn(pool.clone(), delivery_config, stopped);
     println!("Rollgate console on http://{addr}");
     // The peer address feeds the per-address sign-in limit and the audit log.
     let served = axum::serve(
@@ -204,6 +236,28 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_urls_are_plain_http_addresses() {
+        assert_eq!(
+            public_url("https://rollgate.example.com/").unwrap(),
+            "https://rollgate.example.com"
+        );
+        assert_eq!(
+            public_url("http://10.0.0.5:8080/rollgate").unwrap(),
+            "http://10.0.0.5:8080/rollgate"
+        );
+        for bad in [
+            "rollgate.example.com",
+            "ftp://x",
+            "https://",
+            "https://a b",
+            "https://x/?q=1",
+            "https://user@x",
+        ] {
+            assert!(public_url(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn demo_gets_its_own_database_unless_one_is_given() {

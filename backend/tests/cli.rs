@@ -68,6 +68,25 @@ fn a_taken_port_is_a_clear_error() {
 }
 
 #[test]
+fn a_bad_public_url_is_a_clear_error() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let out = rollgate(cwd.path())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--public-url",
+            "rollgate.example.com",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--public-url"), "{err}");
+    assert!(err.contains("not an http:// or https:// address"), "{err}");
+}
+
+#[test]
 fn an_unsupported_database_is_a_clear_error() {
     let cwd = tempfile::tempdir().expect("tempdir");
     let out = rollgate(cwd.path())

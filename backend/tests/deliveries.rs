@@ -52,6 +52,7 @@ fn fast() -> Config {
         max_attempts: 8,
         timeout: Duration::from_millis(500),
         poll: Duration::from_millis(20),
+        public_url: None,
     }
 }
 
@@ -270,6 +271,29 @@ async fn a_teams_atom_feed_parses_and_needs_its_token() {
         assert_eq!(entry.id(), format!("urn:rollgate:notice:{notice}"));
         assert!(entry.title().as_str().starts_with("Notice: "));
         assert!(entry.links()[0].href().starts_with("/changes/"));
+        // Behind a known public address the links are absolute.
+        let public = common::TestApp {
+            router: rollgate::app(
+                rollgate::AppState::new(app.pool.clone(), app.backend, "dist")
+                    .with_public_url(Some("https://rollgate.example.com".into())),
+            ),
+            ..app.clone()
+        };
+        let res = public
+            .anonymous(
+                axum::http::Request::get(format!("{uri}?token={token}"))
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let feed = atom_syndication::Feed::read_from(res.text().as_bytes()).expect("valid Atom");
+        assert!(
+            feed.entries()[0].links()[0]
+                .href()
+                .starts_with("https://rollgate.example.com/changes/"),
+            "{}",
+            res.text()
+        );
         assert!(
             entry
                 .content()

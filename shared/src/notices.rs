@@ -49,6 +49,18 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
+    /// How a message about a notice of this kind starts: "Rolled back: …".
+    pub fn headline(self) -> &'static str {
+        match self {
+            NoticeKind::Manual => "Notice",
+            NoticeKind::Rollback => "Rolled back",
+            NoticeKind::Full => "Live for everyone",
+            NoticeKind::Skipped => "Stage skipped",
+        }
+    }
+}
+
+impl NoticeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             NoticeKind::Manual => "manual",

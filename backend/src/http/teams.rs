@@ -300,7 +300,7 @@ async fn atom_feed(
         return Err(Error::unauthorized("this is not the team's feed token"));
     }
     let notices = db::notices::published_to(&mut conn, &id, 50).await?;
-    let xml = crate::atom::feed(&team, &notices);
+    let xml = crate::atom::feed(&team, &notices, state.public_url.as_deref());
     Ok((
         [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
         xml,
