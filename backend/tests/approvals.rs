@@ -315,6 +315,58 @@ async fn high_risk_needs_a_second_approver_for_full_traffic() {
 }
 
 #[tokio::test]
+async fn the_inbox_lists_the_longest_waiting_gate_first() {
+    each_database(|app| async move {
+        let first = create_as_erin(&app).await;
+        let second = create_as_erin(&app).await;
+        let waiting = |app: TestApp| async move {
+            let res = app
+                .request_as(
+                    PAT,
+                    axum::http::Request::get("/api/v1/approvals?scope=waiting_for_me")
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+            res.json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    (
+                        i["change_id"].as_str().unwrap().to_owned(),
+                        i["waiting_since"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let items = waiting(app.clone()).await;
+        let ids: Vec<&str> = items.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, [first.as_str(), second.as_str()]);
+        let detail = app.get(&format!("/api/v1/changes/{first}")).await.json();
+        assert_eq!(items[0].1, detail["change"]["updated_at"].as_str().unwrap());
+        // Editing the first change's plan opens its gate afresh: it goes to the back.
+        let mut edit = update_of(&detail);
+        edit["plan"]["canary"]["percent"] = json!(2.0);
+        let res = app
+            .request_as(
+                ERIN,
+                json_request(Method::PUT, &format!("/api/v1/changes/{first}"), &edit),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let ids: Vec<String> = waiting(app.clone())
+            .await
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids, [second, first]);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_inbox_shows_what_waits_for_whom() {
     each_database(|app| async move {
         let id = create_as_erin(&app).await;

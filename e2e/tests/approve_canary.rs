@@ -47,7 +47,10 @@ async fn approve_canary() -> Result {
     assert_eq!(badge.trim(), "1", "one change waits for the PM");
     act::click(c, &find::hook("nav-approvals")).await?;
     let entry = find::one(c, &find::hook("inbox-entry")).await?;
-    assert!(entry.text().await?.contains(title));
+    let text = entry.text().await?;
+    assert!(text.contains(title), "{text}");
+    assert!(text.contains("opened just now"), "{text}");
+    browser.screenshot("approvals-inbox").await?;
     entry
         .find(fantoccini::Locator::Css("a"))
         .await?

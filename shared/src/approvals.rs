@@ -492,6 +492,10 @@ pub struct InboxItem {
     pub risk: RiskTier,
     pub state_label: String,
     pub gate: GateStatus,
+    /// When the gate opened: the change's last transition or plan edit (RFC 3339, UTC).
+    /// Gates still waiting are listed longest-waiting first.
+    #[serde(default)]
+    pub waiting_since: String,
 }
 
 /// `GET /api/v1/approvals?scope=…`.

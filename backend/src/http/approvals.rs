@@ -520,8 +520,12 @@ async fn inbox(
                 risk: change.risk,
                 state_label: change.state.label(&change.plan),
                 gate,
+                waiting_since: change.updated_at.clone(),
             });
         }
+    }
+    if scope != InboxScope::Decided {
+        items.sort_by(|a, b| a.waiting_since.cmp(&b.waiting_since));
     }
     Ok(Json(Inbox { scope, items }))
 }

@@ -98,10 +98,11 @@ fn entry(item: &InboxItem, me: &str) -> String {
     });
     // The most recent signature dates the entry; a gate nobody signed yet has none.
     let latest = signatures.iter().map(|s| s.at.clone()).max();
+    let opened = format!("opened {}", format::relative_time(&item.waiting_since));
     let age = match (mine, latest) {
         (Some(m), Some(at)) => format!("{m} · {}", format::relative_time(&at)),
-        (None, Some(at)) => format!("Last signed {}", format::relative_time(&at)),
-        (_, None) => "No signatures yet".to_string(),
+        (None, Some(at)) => format!("Last signed {} · {opened}", format::relative_time(&at)),
+        (_, None) => format!("No signatures yet · {opened}"),
     };
     let (class, status) = gate_state(g);
     format!(
