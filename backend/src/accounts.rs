@@ -119,7 +119,7 @@ pub async fn create_user(
     }
     let hash = passwords.hash(&new.password).await?;
     let at = db::now();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     let user = db::users::create(&mut tx, &new.email, &new.name, &new.roles, &hash, &at).await?;
     db::audit::append(
         &mut tx,

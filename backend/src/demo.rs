@@ -258,7 +258,7 @@ async fn create(
 ) -> Result<AiChange> {
     validate::new_change(&new)?;
     let at = db::timestamp(at);
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     let change = db::changes::create_recorded(&mut tx, &new, &who(author), &at).await?;
     tx.commit().await?;
     Ok(change)
@@ -309,7 +309,7 @@ async fn walk(
 /// The demo's teams: Sam in Support, Pat in Marketing, and a downstream "Billing platform"
 /// team with Erin. Only once: a workspace that already has the downstream team is left alone.
 async fn seed_teams(pool: &AnyPool, users: &[shared::auth::User]) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     if db::teams::id_by_name(&mut tx, "Billing platform")
         .await?
         .is_some()

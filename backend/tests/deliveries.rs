@@ -188,6 +188,57 @@ async fn a_failing_receiver_gets_one_delivery_after_retries() {
 }
 
 #[tokio::test]
+async fn several_workers_send_each_delivery_once() {
+    each_database(|app| async move {
+        // A receiver that fails now and then, so retries race too.
+        let (url, seen) = receiver(3).await;
+        let (team, _) = team_with_hook(&app, &url).await;
+        let (stop, stopped) = watch::channel(false);
+        // Three server instances' workers on one database.
+        let workers: Vec<_> = (0..3)
+            .map(|_| delivery::spawn(app.pool.clone(), fast(), stopped.clone()))
+            .collect();
+        let mut notices = Vec::new();
+        for _ in 0..6 {
+            notices.push(publish_to(&app, &team).await.1);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let d = deliveries(&app).await;
+            if d.len() == 6 && d.iter().all(|d| d["status"] == "delivered") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "not all delivered: {d:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Give a double send the chance to show itself.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = stop.send(true);
+        for w in workers {
+            w.await.unwrap();
+        }
+        let seen = seen.lock().unwrap();
+        let mut sent: Vec<String> = seen
+            .accepted
+            .iter()
+            .map(|(_, body)| {
+                let v: Value = serde_json::from_slice(body).unwrap();
+                v["rollgate"]["notice_id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        sent.sort();
+        notices.sort();
+        assert_eq!(sent, notices, "each notice accepted exactly once");
+        assert_eq!(
+            seen.hits,
+            6 + 3,
+            "six deliveries and three refused attempts"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_hanging_receiver_does_not_slow_publishing_and_is_retried() {
     each_database(|app| async move {
         // Accepts connections and never answers.

@@ -51,7 +51,7 @@ pub struct Writer {
 
 /// Locks `change_id` for writing; `None` when there is no such change.
 pub async fn lock(pool: &AnyPool, change_id: &str) -> Result<Option<Writer>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     // A write first, not a read: it takes the lock before anything is read, and on SQLite a
     // transaction that reads and then writes can fail with SQLITE_BUSY instead of waiting.
     let locked =

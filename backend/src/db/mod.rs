@@ -60,6 +60,19 @@ pub enum ConnectError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// Starts a transaction that writes. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails with
+/// `SQLITE_BUSY_SNAPSHOT` when another connection committed in between (the busy timeout
+/// cannot help it, the snapshot is stale), so a publish racing the delivery worker, or an edit
+/// racing metrics ingestion, would end in a 500. PostgreSQL's default transaction is fine.
+pub async fn begin(pool: &AnyPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
+
 /// Opens a pool on `url` and brings the schema up to date.
 ///
 /// A SQLite file is created when missing (`mode=rwc`) and every SQLite connection gets WAL

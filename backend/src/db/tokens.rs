@@ -80,7 +80,7 @@ pub async fn create(
         created_at: at.to_owned(),
         revoked_at: None,
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     sqlx::query(
         "INSERT INTO ingest_tokens (id, name, change_id, prefix, secret_sha256, created_by, \
          created_at, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -159,7 +159,7 @@ pub fn random_token() -> Result<String> {
 /// Revokes a token unless it already is (the first revocation's time and actor stay).
 /// Returns the token as stored afterwards, or `None` when there is no such token.
 pub async fn revoke(pool: &AnyPool, id: &str, who: &Who, at: &str) -> Result<Option<TokenInfo>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let done = sqlx::query(
         "UPDATE ingest_tokens SET revoked_at = $1, revoked_by = $2 \
          WHERE id = $3 AND revoked_at IS NULL",

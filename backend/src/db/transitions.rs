@@ -31,7 +31,7 @@ pub async fn record(
     t: &NewTransition<'_>,
     who: &super::audit::Who,
 ) -> Result<AiChange> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     if !super::changes::set_state(&mut tx, change, revision, t.to, t.at).await? {
         tx.rollback().await?;
         return Err(Error::conflict(format!(

@@ -356,7 +356,7 @@ async fn sign(
     let evidence = evidence(&state.pool, &change, gate.plan_revision).await?;
     let at = db::now();
     let key = stage_key(stage);
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let (approval_id, signed) = db::approvals::sign(
         &mut tx,
         &NewSignature {

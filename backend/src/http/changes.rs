@@ -119,7 +119,7 @@ async fn create_change(
 ) -> Result<Response> {
     validate::new_change(&new)?;
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let change = db::changes::create_recorded(&mut tx, &new, &actor.who(), &at).await?;
     tx.commit().await?;
     tracing::info!(actor = %actor.user.email, id = %change.id, "change created");
@@ -186,7 +186,7 @@ async fn update_change(
     check_editable(&state.pool, &current, edit.revision).await?;
     validate::change_update(&edit)?;
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let updated = db::changes::update_draft(&mut tx, &id, &edit, &at).await?;
     if updated {
         db::audit::append(

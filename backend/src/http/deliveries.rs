@@ -51,7 +51,7 @@ async fn resend(
     admin: AuthUser,
 ) -> Result<Json<Delivery>> {
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     if !db::deliveries::resend(&mut tx, &id, &at).await? {
         return Err(Error::not_found("delivery"));
     }

@@ -141,7 +141,7 @@ async fn create_notice(
 ) -> Result<Response> {
     find_change(&state.pool, &id).await?;
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let stage = checked(&mut tx, &input).await?;
     let audience = unique(&input.audience);
     let notice_id = db::notices::insert(
@@ -197,7 +197,7 @@ async fn update_notice(
     Json(input): Json<NoticeInput>,
 ) -> Result<Json<Notice>> {
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let before = db::notices::find(&mut tx, &id)
         .await?
         .ok_or_else(|| Error::not_found("notice"))?;
@@ -273,7 +273,7 @@ async fn publish_notice(
     user: AuthUser,
 ) -> Result<Json<Notice>> {
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let before = db::notices::find(&mut tx, &id)
         .await?
         .ok_or_else(|| Error::not_found("notice"))?;
@@ -322,7 +322,7 @@ async fn acknowledge(
     Json(body): Json<AcknowledgeBody>,
 ) -> Result<Json<Notice>> {
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let before = db::notices::find(&mut tx, &id)
         .await?
         .ok_or_else(|| Error::not_found("notice"))?;

@@ -55,7 +55,7 @@ async fn put_policies(
     let policies = policies.with_defaults();
     let before = db::policies::current(&state.pool).await?;
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     db::policies::set(&mut tx, &policies, Some(&admin.user.id), &at).await?;
     db::audit::append(
         &mut tx,

@@ -132,7 +132,7 @@ async fn login(
         label: user.email.clone(),
         address: Some(address),
     };
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let session_id =
         db::users::create_session(&mut tx, &user.id, &token, &csrf_token, &at, &expires_at).await?;
     db::audit::append(
@@ -182,7 +182,7 @@ fn retry_after(oldest: &str, now: OffsetDateTime, window: Duration) -> u64 {
 /// address) and its audit row, in one transaction.
 async fn audit_failure(state: &AppState, who: &Who, reason: &str) -> Result<()> {
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     db::audit::append(
         &mut tx,
         &Record {
@@ -246,7 +246,7 @@ async fn logout(
     user: AuthUser,
 ) -> Result<Response> {
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     db::users::revoke_session(&mut tx, &user.session_id, &at).await?;
     db::audit::append(
         &mut tx,

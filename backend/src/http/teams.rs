@@ -82,7 +82,7 @@ async fn create_team(
     let (name, url) = teams::validate_team(&input)?;
     let secret = db::teams::new_secret(WEBHOOK_SECRET_PREFIX)?;
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let members = check_members(&mut tx, &input.members).await?;
     if db::teams::id_by_name(&mut tx, &name).await?.is_some() {
         return Err(Error::conflict(format!(
@@ -141,7 +141,7 @@ async fn update_team(
     Json(input): Json<TeamInput>,
 ) -> Result<Json<Team>> {
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let before = db::teams::find(&mut tx, &id)
         .await?
         .ok_or_else(|| Error::not_found("team"))?;
@@ -196,7 +196,7 @@ async fn rotate_secret(
 ) -> Result<Json<WebhookSecret>> {
     let secret = db::teams::new_secret(WEBHOOK_SECRET_PREFIX)?;
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     if !db::teams::set_webhook_secret(&mut tx, &id, &secret, &at).await? {
         return Err(Error::not_found("team"));
     }
@@ -226,7 +226,7 @@ async fn new_feed_token(
 ) -> Result<Json<FeedToken>> {
     let token = db::teams::new_secret(FEED_TOKEN_PREFIX)?;
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     if !db::teams::set_feed_token(&mut tx, &id, &db::tokens::hash(&token), &at).await? {
         return Err(Error::not_found("team"));
     }

@@ -100,7 +100,7 @@ async fn update_user(
         ));
     }
     let at = db::now();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     if !db::users::update(&mut tx, &id, &edit.name, &edit.roles, edit.disabled, &at).await? {
         return Err(Error::not_found("user"));
     }
