@@ -40,6 +40,8 @@ pub struct AppState {
     /// The console's public address (`https://rollgate.example.com`), for absolute links in
     /// feeds and webhook messages.
     pub public_url: Option<Arc<str>>,
+    /// Proxies whose `X-Forwarded-For` names the client (see `http::client_ip`).
+    pub trusted_proxies: Arc<[http::client_ip::Cidr]>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             secure_cookies: false,
             demo: false,
             public_url: None,
+            trusted_proxies: Arc::from([]),
         }
     }
 
@@ -67,6 +70,11 @@ impl AppState {
 
     pub fn with_public_url(mut self, url: Option<String>) -> Self {
         self.public_url = url.map(Into::into);
+        self
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: Vec<http::client_ip::Cidr>) -> Self {
+        self.trusted_proxies = proxies.into();
         self
     }
 

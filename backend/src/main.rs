@@ -69,6 +69,17 @@ struct ServeArgs {
     /// messages and team feeds link to change pages under it.
     #[arg(long, env = "ROLLGATE_PUBLIC_URL", value_name = "URL", value_parser = rollgate::public_url)]
     public_url: Option<String>,
+
+    /// A proxy (address or range, e.g. 10.0.0.0/8) whose X-Forwarded-For header names the
+    /// client, for the per-address sign-in limit and the audit log. Repeat, or separate with
+    /// commas. Without it the socket's peer is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "ROLLGATE_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<rollgate::http::client_ip::Cidr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +150,7 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             let mut config = rollgate::Config::new(args.addr, args.database, args.demo, args.dist);
             config.secure_cookies = args.secure_cookies;
             config.public_url = args.public_url;
+            config.trusted_proxies = args.trusted_proxies;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
             Ok(runtime.block_on(rollgate::serve(config))?)

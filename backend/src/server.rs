@@ -40,6 +40,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// The console's public address, checked by [`public_url`].
     pub public_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<crate::http::client_ip::Cidr>,
 }
 
 /// A public address as `--public-url` takes it: `http(s)://host[:port][/path]`, without a
@@ -73,6 +75,7 @@ impl Config {
             dist,
             secure_cookies: false,
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -158,6 +161,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .with_passwords(passwords)
         .with_secure_cookies(config.secure_cookies)
         .with_public_url(config.public_url.clone())
+        .with_trusted_proxies(config.trusted_proxies.clone())
         .with_demo(config.demo);
     let router = app(state);
     let (stop, stopped) = watch::channel(false);

@@ -87,6 +87,22 @@ fn a_bad_public_url_is_a_clear_error() {
 }
 
 #[test]
+fn a_bad_trusted_proxy_is_a_clear_error() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let out = rollgate(cwd.path())
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("ROLLGATE_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("`proxy.internal` is not an IP address or range"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_unsupported_database_is_a_clear_error() {
     let cwd = tempfile::tempdir().expect("tempdir");
     let out = rollgate(cwd.path())

@@ -440,3 +440,57 @@ async fn ended_sessions_and_old_failures_are_purged() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_trusted_proxy_names_the_client_and_no_one_else_can() {
+    each_database(|app| async move {
+        use axum::extract::ConnectInfo;
+        use std::net::SocketAddr;
+        let behind = TestApp {
+            router: rollgate::app(
+                AppState::new(app.pool.clone(), app.backend, "dist")
+                    .with_passwords(rollgate::accounts::Passwords::cheap_for_tests())
+                    .with_trusted_proxies(vec!["10.0.0.0/8".parse().unwrap()]),
+            ),
+            ..app.clone()
+        };
+        let attempt = |app: TestApp, peer: &'static str, forwarded: &'static str| async move {
+            let mut req = login_request("pat@example.com", "wrong wrong wrong");
+            req.extensions_mut()
+                .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+            req.headers_mut()
+                .insert("x-forwarded-for", forwarded.parse().unwrap());
+            let res = app.anonymous(req).await;
+            assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
+        };
+        // Through the trusted proxy: the address it saw, not the one the client wrote.
+        attempt(behind.clone(), "10.0.0.2:4000", "1.2.3.4, 198.51.100.7").await;
+        // Straight from the internet: the header is ignored.
+        attempt(behind.clone(), "203.0.113.9:4000", "198.51.100.8").await;
+        // A server that trusts no proxy believes no header.
+        attempt(app.clone(), "10.0.0.2:4000", "198.51.100.9").await;
+
+        let page = app.get("/api/v1/audit?action=login.failure").await.json();
+        let mut addresses: Vec<String> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["address"].as_str().unwrap().to_owned())
+            .collect();
+        addresses.sort();
+        assert_eq!(addresses, ["10.0.0.2", "198.51.100.7", "203.0.113.9"]);
+        let counted: Vec<String> =
+            sqlx::query("SELECT address FROM login_failures ORDER BY address")
+                .fetch_all(&app.pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| sqlx::Row::get(r, 0))
+                .collect();
+        assert_eq!(
+            counted, addresses,
+            "the sign-in limit counts the same addresses"
+        );
+    })
+    .await;
+}

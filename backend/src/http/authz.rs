@@ -189,28 +189,34 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     }
 }
 
-/// The client's address from the socket (`serve` records it), or `unknown` (tests, or a
-/// server built without it). Forwarded-for headers are not trusted: anyone can send them.
+/// The client's address: the socket's peer (`serve` records it), or the client a trusted
+/// proxy names in `X-Forwarded-For` ([`super::client_ip`]); `unknown` when the server was
+/// built without socket information (tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddress(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        _: &S,
+        state: &AppState,
     ) -> std::result::Result<Self, Self::Rejection> {
-        Ok(ClientAddress(address(parts)))
+        Ok(ClientAddress(address(parts, &state.trusted_proxies)))
     }
 }
 
-fn address(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
+fn address(parts: &Parts, trusted: &[super::client_ip::Cidr]) -> String {
+    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+        return "unknown".to_owned();
+    };
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    super::client_ip::client_ip(peer.ip(), &forwarded, trusted).to_string()
 }
 
 fn not_signed_in() -> Error {
@@ -275,7 +281,7 @@ async fn check(state: &AppState, parts: &mut Parts) -> Result<()> {
         session_id: session.id,
         csrf_token: session.csrf_token,
         expires_at: session.expires_at,
-        address: address(parts),
+        address: address(parts, &state.trusted_proxies),
     };
     if let Some(roles) = roles {
         user.require(roles, &format!("{} {path}", parts.method))?;

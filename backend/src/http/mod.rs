@@ -5,6 +5,7 @@ mod approvals;
 mod audit;
 pub mod authz;
 mod changes;
+pub mod client_ip;
 mod console;
 mod deliveries;
 pub mod extract;
