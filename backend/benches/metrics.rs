@@ -45,26 +45,85 @@ async fn call(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
     )
 }
 
-fn json_req(method: &str, uri: &str, body: &Value, token: Option<&str>) -> Request<Body> {
-    let mut req = Request::builder()
+/// Who sends a request: a signed-in user (cookie and CSRF token) or a change's ingestion
+/// token.
+enum Caller<'a> {
+    Session(&'a Session),
+    Token(&'a str),
+}
+
+/// A console session, signed in through the API.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+const PASSWORD: &str = "bench password of some length";
+
+/// Creates an admin engineer (creating ingestion tokens is an admin's job) and signs them in.
+async fn sign_in(router: &Router, pool: &sqlx::AnyPool) -> Session {
+    let passwords = rollgate::accounts::Passwords::production();
+    rollgate::accounts::create_user(
+        pool,
+        &passwords,
+        &shared::auth::NewUser {
+            email: "bench@example.com".into(),
+            name: "Bench".into(),
+            roles: vec![shared::auth::Role::Admin, shared::auth::Role::Engineer],
+            password: PASSWORD.into(),
+        },
+        &rollgate::db::audit::Who::system(),
+    )
+    .await
+    .expect("create the bench user");
+    let req = Request::post("/api/v1/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({ "email": "bench@example.com", "password": PASSWORD }).to_string(),
+        ))
+        .expect("request");
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    assert_eq!(res.status(), StatusCode::OK, "sign-in");
+    let cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let info: Value = serde_json::from_slice(&bytes).expect("session JSON");
+    Session {
+        cookie,
+        csrf: info["csrf_token"].as_str().expect("csrf token").to_owned(),
+    }
+}
+
+fn json_req(method: &str, uri: &str, body: &Value, caller: Caller<'_>) -> Request<Body> {
+    let req = Request::builder()
         .method(method)
         .uri(uri)
         .header(header::CONTENT_TYPE, "application/json");
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
+    let req = match caller {
+        Caller::Session(s) => req
+            .header(header::COOKIE, &s.cookie)
+            .header("X-CSRF-Token", &s.csrf),
+        Caller::Token(t) => req.header(header::AUTHORIZATION, format!("Bearer {t}")),
+    };
     req.body(Body::from(body.to_string())).expect("request")
 }
 
 /// A change, optionally with a 30-metric catalogue, and a token for it.
-async fn change(router: &Router, wide: bool) -> (String, String) {
+async fn change(router: &Router, session: &Session, wide: bool) -> (String, String) {
     let (status, detail) = call(
         router,
         json_req(
             "POST",
             "/api/v1/changes",
             &json!({ "title": "Bench", "kind": "prompt", "risk": "standard", "owner": "bench" }),
-            None,
+            Caller::Session(session),
         ),
     )
     .await;
@@ -88,7 +147,7 @@ async fn change(router: &Router, wide: bool) -> (String, String) {
                 "PUT",
                 &format!("/api/v1/changes/{id}/catalogue"),
                 &json!({ "metrics": metrics }),
-                None,
+                Caller::Session(session),
             ),
         )
         .await;
@@ -100,7 +159,7 @@ async fn change(router: &Router, wide: bool) -> (String, String) {
             "POST",
             "/api/v1/tokens",
             &json!({ "name": "bench", "change_id": id }),
-            None,
+            Caller::Session(session),
         ),
     )
     .await;
@@ -194,13 +253,15 @@ fn windows(count: usize, len: i64, wide: bool) -> Vec<Value> {
 
 fn run(c: &mut Criterion, label: &str, url: &str) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let router = rt.block_on(async {
+    let (router, session) = rt.block_on(async {
         let (pool, backend) = rollgate::db::connect(url).await.expect("connect");
-        app(AppState::new(pool, backend, "dist"))
+        let router = app(AppState::new(pool.clone(), backend, "dist"));
+        let session = sign_in(&router, &pool).await;
+        (router, session)
     });
 
     // Ingestion: 10 000 five-minute windows of the default catalogue.
-    let (id, token) = rt.block_on(change(&router, false));
+    let (id, token) = rt.block_on(change(&router, &session, false));
     let body = json!({ "windows": windows(10_000, 300, false) }).to_string();
     eprintln!("[{label}] ingest body: {:.1} MB", body.len() as f64 / 1e6);
     let uri = format!("/api/v1/changes/{id}/metrics");
@@ -226,7 +287,7 @@ fn run(c: &mut Criterion, label: &str, url: &str) {
     });
 
     // Aggregation: 14 days of hourly windows, 30 metrics × 12 segments × 2 variants.
-    let (id, token) = rt.block_on(change(&router, true));
+    let (id, token) = rt.block_on(change(&router, &session, true));
     let data = windows(14 * 24 * 24, 3600, true);
     for chunk in data.chunks(4000) {
         let (status, answer) = rt.block_on(call(
@@ -235,12 +296,17 @@ fn run(c: &mut Criterion, label: &str, url: &str) {
                 "POST",
                 &format!("/api/v1/changes/{id}/metrics"),
                 &json!({ "windows": chunk }),
-                Some(&token),
+                Caller::Token(&token),
             ),
         ));
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
-    let get = |uri: String| Request::get(uri).body(Body::empty()).expect("request");
+    let get = |uri: String| {
+        Request::get(uri)
+            .header(header::COOKIE, &session.cookie)
+            .body(Body::empty())
+            .expect("request")
+    };
     let summary = format!("/api/v1/changes/{id}/metrics/summary");
     let (_, s) = rt.block_on(call(&router, get(summary.clone())));
     assert_eq!(s["windows"], 8064);
