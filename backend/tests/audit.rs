@@ -216,3 +216,43 @@ async fn users_are_unique_by_email_in_any_case() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_database_refuses_to_rewrite_the_audit_log() {
+    each_database(|app| async move {
+        app.create_default().await;
+        let count = || async {
+            sqlx::query("SELECT COUNT(*) FROM audit_log")
+                .fetch_one(&app.pool)
+                .await
+                .map(|r| sqlx::Row::get::<i64, _>(&r, 0))
+                .unwrap()
+        };
+        let before = count().await;
+        assert!(before > 0);
+        for sql in [
+            "UPDATE audit_log SET actor = 'someone else'",
+            "DELETE FROM audit_log",
+        ] {
+            let err = sqlx::query(sql)
+                .execute(&app.pool)
+                .await
+                .expect_err(sql)
+                .to_string();
+            assert!(err.contains("the audit log is append-only"), "{sql}: {err}");
+        }
+        if app.backend == rollgate::db::Backend::Postgres {
+            let err = sqlx::query("TRUNCATE audit_log")
+                .execute(&app.pool)
+                .await
+                .expect_err("truncate")
+                .to_string();
+            assert!(err.contains("append-only"), "{err}");
+        }
+        assert_eq!(count().await, before);
+        // Appending still works.
+        app.create_default().await;
+        assert!(count().await > before);
+    })
+    .await;
+}

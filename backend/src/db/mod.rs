@@ -73,6 +73,50 @@ pub async fn begin(pool: &AnyPool) -> sqlx::Result<sqlx::Transaction<'static, sq
     }
 }
 
+/// Makes the audit log append-only in the database itself, not only in the API: updates and
+/// deletes (and, on PostgreSQL, truncation) fail. Trigger syntax differs between the two
+/// databases, so this runs after the portable migrations; it is idempotent, and on PostgreSQL
+/// it holds an advisory lock so that instances starting together do not race.
+async fn protect_audit_log(pool: &AnyPool, backend: Backend) -> sqlx::Result<()> {
+    let mut conn = pool.acquire().await?;
+    match backend {
+        Backend::Sqlite => {
+            for op in ["UPDATE", "DELETE"] {
+                conn.execute(
+                    format!(
+                        "CREATE TRIGGER IF NOT EXISTS audit_log_no_{} BEFORE {op} ON audit_log \
+                         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+                        op.to_lowercase()
+                    )
+                    .as_str(),
+                )
+                .await?;
+            }
+        }
+        Backend::Postgres => {
+            conn.execute("SELECT pg_advisory_lock(7423010)").await?;
+            let created = async {
+                conn.execute(
+                    "CREATE OR REPLACE FUNCTION rollgate_audit_log_append_only() RETURNS trigger \
+                     LANGUAGE plpgsql AS $$ BEGIN \
+                     RAISE EXCEPTION 'the audit log is append-only'; END $$",
+                )
+                .await?;
+                conn.execute(
+                    "CREATE OR REPLACE TRIGGER audit_log_append_only \
+                     BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log \
+                     FOR EACH STATEMENT EXECUTE FUNCTION rollgate_audit_log_append_only()",
+                )
+                .await
+            }
+            .await;
+            conn.execute("SELECT pg_advisory_unlock(7423010)").await?;
+            created?;
+        }
+    }
+    Ok(())
+}
+
 /// Opens a pool on `url` and brings the schema up to date.
 ///
 /// A SQLite file is created when missing (`mode=rwc`) and every SQLite connection gets WAL
@@ -110,6 +154,9 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Backend), ConnectError> {
         .await
         .map_err(ConnectError::Connect)?;
     sqlx::migrate!("./migrations").run(&pool).await?;
+    protect_audit_log(&pool, backend)
+        .await
+        .map_err(ConnectError::Connect)?;
     Ok((pool, backend))
 }
 
