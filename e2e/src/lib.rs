@@ -62,6 +62,7 @@ pub const ADMIN: &str = "ada@e2e.test";
 pub const ENGINEER: &str = "erin@e2e.test";
 pub const PM: &str = "pat@e2e.test";
 pub const SUPPORT: &str = "sam@e2e.test";
+pub const APPROVER: &str = "alex@e2e.test";
 /// Password of every account of an empty test workspace.
 pub const PASSWORD: &str = "e2e-password-of-some-length";
 /// Password of the demo workspace's accounts (shown on its login page).

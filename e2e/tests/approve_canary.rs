@@ -1,8 +1,11 @@
 //! The sign-off path of a standard-risk change: the engineer asks to start the canary, the
 //! gate shows the PM missing, the PM finds the change in the approvals inbox and approves with
-//! a comment, the engineer advances, and the audit log shows every step.
+//! a comment, the engineer advances, and the audit log shows every step. Then an approver signs
+//! a later stage's gate ahead, as an admin's skip to it would need.
 
-use rollgate_e2e::{ADMIN, Browser, ENGINEER, PM, Result, Server, act, check, find, http};
+use rollgate_e2e::{
+    ADMIN, APPROVER, Browser, ENGINEER, PM, Result, Server, act, check, find, http,
+};
 
 #[tokio::test]
 async fn approve_canary() -> Result {
@@ -111,6 +114,22 @@ async fn approve_canary() -> Result {
     );
     check::page_shows(c, PM).await?;
     browser.screenshot("audit-log").await?;
+    act::logout(c).await?;
+
+    // The approver signs the gate of Ramp 25% ahead, from the gate panel's stage picker.
+    act::login(c, &server, APPROVER).await?;
+    c.goto(&change_page).await?;
+    find::one(c, &find::hook("gate-stage")).await?;
+    act::select(c, &find::hook("gate-stage"), "ramp:1").await?;
+    check::page_shows(c, "Sign-off · Ramp to 25%").await?;
+    check::page_shows(c, "Signing ahead").await?;
+    act::click(c, &find::hook("approve")).await?;
+    let ahead = "Fine to go to 25% if the canary holds.";
+    act::fill(c, &find::hook("approval-comment"), ahead).await?;
+    act::click(c, &find::hook("confirm")).await?;
+    check::page_shows(c, ahead).await?;
+    check::page_shows(c, "Sign-off · Ramp to 25%").await?;
+    browser.screenshot("gate-signed-ahead").await?;
     browser.close().await;
     Ok(())
 }

@@ -16,6 +16,7 @@ use shared::auth::{DemoUsers, LoginRequest, NewUser, SessionInfo, User, UserUpda
 use shared::feed::Feed;
 use shared::metrics::{MetricSeries, MetricSummary};
 use shared::notices::{AcknowledgeBody, Delivery, Notice, NoticeInput, UnreadNotices};
+use shared::rollout::RolloutState;
 use shared::teams::{CreatedTeam, FeedToken, Team, TeamInput, WebhookSecret};
 use shared::tokens::{NewToken, TokenCreated, TokenInfo};
 
@@ -252,9 +253,13 @@ pub async fn demo_users() -> ApiResult<DemoUsers> {
     send(Method::GET, "/session/demo-users", None::<&()>).await
 }
 
-/// The gate the change passes next and where its sign-off stands.
-pub async fn gate(change_id: &str) -> ApiResult<GateStatus> {
-    let path = format!("/changes/{}/gate", encode(change_id));
+/// The gate the change passes next (or, given `stage`, the gate of that later stage) and
+/// where its sign-off stands.
+pub async fn gate(change_id: &str, stage: Option<RolloutState>) -> ApiResult<GateStatus> {
+    let mut path = format!("/changes/{}/gate", encode(change_id));
+    if let Some(s) = stage {
+        path += &query(&[("stage", shared::approvals::stage_key(s))]);
+    }
     send(Method::GET, &path, None::<&()>).await
 }
 

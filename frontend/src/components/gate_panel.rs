@@ -1,11 +1,14 @@
 //! The sign-off of the next stage, on the change page: which roles must sign, who has, who is
 //! missing, each signature with the evidence it was given, and the Approve / Reject buttons.
+//! A later stage's gate can be chosen too, to sign ahead (what an admin's skip to that stage
+//! needs).
 //! The gate rules are the server's (`shared::approvals`); this only shows and asks.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::approvals::{
-    ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot, GateStatus, Missing,
+    self as approvals, ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot, GateStatus,
+    Missing,
 };
 use shared::auth::Role;
 use shared::change::RiskTier;
@@ -87,17 +90,42 @@ pub fn GatePanel(
     /// Refetches the gate when it changes (a notice was published or acknowledged).
     #[prop(optional, into)]
     version: Option<Signal<u32>>,
+    /// The stages after the next one whose gates may be signed ahead, with their titles.
+    #[prop(optional)]
+    later: Vec<(RolloutState, String)>,
 ) -> impl IntoView {
     let id = StoredValue::new(change_id);
+    // `None`: the next stage's gate.
+    let stage = RwSignal::new(None::<RolloutState>);
     let gate = Loaded::new(
         move || {
             if let Some(v) = version {
                 v.track();
             }
-            id.get_value()
+            (id.get_value(), stage.get())
         },
-        |id| async move { api::gate(&id).await },
+        |(id, stage)| async move { api::gate(&id, stage).await },
     );
+    let later = StoredValue::new(later);
+    let picker = move || {
+        let later = later.get_value();
+        (!later.is_empty()).then(|| {
+            let chosen = stage.get_untracked();
+            view! {
+                <label class="gate-picker">
+                    <span class="subtle">"Gate"</span>
+                    <select data-test="gate-stage" on:change=move |e| {
+                        stage.set(approvals::parse_stage_key(&event_target_value(&e)));
+                    }>
+                        <option value="" selected=chosen.is_none()>"Next stage"</option>
+                        {later.into_iter().map(|(s, title)| view! {
+                            <option value=approvals::stage_key(s) selected=chosen == Some(s)>{title}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            }
+        })
+    };
     let reload = Callback::new(move |_| gate.refetch());
     move || {
         match gate.get() {
@@ -120,8 +148,14 @@ pub fn GatePanel(
                         <div>
                             <h2>{format!("Sign-off · {}", gate_title(g.stage, g.stage_label.as_deref()))}</h2>
                             <p class="card-sub" data-test="gate-message">{format!("{}.", format::capitalise(&g.message))}</p>
+                            {stage.get_untracked().is_some().then(|| view! {
+                                <p class="card-sub">"Signing ahead: it counts when the rollout enters this stage, by advancing or by a skip."</p>
+                            })}
                         </div>
-                        <span class=format!("gate-status {class}")>{status}</span>
+                        <div class="gate-head-side">
+                            {picker()}
+                            <span class=format!("gate-status {class}")>{status}</span>
+                        </div>
                     </div>
                     <div inner_html=gate_html(&g)></div>
                     {(!g.required.is_empty()).then(|| view! { <SignButtons gate=g.clone() id=id.get_value() reload=reload /> })}

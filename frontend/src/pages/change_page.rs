@@ -16,7 +16,7 @@ use crate::api::{self, ApiError};
 use crate::components::change_tabs::ChangeTabs;
 use crate::components::dialog::{ConfirmDialog, Tone};
 use crate::components::error_banner::ErrorBanner;
-use crate::components::gate_panel::GatePanel;
+use crate::components::gate_panel::{GatePanel, gate_title};
 use crate::components::notices_panel::NoticesPanel;
 use crate::components::plan_editor::template_blurb;
 use crate::components::skeleton::PageSkeleton;
@@ -72,6 +72,21 @@ enum Ask {
     RollBack,
 }
 
+/// The stages after the next one that have traffic, so their gates can be signed ahead: what an
+/// admin's skip to them needs. Empty once the rollout is over.
+fn later_gates(plan: &RolloutPlan, state: RolloutState) -> Vec<(RolloutState, String)> {
+    let Some(next) = next_stage(plan, state).filter(|_| !state.is_terminal()) else {
+        return Vec::new();
+    };
+    shared::rollout::stages(plan)
+        .into_iter()
+        .skip_while(|s| *s != next)
+        .skip(1)
+        .filter(|s| s.traffic_percent(plan) > 0.0)
+        .map(|s| (s, gate_title(Some(s), Some(&s.label(plan)))))
+        .collect()
+}
+
 #[component]
 fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
     let ChangeDetail { change, history } = detail;
@@ -81,6 +96,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
     let rolled_back = state == RolloutState::RolledBack;
     // Bumped when a notice is saved, published or acknowledged: the gate may ask for notices.
     let gate_version = RwSignal::new(0_u32);
+    let later_gates = later_gates(&plan, state);
     let last_rollback = history
         .iter()
         .rev()
@@ -126,7 +142,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             </header>
             <ChangeTabs id=c.id.clone() compare=false />
 
-            <GatePanel change_id=c.id.clone() version=gate_version />
+            <GatePanel change_id=c.id.clone() version=gate_version later=later_gates />
 
             <section class="card rollout-card">
                 <div class="card-head">
