@@ -528,6 +528,6 @@ pub fn decode<T: DeserializeOwned>(text: &str) -> ApiResult<T> {
 
 /// Percent-encodes a path segment or query value (ids and filter names are plain, but a
 /// hand-typed URL may not be).
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     String::from(js_sys::encode_uri_component(s))
 }

@@ -76,10 +76,7 @@ pub fn login_href(path_and_query: &str) -> String {
     if path_and_query.is_empty() || path_and_query == "/" || path_and_query.starts_with("/login") {
         "/login".into()
     } else {
-        format!(
-            "/login?next={}",
-            String::from(js_sys::encode_uri_component(path_and_query))
-        )
+        format!("/login?next={}", crate::api::encode(path_and_query))
     }
 }
 

@@ -463,11 +463,15 @@ pub struct GateStatus {
 }
 
 impl GateStatus {
+    /// Whether `user_id` created the change.
+    pub fn authored_by(&self, user_id: &str) -> bool {
+        self.author.as_ref().is_some_and(|a| a.id == user_id)
+    }
+
     /// Whether `user_id` created or edited the change, and so may sign only as its requesting
     /// engineer.
     pub fn shaped_by(&self, user_id: &str) -> bool {
-        self.author.as_ref().is_some_and(|a| a.id == user_id)
-            || self.editors.iter().any(|e| e.id == user_id)
+        self.authored_by(user_id) || self.editors.iter().any(|e| e.id == user_id)
     }
 }
 

@@ -323,7 +323,7 @@ async fn sign(
         ));
     };
     if gate.shaped_by(&signer.user.id) && request.role != Role::Engineer {
-        let what = if gate.author.as_ref().is_some_and(|a| a.id == signer.user.id) {
+        let what = if gate.authored_by(&signer.user.id) {
             "created"
         } else {
             "edited"

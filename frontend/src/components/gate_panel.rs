@@ -367,7 +367,7 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
                 s.role.as_str()
             )
         });
-    let did = if gate.author.as_ref().is_some_and(|a| a.id == me.id) {
+    let did = if gate.authored_by(&me.id) {
         "created"
     } else {
         "edited"

@@ -37,12 +37,7 @@ impl Filters {
         ]
         .into_iter()
         .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                String::from(js_sys::encode_uri_component(v.trim()))
-            )
-        })
+        .map(|(k, v)| format!("{k}={}", crate::api::encode(v.trim())))
         .collect();
         if self.page > 1 {
             parts.push(format!("page={}", self.page));

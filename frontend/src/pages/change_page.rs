@@ -118,7 +118,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                         <StateBadge state=state label=state.label(&plan) />
                         <span class="meta-item"><span class="subtle">"Owner "</span><strong>{c.owner.clone()}</strong></span>
                         {c.product_area.clone().map(|area| {
-                            let href = format!("/feed?area={}", String::from(js_sys::encode_uri_component(&area)));
+                            let href = format!("/feed?area={}", api::encode(&area));
                             view! {
                                 <span class="meta-item" data-test="product-area">
                                     <span class="subtle">"Area "</span>

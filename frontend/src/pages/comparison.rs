@@ -79,8 +79,8 @@ impl Window {
             Window::Whole => base,
             Window::Custom { from, to } => format!(
                 "{base}?window=custom&from={}&to={}",
-                js_sys::encode_uri_component(from),
-                js_sys::encode_uri_component(to)
+                crate::api::encode(from),
+                crate::api::encode(to)
             ),
             w => format!("{base}?window={}", w.name()),
         }

@@ -43,7 +43,7 @@ fn href(f: &FeedQuery) -> String {
     let parts: Vec<String> = f
         .params()
         .into_iter()
-        .map(|(k, v)| format!("{k}={}", String::from(js_sys::encode_uri_component(&v))))
+        .map(|(k, v)| format!("{k}={}", crate::api::encode(&v)))
         .collect();
     if parts.is_empty() {
         "/feed".into()
