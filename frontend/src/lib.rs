@@ -15,7 +15,7 @@ use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use components::top_bar::TopBar;
@@ -93,15 +93,15 @@ fn Shell() -> impl IntoView {
                     // `/changes/new` before `/changes/:id`, so "new" is never read as an id.
                     <Routes fallback=|| view! { <NotFound /> }>
                         <Route path=path!("/") view=ChangeList />
-                        <Route path=path!("/changes/new") view=NewChangePage />
-                        <Route path=path!("/changes/:id") view=ChangePage />
-                        <Route path=path!("/changes/:id/edit") view=EditChangePage />
-                        <Route path=path!("/changes/:id/compare") view=ComparisonPage />
-                        <Route path=path!("/approvals") view=ApprovalsPage />
-                        <Route path=path!("/audit") view=AuditPage />
-                        <Route path=path!("/feed") view=FeedPage />
-                        <Route path=path!("/admin") view=AdminPage />
-                        <Route path=path!("/stats") view=StatsCalculator />
+                        <Route path=path!("/changes/new") view={Lazy::<NewChangeRoute>::new()} />
+                        <Route path=path!("/changes/:id") view={Lazy::<ChangeRoute>::new()} />
+                        <Route path=path!("/changes/:id/edit") view={Lazy::<EditChangeRoute>::new()} />
+                        <Route path=path!("/changes/:id/compare") view={Lazy::<ComparisonRoute>::new()} />
+                        <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} />
+                        <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
+                        <Route path=path!("/feed") view={Lazy::<FeedRoute>::new()} />
+                        <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} />
+                        <Route path=path!("/stats") view={Lazy::<StatsRoute>::new()} />
                     </Routes>
                 </main>
             }
@@ -116,6 +116,38 @@ fn Shell() -> impl IntoView {
             console.into_any()
         }
     }
+}
+
+/// A route whose page is compiled into its own Wasm module, fetched the first time the route
+/// is visited (`cargo xtask build` splits the module). The change list, the top bar and the
+/// sign-in page stay in the main module so the console's first screen needs nothing more.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    NewChangeRoute => NewChangePage,
+    ChangeRoute => ChangePage,
+    EditChangeRoute => EditChangePage,
+    ComparisonRoute => ComparisonPage,
+    ApprovalsRoute => ApprovalsPage,
+    AuditRoute => AuditPage,
+    FeedRoute => FeedPage,
+    AdminRoute => AdminPage,
+    StatsRoute => StatsCalculator,
 }
 
 /// Entry point, run by wasm-bindgen when the module loads: replaces the "Loading…" placeholder
