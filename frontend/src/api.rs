@@ -5,8 +5,8 @@
 use std::fmt;
 
 use gloo_net::http::{Method, RequestBuilder};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use shared::api::{
     ChangeDetail, ChangePage, ChangeUpdate, ErrorBody, NewChange, TemplateInfo, TransitionRequest,
 };
@@ -278,11 +278,25 @@ pub fn scope_name(scope: InboxScope) -> &'static str {
 }
 
 pub async fn inbox(scope: InboxScope) -> ApiResult<Inbox> {
-    let path = format!(
+    send(Method::GET, &inbox_path(scope), None::<&()>).await
+}
+
+/// How many gates wait in `scope`. The top bar's badge needs only the count; reading the
+/// entries as opaque values keeps the inbox's decoders out of the first screen's Wasm.
+pub async fn inbox_count(scope: InboxScope) -> ApiResult<usize> {
+    #[derive(Deserialize)]
+    struct Entries {
+        items: Vec<serde::de::IgnoredAny>,
+    }
+    let inbox: Entries = send(Method::GET, &inbox_path(scope), None::<&()>).await?;
+    Ok(inbox.items.len())
+}
+
+fn inbox_path(scope: InboxScope) -> String {
+    format!(
         "/approvals{}",
         query(&[("scope", scope_name(scope).to_string())])
-    );
-    send(Method::GET, &path, None::<&()>).await
+    )
 }
 
 pub async fn policies() -> ApiResult<ApprovalPolicies> {
@@ -413,6 +427,17 @@ pub async fn mark_read(id: &str) -> ApiResult<()> {
 
 pub async fn unread() -> ApiResult<UnreadNotices> {
     send(Method::GET, "/notices/unread", None::<&()>).await
+}
+
+/// How many notices the user has not read: the count of [`unread`] without decoding the
+/// notices, for the top bar's badge.
+pub async fn unread_count() -> ApiResult<usize> {
+    #[derive(Deserialize)]
+    struct Count {
+        count: usize,
+    }
+    let unread: Count = send(Method::GET, "/notices/unread", None::<&()>).await?;
+    Ok(unread.count)
 }
 
 pub async fn feed(q: &FeedQuery) -> ApiResult<Feed> {

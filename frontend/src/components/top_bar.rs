@@ -26,13 +26,12 @@ pub fn TopBar(user: User) -> impl IntoView {
             location.pathname.track();
             session::inbox_version().track();
         },
-        |_| api::inbox(InboxScope::WaitingForMe),
+        |_| api::inbox_count(InboxScope::WaitingForMe),
     );
     let badge = move || {
         waiting
             .get()
             .and_then(Result::ok)
-            .map(|i| i.items.len())
             .filter(|n| *n > 0)
             .map(|n| {
                 view! {
@@ -46,13 +45,12 @@ pub fn TopBar(user: User) -> impl IntoView {
             location.pathname.track();
             session::inbox_version().track();
         },
-        |_| api::unread(),
+        |_| api::unread_count(),
     );
     let unread_badge = move || {
         unread
             .get()
             .and_then(Result::ok)
-            .map(|u| u.count)
             .filter(|n| *n > 0)
             .map(|n| {
                 view! {
