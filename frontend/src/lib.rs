@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -93,9 +93,9 @@ fn Shell() -> impl IntoView {
                     // `/changes/new` before `/changes/:id`, so "new" is never read as an id.
                     <Routes fallback=|| view! { <NotFound /> }>
                         <Route path=path!("/") view=ChangeList />
-                        <Route path=path!("/changes/new") view={Lazy::<NewChangeRoute>::new()} />
+                        <Route path=path!("/changes/new") view={Lazy::<ChangeFormRoute>::new()} />
                         <Route path=path!("/changes/:id") view={Lazy::<ChangeRoute>::new()} />
-                        <Route path=path!("/changes/:id/edit") view={Lazy::<EditChangeRoute>::new()} />
+                        <Route path=path!("/changes/:id/edit") view={Lazy::<ChangeFormRoute>::new()} />
                         <Route path=path!("/changes/:id/compare") view={Lazy::<ComparisonRoute>::new()} />
                         <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} />
                         <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
@@ -139,15 +139,25 @@ macro_rules! lazy_page {
 }
 
 lazy_page! {
-    NewChangeRoute => NewChangePage,
+    ChangeFormRoute => ChangeFormPage,
     ChangeRoute => ChangePage,
-    EditChangeRoute => EditChangePage,
     ComparisonRoute => ComparisonPage,
     ApprovalsRoute => ApprovalsPage,
     AuditRoute => AuditPage,
     FeedRoute => FeedPage,
     AdminRoute => AdminPage,
     StatsRoute => StatsCalculator,
+}
+
+/// The change form: empty at `/changes/new`, filled at `/changes/:id/edit`. One page module for
+/// both, since they are the same form.
+#[component]
+fn ChangeFormPage() -> impl IntoView {
+    if use_params_map().read_untracked().get("id").is_some() {
+        view! { <EditChangePage /> }.into_any()
+    } else {
+        view! { <NewChangePage /> }.into_any()
+    }
 }
 
 /// Entry point, run by wasm-bindgen when the module loads: replaces the "Loading…" placeholder
