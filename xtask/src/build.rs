@@ -17,19 +17,20 @@ const WASM_NAME: &str = "rollgate_frontend";
 /// What `build` produced, with sizes for the record.
 pub struct Bundle {
     pub dist: PathBuf,
+    /// `pkg/<build id>`: the modules and scripts of this build, under `dist/`.
+    pub pkg: String,
     /// (file under `dist/`, bytes, gzipped bytes), the files a browser may fetch.
     pub files: Vec<(String, u64, u64)>,
     /// Lazily loaded page modules: (split name, the files it fetches beyond the first screen).
     pub splits: Vec<(String, Vec<String>)>,
 }
 
-/// Files every page needs before it can draw: the first screen (the change list).
-const FIRST_SCREEN: [&str; 5] = [
-    "index.html",
-    "rollgate.css",
-    "pkg/rollgate_frontend.js",
-    "pkg/__wasm_split.js",
-    "pkg/rollgate_frontend_bg.wasm",
+/// Files of the build's `pkg/` directory every page needs before it can draw (besides
+/// index.html and the stylesheet): the first screen, the change list, needs nothing more.
+const FIRST_SCREEN: [&str; 3] = [
+    "rollgate_frontend.js",
+    "__wasm_split.js",
+    "rollgate_frontend_bg.wasm",
 ];
 
 impl Bundle {
@@ -44,7 +45,11 @@ impl Bundle {
 
     /// What a browser downloads to show the first screen.
     pub fn first_screen(&self) -> u64 {
-        FIRST_SCREEN.iter().map(|f| self.gz(f)).sum()
+        let pkg: u64 = FIRST_SCREEN
+            .iter()
+            .map(|f| self.gz(&format!("{}/{f}", self.pkg)))
+            .sum();
+        self.gz("index.html") + self.gz("rollgate.css") + pkg
     }
 
     /// What opening each lazily loaded part directly downloads: the first screen plus its
@@ -54,7 +59,10 @@ impl Bundle {
             .splits
             .iter()
             .map(|(name, deps)| {
-                let extra: u64 = deps.iter().map(|d| self.gz(&format!("pkg/{d}.wasm"))).sum();
+                let extra: u64 = deps
+                    .iter()
+                    .map(|d| self.gz(&format!("{}/{d}.wasm", self.pkg)))
+                    .sum();
                 (label(name), self.first_screen() + extra)
             })
             .collect();
@@ -103,11 +111,15 @@ pub fn run(args: &[String]) -> Result<Bundle> {
 }
 
 /// Splits the Wasm into a main module and page modules, binds the main module and writes
-/// `dist/`: index.html, rollgate.css, pkg/ and a .gz of each compressible file so the server
-/// can send precompressed bytes. A release bundle is compressed with zopfli: slower, and about
-/// 5 % smaller than the best zlib level.
+/// `dist/`: index.html, rollgate.css, `pkg/<build id>/` and a .gz of each compressible file so
+/// the server can send precompressed bytes. A release bundle is compressed with zopfli: slower,
+/// and about 5 % smaller than the best zlib level.
+///
+/// The build id names the directory after its contents. A page module only fits the main
+/// module it was split from, so a tab still running an earlier build must never fetch this
+/// build's modules: under a new directory it gets a clean failure instead.
 fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
-    let pkg = dist.join("pkg");
+    let pkg = dist.join("pkg").join("build");
     if dist.exists() {
         fs::remove_dir_all(dist).map_err(|e| format!("could not clear {}: {e}", dist.display()))?;
     }
@@ -132,20 +144,32 @@ fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
         .generate(&pkg)
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
 
+    let id = build_id(&pkg)?;
+    let pkg_rel = format!("pkg/{id}");
+    let built = dist.join(&pkg_rel);
+    fs::rename(&pkg, &built).map_err(|e| format!("could not move {}: {e}", pkg.display()))?;
+    let pkg = built;
+
     let index = root().join("frontend/index.html");
-    fs::copy(&index, dist.join("index.html"))
-        .map_err(|e| format!("could not copy {}: {e}", index.display()))?;
+    let html = fs::read_to_string(&index)
+        .map_err(|e| format!("could not read {}: {e}", index.display()))?;
+    fs::write(
+        dist.join("index.html"),
+        html.replace("/pkg/", &format!("/{pkg_rel}/")),
+    )
+    .map_err(|e| format!("could not write index.html: {e}"))?;
     let css = stylesheet()?;
     let css = if thorough { minify_css(&css) } else { css };
     fs::write(dist.join("rollgate.css"), css)
         .map_err(|e| format!("could not write rollgate.css: {e}"))?;
 
-    let mut names: Vec<String> = FIRST_SCREEN.iter().map(|f| f.to_string()).collect();
+    let mut names: Vec<String> = ["index.html", "rollgate.css"].map(String::from).to_vec();
+    names.extend(FIRST_SCREEN.iter().map(|f| format!("{pkg_rel}/{f}")));
     let mut modules: Vec<String> = fs::read_dir(&pkg)
         .map_err(|e| format!("could not read {}: {e}", pkg.display()))?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".wasm") && !names.contains(&format!("pkg/{n}")))
-        .map(|n| format!("pkg/{n}"))
+        .filter(|n| n.ends_with(".wasm") && !FIRST_SCREEN.contains(&n.as_str()))
+        .map(|n| format!("{pkg_rel}/{n}"))
         .collect();
     modules.sort();
     names.extend(modules);
@@ -161,6 +185,7 @@ fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
     }
     let bundle = Bundle {
         dist: dist.to_path_buf(),
+        pkg: pkg_rel,
         files,
         splits,
     };
@@ -192,6 +217,24 @@ fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
         kb(bundle.gzipped_total())
     );
     Ok(bundle)
+}
+
+/// Sixteen hex digits that change whenever any file in `dir` does.
+fn build_id(dir: &Path) -> Result<String> {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut names: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| format!("could not read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    names.sort();
+    let mut hasher = DefaultHasher::new();
+    for path in names {
+        let bytes =
+            fs::read(&path).map_err(|e| format!("could not read {}: {e}", path.display()))?;
+        hasher.write(path.file_name().unwrap_or_default().as_encoded_bytes());
+        hasher.write(&bytes);
+    }
+    Ok(format!("{:016x}", hasher.finish()))
 }
 
 /// Cuts the pages marked lazy in the frontend (`Lazy::<…>` routes) out of `wasm` into modules
