@@ -164,9 +164,30 @@ fn ChangeFormPage() -> impl IntoView {
 /// of `index.html` with the app.
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        show_stopped();
+    }));
     if let Some(boot) = document().get_element_by_id("boot") {
         boot.remove();
     }
     leptos::mount::mount_to_body(App);
+}
+
+/// After a panic the Wasm cannot run again, so the page would sit frozen: say so, and how to
+/// go on. The usual cause is a page module that could not be fetched (a new version of the
+/// console was deployed while the tab was open, or the network dropped).
+fn show_stopped() {
+    let document = document();
+    let (Ok(banner), Some(body)) = (document.create_element("div"), document.body()) else {
+        return;
+    };
+    banner.set_class_name("banner banner-error fatal");
+    banner.set_attribute("role", "alert").ok();
+    banner.set_attribute("data-test", "stopped").ok();
+    banner.set_text_content(Some(
+        "Rollgate's console stopped after an error: a part of it could not be loaded (a \
+         newer version may have been deployed) or failed. Reload the page to continue.",
+    ));
+    body.prepend_with_node_1(&banner).ok();
 }
