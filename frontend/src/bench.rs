@@ -1,9 +1,7 @@
 //! Functions exported to page scripts (`window.rollgate.*`, see `index.html`): the stats
 //! contract for browser tests, and a timing of the comparison report for the page-load
-//! benchmark. Both return promises: the statistics engine lives in a module of its own that is
-//! fetched on first use, so the console's first screen does not download it.
+//! benchmark.
 
-use leptos::lazy;
 use shared::comparison::{ReportOptions, report};
 use shared::stats::run_batch;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -16,29 +14,14 @@ pub fn answer(input: &str) -> Result<String, String> {
 /// `rollgate stats` in the browser: the JSON array of answers, or `{"error": "…"}` when the
 /// input is not a JSON array.
 #[wasm_bindgen]
-pub async fn run_stats(input: String) -> String {
-    stats_answers(input).await
-}
-
-#[lazy]
-fn stats_answers(input: String) -> String {
-    answers_or_error(&input)
-}
-
-/// The JSON array of answers, or `{"error": "…"}`.
-fn answers_or_error(input: &str) -> String {
+pub fn run_stats(input: &str) -> String {
     answer(input).unwrap_or_else(|e| serde_json::json!({ "error": e }).to_string())
 }
 
 /// Mean milliseconds per `shared::comparison::report` call on the benchmark workload
 /// (30 metrics × 11 segments plus the aggregate), over `iterations` calls.
 #[wasm_bindgen]
-pub async fn bench_report(iterations: u32) -> f64 {
-    time_report(iterations).await
-}
-
-#[lazy]
-fn time_report(iterations: u32) -> f64 {
+pub fn bench_report(iterations: u32) -> f64 {
     let (summary, criteria) = shared::synthetic::summary(30, 11, 7);
     let opts = ReportOptions::default();
     let runs = iterations.max(1);
@@ -67,9 +50,9 @@ mod tests {
 
     #[test]
     fn non_arrays_are_reported_as_errors() {
-        let out: serde_json::Value = serde_json::from_str(&answers_or_error("{}")).unwrap();
+        let out: serde_json::Value = serde_json::from_str(&run_stats("{}")).unwrap();
         assert!(out["error"].as_str().unwrap().contains("array"));
-        let ok = answers_or_error(r#"[{"test":"srm","observed":[10,10],"weights":[1,1]}]"#);
+        let ok = run_stats(r#"[{"test":"srm","observed":[10,10],"weights":[1,1]}]"#);
         assert!(ok.starts_with('['));
     }
 }

@@ -14,8 +14,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::hooks::{use_location, use_navigate, use_params_map};
-use leptos_router::{Lazy, LazyRoute, lazy_route, path};
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::path;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use components::top_bar::TopBar;
@@ -93,15 +93,15 @@ fn Shell() -> impl IntoView {
                     // `/changes/new` before `/changes/:id`, so "new" is never read as an id.
                     <Routes fallback=|| view! { <NotFound /> }>
                         <Route path=path!("/") view=ChangeList />
-                        <Route path=path!("/changes/new") view={Lazy::<ChangeFormRoute>::new()} />
-                        <Route path=path!("/changes/:id") view={Lazy::<ChangeRoute>::new()} />
-                        <Route path=path!("/changes/:id/edit") view={Lazy::<ChangeFormRoute>::new()} />
-                        <Route path=path!("/changes/:id/compare") view={Lazy::<ComparisonRoute>::new()} />
-                        <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} />
-                        <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
-                        <Route path=path!("/feed") view={Lazy::<FeedRoute>::new()} />
-                        <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} />
-                        <Route path=path!("/stats") view={Lazy::<StatsRoute>::new()} />
+                        <Route path=path!("/changes/new") view=NewChangePage />
+                        <Route path=path!("/changes/:id") view=ChangePage />
+                        <Route path=path!("/changes/:id/edit") view=EditChangePage />
+                        <Route path=path!("/changes/:id/compare") view=ComparisonPage />
+                        <Route path=path!("/approvals") view=ApprovalsPage />
+                        <Route path=path!("/audit") view=AuditPage />
+                        <Route path=path!("/feed") view=FeedPage />
+                        <Route path=path!("/admin") view=AdminPage />
+                        <Route path=path!("/stats") view=StatsCalculator />
                     </Routes>
                 </main>
             }
@@ -118,76 +118,13 @@ fn Shell() -> impl IntoView {
     }
 }
 
-/// A route whose page is compiled into its own Wasm module, fetched the first time the route
-/// is visited (`cargo xtask build` splits the module). The change list, the top bar and the
-/// sign-in page stay in the main module so the console's first screen needs nothing more.
-macro_rules! lazy_page {
-    ($($route:ident => $page:ident),* $(,)?) => {$(
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$page /> }.into_any()
-            }
-        }
-    )*};
-}
-
-lazy_page! {
-    ChangeFormRoute => ChangeFormPage,
-    ChangeRoute => ChangePage,
-    ComparisonRoute => ComparisonPage,
-    ApprovalsRoute => ApprovalsPage,
-    AuditRoute => AuditPage,
-    FeedRoute => FeedPage,
-    AdminRoute => AdminPage,
-    StatsRoute => StatsCalculator,
-}
-
-/// The change form: empty at `/changes/new`, filled at `/changes/:id/edit`. One page module for
-/// both, since they are the same form.
-#[component]
-fn ChangeFormPage() -> impl IntoView {
-    if use_params_map().read_untracked().get("id").is_some() {
-        view! { <EditChangePage /> }.into_any()
-    } else {
-        view! { <NewChangePage /> }.into_any()
-    }
-}
-
 /// Entry point, run by wasm-bindgen when the module loads: replaces the "Loading…" placeholder
 /// of `index.html` with the app.
 #[wasm_bindgen(start)]
 pub fn start() {
-    std::panic::set_hook(Box::new(|info| {
-        console_error_panic_hook::hook(info);
-        show_stopped();
-    }));
+    console_error_panic_hook::set_once();
     if let Some(boot) = document().get_element_by_id("boot") {
         boot.remove();
     }
     leptos::mount::mount_to_body(App);
-}
-
-/// After a panic the Wasm cannot run again, so the page would sit frozen: say so, and how to
-/// go on. The usual cause is a page module that could not be fetched (a new version of the
-/// console was deployed while the tab was open, or the network dropped).
-fn show_stopped() {
-    let document = document();
-    let (Ok(banner), Some(body)) = (document.create_element("div"), document.body()) else {
-        return;
-    };
-    banner.set_class_name("banner banner-error fatal");
-    banner.set_attribute("role", "alert").ok();
-    banner.set_attribute("data-test", "stopped").ok();
-    banner.set_text_content(Some(
-        "Rollgate's console stopped after an error: a part of it could not be loaded (a \
-         newer version may have been deployed) or failed. Reload the page to continue.",
-    ));
-    body.prepend_with_node_1(&banner).ok();
 }
