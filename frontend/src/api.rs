@@ -281,8 +281,8 @@ pub async fn inbox(scope: InboxScope) -> ApiResult<Inbox> {
     send(Method::GET, &inbox_path(scope), None::<&()>).await
 }
 
-/// How many gates wait in `scope`. The top bar's badge needs only the count; reading the
-/// entries as opaque values keeps the inbox's decoders out of the first screen's Wasm.
+/// How many gates wait in `scope`. The top bar's badge needs only the count, asked on every
+/// navigation: the entries are skipped over, not decoded.
 pub async fn inbox_count(scope: InboxScope) -> ApiResult<usize> {
     #[derive(Deserialize)]
     struct Entries {
