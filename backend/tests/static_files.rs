@@ -71,6 +71,14 @@ async fn assets_have_their_types_and_precompressed_variants() {
         assert_eq!(res.status, StatusCode::OK);
         assert_eq!(res.header(header::CONTENT_TYPE), Some("application/wasm"));
         assert_eq!(&res.body[..], b"\0asm\x01\0\0\0");
+        // Build directories are named after their contents: cached for good.
+        assert_eq!(
+            res.header(header::CACHE_CONTROL),
+            Some("public, max-age=31536000, immutable")
+        );
+        let missing = app.get("/pkg/missing.wasm").await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert_eq!(missing.header(header::CACHE_CONTROL), None);
 
         let res = app.get("/pkg/app.js").await;
         assert_eq!(res.status, StatusCode::OK);

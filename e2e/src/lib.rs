@@ -6,7 +6,7 @@
 //! `ROLLGATE_E2E_BIN` and `ROLLGATE_E2E_DIST`.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -81,17 +81,21 @@ pub struct Server {
 impl Server {
     /// An empty workspace.
     pub fn start() -> Server {
-        Server::launch(false)
+        Server::launch(false, required_path("ROLLGATE_E2E_DIST"))
     }
 
     /// The demo workspace (`--demo`), as `cargo xtask serve` starts it.
     pub fn start_demo() -> Server {
-        Server::launch(true)
+        Server::launch(true, required_path("ROLLGATE_E2E_DIST"))
     }
 
-    fn launch(demo: bool) -> Server {
+    /// The demo workspace serving the console from `dist` instead of the built one.
+    pub fn start_demo_serving(dist: &Path) -> Server {
+        Server::launch(true, dist.to_path_buf())
+    }
+
+    fn launch(demo: bool, dist: PathBuf) -> Server {
         let bin = required_path("ROLLGATE_E2E_BIN");
-        let dist = required_path("ROLLGATE_E2E_DIST");
         let dir = tempfile::tempdir().expect("a temporary directory");
         let port = free_port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();

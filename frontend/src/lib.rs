@@ -14,8 +14,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::path;
+use leptos_router::hooks::{use_location, use_navigate, use_params_map};
+use leptos_router::{Lazy, LazyRoute, path};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use components::top_bar::TopBar;
@@ -84,6 +84,15 @@ fn Shell() -> impl IntoView {
             );
         }
     });
+    // Once someone is signed in, the other pages' module is fetched in the background, so
+    // opening a change from the list does not wait for it. Once per page load.
+    let preloading = StoredValue::new(false);
+    Effect::new(move |_| {
+        if signed_in.with(Option::is_some) && !preloading.get_value() {
+            preloading.set_value(true);
+            spawn_local(__preload_page_view());
+        }
+    });
     // Two levels, so that signing in on the login page does not remount it before it navigates.
     let console = move || {
         match signed_in.get() {
@@ -93,15 +102,15 @@ fn Shell() -> impl IntoView {
                     // `/changes/new` before `/changes/:id`, so "new" is never read as an id.
                     <Routes fallback=|| view! { <NotFound /> }>
                         <Route path=path!("/") view=ChangeList />
-                        <Route path=path!("/changes/new") view=NewChangePage />
-                        <Route path=path!("/changes/:id") view=ChangePage />
-                        <Route path=path!("/changes/:id/edit") view=EditChangePage />
-                        <Route path=path!("/changes/:id/compare") view=ComparisonPage />
-                        <Route path=path!("/approvals") view=ApprovalsPage />
-                        <Route path=path!("/audit") view=AuditPage />
-                        <Route path=path!("/feed") view=FeedPage />
-                        <Route path=path!("/admin") view=AdminPage />
-                        <Route path=path!("/stats") view=StatsCalculator />
+                        <Route path=path!("/changes/new") view={Lazy::<ChangeFormRoute>::new()} />
+                        <Route path=path!("/changes/:id") view={Lazy::<ChangeRoute>::new()} />
+                        <Route path=path!("/changes/:id/edit") view={Lazy::<ChangeFormRoute>::new()} />
+                        <Route path=path!("/changes/:id/compare") view={Lazy::<ComparisonRoute>::new()} />
+                        <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} />
+                        <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
+                        <Route path=path!("/feed") view={Lazy::<FeedRoute>::new()} />
+                        <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} />
+                        <Route path=path!("/stats") view={Lazy::<StatsRoute>::new()} />
                     </Routes>
                 </main>
             }
@@ -118,13 +127,107 @@ fn Shell() -> impl IntoView {
     }
 }
 
+/// The pages other than the change list, compiled into one Wasm module of their own that is
+/// fetched the first time one of them is shown (`cargo xtask build` splits it off). The change
+/// list, the top bar and sign-in stay in the main module, so the console's first screen needs
+/// nothing more. One module rather than one per page: pages share most of their code, and every
+/// combination of pages sharing a function would otherwise become a module of its own.
+#[derive(Clone, Copy)]
+enum Page {
+    ChangeForm,
+    Change,
+    Comparison,
+    Approvals,
+    Audit,
+    Feed,
+    Admin,
+    Stats,
+}
+
+#[lazy]
+fn page_view(page: Page) -> AnyView {
+    match page {
+        Page::ChangeForm => view! { <ChangeFormPage /> }.into_any(),
+        Page::Change => view! { <ChangePage /> }.into_any(),
+        Page::Comparison => view! { <ComparisonPage /> }.into_any(),
+        Page::Approvals => view! { <ApprovalsPage /> }.into_any(),
+        Page::Audit => view! { <AuditPage /> }.into_any(),
+        Page::Feed => view! { <FeedPage /> }.into_any(),
+        Page::Admin => view! { <AdminPage /> }.into_any(),
+        Page::Stats => view! { <StatsCalculator /> }.into_any(),
+    }
+}
+
+/// A route showing one of the [`Page`]s.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            async fn view(_this: Self) -> AnyView {
+                page_view(Page::$page).await
+            }
+
+            async fn preload() {
+                __preload_page_view().await
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    ChangeFormRoute => ChangeForm,
+    ChangeRoute => Change,
+    ComparisonRoute => Comparison,
+    ApprovalsRoute => Approvals,
+    AuditRoute => Audit,
+    FeedRoute => Feed,
+    AdminRoute => Admin,
+    StatsRoute => Stats,
+}
+
+/// The change form: empty at `/changes/new`, filled at `/changes/:id/edit`.
+#[component]
+fn ChangeFormPage() -> impl IntoView {
+    if use_params_map().read_untracked().get("id").is_some() {
+        view! { <EditChangePage /> }.into_any()
+    } else {
+        view! { <NewChangePage /> }.into_any()
+    }
+}
+
 /// Entry point, run by wasm-bindgen when the module loads: replaces the "Loading…" placeholder
 /// of `index.html` with the app.
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        show_stopped();
+    }));
     if let Some(boot) = document().get_element_by_id("boot") {
         boot.remove();
     }
     leptos::mount::mount_to_body(App);
+}
+
+/// After a panic the Wasm cannot run again, so the page would sit frozen: say so, and how to
+/// go on. The usual cause is a page module that could not be fetched (a new version of the
+/// console was deployed while the tab was open, or the network dropped).
+fn show_stopped() {
+    let document = document();
+    let (Ok(banner), Some(body)) = (document.create_element("div"), document.body()) else {
+        return;
+    };
+    banner.set_class_name("banner banner-error fatal");
+    banner.set_attribute("role", "alert").ok();
+    banner.set_attribute("data-test", "stopped").ok();
+    banner.set_text_content(Some(
+        "Rollgate's console stopped after an error: a part of it could not be loaded (a \
+         newer version may have been deployed) or failed. Reload the page to continue.",
+    ));
+    body.prepend_with_node_1(&banner).ok();
 }

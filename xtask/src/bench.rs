@@ -14,8 +14,13 @@ pub fn run(args: &[String]) -> Result {
     let mut bundle = None;
     if wanted("bundle") || wanted("console") {
         let b = build::run(&[])?;
+        let heaviest = b.pages().into_iter().next();
         println!(
-            "bundle: {:.1} KB gzipped (Wasm + JS + HTML + CSS); target 400 KB",
+            "bundle (Wasm + JS + HTML + CSS, gzipped): first screen {:.1} KB (target 400 KB); \
+             heaviest page opened directly {:.1} KB ({}); all files {:.1} KB",
+            build::kb(b.first_screen()),
+            build::kb(heaviest.as_ref().map_or(b.first_screen(), |p| p.1)),
+            heaviest.as_ref().map_or("none", |p| p.0.as_str()),
             build::kb(b.gzipped_total())
         );
         bundle = Some(b);

@@ -17,13 +17,70 @@ const WASM_NAME: &str = "rollgate_frontend";
 /// What `build` produced, with sizes for the record.
 pub struct Bundle {
     pub dist: PathBuf,
-    /// (file, bytes, gzipped bytes)
+    /// `pkg/<build id>`: the modules and scripts of this build, under `dist/`.
+    pub pkg: String,
+    /// (file under `dist/`, bytes, gzipped bytes), the files a browser may fetch.
     pub files: Vec<(String, u64, u64)>,
+    /// Modules loaded on demand: (split name, the files it fetches beyond the first screen).
+    pub splits: Vec<(String, Vec<String>)>,
 }
 
+/// Files of the build's `pkg/` directory every page needs before it can draw (besides
+/// index.html and the stylesheet): the first screen, the change list, needs nothing more.
+const FIRST_SCREEN: [&str; 3] = [
+    "rollgate_frontend.js",
+    "__wasm_split.js",
+    "rollgate_frontend_bg.wasm",
+];
+
 impl Bundle {
+    fn gz(&self, file: &str) -> u64 {
+        self.files.iter().find(|f| f.0 == file).map_or(0, |f| f.2)
+    }
+
+    /// Everything in the bundle, every page module included.
     pub fn gzipped_total(&self) -> u64 {
         self.files.iter().map(|f| f.2).sum()
+    }
+
+    /// What a browser downloads to show the first screen.
+    pub fn first_screen(&self) -> u64 {
+        let pkg: u64 = FIRST_SCREEN
+            .iter()
+            .map(|f| self.gz(&format!("{}/{f}", self.pkg)))
+            .sum();
+        self.gz("index.html") + self.gz("rollgate.css") + pkg
+    }
+
+    /// What opening each lazily loaded part directly downloads: the first screen plus its
+    /// modules, largest first.
+    pub fn pages(&self) -> Vec<(String, u64)> {
+        let mut pages: Vec<(String, u64)> = self
+            .splits
+            .iter()
+            .map(|(name, deps)| {
+                let extra: u64 = deps
+                    .iter()
+                    .map(|d| self.gz(&format!("{}/{d}.wasm", self.pkg)))
+                    .sum();
+                (label(name), self.first_screen() + extra)
+            })
+            .collect();
+        pages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        pages
+    }
+}
+
+/// `page_view_11900334103841132105` → `any other page`: a split module's name as people would
+/// say it.
+fn label(split: &str) -> String {
+    let name = split
+        .rsplit_once('_')
+        .filter(|(_, hash)| !hash.is_empty() && hash.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(split, |(head, _)| head);
+    match name {
+        "page_view" => "any other page".to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -52,53 +109,84 @@ pub fn run(args: &[String]) -> Result<Bundle> {
     assemble(&wasm, &dist, !dev)
 }
 
-/// Binds the Wasm and writes `dist/`: index.html, rollgate.css, pkg/ and a .gz of each
-/// compressible file so the server can send precompressed bytes. A release bundle is
-/// compressed with zopfli: slower, and about 5 % smaller than the best zlib level.
+/// Splits the Wasm into a main module and the modules loaded on demand, binds the main module and writes
+/// `dist/`: index.html, rollgate.css, `pkg/<build id>/` and a .gz of each compressible file so
+/// the server can send precompressed bytes. A release bundle is compressed with zopfli: slower,
+/// and about 5 % smaller than the best zlib level.
+///
+/// The build id names the directory after its contents. A page module only fits the main
+/// module it was split from, so a tab still running an earlier build must never fetch this
+/// build's modules: under a new directory it gets a clean failure instead.
 fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
-    let pkg = dist.join("pkg");
+    let pkg = dist.join("pkg").join("build");
     if dist.exists() {
         fs::remove_dir_all(dist).map_err(|e| format!("could not clear {}: {e}", dist.display()))?;
     }
     fs::create_dir_all(&pkg).map_err(|e| format!("could not create {}: {e}", pkg.display()))?;
 
-    eprintln!("$ wasm-bindgen --target web {}", wasm.display());
+    let main = wasm
+        .with_file_name("split")
+        .join(format!("{WASM_NAME}.wasm"));
+    let splits = split(wasm, &main, &pkg)?;
+
+    eprintln!("$ wasm-bindgen --target web {}", main.display());
     wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(wasm)
+        .input_path(&main)
         .web(true)
         .map_err(|e| format!("wasm-bindgen: {e}"))?
         .typescript(false)
+        // The page modules import the main module's function table by this export.
+        .keep_lld_exports(true)
         // Function names are for debuggers; they are over half of the raw module.
         .remove_name_section(true)
         .remove_producers_section(true)
         .generate(&pkg)
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
 
+    let id = build_id(&pkg)?;
+    let pkg_rel = format!("pkg/{id}");
+    let built = dist.join(&pkg_rel);
+    fs::rename(&pkg, &built).map_err(|e| format!("could not move {}: {e}", pkg.display()))?;
+    let pkg = built;
+
     let index = root().join("frontend/index.html");
-    fs::copy(&index, dist.join("index.html"))
-        .map_err(|e| format!("could not copy {}: {e}", index.display()))?;
+    let html = fs::read_to_string(&index)
+        .map_err(|e| format!("could not read {}: {e}", index.display()))?;
+    fs::write(
+        dist.join("index.html"),
+        html.replace("/pkg/", &format!("/{pkg_rel}/")),
+    )
+    .map_err(|e| format!("could not write index.html: {e}"))?;
     let css = stylesheet()?;
     let css = if thorough { minify_css(&css) } else { css };
     fs::write(dist.join("rollgate.css"), css)
         .map_err(|e| format!("could not write rollgate.css: {e}"))?;
 
+    let mut names: Vec<String> = ["index.html", "rollgate.css"].map(String::from).to_vec();
+    names.extend(FIRST_SCREEN.iter().map(|f| format!("{pkg_rel}/{f}")));
+    let mut modules: Vec<String> = fs::read_dir(&pkg)
+        .map_err(|e| format!("could not read {}: {e}", pkg.display()))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".wasm") && !FIRST_SCREEN.contains(&n.as_str()))
+        .map(|n| format!("{pkg_rel}/{n}"))
+        .collect();
+    modules.sort();
+    names.extend(modules);
+
     let mut files = Vec::new();
-    for rel in [
-        "index.html",
-        "rollgate.css",
-        "pkg/rollgate_frontend.js",
-        "pkg/rollgate_frontend_bg.wasm",
-    ] {
-        let path = dist.join(rel);
+    for rel in names {
+        let path = dist.join(&rel);
         let bytes = fs::read(&path).map_err(|e| format!("{} is missing: {e}", path.display()))?;
         let gz = gzip(&bytes, thorough)?;
         fs::write(dist.join(format!("{rel}.gz")), &gz)
             .map_err(|e| format!("could not write {rel}.gz: {e}"))?;
-        files.push((rel.to_string(), bytes.len() as u64, gz.len() as u64));
+        files.push((rel, bytes.len() as u64, gz.len() as u64));
     }
     let bundle = Bundle {
         dist: dist.to_path_buf(),
+        pkg: pkg_rel,
         files,
+        splits,
     };
     for (name, raw, gz) in &bundle.files {
         eprintln!(
@@ -109,11 +197,111 @@ fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
     }
     eprintln!(
         "  {:<34} {:>8}     {:>7.1} KB gzipped",
-        "total",
+        "first screen (change list)",
+        "",
+        kb(bundle.first_screen())
+    );
+    for (page, size) in bundle.pages() {
+        eprintln!(
+            "  {:<34} {:>8}     {:>7.1} KB gzipped",
+            format!("opening {page}"),
+            "",
+            kb(size)
+        );
+    }
+    eprintln!(
+        "  {:<34} {:>8}     {:>7.1} KB gzipped",
+        "all files",
         "",
         kb(bundle.gzipped_total())
     );
     Ok(bundle)
+}
+
+/// Sixteen hex digits that change whenever any file in `dir` does.
+fn build_id(dir: &Path) -> Result<String> {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut names: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| format!("could not read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    names.sort();
+    let mut hasher = DefaultHasher::new();
+    for path in names {
+        let bytes =
+            fs::read(&path).map_err(|e| format!("could not read {}: {e}", path.display()))?;
+        hasher.write(path.file_name().unwrap_or_default().as_encoded_bytes());
+        hasher.write(&bytes);
+    }
+    Ok(format!("{:016x}", hasher.finish()))
+}
+
+/// Cuts the functions marked `#[lazy]` in the frontend (the view of the pages other than the
+/// change list) out of `wasm` into modules of their own in `pkg/`, writes the main module to
+/// `main` and the loader `pkg/__wasm_split.js`. Returns each lazy function's module with the
+/// files it fetches (code that two of them share would be a further module of its own).
+fn split(wasm: &Path, main: &Path, pkg: &Path) -> Result<Vec<(String, Vec<String>)>> {
+    let input = fs::read(wasm).map_err(|e| format!("could not read {}: {e}", wasm.display()))?;
+    if let Some(dir) = main.parent() {
+        fs::create_dir_all(dir).map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+    }
+    eprintln!("$ wasm-split {}", wasm.display());
+    let mut opts = wasm_split_cli_support::Options::new(&input);
+    opts.output_dir = pkg;
+    opts.main_out_path = main;
+    // The page modules share the main module's memory and functions: the loader imports them
+    // from the same URL as index.html, so the one instance is used.
+    opts.main_module = "./rollgate_frontend.js";
+    opts.link_name = "./__wasm_split.js";
+    let out = wasm_split_cli_support::transform(opts).map_err(|e| format!("wasm-split: {e:#}"))?;
+    for module in &out.split_modules {
+        let bytes =
+            fs::read(module).map_err(|e| format!("could not read {}: {e}", module.display()))?;
+        // Re-encoding shortens the padded indices the linker left for relocation.
+        let compact = walrus::Module::from_buffer(&bytes)
+            .map_err(|e| format!("could not read {}: {e}", module.display()))?
+            .emit_wasm();
+        let stripped = strip_custom_sections(&compact)
+            .ok_or_else(|| format!("wasm-split wrote a malformed {}", module.display()))?;
+        fs::write(module, stripped)
+            .map_err(|e| format!("could not write {}: {e}", module.display()))?;
+    }
+    let mut splits: Vec<(String, Vec<String>)> = out.prefetch_map.into_iter().collect();
+    splits.sort();
+    Ok(splits)
+}
+
+/// `wasm` without its custom sections (function names for debuggers, tool metadata): the page
+/// modules would otherwise carry the names of every function they hold, which is more than
+/// their code. None when the module is not well formed.
+fn strip_custom_sections(wasm: &[u8]) -> Option<Vec<u8>> {
+    fn leb128(bytes: &[u8], at: &mut usize) -> Option<usize> {
+        let mut value = 0usize;
+        for shift in (0..35).step_by(7) {
+            let byte = *bytes.get(*at)?;
+            *at += 1;
+            value |= usize::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let header = wasm.get(..8)?;
+    let mut out = header.to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let start = at;
+        let id = wasm[at];
+        at += 1;
+        let len = leb128(wasm, &mut at)?;
+        let end = at.checked_add(len).filter(|&e| e <= wasm.len())?;
+        if id != 0 {
+            out.extend_from_slice(&wasm[start..end]);
+        }
+        at = end;
+    }
+    Some(out)
 }
 
 pub fn kb(bytes: u64) -> f64 {
@@ -253,7 +441,22 @@ pub fn serve(args: &[String]) -> Result {
 
 #[cfg(test)]
 mod tests {
-    use super::minify_css;
+    use super::{minify_css, strip_custom_sections};
+
+    #[test]
+    fn custom_sections_are_dropped_and_the_rest_kept() {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        // A custom "name" section, a type section with one `() -> ()`, a custom section again.
+        wasm.extend_from_slice(&[0, 5, 4, b'n', b'a', b'm', b'e']);
+        wasm.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
+        wasm.extend_from_slice(&[0, 2, 1, b'x']);
+        assert_eq!(
+            strip_custom_sections(&wasm).unwrap(),
+            b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0".to_vec()
+        );
+        // A section longer than the module is an error, not a panic.
+        assert_eq!(strip_custom_sections(b"\0asm\x01\0\0\0\x01\x09\x01"), None);
+    }
 
     #[test]
     fn minified_css_keeps_meaning() {

@@ -34,6 +34,8 @@ pub async fn serve(dist: &Path, req: Request) -> Response {
     if res.status() != StatusCode::NOT_FOUND {
         return if path.ends_with('/') || path.ends_with("/index.html") {
             no_cache(res)
+        } else if path.starts_with("/pkg/") {
+            immutable(res)
         } else {
             res
         };
@@ -73,6 +75,18 @@ fn no_cache(mut res: Response) -> Response {
     if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    res
+}
+
+/// `pkg/` holds one directory per build, named after its contents (`cargo xtask build`), so a
+/// file there never changes: browsers may keep it without asking again.
+fn immutable(mut res: Response) -> Response {
+    if res.status().is_success() {
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
     }
     res
 }
