@@ -539,8 +539,7 @@ async fn exchange(method: Method, path: &str, body: Option<String>) -> ApiResult
     })
 }
 
-/// JSON of a request body. The serializer sees the value through `erased_serde`, so
-/// serde_json's writer is compiled once rather than once per body type.
+/// JSON of a request body.
 fn encode_json<B: Serialize + ?Sized>(body: &B) -> ApiResult<String> {
     serde_json::to_string(body).map_err(|e| ApiError::Transport(e.to_string()))
 }
