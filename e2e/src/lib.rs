@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 pub type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
@@ -368,6 +369,47 @@ pub mod act {
         click(c, &find::hook("logout")).await?;
         find::one(c, &find::hook("login-email")).await?;
         Ok(())
+    }
+
+    /// Slows this browser's network from now on, as on a poor connection: `latency` before each
+    /// response and `bytes_per_second` both ways (chromedriver's network conditions).
+    pub async fn slow_network(c: &Client, latency: Duration, bytes_per_second: u32) -> Result {
+        c.issue_cmd(NetworkConditions {
+            latency_ms: latency.as_millis(),
+            bytes_per_second,
+        })
+        .await
+        .map_err(|e| format!("chromedriver refused the network conditions: {e}"))?;
+        Ok(())
+    }
+
+    #[derive(Debug)]
+    struct NetworkConditions {
+        latency_ms: u128,
+        bytes_per_second: u32,
+    }
+
+    impl WebDriverCompatibleCommand for NetworkConditions {
+        fn endpoint(
+            &self,
+            base: &url::Url,
+            session: Option<&str>,
+        ) -> std::result::Result<url::Url, url::ParseError> {
+            base.join(&format!(
+                "session/{}/chromium/network_conditions",
+                session.unwrap_or_default()
+            ))
+        }
+
+        fn method_and_body(&self, _: &url::Url) -> (::http::Method, Option<String>) {
+            let body = serde_json::json!({ "network_conditions": {
+                "offline": false,
+                "latency": self.latency_ms,
+                "download_throughput": self.bytes_per_second,
+                "upload_throughput": self.bytes_per_second,
+            }});
+            (::http::Method::POST, Some(body.to_string()))
+        }
     }
 
     /// Picks an `<option>` by its value.

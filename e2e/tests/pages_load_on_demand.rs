@@ -89,3 +89,42 @@ async fn pages_load_on_demand() -> Result {
     browser.close().await;
     Ok(())
 }
+
+/// On a slow connection a page opened from the list before the pages module has arrived shows a
+/// skeleton in its place (not the list it left, not an empty screen), then the page.
+#[tokio::test]
+async fn a_page_opened_before_its_module_arrives_shows_a_skeleton() -> Result {
+    let server = Server::start_demo();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&server.page("/login")).await?;
+    find::one(c, &find::hook("login-email")).await?;
+
+    // About seven seconds for the pages module; the sign-in and the list are a few KB.
+    act::slow_network(c, Duration::from_millis(50), 50_000).await?;
+    act::fill(c, &find::hook("login-email"), DEMO_PM).await?;
+    act::fill(c, &find::hook("login-password"), server.password()).await?;
+    act::click(c, &find::hook("login-submit")).await?;
+    find::one(c, &find::hook("change-row")).await?;
+    assert!(
+        !fetched_pages(c).await?,
+        "the pages module arrived before the test could open a page"
+    );
+
+    act::click(c, &format!("{} a", find::hook("change-row"))).await?;
+    find::one(c, &find::hook("pages-loading")).await?;
+    let list_shown = c
+        .execute(
+            "return [...document.querySelectorAll('[data-test=change-row]')]\
+             .some((e) => e.offsetParent !== null);",
+            vec![],
+        )
+        .await?;
+    assert_eq!(list_shown.as_bool(), Some(false), "the list stayed visible");
+    browser.screenshot("page-waiting-for-module").await?;
+
+    find::one(c, &find::hook("timeline")).await?;
+    check::count(c, &find::hook("pages-loading"), 0).await?;
+    browser.close().await;
+    Ok(())
+}

@@ -18,6 +18,7 @@ use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 use leptos_router::{Lazy, LazyRoute, path};
 use wasm_bindgen::prelude::wasm_bindgen;
 
+use components::skeleton::PageSkeleton;
 use components::top_bar::TopBar;
 use pages::admin::AdminPage;
 use pages::approvals::ApprovalsPage;
@@ -90,8 +91,16 @@ fn Shell() -> impl IntoView {
     Effect::new(move |_| {
         if signed_in.with(Option::is_some) && !preloading.get_value() {
             preloading.set_value(true);
-            spawn_local(__preload_page_view());
+            spawn_local(async {
+                __preload_page_view().await;
+                pages_arrived();
+            });
         }
+    });
+    // A page opened before the pages module arrived has nothing to draw yet: a skeleton stands
+    // in for it, and the page being left is hidden rather than shown under it.
+    let waiting = Memo::new(move |_| {
+        pages_state().get() == Pages::Waiting && location.pathname.with(|p| p != "/")
     });
     // Two levels, so that signing in on the login page does not remount it before it navigates.
     let console = move || {
@@ -99,6 +108,10 @@ fn Shell() -> impl IntoView {
             Some(user) => view! {
                 <TopBar user=user />
                 <main class="main">
+                    <Show when=move || waiting.get()>
+                        <div data-test="pages-loading"><PageSkeleton /></div>
+                    </Show>
+                    <div hidden=move || waiting.get()>
                     // `/changes/new` before `/changes/:id`, so "new" is never read as an id.
                     <Routes fallback=|| view! { <NotFound /> }>
                         <Route path=path!("/") view=ChangeList />
@@ -112,6 +125,7 @@ fn Shell() -> impl IntoView {
                         <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} />
                         <Route path=path!("/stats") view={Lazy::<StatsRoute>::new()} />
                     </Routes>
+                    </div>
                 </main>
             }
             .into_any(),
@@ -158,6 +172,41 @@ fn page_view(page: Page) -> AnyView {
     }
 }
 
+/// Where the pages module stands in this tab.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pages {
+    /// Not here, and no page has asked for it.
+    NotNeeded,
+    /// A page that needs it is open and waits.
+    Waiting,
+    Ready,
+}
+
+thread_local! {
+    // Reference-counted rather than owned by whichever view first asks for it, so that no
+    // view's disposal takes it away.
+    static PAGES: ArcRwSignal<Pages> = ArcRwSignal::new(Pages::NotNeeded);
+}
+
+fn pages_state() -> ArcRwSignal<Pages> {
+    PAGES.with(Clone::clone)
+}
+
+/// A page needing the pages module was opened.
+fn pages_wanted() {
+    let state = pages_state();
+    if state.get_untracked() == Pages::NotNeeded {
+        state.set(Pages::Waiting);
+    }
+}
+
+fn pages_arrived() {
+    let state = pages_state();
+    if state.get_untracked() != Pages::Ready {
+        state.set(Pages::Ready);
+    }
+}
+
 /// A route showing one of the [`Page`]s.
 macro_rules! lazy_page {
     ($($route:ident => $page:ident),* $(,)?) => {$(
@@ -165,11 +214,14 @@ macro_rules! lazy_page {
 
         impl LazyRoute for $route {
             fn data() -> Self {
+                pages_wanted();
                 $route
             }
 
             async fn view(_this: Self) -> AnyView {
-                page_view(Page::$page).await
+                let view = page_view(Page::$page).await;
+                pages_arrived();
+                view
             }
 
             async fn preload() {
