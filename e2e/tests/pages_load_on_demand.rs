@@ -85,6 +85,7 @@ async fn pages_load_on_demand() -> Result {
     act::click(c, &find::hook("login-submit")).await?;
     let stopped = find::text(c, &find::hook("stopped")).await?;
     assert!(stopped.contains("Reload the page"), "{stopped}");
+    check::count(c, &find::hook("stopped"), 1).await?;
     browser.screenshot("module-missing").await?;
     browser.close().await;
     Ok(())

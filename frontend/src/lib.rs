@@ -141,11 +141,12 @@ fn Shell() -> impl IntoView {
     }
 }
 
-/// The pages other than the change list, compiled into one Wasm module of their own that is
-/// fetched the first time one of them is shown (`cargo xtask build` splits it off). The change
-/// list, the top bar and sign-in stay in the main module, so the console's first screen needs
-/// nothing more. One module rather than one per page: pages share most of their code, and every
-/// combination of pages sharing a function would otherwise become a module of its own.
+/// The pages other than the change list, compiled into one Wasm module of their own
+/// (`cargo xtask build` splits it off), fetched in the background once someone is signed in or
+/// when one of them is opened first. The change list, the top bar and sign-in stay in the main
+/// module, so the console's first screen needs nothing more. One module rather than one per
+/// page: pages share most of their code, and every combination of pages sharing a function
+/// would otherwise become a module of its own.
 #[derive(Clone, Copy)]
 enum Page {
     ChangeForm,
@@ -271,6 +272,15 @@ pub fn start() {
 /// console was deployed while the tab was open, or the network dropped).
 fn show_stopped() {
     let document = document();
+    // One failed load can panic in every view waiting for it: one banner says it.
+    if document
+        .query_selector("[data-test=stopped]")
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        return;
+    }
     let (Ok(banner), Some(body)) = (document.create_element("div"), document.body()) else {
         return;
     };
