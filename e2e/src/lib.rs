@@ -357,11 +357,16 @@ pub mod act {
     /// Signs in through the login page and waits for the console.
     pub async fn login(c: &Client, server: &Server, email: &str) -> Result {
         c.goto(&server.page("/login")).await?;
-        fill(c, &find::hook("login-email"), email).await?;
-        fill(c, &find::hook("login-password"), server.password()).await?;
-        click(c, &find::hook("login-submit")).await?;
+        submit_login(c, server, email).await?;
         find::one(c, &find::hook("logout")).await?;
         Ok(())
+    }
+
+    /// Fills in and sends the sign-in form already on screen, without waiting for the result.
+    pub async fn submit_login(c: &Client, server: &Server, email: &str) -> Result {
+        fill(c, &find::hook("login-email"), email).await?;
+        fill(c, &find::hook("login-password"), server.password()).await?;
+        click(c, &find::hook("login-submit")).await
     }
 
     /// Signs out and waits for the login page.

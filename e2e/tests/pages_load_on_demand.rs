@@ -80,9 +80,7 @@ async fn pages_load_on_demand() -> Result {
     for build in fs::read_dir(&pkg)? {
         fs::remove_dir_all(build?.path())?;
     }
-    act::fill(c, &find::hook("login-email"), DEMO_PM).await?;
-    act::fill(c, &find::hook("login-password"), server.password()).await?;
-    act::click(c, &find::hook("login-submit")).await?;
+    act::submit_login(c, &server, DEMO_PM).await?;
     let stopped = find::text(c, &find::hook("stopped")).await?;
     assert!(stopped.contains("Reload the page"), "{stopped}");
     check::count(c, &find::hook("stopped"), 1).await?;
@@ -103,9 +101,7 @@ async fn a_page_opened_before_its_module_arrives_shows_a_skeleton() -> Result {
 
     // About seven seconds for the pages module; the sign-in and the list are a few KB.
     act::slow_network(c, Duration::from_millis(50), 50_000).await?;
-    act::fill(c, &find::hook("login-email"), DEMO_PM).await?;
-    act::fill(c, &find::hook("login-password"), server.password()).await?;
-    act::click(c, &find::hook("login-submit")).await?;
+    act::submit_login(c, &server, DEMO_PM).await?;
     find::one(c, &find::hook("change-row")).await?;
     assert!(
         !fetched_pages(c).await?,

@@ -218,16 +218,22 @@ fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
     Ok(bundle)
 }
 
+/// The paths in `dir` that `keep` accepts, sorted by name.
+fn files_in(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| format!("could not read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| keep(p))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
 /// Sixteen hex digits that change whenever any file in `dir` does.
 fn build_id(dir: &Path) -> Result<String> {
     use std::hash::{DefaultHasher, Hasher};
-    let mut names: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(|e| format!("could not read {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    names.sort();
     let mut hasher = DefaultHasher::new();
-    for path in names {
+    for path in files_in(dir, |_| true)? {
         let bytes =
             fs::read(&path).map_err(|e| format!("could not read {}: {e}", path.display()))?;
         hasher.write(path.file_name().unwrap_or_default().as_encoded_bytes());
@@ -311,14 +317,8 @@ pub fn kb(bytes: u64) -> f64 {
 /// The files of `style/` concatenated in name order, so the cascade order is the file order.
 fn stylesheet() -> Result<String> {
     let dir = root().join("style");
-    let mut names: Vec<PathBuf> = fs::read_dir(&dir)
-        .map_err(|e| format!("could not read {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "css"))
-        .collect();
-    names.sort();
     let mut css = String::new();
-    for p in names {
+    for p in files_in(&dir, |p| p.extension().is_some_and(|x| x == "css"))? {
         let text =
             fs::read_to_string(&p).map_err(|e| format!("could not read {}: {e}", p.display()))?;
         css.push_str(&format!(
