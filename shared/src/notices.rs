@@ -78,8 +78,11 @@ impl NoticeKind {
 }
 
 /// A team a notice is addressed to.
+// `NoticeAudience` in the OpenAPI document: the rollout plan's `plan::Audience` (a kind of
+// user) has the same Rust name, and two schemas of one name overwrite each other there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NoticeAudience))]
 pub struct Audience {
     pub team_id: String,
     pub team_name: String,

@@ -83,7 +83,8 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// The whole application: API, console, and the layers around them.
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = api().split_for_parts();
+    let (api, mut doc) = api().split_for_parts();
+    openapi::complete(&mut doc);
     // After routing, so that the matched path is known; unmatched paths (the console, unknown
     // API routes) never reach it.
     api.route_layer(axum::middleware::from_fn_with_state(

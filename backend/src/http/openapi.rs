@@ -8,12 +8,15 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::response::IntoResponse;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use utoipa::openapi::security::SecurityRequirement;
+
+use super::authz::{self, Rule};
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -70,6 +73,111 @@ impl utoipa::Modify for IngestTokenScheme {
             ),
         );
     }
+}
+
+/// Completes what each handler's `#[utoipa::path]` says with the answers that come from the
+/// layers around it rather than from the handler, so that the document cannot drift from what
+/// is enforced: who may call (the [`authz::POLICY`] table the middleware applies: its security
+/// scheme, 401 and 403) and a JSON body's rejections (the `Json` extractor's 400, 413, 415 and
+/// 422). A response a handler already documents keeps its own, more specific description.
+pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::HttpMethod;
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let methods = [
+            (HttpMethod::Get, &mut item.get),
+            (HttpMethod::Put, &mut item.put),
+            (HttpMethod::Post, &mut item.post),
+            (HttpMethod::Delete, &mut item.delete),
+            (HttpMethod::Patch, &mut item.patch),
+        ];
+        for (method, op) in methods {
+            let Some(op) = op.as_mut() else { continue };
+            let method = http_method(&method);
+            let rule = authz::rule(&method, path);
+            let cookie_write = method != Method::GET;
+            match rule {
+                Some(Rule::Public) | None => {}
+                Some(Rule::AnyUser | Rule::Roles(_)) => {
+                    op.security = Some(vec![SecurityRequirement::new(
+                        "session_cookie",
+                        Vec::<String>::new(),
+                    )]);
+                    add(op, "401", "Not signed in (no, expired or ended session)");
+                    if let Some(Rule::Roles(roles)) = rule {
+                        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                        add(op, "403", &format!("Needs the role {}", names.join(" or ")));
+                    } else if cookie_write {
+                        add(
+                            op,
+                            "403",
+                            "`csrf`: no X-CSRF-Token, or sent from another site",
+                        );
+                    }
+                }
+                Some(Rule::ServiceToken(scope)) => {
+                    op.security = Some(vec![SecurityRequirement::new(
+                        "ingest_token",
+                        Vec::<String>::new(),
+                    )]);
+                    add(op, "401", "No valid bearer token");
+                    add(
+                        op,
+                        "403",
+                        &format!("The token's scope is not `{scope}` or it is for another change"),
+                    );
+                }
+            }
+            if op.request_body.is_some() {
+                add(
+                    op,
+                    "400",
+                    "`malformed_json`: the body is not well-formed JSON",
+                );
+                add(op, "413", "The body is too large");
+                add(op, "415", "The body is not declared as JSON");
+                add(
+                    op,
+                    "422",
+                    "`validation`: a field is missing, unknown, of the wrong type or breaks a \
+                     rule; `field` names it",
+                );
+            }
+        }
+    }
+}
+
+fn http_method(method: &utoipa::openapi::HttpMethod) -> Method {
+    use utoipa::openapi::HttpMethod;
+    match method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Patch => Method::PATCH,
+        HttpMethod::Options => Method::OPTIONS,
+        HttpMethod::Head => Method::HEAD,
+        HttpMethod::Trace => Method::TRACE,
+    }
+}
+
+/// Documents `status` as an error answer unless the handler already did.
+fn add(op: &mut utoipa::openapi::path::Operation, status: &str, description: &str) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    op.responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert_with(|| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+                .into()
+        });
 }
 
 /// The finished document, serialized once at start-up.
