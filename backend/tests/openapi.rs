@@ -137,6 +137,41 @@ async fn the_document_is_openapi_3_and_lists_every_route() {
     .await;
 }
 
+/// The text limits a client learns from the document are the ones the server enforces.
+#[tokio::test]
+async fn request_schemas_state_the_enforced_text_limits() {
+    use shared::validate::{MAX_OWNER, MAX_PRODUCT_AREA, MAX_TEXT, MAX_TITLE};
+    each_database(|app| async move {
+        let doc = app.get("/api/v1/openapi.json").await.json();
+        for schema in ["NewChange", "ChangeUpdate"] {
+            let fields = &doc["components"]["schemas"][schema]["properties"];
+            for (field, min, max) in [
+                ("title", Some(1), MAX_TITLE),
+                ("owner", Some(1), MAX_OWNER),
+                ("expected_changes", None, MAX_TEXT),
+                ("product_area", None, MAX_PRODUCT_AREA),
+            ] {
+                let f = &fields[field];
+                assert_eq!(
+                    f["maxLength"].as_u64(),
+                    Some(max as u64),
+                    "{schema}.{field}"
+                );
+                assert_eq!(f["minLength"].as_u64(), min, "{schema}.{field}");
+            }
+        }
+        // One character over the documented limit is refused, naming the field.
+        let mut body = common::new_change();
+        body["title"] = Value::from("t".repeat(MAX_TITLE + 1));
+        app.post("/api/v1/changes", &body).await.assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            Some("title"),
+        );
+    })
+    .await;
+}
+
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {

@@ -14,7 +14,10 @@ use crate::rollout::{RolloutState, TransitionAction};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+// The lengths in the schema attributes are `validate::MAX_*` (utoipa takes literals only);
+// backend/tests/openapi.rs checks that they agree.
 pub struct NewChange {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: String,
     pub kind: ChangeKind,
     pub risk: RiskTier,
@@ -25,10 +28,13 @@ pub struct NewChange {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub candidate: Value,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 5000))]
     pub expected_changes: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub owner: String,
     /// The part of the product the change touches ("Billing chat"), for the support feed.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 60))]
     pub product_area: Option<String>,
     #[serde(default)]
     pub template: Option<PlanTemplate>,
@@ -58,6 +64,7 @@ fn empty_object() -> Value {
 pub struct ChangeUpdate {
     /// The revision this edit is based on; a stale one gets 409 Conflict.
     pub revision: i64,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: String,
     pub kind: ChangeKind,
     pub risk: RiskTier,
@@ -65,10 +72,13 @@ pub struct ChangeUpdate {
     pub baseline: Value,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub candidate: Value,
+    #[cfg_attr(feature = "openapi", schema(max_length = 5000))]
     pub expected_changes: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub owner: String,
     /// Absent or empty clears it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 60))]
     pub product_area: Option<String>,
     pub plan: RolloutPlan,
 }
