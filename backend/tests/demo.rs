@@ -8,11 +8,7 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn demo_seeds_four_changes_once() {
     each_database(|app| async move {
-        assert!(
-            rollgate::demo::seed(&app.pool, &rollgate::accounts::Passwords::cheap_for_tests())
-                .await
-                .expect("seed")
-        );
+        assert!(app.seed_demo().await);
         let counts = app.counts().await;
         assert_eq!(counts, (4, 9));
 
@@ -101,11 +97,7 @@ async fn demo_seeds_four_changes_once() {
         }
 
         // A second start leaves the workspace alone.
-        assert!(
-            !rollgate::demo::seed(&app.pool, &rollgate::accounts::Passwords::cheap_for_tests())
-                .await
-                .expect("seed")
-        );
+        assert!(!app.seed_demo().await);
         assert_eq!(app.counts().await, counts);
 
         // Teams: Sam hears about changes for Support; the downstream team exists once.
@@ -132,11 +124,7 @@ async fn demo_seeds_four_changes_once() {
 async fn demo_does_not_seed_a_used_workspace() {
     each_database(|app| async move {
         app.create_default().await;
-        assert!(
-            !rollgate::demo::seed(&app.pool, &rollgate::accounts::Passwords::cheap_for_tests())
-                .await
-                .expect("seed")
-        );
+        assert!(!app.seed_demo().await);
         assert_eq!(app.counts().await, (1, 0));
     })
     .await;

@@ -38,11 +38,7 @@ async fn summary(app: &TestApp, id: &str) -> MetricSummary {
 #[tokio::test]
 async fn the_demo_canary_breaches_on_cost_and_hides_a_regression_in_free_es() {
     each_database(|app| async move {
-        assert!(
-            rollgate::demo::seed(&app.pool, &rollgate::accounts::Passwords::cheap_for_tests())
-                .await
-                .expect("seed")
-        );
+        assert!(app.seed_demo().await);
         let started = Instant::now();
         let feeds = demo_traffic::prepare(&app.router, &app.pool, NOW)
             .await

@@ -172,6 +172,13 @@ async fn request_schemas_state_the_enforced_text_limits() {
     .await;
 }
 
+/// An ingestion token, as `POST /api/v1/tokens` answers it (its secret shown once).
+async fn new_token(app: &common::TestApp) -> Value {
+    app.post("/api/v1/tokens", &serde_json::json!({ "name": "app" }))
+        .await
+        .json()
+}
+
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
@@ -192,10 +199,7 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
 async fn every_documented_route_is_served() {
     each_database(|app| async move {
         let id = app.create_default().await;
-        let token = app
-            .post("/api/v1/tokens", &serde_json::json!({ "name": "t" }))
-            .await
-            .json()["id"]
+        let token = new_token(&app).await["id"]
             .as_str()
             .expect("token id")
             .to_owned();
@@ -251,11 +255,7 @@ async fn every_documented_route_is_served() {
 #[tokio::test]
 async fn answers_match_their_documented_schemas() {
     each_database(|app| async move {
-        assert!(
-            rollgate::demo::seed(&app.pool, &rollgate::accounts::Passwords::cheap_for_tests())
-                .await
-                .expect("seed")
-        );
+        assert!(app.seed_demo().await);
         rollgate::demo_traffic::prepare(&app.router, &app.pool, 1_749_981_750)
             .await
             .expect("backfill");
@@ -330,10 +330,7 @@ async fn answers_match_their_documented_schemas() {
 async fn rejections_before_the_handler_are_documented() {
     each_database(|app| async move {
         let id = app.create_default().await;
-        let token = app
-            .post("/api/v1/tokens", &serde_json::json!({ "name": "app" }))
-            .await
-            .json()["secret"]
+        let token = new_token(&app).await["secret"]
             .as_str()
             .expect("secret")
             .to_owned();

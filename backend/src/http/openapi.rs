@@ -11,10 +11,9 @@ use axum::Extension;
 use axum::http::{Method, header};
 use axum::response::IntoResponse;
 use utoipa::OpenApi;
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-use utoipa::openapi::security::SecurityRequirement;
 
 use super::authz::{self, Rule};
 use crate::AppState;
@@ -81,27 +80,22 @@ impl utoipa::Modify for IngestTokenScheme {
 /// scheme, 401 and 403) and a JSON body's rejections (the `Json` extractor's 400, 413, 415 and
 /// 422). A response a handler already documents keeps its own, more specific description.
 pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::HttpMethod;
     for (path, item) in doc.paths.paths.iter_mut() {
         let methods = [
-            (HttpMethod::Get, &mut item.get),
-            (HttpMethod::Put, &mut item.put),
-            (HttpMethod::Post, &mut item.post),
-            (HttpMethod::Delete, &mut item.delete),
-            (HttpMethod::Patch, &mut item.patch),
+            (Method::GET, &mut item.get),
+            (Method::PUT, &mut item.put),
+            (Method::POST, &mut item.post),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
         ];
         for (method, op) in methods {
             let Some(op) = op.as_mut() else { continue };
-            let method = http_method(&method);
             let rule = authz::rule(&method, path);
             let cookie_write = method != Method::GET;
             match rule {
                 Some(Rule::Public) | None => {}
                 Some(Rule::AnyUser | Rule::Roles(_)) => {
-                    op.security = Some(vec![SecurityRequirement::new(
-                        "session_cookie",
-                        Vec::<String>::new(),
-                    )]);
+                    op.security = Some(vec![scheme("session_cookie")]);
                     add(op, "401", "Not signed in (no, expired or ended session)");
                     if let Some(Rule::Roles(roles)) = rule {
                         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
@@ -115,10 +109,7 @@ pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
                     }
                 }
                 Some(Rule::ServiceToken(scope)) => {
-                    op.security = Some(vec![SecurityRequirement::new(
-                        "ingest_token",
-                        Vec::<String>::new(),
-                    )]);
+                    op.security = Some(vec![scheme("ingest_token")]);
                     add(op, "401", "No valid bearer token");
                     add(
                         op,
@@ -146,18 +137,9 @@ pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-fn http_method(method: &utoipa::openapi::HttpMethod) -> Method {
-    use utoipa::openapi::HttpMethod;
-    match method {
-        HttpMethod::Get => Method::GET,
-        HttpMethod::Put => Method::PUT,
-        HttpMethod::Post => Method::POST,
-        HttpMethod::Delete => Method::DELETE,
-        HttpMethod::Patch => Method::PATCH,
-        HttpMethod::Options => Method::OPTIONS,
-        HttpMethod::Head => Method::HEAD,
-        HttpMethod::Trace => Method::TRACE,
-    }
+/// A requirement of one of the document's security schemes, which take no scopes.
+fn scheme(name: &str) -> SecurityRequirement {
+    SecurityRequirement::new(name, Vec::<String>::new())
 }
 
 /// Documents `status` as an error answer unless the handler already did.

@@ -610,6 +610,17 @@ impl TestApp {
         gate
     }
 
+    /// Seeds the demo workspace (cheap password hashes); false when the workspace was not
+    /// empty and was left alone.
+    pub async fn seed_demo(&self) -> bool {
+        rollgate::demo::seed(
+            &self.pool,
+            &rollgate::accounts::Passwords::cheap_for_tests(),
+        )
+        .await
+        .expect("seed")
+    }
+
     /// Rows in `changes` and `transitions`.
     pub async fn counts(&self) -> (i64, i64) {
         (
