@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod approvals;
+pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod change;
