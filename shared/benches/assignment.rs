@@ -1,8 +1,9 @@
 //! Benchmarks of assignment (target: `evaluate` ≤ 1 µs per flag).
 //!
 //! * `bucket`: the SHA-256 bucket of one 36-character key.
-//! * `evaluate/ramp_audiences`: the standard plan at ramp 25 % (three audiences to match), a
-//!   context with five attributes, declared rules, a segment cap and a holdout.
+//! * `evaluate/ramp_audiences`: the standard plan at ramp 10 % (three audiences to match), a
+//!   context with five attributes, declared rules, a segment cap and a holdout; the key is
+//!   in the candidate, so audiences, holdout and segment are all worked out.
 //! * `evaluate/full`: the same flag in full, the cheapest live path.
 //!
 //! `cargo bench -p rollgate-shared --bench assignment -- --warm-up-time 1 --measurement-time 3`
@@ -14,10 +15,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use shared::assignment::{
     AudienceRule, Condition, EvaluationContext, Flag, FlagRules, bucket, evaluate,
 };
+use shared::metrics::Variant;
 use shared::plan::PlanTemplate;
 use shared::rollout::RolloutState;
 
-const KEY: &str = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+/// Bucket 621 in the benched flag: inside ramp 10 %, so every step runs (the slowest path).
+const KEY: &str = "3f2504e0-4f89-11d3-9a0c-00000000000a";
 
 fn rules() -> FlagRules {
     FlagRules {
@@ -60,6 +63,12 @@ fn benches(c: &mut Criterion) {
             state,
             paused_at_percent: None,
         };
+        let served = evaluate(&flag, &ctx);
+        assert_eq!(
+            served.variant,
+            Variant::Candidate,
+            "{name} must bench the slowest path"
+        );
         c.bench_function(name, |b| {
             b.iter(|| evaluate(black_box(&flag), black_box(&ctx)))
         });

@@ -93,6 +93,7 @@
 //! candidate. See [`Reason`] for what each reason means. For metrics, only `SPLIT` answers
 //! are in the experiment: both arms drawn by the same buckets from the same audiences.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -325,11 +326,12 @@ pub fn segment_of<S: AsRef<str>>(context: &EvaluationContext, segment_attributes
     if segment_attributes.is_empty() {
         return ALL_SEGMENTS.to_string();
     }
-    let mut out = String::new();
+    // One allocation: this runs on every stratified evaluation.
+    let mut out = String::with_capacity(32);
     for attribute in segment_attributes {
         let part = match context.attribute(attribute.as_ref()) {
-            Some(Value::String(s)) => s.trim().to_string(),
-            Some(v @ (Value::Bool(_) | Value::Number(_))) => v.to_string(),
+            Some(Value::String(s)) => Cow::Borrowed(s.trim()),
+            Some(v @ (Value::Bool(_) | Value::Number(_))) => Cow::Owned(v.to_string()),
             _ => continue,
         };
         if part.is_empty() {
@@ -476,7 +478,7 @@ pub fn evaluate(flag: &Flag<'_>, context: &EvaluationContext) -> Assignment {
             None => return control(Reason::Error),
         },
     };
-    let mut threshold = buckets_for_percent(flag.paused_at_percent.unwrap_or(stage_percent));
+    let threshold = buckets_for_percent(flag.paused_at_percent.unwrap_or(stage_percent));
     if threshold == 0 {
         return control(Reason::Disabled);
     }
@@ -486,16 +488,21 @@ pub fn evaluate(flag: &Flag<'_>, context: &EvaluationContext) -> Assignment {
     if anonymous {
         return control(Reason::Default);
     }
-    if !flag.rules.segment_max_percent.is_empty() {
-        let segment = segment_of(context, &flag.rules.segment_attributes);
-        if let Some(&cap) = flag.rules.segment_max_percent.get(&segment) {
-            threshold = threshold.min(buckets_for_percent(cap));
-        }
+    let limit = threshold.min(ceiling);
+    // A segment cap can only lower the limit, so above it the segment need not be named.
+    if bucket >= limit {
+        return control(Reason::Split);
     }
-    if bucket < threshold.min(ceiling) {
-        answer(Variant::Candidate, Reason::Split)
+    let cap = if flag.rules.segment_max_percent.is_empty() {
+        None
     } else {
+        let segment = segment_of(context, &flag.rules.segment_attributes);
+        flag.rules.segment_max_percent.get(&segment).copied()
+    };
+    if cap.is_some_and(|cap| bucket >= buckets_for_percent(cap)) {
         control(Reason::Split)
+    } else {
+        answer(Variant::Candidate, Reason::Split)
     }
 }
 
