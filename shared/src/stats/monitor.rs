@@ -99,6 +99,13 @@ impl MonitorMethod {
     }
 }
 
+impl Default for MonitorMethod {
+    /// See the module docs, "The default".
+    fn default() -> Self {
+        Self::ConfidenceSequence { tuning: 5_000.0 }
+    }
+}
+
 /// How much of the stage's planned information has been seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Information {
