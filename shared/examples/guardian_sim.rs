@@ -13,8 +13,8 @@
 use std::time::Instant;
 
 use shared::stats::{
-    Criterion, Direction, Information, MetricData, MonitorInput, MonitorMethod, Proportion,
-    Spending, SpendingBoundaries, Threshold, Verdict, monitor_decision_with,
+    Criterion, Direction, Information, MetricData, MonitorDecision, MonitorInput, MonitorMethod,
+    Proportion, Spending, SpendingBoundaries, Threshold, Verdict, monitor_decision_with,
 };
 
 const CANARY_PER_HOUR: u64 = 500;
@@ -117,14 +117,14 @@ impl Contender {
     }
 }
 
-fn breaches(
+fn decide(
     method: MonitorMethod,
     state: Option<&mut SpendingBoundaries>,
     alpha: f64,
     planned_n: f64,
     control: Proportion,
     candidate: Proportion,
-) -> bool {
+) -> Option<MonitorDecision> {
     let input = MonitorInput {
         criterion: criterion(alpha),
         data: MetricData::Proportions { control, candidate },
@@ -143,8 +143,28 @@ fn breaches(
             &mut scratch
         }
     };
+    monitor_decision_with(&input, state).ok()
+}
+
+fn breaches(
+    method: MonitorMethod,
+    state: Option<&mut SpendingBoundaries>,
+    alpha: f64,
+    planned_n: f64,
+    control: Proportion,
+    candidate: Proportion,
+) -> bool {
     // An undecidable look (no variance yet) decides nothing.
-    monitor_decision_with(&input, state).is_ok_and(|d| d.verdict == Verdict::Breach)
+    decide(method, state, alpha, planned_n, control, candidate)
+        .is_some_and(|d| d.verdict == Verdict::Breach)
+}
+
+/// The decision on the expected counts of the 10 % → 8 % canary after two hours.
+fn at_two_hours(method: MonitorMethod, state: Option<&mut SpendingBoundaries>) -> MonitorDecision {
+    let (na, nb) = units(2 * STEPS_PER_HOUR);
+    let control = Proportion::new(na, na / 10);
+    let candidate = Proportion::new(nb, nb * 8 / 100);
+    decide(method, state, ALPHA, PLANNED_N, control, candidate).expect("a decidable look")
 }
 
 /// First rollback hour of each contender at each cadence in one simulated canary.
@@ -324,12 +344,15 @@ fn main() {
     println!(
         "| method | A/A false rollbacks %, hourly looks [95 % Wilson] | A/A false rollbacks %, \
          5-min looks [95 % Wilson] | 10 % → 8 %: median hour of rollback, hourly / 5-min | \
-         10 % → 8 %: detected within 24 h %, hourly / 5-min |"
+         10 % → 8 %: detected within 24 h %, hourly / 5-min | boundary at 2 h, hourly / 5-min |"
     );
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- |");
     for (i, m) in list.iter().enumerate() {
+        let c = &mut contenders[i];
+        let b_hourly = at_two_hours(*m, c.hourly.as_mut()).boundary;
+        let b_five = at_two_hours(*m, c.five_min.as_mut()).boundary;
         println!(
-            "| {}{} | {} | {} | {} / {} | {} / {} |",
+            "| {}{} | {} | {} | {} / {} | {} / {} | {b_hourly:.2} / {b_five:.2} |",
             m.name(),
             if i == 0 { " **(default)**" } else { "" },
             rate(&aa_hourly[i]),
@@ -340,6 +363,14 @@ fn main() {
             detected(&drop_five[i]),
         );
     }
+    let expected = at_two_hours(MonitorMethod::FixedHorizon, None);
+    println!();
+    println!(
+        "Expected harm statistic of the 10 % → 8 % canary at 2 h: Z = {:.2} (estimate {:+.4}, \
+         standard error {:.4}); a method rolls back half of such canaries by 2 h only if its \
+         boundary there is about that low.",
+        expected.z, expected.estimate, expected.std_error
+    );
     println!();
     family(&args);
     println!();
