@@ -18,14 +18,14 @@ fn equally_spaced(k: usize) -> Vec<f64> {
 #[test]
 fn obrien_fleming_five_looks_match_the_published_table() {
     let b = spending_boundaries(&equally_spaced(5), 0.025, Spending::OBrienFleming).unwrap();
-    close(&b, &[4.8769, 3.3569, 2.6803, 2.2898, 2.0310], 1e-3);
+    close(&b, &[4.8769, 3.3569, 2.6803, 2.2898, 2.0310], 2e-4);
 }
 
 /// Lan–DeMets Pocock-type spending, 5 equally spaced looks, one-sided α = 0.025.
 #[test]
 fn pocock_five_looks_match_the_published_table() {
     let b = spending_boundaries(&equally_spaced(5), 0.025, Spending::Pocock).unwrap();
-    close(&b, &[2.4380, 2.4268, 2.4101, 2.3966, 2.3859], 1e-3);
+    close(&b, &[2.4380, 2.4268, 2.4101, 2.3966, 2.3859], 2e-4);
 }
 
 /// Two looks at t = ½ and 1, one-sided α = 0.05: the first boundary is the spending
@@ -41,9 +41,9 @@ fn two_looks_match_direct_quadrature() {
     for spending in [Spending::OBrienFleming, Spending::Pocock] {
         let (a1, a2) = (spending.spent(0.05, 0.5), spending.spent(0.05, 1.0));
         let c1 = isf(a1);
-        // Simpson's rule on [−12, c₁] with 20 000 intervals.
+        // Simpson's rule on [−12, c₁] with 4 000 intervals.
         let cross = |c2: f64| {
-            let (lo, m) = (-12.0, 20_000);
+            let (lo, m) = (-12.0, 4_000);
             let h = (c1 - lo) / m as f64;
             let f = |z: f64| pdf(z) * sf((c2 - r * z) / r);
             let inner: f64 = (1..m)
@@ -52,7 +52,7 @@ fn two_looks_match_direct_quadrature() {
             (f(lo) + inner + f(c1)) * h / 3.0
         };
         let (mut lo, mut hi) = (0.0, 6.0);
-        for _ in 0..80 {
+        for _ in 0..50 {
             let mid = 0.5 * (lo + hi);
             if cross(mid) > a2 - a1 {
                 lo = mid;
@@ -80,11 +80,11 @@ fn one_look_at_the_end_is_the_fixed_horizon_test() {
 #[test]
 fn obrien_fleming_boundaries_fall_and_more_looks_raise_the_last() {
     let hourly: Vec<f64> = (1..=24).map(|i| i as f64 / 24.0).collect();
-    let quarter_hourly: Vec<f64> = (1..=96).map(|i| i as f64 / 96.0).collect();
+    let half_hourly: Vec<f64> = (1..=48).map(|i| i as f64 / 48.0).collect();
     let h = spending_boundaries(&hourly, 0.05, Spending::OBrienFleming).unwrap();
     assert!(h.windows(2).all(|w| w[1] < w[0]), "{h:?}");
-    let f = spending_boundaries(&quarter_hourly, 0.05, Spending::OBrienFleming).unwrap();
-    assert!(f[95] > h[23] && h[23] > 1.6449, "{} {}", f[287], h[23]);
+    let f = spending_boundaries(&half_hourly, 0.05, Spending::OBrienFleming).unwrap();
+    assert!(f[47] > h[23] && h[23] > 1.6449, "{} {}", f[47], h[23]);
     // Pocock-type boundaries stay within a narrow band.
     let p = spending_boundaries(&hourly, 0.05, Spending::Pocock).unwrap();
     let (min, max) = p

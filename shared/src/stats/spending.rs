@@ -12,9 +12,13 @@
 //! The sub-density is stored as a piecewise-linear function and convolved with the Gaussian
 //! increment *exactly* (closed forms below), so the grid only has to resolve the density,
 //! not the increment: looks every five minutes over a day (a kernel 17 times narrower than
-//! the density) cost the same per look as hourly ones. The grid is `√t/32` wide, refined to a
-//! quarter of the increment's standard deviation near the boundary where the density is cut.
-//! Boundaries agree with published Lan–DeMets values to 1e-4 (see the tests).
+//! the density) cost about the same per look as hourly ones (3 ms in release). The grid step
+//! is `√t/64`, refined to an eighth of the increment's standard deviation near the boundary
+//! where the density is cut. Measured error: five looks agree with the published Lan–DeMets
+//! tables to 1e-4 (see the tests); the interpolation error is second-order and accumulates
+//! over many looks, always upwards (conservative): after 288 Pocock-type looks at α = 0.05
+//! the last boundary is 2.3199 against 2.3173 for the converged grid (steps halved until the
+//! change fell below 2e-4).
 
 use serde::{Deserialize, Serialize};
 
@@ -94,7 +98,7 @@ pub struct SpendingBoundaries {
 }
 
 /// Grid points per standard deviation of the score.
-const PER_SD: f64 = 32.0;
+const PER_SD: f64 = 64.0;
 /// Lower end of the grid in standard deviations of the score (mass below: 1e-15).
 const LOWER_SD: f64 = 8.0;
 /// Gaussian kernels are cut at this many standard deviations (tail 1e-23).
@@ -247,7 +251,7 @@ impl SpendingBoundaries {
             return;
         }
         let sigma = (t - self.t).sqrt();
-        let fine = coarse.min(sigma / 4.0);
+        let fine = coarse.min(sigma / 8.0);
         // The density changes over σ around the previous cut and is cut again at b.
         let prev_top = *self.grid.last().unwrap_or(&b);
         let fine_from = (prev_top.min(b) - 6.0 * sigma).max(lo);
