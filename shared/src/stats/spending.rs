@@ -160,10 +160,12 @@ impl SpendingBoundaries {
         }
         let target = self.spending.spent(self.alpha, t) - self.spending.spent(self.alpha, self.t);
         if target <= 0.0 {
-            return Err(StatsError::InvalidParameter(
-                "the planned information is used up and its alpha spent: extend the plan"
-                    .to_owned(),
-            ));
+            // Only an O'Brien–Fleming-type function this early (below t ≈ 0.003 at α = 0.05)
+            // spends less than f64 can hold; the look is not recorded, so the next one spends
+            // from the last.
+            return Err(StatsError::InvalidParameter(format!(
+                "too early to decide: no alpha is spent by information fraction {t}"
+            )));
         }
         let b = if self.boundaries.is_empty() {
             // S(t₁) ~ N(0, t₁): the first boundary is the plain quantile.
@@ -323,6 +325,14 @@ mod tests {
             let b = spending_boundaries(&[1.0], 0.05, spending).unwrap();
             assert!((b[0] - 1.6448536269514729).abs() < 1e-9, "{spending:?}");
         }
+    }
+
+    #[test]
+    fn a_look_too_early_to_spend_anything_is_not_recorded() {
+        let mut s = SpendingBoundaries::new(0.05, Spending::OBrienFleming).unwrap();
+        assert!(s.look(1e-4).is_err());
+        let alone = spending_boundaries(&[0.5], 0.05, Spending::OBrienFleming).unwrap();
+        assert_eq!(s.look(0.5).unwrap(), alone[0]);
     }
 
     #[test]
