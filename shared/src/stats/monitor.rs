@@ -20,8 +20,8 @@
 //! 9(12)), with the pooled estimate of the rates that satisfy the limit in place of their
 //! restricted maximum likelihood. The plug-in (Wald) variance that `verdict` uses collapses
 //! when the canary's first few dozen users happen to show no success, which reads as a
-//! certain drop: with 42 canary users at 10 % that happens once in 80 canaries, and the
-//! always-valid boundary of the first look (about 3.5) does not stop it. For means, `SE` is
+//! certain drop: with 41 canary users at 10 % that happens once in 75 canaries, and the
+//! two-sided always-valid boundary of the first look (about 3.5) does not stop it. For means, `SE` is
 //! Welch's from the arms' sample variances.
 //!
 //! # Methods (one-sided level `α`)
@@ -71,8 +71,8 @@
 //! remaining 22 h of looks). Even a single fixed test at 2 h that spent all of `α` at that
 //! moment (boundary 1.645) would miss a third of the drops. Catching a 2-point drop within
 //! 2 h needs roughly twice the canary traffic (the statistic grows with its square root).
-//! The two-sided reference is faster (2.6–2.75 h) only through the plug-in variance, which
-//! also takes it over 5 % false rollbacks at the 5-minute cadence.
+//! The two-sided reference is faster at the 5-minute cadence (2.75 h) only through the
+//! plug-in variance, which also takes it over 5 % false rollbacks there.
 
 use serde::{Deserialize, Serialize};
 
