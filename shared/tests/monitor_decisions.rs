@@ -150,6 +150,20 @@ fn a_kept_recursion_gives_the_same_decision_as_the_look_history() {
 }
 
 #[test]
+fn an_early_look_that_spent_nothing_does_not_block_later_ones() {
+    let method = MonitorMethod::GroupSequential {
+        spending: Spending::OBrienFleming,
+    };
+    let mut i = input((10_000, 1_000), (2_000, 180), method);
+    i.information.earlier_looks = vec![1e-4, 0.1, 0.2];
+    let with_early = monitor_decision(&i).unwrap();
+    i.information.earlier_looks = vec![0.1, 0.2];
+    assert_eq!(with_early, monitor_decision(&i).unwrap());
+    i.information.earlier_looks = vec![0.2, 0.1];
+    assert!(monitor_decision(&i).is_err(), "looks out of order");
+}
+
+#[test]
 fn the_two_sided_reference_is_todays_verdict() {
     let i = input(
         (10_000, 1_000),

@@ -181,9 +181,16 @@ pub struct MonitorDecision {
 pub fn monitor_decision(input: &MonitorInput) -> Result<MonitorDecision, StatsError> {
     match input.method {
         MonitorMethod::GroupSequential { spending } => {
-            let mut state = SpendingBoundaries::new(input.criterion.alpha, spending)?;
+            let alpha = input.criterion.alpha;
+            let mut state = SpendingBoundaries::new(alpha, spending)?;
             for &t in &input.information.earlier_looks {
-                state.look(t)?;
+                // A look too early to spend any alpha decided nothing and is not part of the
+                // recursion; any other failure is the caller's history being wrong.
+                if let Err(e) = state.look(t) {
+                    if spending.spent(alpha, t) > 0.0 {
+                        return Err(e);
+                    }
+                }
             }
             monitor_decision_with(input, &mut state)
         }
