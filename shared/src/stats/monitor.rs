@@ -186,10 +186,10 @@ pub fn monitor_decision(input: &MonitorInput) -> Result<MonitorDecision, StatsEr
             for &t in &input.information.earlier_looks {
                 // A look too early to spend any alpha decided nothing and is not part of the
                 // recursion; any other failure is the caller's history being wrong.
-                if let Err(e) = state.look(t) {
-                    if spending.spent(alpha, t) > 0.0 {
-                        return Err(e);
-                    }
+                if let Err(e) = state.look(t)
+                    && spending.spent(alpha, t) > 0.0
+                {
+                    return Err(e);
                 }
             }
             monitor_decision_with(input, &mut state)
