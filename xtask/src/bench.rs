@@ -1,13 +1,13 @@
-//! `cargo xtask bench [bundle|stats|console]`: the figures recorded in BENCHMARKS.md.
+//! `cargo xtask bench [bundle|stats|console|guardian]`: the figures recorded in BENCHMARKS.md.
 
 use crate::build;
 use crate::util::{Result, cargo_cmd, exec, target_dir};
 
 pub fn run(args: &[String]) -> Result {
     let only = args.first().map(String::as_str);
-    if let Some(other) = only.filter(|o| !["bundle", "stats", "console"].contains(o)) {
+    if let Some(other) = only.filter(|o| !["bundle", "stats", "console", "guardian"].contains(o)) {
         return Err(format!(
-            "bench: unknown benchmark `{other}` (bundle, stats or console)"
+            "bench: unknown benchmark `{other}` (bundle, stats, console or guardian)"
         ));
     }
     let wanted = |name: &str| only.is_none() || only == Some(name);
@@ -37,6 +37,17 @@ pub fn run(args: &[String]) -> Result {
             "1",
             "--measurement-time",
             "3",
+        ]))?;
+    }
+    if wanted("guardian") {
+        // The simulated canaries of "Guardian decisions (simulation)": prints the table.
+        exec(&mut cargo_cmd([
+            "run",
+            "--release",
+            "--package",
+            "rollgate-shared",
+            "--example",
+            "guardian_sim",
         ]))?;
     }
     if let (true, Some(bundle)) = (wanted("console"), bundle) {

@@ -12,6 +12,7 @@
 //! | [`Histogram`], [`quantile`], [`latency_percentiles`], [`compare_quantiles`] | quantiles from Prometheus histograms with intervals | `quantiles.rs` |
 //! | [`error_categories`] | new / surging error categories, Holm-corrected | `categories.rs` |
 //! | [`verdict`], [`analyse`] | rollback verdicts from pre-registered criteria; segments × metrics | `verdict.rs` |
+//! | [`monitor_decision`] | the guardian's look-after-look decision on one criterion: one-sided confidence sequence, group-sequential spending, mixture SPRT | `monitor.rs`, `spending.rs` |
 //! | [`run_batch`], [`run_request`] | the JSON contract of `rollgate stats` | `contract.rs` |
 
 mod adjust;
@@ -19,8 +20,10 @@ mod categories;
 mod contract;
 mod distributions;
 mod mann_whitney;
+mod monitor;
 mod quantiles;
 mod sequential;
+mod spending;
 mod srm;
 mod types;
 mod verdict;
@@ -30,9 +33,14 @@ pub use adjust::{AdjustMethod, adjust, adjust_bh, adjust_holm};
 pub use categories::{CategoryCounts, CategoryResult, error_categories};
 pub use contract::{ContractError, run_batch, run_request};
 pub use mann_whitney::{MannWhitney, MannWhitneyMethod, mann_whitney};
+pub use monitor::{
+    Information, MonitorDecision, MonitorInput, MonitorMethod, monitor_decision,
+    monitor_decision_with,
+};
 pub use quantiles::{
     Histogram, QuantileEstimate, compare_quantiles, latency_percentiles, quantile,
 };
+pub use spending::{Spending, SpendingBoundaries, spending_boundaries};
 pub use srm::{ChiSquare, srm};
 pub use types::{CompareOptions, Comparison, Moments, Proportion, SequentialOptions, StatsError};
 pub use verdict::{

@@ -44,3 +44,27 @@ pub(crate) fn always_valid(
     }
     .checked("always-valid interval")
 }
+
+/// The one-sided always-valid boundary on the z scale: the harmful side's bound is
+/// `estimate ± z·SE` and spends the whole `α` on that side. As gbstats'
+/// `sequential_interval_halfwidth_one_sided` (GrowthBook Safe Rollouts): `ρ` is tuned with
+/// `2α` and `z² = 2(Nρ² + 1)/(Nρ²) · ln(1 + sqrt(Nρ² + 1)/(2α))`, the one-sided
+/// normal-mixture boundary of Waudby-Smith et al. (2023).
+pub(crate) fn one_sided_z(
+    total_n: f64,
+    alpha: f64,
+    opts: &SequentialOptions,
+) -> Result<f64, StatsError> {
+    if !(opts.tuning.is_finite() && opts.tuning > 0.0) {
+        return Err(StatsError::InvalidParameter(format!(
+            "sequential tuning must be a positive number, got {}",
+            opts.tuning
+        )));
+    }
+    let ln_2alpha = (2.0 * alpha).ln();
+    let rho2 = (-2.0 * ln_2alpha + (-2.0 * ln_2alpha + 1.0).ln()) / opts.tuning;
+    let n_rho2 = total_n * rho2;
+    let tr2p1 = n_rho2 + 1.0;
+    let z2 = 2.0 * tr2p1 / n_rho2 * (1.0 + tr2p1.sqrt() / (2.0 * alpha)).ln();
+    super::types::finite(z2.sqrt(), "one-sided always-valid boundary")
+}
