@@ -331,10 +331,10 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(std::result::Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .and_then(|c| c.value_raw())
         .filter(|v| !v.is_empty())
 }
 
