@@ -73,14 +73,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    let bytes = mac.finalize().into_bytes();
-    let mut hex = String::with_capacity(67);
-    hex.push_str("v1=");
-    for b in bytes {
-        hex.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        hex.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
-    }
-    hex
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// The JSON a chat tool's incoming webhook accepts. The title links to the change page when

@@ -130,7 +130,8 @@ impl Writer {
                 "INSERT INTO metric_windows (change_id, window_start, window_end, variant, \
                  segment, requests, metrics, received_at) VALUES ",
             );
-            // $1 (the change) and $2 (the time) are shared by every row.
+            // $1 (the change) and $2 (the time) are shared by every row. Numbered by hand, not
+            // with sqlx::QueryBuilder: on the `Any` driver it writes `?`, which PostgreSQL rejects.
             for i in 0..chunk.len() {
                 let b = 2 + i * 6;
                 if i > 0 {

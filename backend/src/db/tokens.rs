@@ -49,13 +49,7 @@ pub fn looks_like_secret(s: &str) -> bool {
 
 /// The stored form of a secret: its SHA-256 in lowercase hex.
 pub fn hash(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
-    }
-    out
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// The one scope service tokens have so far: sending metric windows.

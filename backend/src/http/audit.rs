@@ -5,13 +5,14 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::api::ErrorBody;
-use shared::audit::{AuditPage, CSV_COLUMNS, csv_row};
+use shared::audit::AuditPage;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::audit_csv;
 use super::extract::{Json, Query};
 use crate::AppState;
 use crate::db;
@@ -143,12 +144,7 @@ async fn export_audit(
     if format == "json" {
         return Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(items)).into_response());
     }
-    let mut csv = CSV_COLUMNS.join(",");
-    csv.push_str("\r\n");
-    for e in &items {
-        csv.push_str(&csv_row(e));
-        csv.push_str("\r\n");
-    }
+    let csv = audit_csv::write(&items)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

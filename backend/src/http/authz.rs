@@ -331,17 +331,17 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(std::result::Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .and_then(|c| c.value_raw())
         .filter(|v| !v.is_empty())
 }
 
 /// Compares secrets without an early exit, so the time taken does not reveal how many leading
-/// characters were right.
+/// characters were right (only whether the lengths differ, and every CSRF token has one length).
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    bool::from(subtle::ConstantTimeEq::ct_eq(a, b))
 }
 
 #[cfg(test)]

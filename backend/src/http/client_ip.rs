@@ -6,33 +6,21 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use ipnet::IpNet;
+
 /// An address range: `10.0.0.0/8`, `fd00::/8`, or one address (`127.0.0.1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    net: IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(IpNet);
 
 impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.net, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+        self.0.contains(&canonical(ip))
     }
 }
 
+/// Parsed here rather than by `IpNet::from_str` for three things it does not do: a bare address
+/// is a range of one, an IPv4 address written as IPv6 is taken as IPv4 (as [`canonical`] reads
+/// peers), and the error tells which half of `10.0.0.0/33` is wrong.
 impl FromStr for Cidr {
     type Err = String;
 
@@ -42,19 +30,21 @@ impl FromStr for Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let net = IpAddr::from_str(addr)
+        let addr = IpAddr::from_str(addr)
             .map(canonical)
             .map_err(|_| format!("`{s}` is not an IP address or range (e.g. 10.0.0.0/8)"))?;
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("`{s}`: the prefix length must be 0 to {max}"))?,
+        let Some(prefix) = prefix else {
+            return Ok(Cidr(IpNet::from(addr)));
         };
-        Ok(Cidr { net, prefix })
+        prefix
+            .parse::<u8>()
+            .ok()
+            .and_then(|p| IpNet::new(addr, p).ok())
+            .map(Cidr)
+            .ok_or_else(|| {
+                let max = IpNet::from(addr).max_prefix_len();
+                format!("`{s}`: the prefix length must be 0 to {max}")
+            })
     }
 }
 

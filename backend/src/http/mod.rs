@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod audit_csv;
 pub mod authz;
 mod changes;
 pub mod client_ip;

@@ -150,14 +150,10 @@ async fn login(
     .await?;
     tx.commit().await?;
     tracing::info!(user = %user.email, "signed in");
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        SESSION_HOURS * 3600,
-        if secure(&state, &headers) {
-            "; Secure"
-        } else {
-            ""
-        }
+    let cookie = set_cookie(
+        &token,
+        Duration::hours(SESSION_HOURS),
+        secure(&state, &headers),
     );
     Ok((
         [(header::SET_COOKIE, cookie)],
@@ -206,6 +202,18 @@ fn secure(state: &AppState, headers: &HeaderMap) -> bool {
         || headers
             .get("x-forwarded-proto")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+/// The `Set-Cookie` value for the session cookie `token` (empty and `max_age` zero clear it):
+/// HttpOnly so no script reads it, SameSite=Strict so no cross-site request carries it.
+fn set_cookie(token: &str, max_age: Duration, secure: bool) -> String {
+    cookie::Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .path("/")
+        .max_age(max_age)
+        .secure(secure)
+        .to_string()
 }
 
 /// Who is signed in, with the CSRF token (e.g. after a reload of the console).
@@ -262,14 +270,7 @@ async fn logout(
     )
     .await?;
     tx.commit().await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
-        if secure(&state, &headers) {
-            "; Secure"
-        } else {
-            ""
-        }
-    );
+    let cookie = set_cookie("", Duration::ZERO, secure(&state, &headers));
     let mut res = StatusCode::NO_CONTENT.into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
@@ -298,4 +299,21 @@ async fn demo_users(State(state): State<AppState>) -> Result<Json<DemoUsers>> {
         password: accounts::DEMO_PASSWORD.to_owned(),
         users: accounts::demo_users(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_set_and_cleared_with_the_same_attributes() {
+        assert_eq!(
+            set_cookie("abc", Duration::hours(SESSION_HOURS), false),
+            "rollgate_session=abc; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200"
+        );
+        assert_eq!(
+            set_cookie("", Duration::ZERO, true),
+            "rollgate_session=; HttpOnly; SameSite=Strict; Secure; Path=/; Max-Age=0"
+        );
+    }
 }
