@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
 use crate::change::RiskTier;
+use crate::error::FieldError;
 use crate::plan::RolloutPlan;
 use crate::rollout::{RolloutState, next_stage};
-use crate::validate::FieldError;
 
 /// Most signatures a policy can ask of one role: more than a team has people is a typo.
 pub const MAX_COUNT: u32 = 10;

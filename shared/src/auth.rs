@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::FieldError;
+use crate::error::FieldError;
 
 /// Shortest password accepted. Length beats composition rules (NIST SP 800-63B §5.1.1.2).
 pub const MIN_PASSWORD: usize = 12;

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod change;
 pub mod comparison;
+pub mod error;
 pub mod feed;
 pub mod metrics;
 pub mod notices;

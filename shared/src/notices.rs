@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::FieldError;
 use crate::rollout::RolloutState;
-use crate::validate::FieldError;
 
 /// Longest expected-changes or talking-points text.
 pub const MAX_NOTICE_TEXT: usize = 10_000;
