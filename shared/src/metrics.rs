@@ -13,35 +13,57 @@ use serde_json::Value;
 use crate::error::FieldError;
 
 /// Which arm of the comparison served the traffic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Variant {
     Control,
     Candidate,
 }
 
 impl Variant {
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Variant::Control => "control",
-            Variant::Candidate => "candidate",
-        }
+        self.into()
     }
 
+    /// Reads a serde name back; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "control" => Some(Variant::Control),
-            "candidate" => Some(Variant::Candidate),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
 /// The shape of a metric's data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum MetricKind {
     /// Successes out of n: pass rates, click-through, error rates.
     Rate,
@@ -54,13 +76,9 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            MetricKind::Rate => "rate",
-            MetricKind::Mean => "mean",
-            MetricKind::Latency => "latency",
-            MetricKind::Categories => "categories",
-        }
+        self.into()
     }
 }
 
