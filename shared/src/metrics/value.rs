@@ -3,8 +3,9 @@
 //! `{category: count}`.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de};
 use serde_json::Value;
 
 use super::MetricKind;
@@ -107,83 +108,123 @@ impl MetricValue {
     }
 }
 
-fn field_u64(
-    obj: &serde_json::Map<String, Value>,
-    name: &str,
-    at: &str,
-) -> Result<u64, FieldError> {
-    match obj.get(name) {
-        None => Err(FieldError::new(format!("{at}.{name}"), "is missing")),
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| FieldError::new(format!("{at}.{name}"), "must be a whole number ≥ 0")),
-    }
-}
-
-fn field_f64(
-    obj: &serde_json::Map<String, Value>,
-    name: &str,
-    at: &str,
-) -> Result<f64, FieldError> {
-    match obj.get(name) {
-        None => Err(FieldError::new(format!("{at}.{name}"), "is missing")),
-        Some(v) => v
-            .as_f64()
-            .filter(|x| x.is_finite())
-            .ok_or_else(|| FieldError::new(format!("{at}.{name}"), "must be a finite number")),
-    }
-}
-
-fn only_fields(
-    obj: &serde_json::Map<String, Value>,
-    allowed: &[&str],
-    at: &str,
-) -> Result<(), FieldError> {
-    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(FieldError::new(
-            format!("{at}.{k}"),
-            format!(
-                "is not a field of this metric (expected {})",
-                allowed.join(", ")
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
 /// Largest number of latency buckets or error categories in one value.
 pub const MAX_BUCKETS: usize = 200;
+
+// The shapes a window's value takes, one per kind. serde checks presence, types and unknown
+// fields and `serde_path_to_error` names the field at fault; the rules types cannot say
+// (successes ≤ n, increasing bounds, …) follow in `parse_value`.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateIn {
+    n: Count,
+    successes: Count,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeanIn {
+    n: Count,
+    sum: Number,
+    sum_squares: Number,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LatencyIn {
+    le: Vec<Number>,
+    counts: Vec<Count>,
+    /// Optional to serde so that leaving it out gets the sentence below, not "is missing":
+    /// it is the field senders forget, and the wrong guess would skew every quantile.
+    #[serde(default)]
+    cumulative: Option<bool>,
+}
+
+/// A whole number ≥ 0; serde's error then says so rather than "expected u64". A missing field
+/// still reaches serde's own "missing field" error (through `deserialize_any`).
+struct Count(u64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number ≥ 0")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                Ok(Count(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                u64::try_from(v)
+                    .map(Count)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+        }
+        d.deserialize_u64(Visitor)
+    }
+}
+
+/// A JSON number, integer or not. serde_json's `Value` cannot hold NaN or ±∞, so every one
+/// read is finite.
+struct Number(f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a finite number")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+        }
+        d.deserialize_f64(Visitor)
+    }
+}
 
 /// Reads one metric value in the shape `kind` asks for; `at` is the field path for errors,
 /// e.g. `windows[3].metrics.cost_per_request`.
 pub fn parse_value(kind: MetricKind, value: &Value, at: &str) -> Result<MetricValue, FieldError> {
-    let obj = value.as_object().ok_or_else(|| {
-        FieldError::new(
+    if !value.is_object() {
+        return Err(FieldError::new(
             at,
             format!("must be an object for a {} metric", kind.as_str()),
-        )
-    })?;
+        ));
+    }
+    let field = |name: &str| format!("{at}.{name}");
     match kind {
         MetricKind::Rate => {
-            only_fields(obj, &["n", "successes"], at)?;
-            let n = field_u64(obj, "n", at)?;
-            let successes = field_u64(obj, "successes", at)?;
+            let RateIn {
+                n: Count(n),
+                successes: Count(successes),
+            } = FieldError::read(value, at)?;
             if successes > n {
                 return Err(FieldError::new(
-                    format!("{at}.successes"),
+                    field("successes"),
                     format!("is {successes}, more than n = {n}"),
                 ));
             }
             Ok(MetricValue::Rate { n, successes })
         }
         MetricKind::Mean => {
-            only_fields(obj, &["n", "sum", "sum_squares"], at)?;
-            let n = field_u64(obj, "n", at)?;
-            let sum = field_f64(obj, "sum", at)?;
-            let sum_squares = field_f64(obj, "sum_squares", at)?;
+            let MeanIn {
+                n: Count(n),
+                sum: Number(sum),
+                sum_squares: Number(sum_squares),
+            } = FieldError::read(value, at)?;
             if sum_squares < 0.0 {
                 return Err(FieldError::new(
-                    format!("{at}.sum_squares"),
+                    field("sum_squares"),
                     "must not be negative",
                 ));
             }
@@ -191,15 +232,12 @@ pub fn parse_value(kind: MetricKind, value: &Value, at: &str) -> Result<MetricVa
             // the rounding of the sender's floating-point sums.
             if n > 0 && sum * sum > n as f64 * sum_squares * (1.0 + 1e-9) + 1e-9 {
                 return Err(FieldError::new(
-                    format!("{at}.sum_squares"),
+                    field("sum_squares"),
                     "is too small for this sum and n (the variance would be negative)",
                 ));
             }
             if n == 0 && (sum != 0.0 || sum_squares != 0.0) {
-                return Err(FieldError::new(
-                    format!("{at}.n"),
-                    "is 0 but the sums are not",
-                ));
+                return Err(FieldError::new(field("n"), "is 0 but the sums are not"));
             }
             Ok(MetricValue::Mean {
                 n,
@@ -208,47 +246,22 @@ pub fn parse_value(kind: MetricKind, value: &Value, at: &str) -> Result<MetricVa
             })
         }
         MetricKind::Latency => {
-            only_fields(obj, &["le", "counts", "cumulative"], at)?;
-            let le: Vec<f64> = match obj.get("le").and_then(Value::as_array) {
-                Some(a) => a
-                    .iter()
-                    .map(|v| v.as_f64().filter(|x| x.is_finite()))
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| FieldError::new(format!("{at}.le"), "must be finite numbers"))?,
-                None => {
-                    return Err(FieldError::new(
-                        format!("{at}.le"),
-                        "must be an array of bucket upper bounds",
-                    ));
-                }
-            };
-            let counts: Vec<u64> = match obj.get("counts").and_then(Value::as_array) {
-                Some(a) => a
-                    .iter()
-                    .map(Value::as_u64)
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| {
-                        FieldError::new(format!("{at}.counts"), "must be whole numbers ≥ 0")
-                    })?,
-                None => {
-                    return Err(FieldError::new(
-                        format!("{at}.counts"),
-                        "must be an array of counts",
-                    ));
-                }
-            };
-            let cumulative = obj
-                .get("cumulative")
-                .and_then(Value::as_bool)
-                .ok_or_else(|| {
-                    FieldError::new(
-                        format!("{at}.cumulative"),
-                        "must say whether counts are cumulative (true) or per bucket (false)",
-                    )
-                })?;
+            let LatencyIn {
+                le,
+                counts,
+                cumulative,
+            } = FieldError::read(value, at)?;
+            let le: Vec<f64> = le.into_iter().map(|Number(x)| x).collect();
+            let counts: Vec<u64> = counts.into_iter().map(|Count(c)| c).collect();
+            let cumulative = cumulative.ok_or_else(|| {
+                FieldError::new(
+                    field("cumulative"),
+                    "must say whether counts are cumulative (true) or per bucket (false)",
+                )
+            })?;
             if le.is_empty() || le.len() > MAX_BUCKETS {
                 return Err(FieldError::new(
-                    format!("{at}.le"),
+                    field("le"),
                     format!("must have 1 to {MAX_BUCKETS} buckets"),
                 ));
             }
@@ -260,7 +273,7 @@ pub fn parse_value(kind: MetricKind, value: &Value, at: &str) -> Result<MetricVa
             }
             if counts.len() != le.len() {
                 return Err(FieldError::new(
-                    format!("{at}.counts"),
+                    field("counts"),
                     format!("has {} entries for {} buckets", counts.len(), le.len()),
                 ));
             }
@@ -284,24 +297,22 @@ pub fn parse_value(kind: MetricKind, value: &Value, at: &str) -> Result<MetricVa
             Ok(MetricValue::Latency { le, counts })
         }
         MetricKind::Categories => {
-            if obj.len() > MAX_BUCKETS {
+            let read: BTreeMap<String, Count> = FieldError::read(value, at)?;
+            if read.len() > MAX_BUCKETS {
                 return Err(FieldError::new(
                     at,
                     format!("must have at most {MAX_BUCKETS} categories"),
                 ));
             }
             let mut counts = BTreeMap::new();
-            for (k, v) in obj {
+            for (k, Count(c)) in read {
                 if k.is_empty() || k.len() > 100 {
                     return Err(FieldError::new(
-                        format!("{at}.{k}"),
+                        field(&k),
                         "category names are 1–100 characters",
                     ));
                 }
-                let c = v.as_u64().ok_or_else(|| {
-                    FieldError::new(format!("{at}.{k}"), "must be a whole number ≥ 0")
-                })?;
-                counts.insert(k.clone(), c);
+                counts.insert(k, c);
             }
             Ok(MetricValue::Categories { counts })
         }
@@ -426,5 +437,44 @@ mod tests {
             }
         );
         assert!(a.merge(&c).is_err());
+    }
+
+    #[test]
+    fn errors_say_what_the_field_should_be() {
+        let err = |kind, v| parse_value(kind, &v, "m").unwrap_err();
+        let e = err(MetricKind::Rate, json!({"n": -1, "successes": 0}));
+        assert_eq!(
+            e.message,
+            "invalid value: integer `-1`, expected a whole number ≥ 0"
+        );
+        let e = err(MetricKind::Rate, json!({"n": 1}));
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("m.successes", "is missing")
+        );
+        let e = err(
+            MetricKind::Mean,
+            json!({"n": 3, "sum": 1.0, "sum_square": 1.0}),
+        );
+        assert_eq!(e.field, "m.sum_square");
+        assert!(e.message.contains("`sum_squares`"), "{}", e.message);
+        let e = err(
+            MetricKind::Latency,
+            json!({"le": [1, "x"], "counts": [1, 1], "cumulative": false}),
+        );
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            (
+                "m.le[1]",
+                "invalid type: string \"x\", expected a finite number"
+            )
+        );
+        let e = err(MetricKind::Categories, json!({"timeout": 1.5}));
+        assert_eq!(e.field, "m.timeout");
+        let e = err(MetricKind::Mean, json!([1, 2]));
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("m", "must be an object for a mean metric")
+        );
     }
 }
