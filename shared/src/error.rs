@@ -21,9 +21,7 @@ impl FieldError {
             message: message.into(),
         }
     }
-}
 
-impl FieldError {
     /// Reads `T` from `value` by serde; on failure the error names the field at fault below
     /// `at`, in the crate's path style (`windows[3].metrics.retry_rate.successes`).
     pub fn read<T: DeserializeOwned>(value: &Value, at: &str) -> Result<T, FieldError> {
