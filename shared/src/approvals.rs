@@ -15,18 +15,30 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
 use crate::change::RiskTier;
+use crate::error::FieldError;
 use crate::plan::RolloutPlan;
 use crate::rollout::{RolloutState, next_stage};
-use crate::validate::FieldError;
 
 /// Most signatures a policy can ask of one role: more than a team has people is a typo.
 pub const MAX_COUNT: u32 = 10;
 /// Longest approval comment.
 pub const MAX_COMMENT: usize = 2000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum GateKind {
     Canary,
     Ramp,
@@ -34,12 +46,9 @@ pub enum GateKind {
 }
 
 impl GateKind {
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            GateKind::Canary => "canary",
-            GateKind::Ramp => "ramp",
-            GateKind::FullTraffic => "full_traffic",
-        }
+        self.into()
     }
 }
 
@@ -254,28 +263,36 @@ pub fn parse_stage_key(key: &str) -> Option<RolloutState> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Decision {
     Approve,
     Reject,
 }
 
 impl Decision {
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approve => "approve",
-            Decision::Reject => "reject",
-        }
+        self.into()
     }
 
+    /// Reads a serde name back; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "approve" => Some(Decision::Approve),
-            "reject" => Some(Decision::Reject),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::FieldError;
+use crate::error::FieldError;
 
 /// Shortest password accepted. Length beats composition rules (NIST SP 800-63B §5.1.1.2).
 pub const MIN_PASSWORD: usize = 12;
@@ -15,9 +15,24 @@ pub const MAX_NAME: usize = 100;
 pub const MAX_EMAIL: usize = 254;
 
 /// What someone may do in Rollgate. A user holds one or more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// Manages users, roles, service tokens and approval policies; may skip a stage.
     Admin,
@@ -40,18 +55,14 @@ impl Role {
         Role::Approver,
     ];
 
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Engineer => "engineer",
-            Role::Pm => "pm",
-            Role::Support => "support",
-            Role::Approver => "approver",
-        }
+        self.into()
     }
 
+    /// Reads a serde name back; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn label(self) -> &'static str {

@@ -9,9 +9,22 @@ use crate::rollout::RolloutState;
 
 /// What part of the AI system a change touches. The kind decides which template is offered
 /// first and, later, which teams are told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ChangeKind {
     Prompt,
     Model,
@@ -29,18 +42,14 @@ impl ChangeKind {
         ChangeKind::Architecture,
     ];
 
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::Prompt => "prompt",
-            ChangeKind::Model => "model",
-            ChangeKind::Tool => "tool",
-            ChangeKind::Routing => "routing",
-            ChangeKind::Architecture => "architecture",
-        }
+        self.into()
     }
 
+    /// Reads a serde name back; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn label(self) -> &'static str {
@@ -55,9 +64,22 @@ impl ChangeKind {
 }
 
 /// How much harm a bad rollout could do. Policies (approvals, notices) key off the tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RiskTier {
     Low,
     Standard,
@@ -67,16 +89,14 @@ pub enum RiskTier {
 impl RiskTier {
     pub const ALL: [RiskTier; 3] = [RiskTier::Low, RiskTier::Standard, RiskTier::High];
 
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RiskTier::Low => "low",
-            RiskTier::Standard => "standard",
-            RiskTier::High => "high",
-        }
+        self.into()
     }
 
+    /// Reads a serde name back; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn label(self) -> &'static str {

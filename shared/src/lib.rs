@@ -3,6 +3,40 @@
 //!
 //! Everything here is pure (no I/O, no clock, no framework types) so that the same code compiles
 //! for the server and for `wasm32-unknown-unknown`.
+//!
+//! # What lives where
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`error`] | [`FieldError`](error::FieldError), the rejected field every rule reports, and reading JSON by serde into it |
+//! | [`change`] | an AI change: its kind, risk tier and configurations |
+//! | [`plan`] | the rollout plan, its rollback criteria and the plan templates |
+//! | [`rollout`] | the state machine: stages, transitions and why one is refused |
+//! | [`approvals`] | approval policies and gates: who must sign before a stage |
+//! | [`notices`] | notices to the teams a change affects, their acknowledgements and deliveries |
+//! | [`auth`], [`teams`], [`tokens`] | accounts and roles, teams, ingestion tokens, with their field rules |
+//! | [`metrics`] | the metric catalogue, the windows apps send, and the aggregates the server answers |
+//! | [`stats`] | the significance maths and the `rollgate stats` JSON contract |
+//! | [`comparison`], [`series`] | the canary report and the charts' data, computed from [`metrics`] by [`stats`] |
+//! | [`api`] | request and answer bodies under `/api/v1` that belong to no single domain module |
+//! | [`validate`] | the rules a new change and an edit follow (text limits, plan checks) |
+//! | [`audit`], [`feed`] | the audit log and the support change feed as the API shows them |
+//! | [`synthetic`] | deterministic synthetic data for benchmarks, browser checks and the demo |
+//!
+//! # Where a new rule goes
+//!
+//! - Next to the type it is about: a rule on a plan in [`plan`] or [`validate`], on a metric
+//!   window in [`metrics`], on a team in [`teams`]. Rules report a [`FieldError`](error::FieldError)
+//!   naming the field by its path (`plan.ramp[2].percent`), and the wording people read is
+//!   written here, once, for the server and the console alike.
+//! - An enum's text is serde's `rename_all`; `as_str`/`parse` are derived with strum set to the
+//!   same case (`shared/tests/enum_names.rs` holds them equal), never a hand-written match.
+//! - Modules import each other without cycles (`shared/tests/module_graph.rs`): [`error`] and
+//!   [`plan`] import nothing from the crate; [`api`] and [`validate`] sit near the top. A type
+//!   two modules both need, and that would close a cycle, goes into a small module of its own,
+//!   as [`FieldError`](error::FieldError) did.
+//! - JSON is read by serde into typed structs (`deny_unknown_fields`), not by walking
+//!   `serde_json::Value`, with [`FieldError::read`](error::FieldError::read) to name the field.
 
 pub mod api;
 pub mod approvals;
@@ -11,6 +45,7 @@ pub mod audit;
 pub mod auth;
 pub mod change;
 pub mod comparison;
+pub mod error;
 pub mod feed;
 pub mod metrics;
 pub mod notices;

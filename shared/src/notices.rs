@@ -3,15 +3,27 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::FieldError;
 use crate::rollout::RolloutState;
-use crate::validate::FieldError;
 
 /// Longest expected-changes or talking-points text.
 pub const MAX_NOTICE_TEXT: usize = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum NoticeStatus {
     /// Being written; edited in place; nobody is told.
     Draft,
@@ -22,25 +34,33 @@ pub enum NoticeStatus {
 }
 
 impl NoticeStatus {
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeStatus::Draft => "draft",
-            NoticeStatus::Published => "published",
-            NoticeStatus::Superseded => "superseded",
-        }
+        self.into()
     }
 
+    /// Reads a serde name back; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Draft, Self::Published, Self::Superseded]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 
 /// Who wrote the notice: a person, or the server after a rollback, full rollout or skip.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum NoticeKind {
     Manual,
     Rollback,
@@ -61,19 +81,14 @@ impl NoticeKind {
 }
 
 impl NoticeKind {
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeKind::Manual => "manual",
-            NoticeKind::Rollback => "rollback",
-            NoticeKind::Full => "full",
-            NoticeKind::Skipped => "skipped",
-        }
+        self.into()
     }
 
+    /// Reads a serde name back; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Manual, Self::Rollback, Self::Full, Self::Skipped]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -464,9 +479,21 @@ pub fn minute_utc(rfc3339: &str) -> String {
 }
 
 /// Where a webhook delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Waiting for its (next) attempt.
     Pending,
@@ -476,18 +503,14 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
-        }
+        self.into()
     }
 
+    /// Reads a serde name back; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Delivered, Self::Failed]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 

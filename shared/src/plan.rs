@@ -177,9 +177,21 @@ pub struct RolloutPlan {
 }
 
 /// Starting points for a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PlanTemplate {
     /// Eval gate, 5 % canary for a day, ramp 10/25/50/100.
     Standard,
@@ -204,16 +216,14 @@ impl PlanTemplate {
         }
     }
 
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            PlanTemplate::Standard => "standard",
-            PlanTemplate::ModelUpgrade => "model_upgrade",
-            PlanTemplate::LowStakes => "low_stakes",
-        }
+        self.into()
     }
 
+    /// Reads a serde name back; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
+        s.parse().ok()
     }
 
     /// The plan this template proposes. Every template passes [`crate::validate::plan`].

@@ -14,9 +14,22 @@ use serde::{Deserialize, Serialize};
 use crate::plan::RolloutPlan;
 
 /// Where a rollout stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantNames,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "stage", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RolloutState {
     Draft,
     /// Offline eval gate: no production traffic yet, but the plan is frozen.
@@ -31,42 +44,30 @@ pub enum RolloutState {
     RolledBack,
 }
 
-/// The names used in storage and in list filters (the ramp's step is stored beside it).
-pub const STATE_NAMES: [&str; 7] = [
-    "draft",
-    "eval",
-    "canary",
-    "ramp",
-    "full",
-    "reviewed",
-    "rolled_back",
-];
+/// The names used in storage and in list filters (the ramp's step is stored beside it): the
+/// serde `stage` tags, in the order of the state machine.
+pub const STATE_NAMES: [&str; 7] = {
+    let names = <RolloutState as strum::VariantNames>::VARIANTS;
+    // A new state needs its place in this array's length, or this fails to compile.
+    assert!(names.len() == 7);
+    match names.first_chunk() {
+        Some(first) => *first,
+        None => unreachable!(),
+    }
+};
 
 impl RolloutState {
+    /// The serde `stage` tag, without the ramp's step.
     pub fn name(self) -> &'static str {
-        match self {
-            RolloutState::Draft => "draft",
-            RolloutState::Eval => "eval",
-            RolloutState::Canary => "canary",
-            RolloutState::Ramp { .. } => "ramp",
-            RolloutState::Full => "full",
-            RolloutState::Reviewed => "reviewed",
-            RolloutState::RolledBack => "rolled_back",
-        }
+        self.into()
     }
 
     /// Rebuilds a state from its stored name and ramp step.
     pub fn from_parts(name: &str, step: Option<u32>) -> Option<Self> {
-        Some(match name {
-            "draft" => RolloutState::Draft,
-            "eval" => RolloutState::Eval,
-            "canary" => RolloutState::Canary,
-            "ramp" => RolloutState::Ramp { step: step? },
-            "full" => RolloutState::Full,
-            "reviewed" => RolloutState::Reviewed,
-            "rolled_back" => RolloutState::RolledBack,
-            _ => return None,
-        })
+        match name.parse().ok()? {
+            RolloutState::Ramp { .. } => Some(RolloutState::Ramp { step: step? }),
+            state => Some(state),
+        }
     }
 
     pub fn ramp_step(self) -> Option<u32> {
@@ -155,9 +156,21 @@ pub fn next_stage(plan: &RolloutPlan, state: RolloutState) -> Option<RolloutStat
 }
 
 /// What someone asks the rollout to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum TransitionAction {
     Advance,
     Skip,
@@ -165,21 +178,14 @@ pub enum TransitionAction {
 }
 
 impl TransitionAction {
+    /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
-        match self {
-            TransitionAction::Advance => "advance",
-            TransitionAction::Skip => "skip",
-            TransitionAction::RollBack => "roll_back",
-        }
+        self.into()
     }
 
+    /// Reads a serde name back; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "advance" => Some(TransitionAction::Advance),
-            "skip" => Some(TransitionAction::Skip),
-            "roll_back" => Some(TransitionAction::RollBack),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::FieldError;
+use crate::error::FieldError;
 
 /// Longest team name.
 pub const MAX_TEAM_NAME: usize = 100;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::FieldError;
+use crate::error::FieldError;
 
 /// Every secret starts with this, so a leaked one is easy to recognise (and to scan for).
 pub const SECRET_PREFIX: &str = "rg_ing_";

@@ -7,22 +7,8 @@ use crate::api::{ChangeUpdate, NewChange};
 use crate::change::{ChangeKind, RiskTier};
 use crate::plan::{RolloutPlan, ThresholdKind};
 
-/// A rejected field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+/// Kept at its old path: callers across the workspace name it `validate::FieldError`.
+pub use crate::error::FieldError;
 
 type Result<T = ()> = std::result::Result<T, FieldError>;
 
