@@ -4,6 +4,8 @@
 //! Everything here is pure (no I/O, no clock, no framework types) so that the same code compiles
 //! for the server and for `wasm32-unknown-unknown`.
 
+pub mod access;
+pub mod aggregate;
 pub mod api;
 pub mod approvals;
 pub mod audit;
