@@ -5,6 +5,7 @@
 //! [`serve`] opens the database, seeds the demo if asked, and listens.
 
 pub mod accounts;
+pub mod app;
 pub mod atom;
 pub mod db;
 pub mod delivery;

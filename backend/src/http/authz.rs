@@ -19,6 +19,7 @@ use shared::auth::{Role, User};
 use shared::rollout::TransitionAction;
 
 use crate::AppState;
+use crate::app::Actor;
 use crate::db::{self, audit::Who};
 use crate::error::{Error, Result};
 
@@ -143,35 +144,14 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// The user as the use cases see them.
+    pub fn actor(&self) -> Actor {
+        Actor::new(self.user.clone(), Some(self.address.clone()))
+    }
+
     /// The audit log's name for this user.
     pub fn who(&self) -> Who {
-        Who {
-            id: Some(self.user.id.clone()),
-            label: self.user.email.clone(),
-            address: Some(self.address.clone()),
-        }
-    }
-
-    /// 403 unless the user holds one of `roles`.
-    pub fn require(&self, roles: &[Role], what: &str) -> Result<()> {
-        if self.user.has_any(roles) {
-            return Ok(());
-        }
-        Err(Error::forbidden(format!(
-            "{what} needs the role {}; you are signed in as {} ({})",
-            names(roles),
-            self.user.email,
-            names(&self.user.roles)
-        )))
-    }
-}
-
-fn names(roles: &[Role]) -> String {
-    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    match names.len() {
-        0 => "(none)".to_owned(),
-        1 => names[0].to_owned(),
-        n => format!("{} or {}", names[..n - 1].join(", "), names[n - 1]),
+        self.actor().who()
     }
 }
 
@@ -284,7 +264,8 @@ async fn check(state: &AppState, parts: &mut Parts) -> Result<()> {
         address: address(parts, &state.trusted_proxies),
     };
     if let Some(roles) = roles {
-        user.require(roles, &format!("{} {path}", parts.method))?;
+        user.actor()
+            .require(roles, &format!("{} {path}", parts.method))?;
     }
     parts.extensions.insert(user);
     Ok(())

@@ -20,9 +20,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::authz::AuthUser;
-use super::changes::find as find_change;
 use super::extract::{Json, Path};
 use crate::AppState;
+use crate::app::changes::find as find_change;
 use crate::db::{self, audit::Record, notices::NewNotice};
 use crate::error::{Error, Result};
 

@@ -1,0 +1,1 @@
+//! Notices to teams about a change: the automatic notice a transition publishes.
