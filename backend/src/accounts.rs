@@ -204,7 +204,7 @@ pub const FAILED_SIGN_IN_HOURS: i64 = 24;
 pub async fn purge_stale(pool: &AnyPool, now: time::OffsetDateTime) -> Result<(u64, u64)> {
     let ended_before = db::timestamp(now - time::Duration::days(ENDED_SESSION_DAYS));
     let failures_before = db::timestamp(now - time::Duration::hours(FAILED_SIGN_IN_HOURS));
-    db::users::purge(pool, &ended_before, &failures_before).await
+    Ok(db::users::purge(pool, &ended_before, &failures_before).await?)
 }
 
 /// Runs [`purge_stale`] at start and then every hour until `stopped` turns true.

@@ -139,7 +139,7 @@ pub async fn ingest(pool: &AnyPool, id: &str, batch: MetricBatch) -> Result<Stor
     }
     drop(batch);
     check_batch(&windows, &writer.stored)?;
-    writer.store(&windows, &db::now()).await
+    Ok(writer.store(&windows, &db::now()).await?)
 }
 
 /// RFC 3339 to Unix seconds (sub-second parts are dropped).

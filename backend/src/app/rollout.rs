@@ -9,7 +9,7 @@ use shared::rollout::{self, TransitionAction};
 use shared::validate;
 use sqlx::AnyPool;
 
-use super::{Actor, changes, gates};
+use super::{Actor, changes, gates, notices};
 use crate::db::{self, transitions::NewTransition};
 use crate::error::Result;
 
@@ -69,8 +69,9 @@ pub async fn rollback(
     transition(pool, actor, id, &request).await
 }
 
-/// Records `action` on `change` at `at`, as the state machine allows, without asking who may
-/// or whether a gate is signed: the checks are [`transition`]'s. The demo seeding calls it
+/// Records `action` on `change` at `at`, as the state machine allows, with its audit row and
+/// automatic notice, in one transaction; without asking who may or whether a gate is signed:
+/// the checks are [`transition`]'s. The demo seeding calls it
 /// directly to write a history in the past.
 pub async fn apply(
     pool: &AnyPool,
@@ -82,8 +83,10 @@ pub async fn apply(
 ) -> Result<AiChange> {
     let to = rollout::transition(&change.plan, change.state, action, reason)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let who = actor.who();
+    let mut tx = db::begin(pool).await?;
     let moved = db::transitions::record(
-        pool,
+        &mut tx,
         change,
         change.revision,
         &NewTransition {
@@ -94,9 +97,11 @@ pub async fn apply(
             reason,
             at,
         },
-        &actor.who(),
+        &who,
     )
     .await?;
+    notices::automatic(&mut tx, change, action, to, reason, &who, at).await?;
+    tx.commit().await?;
     tracing::info!(actor = %actor.user.email, id = %change.id, from = change.state.name(),
                    to = to.name(), "rollout moved");
     Ok(moved)

@@ -16,7 +16,7 @@ use shared::metrics::{
 };
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 /// Rows per INSERT statement. Few rows per statement cost round trips; many cost SQLite dearly:
 /// sqlx looks up each parameter's name when binding (`sqlite3_bind_parameter_name`, linear in

@@ -96,7 +96,7 @@ async fn audit(
     after: &Notice,
     at: &str,
 ) -> Result<()> {
-    db::audit::append(
+    Ok(db::audit::append(
         conn,
         &Record {
             who: &user.who(),
@@ -108,7 +108,7 @@ async fn audit(
             at,
         },
     )
-    .await
+    .await?)
 }
 
 async fn reload(conn: &mut AnyConnection, id: &str) -> Result<Notice> {

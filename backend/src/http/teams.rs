@@ -246,7 +246,7 @@ async fn audit_plain(
     id: &str,
     at: &str,
 ) -> Result<()> {
-    db::audit::append(
+    Ok(db::audit::append(
         conn,
         &Record {
             who: &admin.who(),
@@ -258,7 +258,7 @@ async fn audit_plain(
             at,
         },
     )
-    .await
+    .await?)
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
