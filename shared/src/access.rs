@@ -33,6 +33,10 @@ pub const AUDITORS: &[Role] = &[Admin, Approver, Pm];
 /// Anyone who may make at least one transition; [`transition_roles`] decides per action.
 pub const MOVERS: &[Role] = &[Engineer, Approver, Admin];
 
+/// Every role set a route may ask for, so that a set read back from the OpenAPI document
+/// finds its declaration.
+pub const ROLE_SETS: &[&[Role]] = &[EDITORS, ADMINS, AUDITORS, MOVERS];
+
 /// Who may make a transition. Rolling back is open to approvers too and never waits for a
 /// gate; skipping needs an admin (and the written justification the state machine asks for).
 pub fn transition_roles(action: TransitionAction) -> &'static [Role] {

@@ -5,13 +5,13 @@
 
 use axum::extract::State;
 use serde::Deserialize;
+use shared::access::AnyUser;
 use shared::api::ErrorBody;
 use shared::approvals::{ApprovalRequest, GateStatus, Inbox, InboxScope};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::Require;
 use super::extract::{Json, Path, Query};
 use crate::AppState;
 use crate::app::gates;
@@ -19,9 +19,9 @@ use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(get_gate))
-        .routes(routes!(sign))
-        .routes(routes!(inbox))
+        .routes(crate::route!(get_gate))
+        .routes(crate::route!(sign))
+        .routes(crate::route!(inbox))
 }
 
 /// Which gate to show; the upcoming one by default.
@@ -37,7 +37,6 @@ struct GateQuery {
     get,
     path = "/changes/{id}/gate",
     tag = "approvals",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The change's id"), GateQuery),
     responses(
         (status = 200, description = "The gate", body = GateStatus),
@@ -49,6 +48,7 @@ async fn get_gate(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<GateQuery>,
+    _caller: Require<AnyUser>,
 ) -> Result<Json<GateStatus>> {
     let gate = gates::status_of(&state.pool, &id, query.stage.as_deref()).await?;
     Ok(Json(gate))
@@ -63,7 +63,6 @@ async fn get_gate(
     post,
     path = "/changes/{id}/approvals",
     tag = "approvals",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The change's id")),
     request_body = ApprovalRequest,
     responses(
@@ -79,7 +78,7 @@ async fn get_gate(
 async fn sign(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    signer: AuthUser,
+    signer: Require<AnyUser>,
     Json(request): Json<ApprovalRequest>,
 ) -> Result<Json<GateStatus>> {
     let gate = gates::sign(&state.pool, &signer.actor(), &id, &request).await?;
@@ -98,7 +97,6 @@ struct InboxQuery {
     get,
     path = "/approvals",
     tag = "approvals",
-    security(("session_cookie" = [])),
     params(InboxQuery),
     responses(
         (status = 200, description = "The inbox", body = Inbox),
@@ -108,7 +106,7 @@ struct InboxQuery {
 )]
 async fn inbox(
     State(state): State<AppState>,
-    me: AuthUser,
+    me: Require<AnyUser>,
     Query(query): Query<InboxQuery>,
 ) -> Result<Json<Inbox>> {
     Ok(Json(

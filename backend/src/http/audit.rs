@@ -4,14 +4,15 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use shared::access::Auditors;
 use shared::api::ErrorBody;
 use shared::audit::{AuditPage, CSV_COLUMNS, csv_row};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use super::authz::Require;
 use super::extract::{Json, Query};
 use crate::AppState;
 use crate::db;
@@ -24,8 +25,8 @@ pub const MAX_EXPORT: i64 = 100_000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_audit))
-        .routes(routes!(export_audit))
+        .routes(crate::route!(list_audit))
+        .routes(crate::route!(export_audit))
 }
 
 /// Filters of the audit log; empty values count as absent.
@@ -80,7 +81,6 @@ impl AuditQuery {
     get,
     path = "/audit",
     tag = "audit",
-    security(("session_cookie" = [])),
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of the log", body = AuditPage),
@@ -91,6 +91,7 @@ impl AuditQuery {
 async fn list_audit(
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,
+    _caller: Require<Auditors>,
 ) -> Result<Json<AuditPage>> {
     let filter = query.filter()?;
     let page = query.page.unwrap_or(1);
@@ -121,7 +122,6 @@ async fn list_audit(
     get,
     path = "/audit/export",
     tag = "audit",
-    security(("session_cookie" = [])),
     params(AuditQuery),
     responses(
         (status = 200, description = "The rows", content_type = "text/csv"),
@@ -132,6 +132,7 @@ async fn list_audit(
 async fn export_audit(
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,
+    _caller: Require<Auditors>,
 ) -> Result<Response> {
     let filter = query.filter()?;
     let format = query.format.as_deref().unwrap_or("csv");

@@ -4,13 +4,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use shared::access::{AnyUser, Editors};
 use shared::api::{ChangeDetail, ChangePage, ChangeUpdate, ErrorBody, NewChange};
 use shared::change::ChangeKind;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::Require;
 use super::extract::{Json, Path, Query};
 use crate::AppState;
 use crate::app::changes;
@@ -18,8 +18,10 @@ use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_changes, create_change))
-        .routes(routes!(get_change, update_change))
+        .routes(crate::route!(list_changes))
+        .routes(crate::route!(create_change))
+        .routes(crate::route!(get_change))
+        .routes(crate::route!(update_change))
 }
 
 /// Filters and paging of the change list. Empty values count as absent.
@@ -52,6 +54,7 @@ struct ListQuery {
 async fn list_changes(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
+    _caller: Require<AnyUser>,
 ) -> Result<Json<ChangePage>> {
     let request = changes::ListRequest {
         state: query.state,
@@ -68,7 +71,6 @@ async fn list_changes(
     post,
     path = "/changes",
     tag = "changes",
-    security(("session_cookie" = [])),
     request_body = NewChange,
     responses(
         (status = 201, description = "The new draft", body = ChangeDetail,
@@ -83,7 +85,7 @@ async fn list_changes(
 )]
 async fn create_change(
     State(state): State<AppState>,
-    actor: AuthUser,
+    actor: Require<Editors>,
     Json(new): Json<NewChange>,
 ) -> Result<Response> {
     let change = changes::create(&state.pool, &actor.actor(), &new).await?;
@@ -114,6 +116,7 @@ async fn create_change(
 async fn get_change(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    _caller: Require<AnyUser>,
 ) -> Result<Json<ChangeDetail>> {
     Ok(Json(changes::get(&state.pool, &id).await?))
 }
@@ -125,7 +128,6 @@ async fn get_change(
     put,
     path = "/changes/{id}",
     tag = "changes",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The change's id")),
     request_body = ChangeUpdate,
     responses(
@@ -142,7 +144,7 @@ async fn get_change(
 async fn update_change(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    actor: AuthUser,
+    actor: Require<Editors>,
     Json(edit): Json<ChangeUpdate>,
 ) -> Result<Json<ChangeDetail>> {
     Ok(Json(

@@ -8,13 +8,13 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use shared::access::{AnyUser, Editors};
 use shared::api::{ErrorBody, MetricCatalogue};
 use shared::metrics::{MetricBatch, MetricSeries, MetricSummary};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::Require;
 use super::extract::{Json, Path, Query};
 use super::ingest_auth::IngestToken;
 use crate::AppState;
@@ -26,11 +26,12 @@ use crate::error::Result;
 pub const INGEST_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    let ingest = OpenApiRouter::new().routes(routes!(ingest_metrics));
+    let ingest = OpenApiRouter::new().routes(crate::route!(ingest_metrics));
     OpenApiRouter::new()
-        .routes(routes!(get_catalogue, put_catalogue))
-        .routes(routes!(metric_summary))
-        .routes(routes!(metric_series))
+        .routes(crate::route!(get_catalogue))
+        .routes(crate::route!(put_catalogue))
+        .routes(crate::route!(metric_summary))
+        .routes(crate::route!(metric_series))
         .merge(super::with_body_limit(ingest, INGEST_BODY_LIMIT))
 }
 
@@ -48,6 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn get_catalogue(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    _caller: Require<AnyUser>,
 ) -> Result<Json<MetricCatalogue>> {
     let metrics = metrics::catalogue(&state.pool, &id).await?;
     Ok(Json(MetricCatalogue { metrics }))
@@ -59,7 +61,6 @@ async fn get_catalogue(
     put,
     path = "/changes/{id}/catalogue",
     tag = "metrics",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The change's id")),
     request_body = MetricCatalogue,
     responses(
@@ -76,7 +77,7 @@ async fn get_catalogue(
 async fn put_catalogue(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    actor: AuthUser,
+    actor: Require<Editors>,
     Json(body): Json<MetricCatalogue>,
 ) -> Result<Json<MetricCatalogue>> {
     metrics::set_catalogue(&state.pool, &actor.actor(), &id, &body.metrics).await?;
@@ -103,7 +104,6 @@ pub struct IngestResult {
     tag = "metrics",
     params(("id" = String, Path, description = "The change's id")),
     request_body = MetricBatch,
-    security(("ingest_token" = [])),
     responses(
         (status = 200, description = "Every window is stored", body = IngestResult),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
@@ -161,6 +161,7 @@ async fn metric_summary(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<SummaryQuery>,
+    _caller: Require<AnyUser>,
 ) -> Result<Json<MetricSummary>> {
     let summary =
         metrics::summary(&state.pool, &id, query.from.as_deref(), query.to.as_deref()).await?;
@@ -201,6 +202,7 @@ async fn metric_series(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<SeriesQuery>,
+    _caller: Require<AnyUser>,
 ) -> Result<Json<MetricSeries>> {
     let request = metrics::SeriesRequest {
         metric: query.metric,

@@ -1,6 +1,16 @@
 //! The HTTP layer: one module per resource, each with a `router()`, merged here under
 //! `/api/v1`, plus the built console for everything else.
 
+/// `routes!(handler)` with the rule the handler's signature declares (`Require<…>`, the
+/// ingestion token, or none: public) written into its OpenAPI operation, which the
+/// authorization table is derived from ([`authz::declared`]). One handler per call.
+#[macro_export]
+macro_rules! route {
+    ($handler:ident) => {
+        $crate::http::authz::declared(&$handler, ::utoipa_axum::routes!($handler))
+    };
+}
+
 mod approvals;
 mod audit;
 pub mod authz;

@@ -9,6 +9,7 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use shared::access::{AnyUser, Editors};
 use shared::api::ErrorBody;
 use shared::notices::{
     self, AcknowledgeBody, Notice, NoticeInput, NoticeKind, NoticeStatus, UnreadNotices,
@@ -17,9 +18,8 @@ use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::{AuthUser, Require};
 use super::extract::{Json, Path};
 use crate::AppState;
 use crate::app::changes::find as find_change;
@@ -28,12 +28,13 @@ use crate::error::{Error, Result};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_notices, create_notice))
-        .routes(routes!(update_notice))
-        .routes(routes!(publish_notice))
-        .routes(routes!(acknowledge))
-        .routes(routes!(mark_read))
-        .routes(routes!(unread))
+        .routes(crate::route!(list_notices))
+        .routes(crate::route!(create_notice))
+        .routes(crate::route!(update_notice))
+        .routes(crate::route!(publish_notice))
+        .routes(crate::route!(acknowledge))
+        .routes(crate::route!(mark_read))
+        .routes(crate::route!(unread))
 }
 
 /// A change's notices, newest first, with audiences and acknowledgements.
@@ -41,7 +42,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     get,
     path = "/changes/{id}/notices",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The change's id")),
     responses(
         (status = 200, description = "The notices", body = Vec<Notice>),
@@ -51,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn list_notices(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    _caller: Require<AnyUser>,
 ) -> Result<Json<Vec<Notice>>> {
     find_change(&state.pool, &id).await?;
     let mut conn = state.pool.acquire().await?;
@@ -122,7 +123,6 @@ async fn reload(conn: &mut AnyConnection, id: &str) -> Result<Notice> {
     post,
     path = "/changes/{id}/notices",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The change's id")),
     request_body = NoticeInput,
     responses(
@@ -136,7 +136,7 @@ async fn reload(conn: &mut AnyConnection, id: &str) -> Result<Notice> {
 async fn create_notice(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: AuthUser,
+    user: Require<Editors>,
     Json(input): Json<NoticeInput>,
 ) -> Result<Response> {
     find_change(&state.pool, &id).await?;
@@ -180,7 +180,6 @@ async fn create_notice(
     put,
     path = "/notices/{id}",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The notice's id")),
     request_body = NoticeInput,
     responses(
@@ -193,7 +192,7 @@ async fn create_notice(
 async fn update_notice(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: AuthUser,
+    user: Require<Editors>,
     Json(input): Json<NoticeInput>,
 ) -> Result<Json<Notice>> {
     let at = db::now();
@@ -259,7 +258,6 @@ async fn update_notice(
     post,
     path = "/notices/{id}/publish",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The notice's id")),
     responses(
         (status = 200, description = "The published notice", body = Notice),
@@ -270,7 +268,7 @@ async fn update_notice(
 async fn publish_notice(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: AuthUser,
+    user: Require<Editors>,
 ) -> Result<Json<Notice>> {
     let at = db::now();
     let mut tx = db::begin(&state.pool).await?;
@@ -304,7 +302,6 @@ async fn publish_notice(
     post,
     path = "/notices/{id}/acknowledgements",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The notice's id")),
     request_body = AcknowledgeBody,
     responses(
@@ -318,7 +315,7 @@ async fn publish_notice(
 async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: AuthUser,
+    user: Require<AnyUser>,
     Json(body): Json<AcknowledgeBody>,
 ) -> Result<Json<Notice>> {
     let at = db::now();
@@ -368,7 +365,6 @@ async fn acknowledge(
     post,
     path = "/notices/{id}/read",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The notice's id")),
     responses(
         (status = 204, description = "Marked read"),
@@ -378,7 +374,7 @@ async fn acknowledge(
 async fn mark_read(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: AuthUser,
+    user: Require<AnyUser>,
 ) -> Result<StatusCode> {
     let mut conn = state.pool.acquire().await?;
     if db::notices::find(&mut conn, &id).await?.is_none() {
@@ -393,13 +389,15 @@ async fn mark_read(
     get,
     path = "/notices/unread",
     tag = "notices",
-    security(("session_cookie" = [])),
     responses(
         (status = 200, description = "The unread notices", body = UnreadNotices),
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
-async fn unread(State(state): State<AppState>, user: AuthUser) -> Result<Json<UnreadNotices>> {
+async fn unread(
+    State(state): State<AppState>,
+    user: Require<AnyUser>,
+) -> Result<Json<UnreadNotices>> {
     let mut conn = state.pool.acquire().await?;
     let items = db::notices::unread(&mut conn, &user.user.id).await?;
     Ok(Json(UnreadNotices {

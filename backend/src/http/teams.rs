@@ -6,12 +6,12 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use shared::access::{Admins, AnyUser};
 use shared::api::ErrorBody;
 use shared::teams::{self, CreatedTeam, FeedToken, Team, TeamInput, WebhookSecret};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::{AuthUser, Require};
 use super::extract::{Json, Path};
 use crate::AppState;
 use crate::db::{self, audit::Record};
@@ -23,11 +23,12 @@ pub const FEED_TOKEN_PREFIX: &str = "rg_feed_";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_teams, create_team))
-        .routes(routes!(update_team))
-        .routes(routes!(rotate_secret))
-        .routes(routes!(new_feed_token))
-        .routes(routes!(atom_feed))
+        .routes(crate::route!(list_teams))
+        .routes(crate::route!(create_team))
+        .routes(crate::route!(update_team))
+        .routes(crate::route!(rotate_secret))
+        .routes(crate::route!(new_feed_token))
+        .routes(crate::route!(atom_feed))
 }
 
 /// Every team with its members, by name.
@@ -35,13 +36,15 @@ pub fn router() -> OpenApiRouter<AppState> {
     get,
     path = "/teams",
     tag = "teams",
-    security(("session_cookie" = [])),
     responses(
         (status = 200, description = "The teams", body = Vec<Team>),
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
-async fn list_teams(State(state): State<AppState>) -> Result<Json<Vec<Team>>> {
+async fn list_teams(
+    State(state): State<AppState>,
+    _caller: Require<AnyUser>,
+) -> Result<Json<Vec<Team>>> {
     let mut conn = state.pool.acquire().await?;
     Ok(Json(db::teams::list(&mut conn).await?))
 }
@@ -64,7 +67,6 @@ async fn check_members(conn: &mut sqlx::AnyConnection, members: &[String]) -> Re
     post,
     path = "/teams",
     tag = "teams",
-    security(("session_cookie" = [])),
     request_body = TeamInput,
     responses(
         (status = 201, description = "The team and its webhook secret", body = CreatedTeam,
@@ -76,7 +78,7 @@ async fn check_members(conn: &mut sqlx::AnyConnection, members: &[String]) -> Re
 )]
 async fn create_team(
     State(state): State<AppState>,
-    admin: AuthUser,
+    admin: Require<Admins>,
     Json(input): Json<TeamInput>,
 ) -> Result<Response> {
     let (name, url) = teams::validate_team(&input)?;
@@ -124,7 +126,6 @@ async fn create_team(
     put,
     path = "/teams/{id}",
     tag = "teams",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The team's id")),
     request_body = TeamInput,
     responses(
@@ -137,7 +138,7 @@ async fn create_team(
 async fn update_team(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    admin: AuthUser,
+    admin: Require<Admins>,
     Json(input): Json<TeamInput>,
 ) -> Result<Json<Team>> {
     let at = db::now();
@@ -182,7 +183,6 @@ async fn update_team(
     post,
     path = "/teams/{id}/secret",
     tag = "teams",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The team's id")),
     responses(
         (status = 200, description = "The new secret", body = WebhookSecret),
@@ -192,7 +192,7 @@ async fn update_team(
 async fn rotate_secret(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    admin: AuthUser,
+    admin: Require<Admins>,
 ) -> Result<Json<WebhookSecret>> {
     let secret = db::teams::new_secret(WEBHOOK_SECRET_PREFIX)?;
     let at = db::now();
@@ -212,7 +212,6 @@ async fn rotate_secret(
     post,
     path = "/teams/{id}/feed-token",
     tag = "teams",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The team's id")),
     responses(
         (status = 200, description = "The new token and the feed's path", body = FeedToken),
@@ -222,7 +221,7 @@ async fn rotate_secret(
 async fn new_feed_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    admin: AuthUser,
+    admin: Require<Admins>,
 ) -> Result<Json<FeedToken>> {
     let token = db::teams::new_secret(FEED_TOKEN_PREFIX)?;
     let at = db::now();

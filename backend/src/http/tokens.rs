@@ -5,13 +5,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use shared::access::Admins;
 use shared::api::ErrorBody;
 use shared::tokens::{self, NewToken, TokenCreated, TokenInfo};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::Require;
 use super::extract::{Json, Path, Query};
 use crate::AppState;
 use crate::db;
@@ -19,8 +19,9 @@ use crate::error::{Error, Result};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_tokens, create_token))
-        .routes(routes!(revoke_token))
+        .routes(crate::route!(list_tokens))
+        .routes(crate::route!(create_token))
+        .routes(crate::route!(revoke_token))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -35,7 +36,6 @@ struct ListQuery {
     get,
     path = "/tokens",
     tag = "tokens",
-    security(("session_cookie" = [])),
     params(ListQuery),
     responses(
         (status = 200, description = "The tokens", body = Vec<TokenInfo>),
@@ -46,6 +46,7 @@ struct ListQuery {
 async fn list_tokens(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
+    _caller: Require<Admins>,
 ) -> Result<Json<Vec<TokenInfo>>> {
     Ok(Json(
         db::tokens::list(&state.pool, query.change_id.as_deref()).await?,
@@ -58,7 +59,6 @@ async fn list_tokens(
     post,
     path = "/tokens",
     tag = "tokens",
-    security(("session_cookie" = [])),
     request_body = NewToken,
     responses(
         (status = 201, description = "The token and its secret, shown this once", body = TokenCreated,
@@ -70,7 +70,7 @@ async fn list_tokens(
 )]
 async fn create_token(
     State(state): State<AppState>,
-    actor: AuthUser,
+    actor: Require<Admins>,
     Json(new): Json<NewToken>,
 ) -> Result<Response> {
     tokens::validate_new(&new)?;
@@ -109,7 +109,6 @@ async fn create_token(
     delete,
     path = "/tokens/{id}",
     tag = "tokens",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The token's id")),
     responses(
         (status = 200, description = "The revoked token", body = TokenInfo),
@@ -119,7 +118,7 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    actor: AuthUser,
+    actor: Require<Admins>,
 ) -> Result<Json<TokenInfo>> {
     let token = db::tokens::revoke(&state.pool, &id, &actor.who(), &db::now())
         .await?

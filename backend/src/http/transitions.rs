@@ -1,18 +1,18 @@
 //! `POST /api/v1/changes/{id}/transitions`: advance, skip or roll back a rollout.
 
 use axum::extract::State;
+use shared::access::Movers;
 use shared::api::{ChangeDetail, ErrorBody, TransitionRequest};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::Require;
 use super::extract::{Json, Path};
 use crate::AppState;
 use crate::app::rollout;
 use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_transition))
+    OpenApiRouter::new().routes(crate::route!(create_transition))
 }
 
 /// Moves the rollout as the state machine allows and records who did it and why. Skipping
@@ -25,7 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     post,
     path = "/changes/{id}/transitions",
     tag = "changes",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The change's id")),
     request_body = TransitionRequest,
     responses(
@@ -46,7 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn create_transition(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    actor: AuthUser,
+    actor: Require<Movers>,
     Json(request): Json<TransitionRequest>,
 ) -> Result<Json<ChangeDetail>> {
     let moved = rollout::transition(&state.pool, &actor.actor(), &id, &request).await?;
