@@ -302,7 +302,7 @@ async fn seed_teams(pool: &AnyPool, users: &[shared::auth::User]) -> Result<()> 
         return Ok(());
     }
     let at = db::now();
-    let secret = db::teams::new_secret(crate::http::teams_secret_prefix())?;
+    let secret = db::teams::new_secret(shared::teams::WEBHOOK_SECRET_PREFIX)?;
     let billing = db::teams::create(&mut tx, "Billing platform", None, &secret, &at).await?;
     let id_of = |email: &str| {
         users

@@ -17,8 +17,7 @@ use crate::AppState;
 use crate::db::{self, audit::Record};
 use crate::error::{Error, Result};
 
-/// Webhook signing secrets and Atom feed tokens, recognisable in a leaked log.
-pub const WEBHOOK_SECRET_PREFIX: &str = "rg_whs_";
+/// Atom feed tokens, recognisable in a leaked log (webhook secrets: `shared::teams`).
 pub const FEED_TOKEN_PREFIX: &str = "rg_feed_";
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -82,7 +81,7 @@ async fn create_team(
     Json(input): Json<TeamInput>,
 ) -> Result<Response> {
     let (name, url) = teams::validate_team(&input)?;
-    let secret = db::teams::new_secret(WEBHOOK_SECRET_PREFIX)?;
+    let secret = db::teams::new_secret(shared::teams::WEBHOOK_SECRET_PREFIX)?;
     let at = db::now();
     let mut tx = db::begin(&state.pool).await?;
     let members = check_members(&mut tx, &input.members).await?;
@@ -194,7 +193,7 @@ async fn rotate_secret(
     Path(id): Path<String>,
     admin: Require<Admins>,
 ) -> Result<Json<WebhookSecret>> {
-    let secret = db::teams::new_secret(WEBHOOK_SECRET_PREFIX)?;
+    let secret = db::teams::new_secret(shared::teams::WEBHOOK_SECRET_PREFIX)?;
     let at = db::now();
     let mut tx = db::begin(&state.pool).await?;
     if !db::teams::set_webhook_secret(&mut tx, &id, &secret, &at).await? {
