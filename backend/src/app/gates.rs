@@ -230,7 +230,9 @@ pub async fn check(pool: &AnyPool, change: &AiChange, to: RolloutState) -> Resul
 }
 
 /// Signs the gate of `request.stage` (the upcoming one by default) for the change `id` as one
-/// of the signer's roles, and answers the gate after signing.
+/// of the signer's roles, and answers the gate after signing. Whoever created or edited the
+/// change signs only as its requesting engineer (separation of duties); the signature keeps
+/// what the signer was shown (plan revision, metric verdicts since the canary started).
 pub async fn sign(
     pool: &AnyPool,
     signer: &Actor,
