@@ -7,8 +7,8 @@
 //! Support notice, and refuses what they refuse.
 
 use shared::approvals::{
-    self, ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot, GateStatus, Inbox,
-    InboxItem, InboxScope, MetricVerdict, Signature, UserRef, stage_key,
+    self, ApprovalPolicies, ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot,
+    GateStatus, Inbox, InboxItem, InboxScope, MetricVerdict, Signature, UserRef, stage_key,
 };
 use shared::auth::{Role, User};
 use shared::change::AiChange;
@@ -466,4 +466,34 @@ fn waits_for(gate: &GateStatus, me: &User) -> bool {
             .missing
             .iter()
             .any(|m| me.has_role(m.role) && (!author || m.role == Role::Engineer))
+}
+
+/// Replaces the approval policies (which roles sign which gate, per risk tier), recorded in
+/// the audit log. Absent lead times mean the tier's default, stored explicitly from now on.
+pub async fn set_policies(
+    pool: &AnyPool,
+    actor: &Actor,
+    policies: &ApprovalPolicies,
+) -> Result<ApprovalPolicies> {
+    approvals::validate_policies(policies)?;
+    let policies = policies.clone().with_defaults();
+    let before = db::policies::current(pool).await?;
+    let at = db::now();
+    let mut tx = db::begin(pool).await?;
+    db::policies::set(&mut tx, &policies, Some(&actor.user.id), &at).await?;
+    db::audit::append(
+        &mut tx,
+        &Record {
+            who: &actor.who(),
+            action: "policy.update",
+            object_type: "policy",
+            object_id: None,
+            before: Some(serde_json::to_value(&before).unwrap_or_default()),
+            after: Some(serde_json::to_value(&policies).unwrap_or_default()),
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(policies)
 }

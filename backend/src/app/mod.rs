@@ -16,6 +16,7 @@ pub mod gates;
 pub mod metrics;
 pub mod notices;
 pub mod rollout;
+pub mod tokens;
 
 use shared::auth::{Role, User};
 

@@ -8,7 +8,7 @@
 
 use shared::change::AiChange;
 use shared::notices::{
-    self, Notice, NoticeInput, NoticeKind, NoticeStatus, UnreadNotices, automatic_notice,
+    self, Delivery, Notice, NoticeInput, NoticeKind, NoticeStatus, UnreadNotices, automatic_notice,
 };
 use shared::rollout::{RolloutState, TransitionAction};
 use sqlx::{AnyConnection, AnyPool};
@@ -216,6 +216,34 @@ pub async fn unread(pool: &AnyPool, user_id: &str) -> Result<UnreadNotices> {
         count: items.len(),
         items,
     })
+}
+
+/// Queues the webhook delivery `id` again from its first attempt (e.g. after the receiver
+/// was fixed), recorded in the audit log.
+pub async fn resend_delivery(pool: &AnyPool, actor: &Actor, id: &str) -> Result<Delivery> {
+    let at = db::now();
+    let mut tx = db::begin(pool).await?;
+    if !db::deliveries::resend(&mut tx, id, &at).await? {
+        return Err(Error::not_found("delivery"));
+    }
+    let after = db::deliveries::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::internal("a delivery vanished in its own transaction"))?;
+    db::audit::append(
+        &mut tx,
+        &Record {
+            who: &actor.who(),
+            action: "delivery.resend",
+            object_type: "delivery",
+            object_id: Some(id),
+            before: None,
+            after: Some(serde_json::to_value(&after).unwrap_or_default()),
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
 }
 
 /// Checks a notice's input against the rules and the stored teams; the stage as stored.

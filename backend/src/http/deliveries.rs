@@ -9,8 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use super::authz::Require;
 use super::extract::{Json, Path};
 use crate::AppState;
-use crate::db::{self, audit::Record};
-use crate::error::{Error, Result};
+use crate::app::notices;
+use crate::db;
+use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -51,27 +52,7 @@ async fn resend(
     Path(id): Path<String>,
     admin: Require<Admins>,
 ) -> Result<Json<Delivery>> {
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    if !db::deliveries::resend(&mut tx, &id, &at).await? {
-        return Err(Error::not_found("delivery"));
-    }
-    let after = db::deliveries::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Error::internal("a delivery vanished in its own transaction"))?;
-    db::audit::append(
-        &mut tx,
-        &Record {
-            who: &admin.who(),
-            action: "delivery.resend",
-            object_type: "delivery",
-            object_id: Some(&id),
-            before: None,
-            after: Some(serde_json::to_value(&after).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(after))
+    Ok(Json(
+        notices::resend_delivery(&state.pool, &admin.actor(), &id).await?,
+    ))
 }

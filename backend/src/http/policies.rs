@@ -3,13 +3,14 @@
 use axum::extract::State;
 use shared::access::{Admins, AnyUser};
 use shared::api::ErrorBody;
-use shared::approvals::{ApprovalPolicies, validate_policies};
+use shared::approvals::ApprovalPolicies;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::authz::Require;
 use super::extract::Json;
 use crate::AppState;
-use crate::db::{self, audit::Record};
+use crate::app::gates;
+use crate::db;
 use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -53,26 +54,7 @@ async fn put_policies(
     admin: Require<Admins>,
     Json(policies): Json<ApprovalPolicies>,
 ) -> Result<Json<ApprovalPolicies>> {
-    validate_policies(&policies)?;
-    // Absent lead times mean the tier's default, stored explicitly from now on.
-    let policies = policies.with_defaults();
-    let before = db::policies::current(&state.pool).await?;
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    db::policies::set(&mut tx, &policies, Some(&admin.user.id), &at).await?;
-    db::audit::append(
-        &mut tx,
-        &Record {
-            who: &admin.who(),
-            action: "policy.update",
-            object_type: "policy",
-            object_id: None,
-            before: Some(serde_json::to_value(&before).unwrap_or_default()),
-            after: Some(serde_json::to_value(&policies).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(policies))
+    Ok(Json(
+        gates::set_policies(&state.pool, &admin.actor(), &policies).await?,
+    ))
 }

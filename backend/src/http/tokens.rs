@@ -7,15 +7,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::access::Admins;
 use shared::api::ErrorBody;
-use shared::tokens::{self, NewToken, TokenCreated, TokenInfo};
+use shared::tokens::{NewToken, TokenCreated, TokenInfo};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::authz::Require;
 use super::extract::{Json, Path, Query};
 use crate::AppState;
+use crate::app::tokens;
 use crate::db;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -73,28 +74,7 @@ async fn create_token(
     actor: Require<Admins>,
     Json(new): Json<NewToken>,
 ) -> Result<Response> {
-    tokens::validate_new(&new)?;
-    let change_id = new.change_id.as_deref().map(str::trim);
-    if let Some(id) = change_id
-        && db::changes::find(&state.pool, id).await?.is_none()
-    {
-        return Err(Error::validation(
-            "change_id",
-            format!("no change has id `{id}`"),
-        ));
-    }
-    let secret = db::tokens::new_secret()?;
-    let token = db::tokens::create(
-        &state.pool,
-        new.name.trim(),
-        change_id,
-        &secret,
-        &actor.who(),
-        &db::now(),
-    )
-    .await?;
-    tracing::info!(actor = %actor.user.email, id = %token.id, prefix = %token.prefix, change = ?token.change_id,
-                   "ingestion token created");
+    let (token, secret) = tokens::create(&state.pool, &actor.actor(), &new).await?;
     let location = format!("/api/v1/tokens/{}", token.id);
     Ok((
         StatusCode::CREATED,
@@ -120,9 +100,7 @@ async fn revoke_token(
     Path(id): Path<String>,
     actor: Require<Admins>,
 ) -> Result<Json<TokenInfo>> {
-    let token = db::tokens::revoke(&state.pool, &id, &actor.who(), &db::now())
-        .await?
-        .ok_or_else(|| Error::not_found("token"))?;
-    tracing::info!(actor = %actor.user.email, %id, prefix = %token.prefix, "ingestion token revoked");
-    Ok(Json(token))
+    Ok(Json(
+        tokens::revoke(&state.pool, &actor.actor(), &id).await?,
+    ))
 }

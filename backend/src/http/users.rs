@@ -5,15 +5,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::access::Admins;
 use shared::api::ErrorBody;
-use shared::auth::{self, NewUser, Role, User, UserUpdate};
+use shared::auth::{NewUser, User, UserUpdate};
 use utoipa_axum::router::OpenApiRouter;
 
 use super::authz::Require;
 use super::extract::{Json, Path};
 use crate::AppState;
 use crate::accounts;
-use crate::db::{self, audit::Record};
-use crate::error::{Error, Result};
+use crate::db;
+use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -91,39 +91,7 @@ async fn update_user(
     admin: Require<Admins>,
     Json(edit): Json<UserUpdate>,
 ) -> Result<Json<User>> {
-    let before = db::users::find(&state.pool, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("user"))?;
-    auth::validate_user_update(&edit)?;
-    if id == admin.user.id && (edit.disabled || !edit.roles.contains(&Role::Admin)) {
-        return Err(Error::conflict(
-            "you cannot disable yourself or drop your own admin role; ask another admin",
-        ));
-    }
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    if !db::users::update(&mut tx, &id, &edit.name, &edit.roles, edit.disabled, &at).await? {
-        return Err(Error::not_found("user"));
-    }
-    let after = User {
-        name: edit.name.trim().to_owned(),
-        roles: edit.roles.clone(),
-        disabled: edit.disabled,
-        ..before.clone()
-    };
-    db::audit::append(
-        &mut tx,
-        &Record {
-            who: &admin.who(),
-            action: "user.update",
-            object_type: "user",
-            object_id: Some(&id),
-            before: Some(serde_json::to_value(&before).unwrap_or_default()),
-            after: Some(serde_json::to_value(&after).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(after))
+    Ok(Json(
+        accounts::update_user(&state.pool, &admin.actor(), &id, &edit).await?,
+    ))
 }
