@@ -2,8 +2,10 @@
 //! tasks (delivery, demo traffic), the demo seeding and the command line.
 //!
 //! Each module is one use case, named by what it does: [`rollout`] moves a change through its
-//! stages, [`gates`] says and checks who must sign, [`metrics`] ingests and aggregates metric
-//! windows, [`changes`] and [`notices`] keep their records. A function here takes plain
+//! stages, [`gates`] says and checks who must sign (and keeps the policies), [`metrics`]
+//! ingests and aggregates metric windows, [`changes`], [`notices`], [`teams`] and [`tokens`]
+//! keep their records. Accounts (passwords, users) are `crate::accounts`, which the command
+//! line shares. A function here takes plain
 //! arguments (the pool, the [`Actor`], the request as a `shared` type) and returns `shared`
 //! types or [`crate::error::Error`]; it never sees a header, a cookie or a status code.
 //!
@@ -16,6 +18,7 @@ pub mod gates;
 pub mod metrics;
 pub mod notices;
 pub mod rollout;
+pub mod teams;
 pub mod tokens;
 
 use shared::auth::{Role, User};

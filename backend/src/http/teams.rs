@@ -8,17 +8,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::access::{Admins, AnyUser};
 use shared::api::ErrorBody;
-use shared::teams::{self, CreatedTeam, FeedToken, Team, TeamInput, WebhookSecret};
+use shared::teams::{CreatedTeam, FeedToken, Team, TeamInput, WebhookSecret};
 use utoipa_axum::router::OpenApiRouter;
 
-use super::authz::{AuthUser, Require};
+use super::authz::Require;
 use super::extract::{Json, Path};
 use crate::AppState;
-use crate::db::{self, audit::Record};
-use crate::error::{Error, Result};
-
-/// Atom feed tokens, recognisable in a leaked log (webhook secrets: `shared::teams`).
-pub const FEED_TOKEN_PREFIX: &str = "rg_feed_";
+use crate::app;
+use crate::db;
+use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -48,19 +46,6 @@ async fn list_teams(
     Ok(Json(db::teams::list(&mut conn).await?))
 }
 
-async fn check_members(conn: &mut sqlx::AnyConnection, members: &[String]) -> Result<Vec<String>> {
-    let mut unique = members.to_vec();
-    unique.sort();
-    unique.dedup();
-    if let Some(id) = db::teams::unknown_users(conn, &unique).await?.first() {
-        return Err(Error::validation(
-            "members",
-            format!("no user has the id `{id}`"),
-        ));
-    }
-    Ok(unique)
-}
-
 /// Creates a team. The answer carries its webhook signing secret, shown this once.
 #[utoipa::path(
     post,
@@ -80,42 +65,14 @@ async fn create_team(
     admin: Require<Admins>,
     Json(input): Json<TeamInput>,
 ) -> Result<Response> {
-    let (name, url) = teams::validate_team(&input)?;
-    let secret = db::teams::new_secret(shared::teams::WEBHOOK_SECRET_PREFIX)?;
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    let members = check_members(&mut tx, &input.members).await?;
-    if db::teams::id_by_name(&mut tx, &name).await?.is_some() {
-        return Err(Error::conflict(format!(
-            "a team is already called `{name}`"
-        )));
-    }
-    let id = db::teams::create(&mut tx, &name, url.as_deref(), &secret, &at).await?;
-    db::teams::set_members(&mut tx, &id, &members).await?;
-    let team = db::teams::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Error::internal("a team vanished in its own transaction"))?;
-    db::audit::append(
-        &mut tx,
-        &Record {
-            who: &admin.who(),
-            action: "team.create",
-            object_type: "team",
-            object_id: Some(&id),
-            before: None,
-            after: Some(serde_json::to_value(&team).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let created = app::teams::create(&state.pool, &admin.actor(), &input).await?;
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/teams/{id}"))],
-        Json(CreatedTeam {
-            team,
-            webhook_secret: secret,
-        }),
+        [(
+            header::LOCATION,
+            format!("/api/v1/teams/{}", created.team.id),
+        )],
+        Json(created),
     )
         .into_response())
 }
@@ -140,40 +97,9 @@ async fn update_team(
     admin: Require<Admins>,
     Json(input): Json<TeamInput>,
 ) -> Result<Json<Team>> {
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    let before = db::teams::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("team"))?;
-    let (name, url) = teams::validate_team(&input)?;
-    let members = check_members(&mut tx, &input.members).await?;
-    if let Some(other) = db::teams::id_by_name(&mut tx, &name).await?
-        && other != id
-    {
-        return Err(Error::conflict(format!(
-            "a team is already called `{name}`"
-        )));
-    }
-    db::teams::update(&mut tx, &id, &name, url.as_deref(), &at).await?;
-    db::teams::set_members(&mut tx, &id, &members).await?;
-    let after = db::teams::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Error::internal("a team vanished in its own transaction"))?;
-    db::audit::append(
-        &mut tx,
-        &Record {
-            who: &admin.who(),
-            action: "team.update",
-            object_type: "team",
-            object_id: Some(&id),
-            before: Some(serde_json::to_value(&before).unwrap_or_default()),
-            after: Some(serde_json::to_value(&after).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(after))
+    Ok(Json(
+        app::teams::update(&state.pool, &admin.actor(), &id, &input).await?,
+    ))
 }
 
 /// Replaces the team's webhook signing secret; the new one is shown this once. Receivers
@@ -193,17 +119,9 @@ async fn rotate_secret(
     Path(id): Path<String>,
     admin: Require<Admins>,
 ) -> Result<Json<WebhookSecret>> {
-    let secret = db::teams::new_secret(shared::teams::WEBHOOK_SECRET_PREFIX)?;
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    if !db::teams::set_webhook_secret(&mut tx, &id, &secret, &at).await? {
-        return Err(Error::not_found("team"));
-    }
-    audit_plain(&mut tx, &admin, "team.rotate_secret", &id, &at).await?;
-    tx.commit().await?;
-    Ok(Json(WebhookSecret {
-        webhook_secret: secret,
-    }))
+    Ok(Json(
+        app::teams::rotate_secret(&state.pool, &admin.actor(), &id).await?,
+    ))
 }
 
 /// Makes a new Atom feed token for the team (the old one stops working); shown this once.
@@ -222,41 +140,9 @@ async fn new_feed_token(
     Path(id): Path<String>,
     admin: Require<Admins>,
 ) -> Result<Json<FeedToken>> {
-    let token = db::teams::new_secret(FEED_TOKEN_PREFIX)?;
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    if !db::teams::set_feed_token(&mut tx, &id, &db::tokens::hash(&token), &at).await? {
-        return Err(Error::not_found("team"));
-    }
-    audit_plain(&mut tx, &admin, "team.feed_token", &id, &at).await?;
-    tx.commit().await?;
-    Ok(Json(FeedToken {
-        feed_path: format!("/api/v1/teams/{id}/feed.atom?token={token}"),
-        feed_token: token,
-    }))
-}
-
-/// An audit row that records that something happened to a team, without the secret.
-async fn audit_plain(
-    conn: &mut sqlx::AnyConnection,
-    admin: &AuthUser,
-    action: &str,
-    id: &str,
-    at: &str,
-) -> Result<()> {
-    Ok(db::audit::append(
-        conn,
-        &Record {
-            who: &admin.who(),
-            action,
-            object_type: "team",
-            object_id: Some(id),
-            before: None,
-            after: None,
-            at,
-        },
-    )
-    .await?)
+    Ok(Json(
+        app::teams::new_feed_token(&state.pool, &admin.actor(), &id).await?,
+    ))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -285,19 +171,7 @@ async fn atom_feed(
     Path(id): Path<String>,
     super::extract::Query(query): super::extract::Query<FeedQuery>,
 ) -> Result<Response> {
-    let mut conn = state.pool.acquire().await?;
-    let team = db::teams::find(&mut conn, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("team"))?;
-    let token = query
-        .token
-        .filter(|t| t.starts_with(FEED_TOKEN_PREFIX))
-        .ok_or_else(|| Error::unauthorized("give the team's feed token as ?token="))?;
-    let owner = db::teams::id_by_feed_token(&mut conn, &db::tokens::hash(&token)).await?;
-    if owner.as_deref() != Some(id.as_str()) {
-        return Err(Error::unauthorized("this is not the team's feed token"));
-    }
-    let notices = db::notices::published_to(&mut conn, &id, 50).await?;
+    let (team, notices) = app::teams::feed(&state.pool, &id, query.token).await?;
     let xml = crate::atom::feed(&team, &notices, state.public_url.as_deref());
     Ok((
         [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
