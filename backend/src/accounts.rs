@@ -6,7 +6,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use shared::auth::{self, DemoUser, NewUser, Role, User};
 use sqlx::AnyPool;
 
-use crate::db::{self, audit::Who};
+use crate::db::{self, audit::Record, audit::Who};
 use crate::error::{Error, Result};
 
 /// Argon2id with chosen costs. Hashes carry their parameters, so raising the cost later
@@ -204,7 +204,7 @@ pub const FAILED_SIGN_IN_HOURS: i64 = 24;
 pub async fn purge_stale(pool: &AnyPool, now: time::OffsetDateTime) -> Result<(u64, u64)> {
     let ended_before = db::timestamp(now - time::Duration::days(ENDED_SESSION_DAYS));
     let failures_before = db::timestamp(now - time::Duration::hours(FAILED_SIGN_IN_HOURS));
-    db::users::purge(pool, &ended_before, &failures_before).await
+    Ok(db::users::purge(pool, &ended_before, &failures_before).await?)
 }
 
 /// Runs [`purge_stale`] at start and then every hour until `stopped` turns true.
@@ -231,4 +231,49 @@ pub fn spawn_housekeeping(
             }
         }
     })
+}
+
+/// Renames a user, sets their roles and disables or enables them, recorded in the audit log.
+/// Nobody disables themselves or drops their own admin role: an admin asks another.
+pub async fn update_user(
+    pool: &AnyPool,
+    actor: &crate::app::Actor,
+    id: &str,
+    edit: &auth::UserUpdate,
+) -> Result<User> {
+    let before = db::users::find(pool, id)
+        .await?
+        .ok_or_else(|| Error::not_found("user"))?;
+    auth::validate_user_update(edit)?;
+    if id == actor.user.id && (edit.disabled || !edit.roles.contains(&Role::Admin)) {
+        return Err(Error::conflict(
+            "you cannot disable yourself or drop your own admin role; ask another admin",
+        ));
+    }
+    let at = db::now();
+    let mut tx = db::begin(pool).await?;
+    if !db::users::update(&mut tx, id, &edit.name, &edit.roles, edit.disabled, &at).await? {
+        return Err(Error::not_found("user"));
+    }
+    let after = User {
+        name: edit.name.trim().to_owned(),
+        roles: edit.roles.clone(),
+        disabled: edit.disabled,
+        ..before.clone()
+    };
+    db::audit::append(
+        &mut tx,
+        &Record {
+            who: &actor.who(),
+            action: "user.update",
+            object_type: "user",
+            object_id: Some(id),
+            before: Some(serde_json::to_value(&before).unwrap_or_default()),
+            after: Some(serde_json::to_value(&after).unwrap_or_default()),
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
 }

@@ -11,13 +11,14 @@ use serde_json::json;
 use shared::api::NewChange;
 use shared::change::{AiChange, ChangeKind, RiskTier};
 use shared::plan::{Audience, AudienceKind, PlanTemplate, RolloutPlan};
-use shared::rollout::{self, TransitionAction};
+use shared::rollout::TransitionAction;
 use shared::validate;
 use sqlx::AnyPool;
 use time::{Duration, OffsetDateTime};
 
 use crate::accounts::{self, Passwords};
-use crate::db::{self, audit::Who, transitions::NewTransition};
+use crate::app::{Actor, rollout};
+use crate::db::{self, audit::Who};
 use crate::error::{Error, Result};
 use shared::auth::User;
 
@@ -279,29 +280,13 @@ async fn walk(
     steps: &[(TransitionAction, &User, Option<&str>, OffsetDateTime)],
 ) -> Result<AiChange> {
     for &(action, actor, reason, at) in steps {
-        let to = rollout::transition(&change.plan, change.state, action, reason).map_err(|e| {
-            Error::internal(format!(
-                "demo step {} from {}: {e}",
-                action.as_str(),
-                change.state.name()
-            ))
-        })?;
-        let at = db::timestamp(at);
-        change = db::transitions::record(
-            pool,
-            &change,
-            change.revision,
-            &NewTransition {
-                action,
-                to,
-                actor: &actor.email,
-                actor_id: Some(&actor.id),
-                reason,
-                at: &at,
-            },
-            &who(actor),
-        )
-        .await?;
+        let from = change.state.name();
+        let actor = Actor::new(actor.clone(), None);
+        change = rollout::apply(pool, &actor, &change, action, reason, &db::timestamp(at))
+            .await
+            .map_err(|e| {
+                Error::internal(format!("demo step {} from {from}: {e}", action.as_str()))
+            })?;
     }
     Ok(change)
 }
@@ -317,7 +302,7 @@ async fn seed_teams(pool: &AnyPool, users: &[shared::auth::User]) -> Result<()> 
         return Ok(());
     }
     let at = db::now();
-    let secret = db::teams::new_secret(crate::http::teams_secret_prefix())?;
+    let secret = db::teams::new_secret(shared::teams::WEBHOOK_SECRET_PREFIX)?;
     let billing = db::teams::create(&mut tx, "Billing platform", None, &secret, &at).await?;
     let id_of = |email: &str| {
         users

@@ -215,6 +215,20 @@ fn constraint_violation(e: &sqlx::Error) -> bool {
     }
 }
 
+impl From<crate::db::Error> for Error {
+    /// A stale write is the caller's to resolve (409, in `shared`'s words); anything else the
+    /// storage layer reports is the server's (500, or 409 for a violated constraint).
+    fn from(e: crate::db::Error) -> Self {
+        match e {
+            crate::db::Error::Stale { sent, current } => {
+                Error::Conflict(shared::rollout::moved_meanwhile(sent, current))
+            }
+            crate::db::Error::Internal(context) => Error::Internal(context),
+            crate::db::Error::Sqlx(e) => Error::Database(e),
+        }
+    }
+}
+
 impl From<FieldError> for Error {
     fn from(e: FieldError) -> Self {
         Error::Validation {
@@ -281,6 +295,22 @@ mod tests {
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body.error.code, "internal");
         assert!(!body.error.message.contains("SELECT"));
+    }
+
+    #[test]
+    fn storage_errors_keep_their_meaning() {
+        let e = Error::from(crate::db::Error::Stale {
+            sent: 3,
+            current: Some(4),
+        });
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+        assert_eq!(e.code(), "conflict");
+        assert!(
+            e.to_string()
+                .contains("you sent revision 3, it is now at 4")
+        );
+        let e = Error::from(crate::db::Error::internal("bad stored plan"));
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! Rollgate's server: the JSON API under `/api/v1`, the database behind it and the built
 //! console around it.
 //!
-//! [`app`] is the whole application as a `Router`, so tests drive it without a socket;
+//! [`app()`] is the whole application as a `Router`, so tests drive it without a socket;
 //! [`serve`] opens the database, seeds the demo if asked, and listens.
+//!
+//! Layers: [`http`] extracts and answers, [`app`](mod@app) holds the use cases (what the
+//! handlers, the background tasks and the command line call), [`db`] reads and writes rows;
+//! pure rules, wording and types are in the `shared` crate.
 
 pub mod accounts;
+pub mod app;
 pub mod atom;
 pub mod db;
 pub mod delivery;

@@ -126,7 +126,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if config.demo {
         let real = db::users::count_outside_demo(&pool)
             .await
-            .map_err(ServeError::Demo)?;
+            .map_err(|e| ServeError::Demo(e.into()))?;
         if real > 0 {
             return Err(ServeError::DemoOnRealData(real));
         }
@@ -144,7 +144,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
              pat.pm@demo.rollgate, sam.support@demo.rollgate, alex.approver@demo.rollgate, \
              jordan.approver@demo.rollgate"
         );
-    } else if db::users::count(&pool).await.map_err(ServeError::Demo)? == 0 {
+    } else if db::users::count(&pool)
+        .await
+        .map_err(|e| ServeError::Demo(e.into()))?
+        == 0
+    {
         tracing::warn!(
             "no accounts yet: create an admin with `rollgate user add --email … --name … \
              --role admin`"

@@ -1,6 +1,7 @@
 //! The route × role matrix: every route of the OpenAPI document, for an anonymous caller and
-//! for a user of each role, is allowed or refused (401/403) exactly as `http::authz::POLICY`
-//! says. A route added without a rule fails here.
+//! for a user of each role, is allowed or refused (401/403) exactly as the rule its handler
+//! declares (`Require<…>`, read back by `http::authz::table`) says. A route added without a
+//! declared rule fails here.
 
 mod common;
 
@@ -82,15 +83,15 @@ async fn every_route_allows_exactly_the_roles_of_its_rule() {
         // The table has no rule for a route that does not exist either.
         assert_eq!(
             checked,
-            rollgate::http::authz::POLICY.len() * Role::ALL.len(),
-            "routes in the document vs rules in POLICY"
+            rollgate::http::authz::table().len() * Role::ALL.len(),
+            "routes in the document vs rules in the table"
         );
         assert_eq!(USERS.len(), 8);
     })
     .await;
 }
 
-/// Spot checks of the table itself, so that a careless edit of `POLICY` shows.
+/// Spot checks of the table itself, so that a careless edit of a handler's `Require<…>` shows.
 #[test]
 fn the_table_says_what_the_issue_asks() {
     use Role::*;

@@ -38,6 +38,8 @@
 //! - JSON is read by serde into typed structs (`deny_unknown_fields`), not by walking
 //!   `serde_json::Value`, with [`FieldError::read`](error::FieldError::read) to name the field.
 
+pub mod access;
+pub mod aggregate;
 pub mod api;
 pub mod approvals;
 pub mod assignment;

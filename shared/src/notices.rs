@@ -530,3 +530,129 @@ pub struct Delivery {
     pub delivered_at: Option<String>,
     pub created_at: String,
 }
+
+/// What the notice a transition publishes by itself says: a rollback, a skip, or the move to
+/// 100 %. Written for the teams told (Support first), not for the engineers moving the rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutomaticNotice {
+    pub kind: NoticeKind,
+    pub expected_changes: String,
+    pub talking_points: String,
+}
+
+/// The automatic notice of moving the change titled `title` (what users may notice:
+/// `expected`) from `from` to `to` by `action`, with the mover's `reason`; `None` for the
+/// transitions nobody outside needs to hear about.
+pub fn automatic_notice(
+    title: &str,
+    expected: &str,
+    plan: &crate::plan::RolloutPlan,
+    from: RolloutState,
+    action: crate::rollout::TransitionAction,
+    to: RolloutState,
+    reason: Option<&str>,
+) -> Option<AutomaticNotice> {
+    use crate::rollout::TransitionAction;
+    let from_label = from.label(plan);
+    let to_label = to.label(plan);
+    let because = reason.map(|r| format!("; reason: {r}")).unwrap_or_default();
+    let expected = expected.trim();
+    let (kind, expected_changes, talking_points) = match (action, to) {
+        (TransitionAction::RollBack, _) => (
+            NoticeKind::Rollback,
+            format!("Rolled back: users get the previous behaviour again{because}."),
+            format!(
+                "\"{title}\" was rolled back from {from_label}. What users may have noticed \
+                 ({expected}) no longer happens; nothing for them to do."
+            ),
+        ),
+        (TransitionAction::Skip, _) => (
+            NoticeKind::Skipped,
+            format!(
+                "Stage skipped: {from_label} → {to_label}; {}% of users now get the new \
+                 behaviour: {expected}{because}.",
+                to.traffic_percent(plan),
+            ),
+            format!("\"{title}\" moved faster than planned; expect more users to ask."),
+        ),
+        (TransitionAction::Advance, RolloutState::Full) => (
+            NoticeKind::Full,
+            format!("Live for everyone (100 %): {expected}"),
+            format!("Every user now gets the new behaviour of \"{title}\"."),
+        ),
+        _ => return None,
+    };
+    Some(AutomaticNotice {
+        kind,
+        expected_changes,
+        talking_points,
+    })
+}
+
+#[cfg(test)]
+mod automatic_tests {
+    use super::*;
+    use crate::plan::PlanTemplate;
+    use crate::rollout::TransitionAction::{Advance, RollBack, Skip};
+
+    #[test]
+    fn transitions_worth_telling_get_a_notice() {
+        let plan = PlanTemplate::Standard.plan();
+        let say = |from, action, to, reason| {
+            automatic_notice(
+                "Tone",
+                " friendlier replies ",
+                &plan,
+                from,
+                action,
+                to,
+                reason,
+            )
+        };
+        let back = say(
+            RolloutState::Canary,
+            RollBack,
+            RolloutState::RolledBack,
+            Some("cost"),
+        )
+        .expect("a rollback is told");
+        assert_eq!(back.kind, NoticeKind::Rollback);
+        assert_eq!(
+            back.expected_changes,
+            "Rolled back: users get the previous behaviour again; reason: cost."
+        );
+        assert!(
+            back.talking_points
+                .contains("(friendlier replies) no longer happens")
+        );
+        let full = say(
+            RolloutState::Ramp { step: 0 },
+            Advance,
+            RolloutState::Full,
+            None,
+        )
+        .expect("full is told");
+        assert_eq!(full.kind, NoticeKind::Full);
+        assert_eq!(
+            full.expected_changes,
+            "Live for everyone (100 %): friendlier replies"
+        );
+        let skip = say(
+            RolloutState::Canary,
+            Skip,
+            RolloutState::Full,
+            Some("urgent"),
+        )
+        .unwrap();
+        assert_eq!(skip.kind, NoticeKind::Skipped);
+        assert!(skip.expected_changes.starts_with("Stage skipped: "));
+        assert!(
+            skip.expected_changes
+                .ends_with("friendlier replies; reason: urgent.")
+        );
+        assert_eq!(
+            say(RolloutState::Draft, Advance, RolloutState::Eval, None),
+            None
+        );
+    }
+}

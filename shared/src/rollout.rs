@@ -267,6 +267,25 @@ pub fn transition(
     }
 }
 
+/// Why an edit or a transition based on revision `sent` is refused when the change is at
+/// `current`: someone else changed it since the caller read it.
+pub fn stale_revision(sent: i64, current: i64) -> String {
+    format!(
+        "the change was modified since you loaded it: your revision is {sent}, the current \
+         revision is {current}; reload and try again"
+    )
+}
+
+/// Why a transition decided on revision `sent` was not stored: the change moved on in the
+/// meantime (to `now`, or it was deleted when `None`).
+pub fn moved_meanwhile(sent: i64, now: Option<i64>) -> String {
+    let now = now.map_or_else(|| "deleted".to_owned(), |r| r.to_string());
+    format!(
+        "the change was modified by someone else (you sent revision {sent}, it is now at \
+         {now}); reload and try again"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +293,17 @@ mod tests {
 
     fn plan() -> RolloutPlan {
         PlanTemplate::Standard.plan()
+    }
+
+    #[test]
+    fn stale_revisions_are_explained() {
+        assert_eq!(
+            stale_revision(3, 4),
+            "the change was modified since you loaded it: your revision is 3, the current \
+             revision is 4; reload and try again"
+        );
+        assert!(moved_meanwhile(3, Some(5)).contains("you sent revision 3, it is now at 5)"));
+        assert!(moved_meanwhile(3, None).contains("it is now at deleted)"));
     }
 
     #[test]

@@ -12,6 +12,10 @@ pub const MAX_TEAM_NAME: usize = 100;
 pub const MAX_WEBHOOK_URL: usize = 2048;
 /// The team whose acknowledgement gates standard- and high-risk rollouts.
 pub const SUPPORT_TEAM: &str = "Support";
+/// Webhook signing secrets and Atom feed tokens start with these, so that one is
+/// recognisable in a leaked log.
+pub const WEBHOOK_SECRET_PREFIX: &str = "rg_whs_";
+pub const FEED_TOKEN_PREFIX: &str = "rg_feed_";
 
 /// A member as the API shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

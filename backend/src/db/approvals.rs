@@ -5,7 +5,7 @@ use shared::auth::Role;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 /// A signature about to be stored.
 #[derive(Debug, Clone)]

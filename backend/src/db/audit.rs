@@ -6,7 +6,7 @@ use shared::audit::AuditEntry;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 /// Who an audit row names.
 #[derive(Debug, Clone, PartialEq, Eq)]

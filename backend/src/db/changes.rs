@@ -6,7 +6,7 @@ use shared::rollout::RolloutState;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 const COLUMNS: &str = "id, title, kind, risk, baseline, candidate, expected_changes, owner, \
                        product_area, plan, state, ramp_step, traffic_percent, revision, \

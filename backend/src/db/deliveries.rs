@@ -5,7 +5,7 @@ use shared::notices::{Delivery, DeliveryStatus};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 /// Queues a delivery of `notice_id` to every audience team with a webhook URL.
 pub async fn enqueue(conn: &mut AnyConnection, notice_id: &str, at: &str) -> Result<()> {

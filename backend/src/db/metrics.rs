@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use shared::aggregate::Window;
 use shared::metrics::{
     MetricDef, MetricKind, MetricValue, ParsedWindow, Variant, default_catalogue,
 };
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 /// Rows per INSERT statement. Few rows per statement cost round trips; many cost SQLite dearly:
 /// sqlx looks up each parameter's name when binding (`sqlite3_bind_parameter_name`, linear in
@@ -241,17 +242,6 @@ pub struct Selection<'a> {
     pub segment: Option<&'a str>,
 }
 
-/// A stored window with the values of the asked metrics, by their index in the asked list.
-#[derive(Debug, Clone)]
-pub struct StoredWindow {
-    pub variant: Variant,
-    pub segment: String,
-    pub start: i64,
-    pub end: i64,
-    pub requests: u64,
-    pub values: Vec<(usize, MetricValue)>,
-}
-
 /// The selected windows of a change, oldest first, decoding only the metrics in `metrics`
 /// (the others are skipped unparsed).
 pub async fn windows(
@@ -259,7 +249,7 @@ pub async fn windows(
     change_id: &str,
     sel: Selection<'_>,
     metrics: &[&str],
-) -> Result<Vec<StoredWindow>> {
+) -> Result<Vec<Window>> {
     let mut sql = String::from(
         "SELECT variant, segment, window_start, window_end, requests, metrics \
          FROM metric_windows WHERE change_id = $1",
@@ -302,7 +292,7 @@ pub async fn windows(
         let requests: i64 = row.try_get(4)?;
         let text: String = row.try_get(5)?;
         let values = decode(&text, metrics).map_err(|e| corrupt(&e))?;
-        out.push(StoredWindow {
+        out.push(Window {
             variant: Variant::parse(&variant).ok_or_else(|| corrupt(&variant))?,
             segment: row.try_get(1)?,
             start,

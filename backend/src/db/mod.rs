@@ -3,6 +3,11 @@
 //!
 //! The SQL is written once for both databases: `$1` placeholders, TEXT/BIGINT/DOUBLE PRECISION
 //! columns and no vendor functions (see `migrations/0001_changes.sql`).
+//!
+//! This layer does I/O only: it reads and writes rows and says what went wrong as an [`Error`],
+//! never as a sentence for people or an HTTP status (those are `shared`'s wording and
+//! `crate::error`'s mapping). A new query goes into the module of its table, as a named
+//! function (`changes::find(&pool, id)`); the checks around it go to `crate::app`.
 
 pub mod approvals;
 pub mod audit;
@@ -49,6 +54,30 @@ impl Backend {
         }
     }
 }
+
+/// What a storage call fails with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A write based on revision `sent` found the row at another revision (`current`), or
+    /// gone (`None`): someone else wrote first, and nothing was written.
+    #[error("stale revision: sent {sent}, stored {current:?}")]
+    Stale { sent: i64, current: Option<i64> },
+    /// Something the storage layer cannot go on with: a stored value that does not parse, a
+    /// value that does not serialize, the OS random generator failing. For the log only.
+    #[error("{0}")]
+    Internal(String),
+    /// The database failed, or refused a write (a constraint).
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+impl Error {
+    pub fn internal(context: impl Into<String>) -> Self {
+        Error::Internal(context.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {

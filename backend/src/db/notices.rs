@@ -4,7 +4,7 @@ use shared::notices::{Acknowledgement, Audience, Notice, NoticeKind, NoticeStatu
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 const COLUMNS: &str = "n.id, n.change_id, c.title, n.previous_id, n.status, n.kind, \
      n.planned_at, n.planned_stage, n.expected_changes, n.talking_points, n.created_by, \
@@ -325,95 +325,4 @@ pub async fn latest_audience(conn: &mut AnyConnection, change_id: &str) -> Resul
     rows.iter()
         .map(|r| r.try_get("team_id").map_err(Error::from))
         .collect()
-}
-
-/// Publishes, inside the transaction of a rollback, a move to 100 % or a skip, the notice
-/// that tells the change's audience (the teams of its latest notice, else Support) what
-/// happened and what users may see now. Nothing for other transitions.
-pub async fn automatic(
-    conn: &mut AnyConnection,
-    change: &shared::change::AiChange,
-    action: shared::rollout::TransitionAction,
-    to: shared::rollout::RolloutState,
-    reason: Option<&str>,
-    who: &super::audit::Who,
-    at: &str,
-) -> Result<Option<String>> {
-    use shared::rollout::{RolloutState, TransitionAction};
-    let from_label = change.state.label(&change.plan);
-    let to_label = to.label(&change.plan);
-    let because = reason.map(|r| format!("; reason: {r}")).unwrap_or_default();
-    let title = &change.title;
-    let (kind, expected, talking) = match (action, to) {
-        (TransitionAction::RollBack, _) => (
-            NoticeKind::Rollback,
-            format!("Rolled back: users get the previous behaviour again{because}."),
-            format!(
-                "\"{title}\" was rolled back from {from_label}. What users may have noticed \
-                 ({}) no longer happens; nothing for them to do.",
-                change.expected_changes.trim()
-            ),
-        ),
-        (TransitionAction::Skip, _) => (
-            NoticeKind::Skipped,
-            format!(
-                "Stage skipped: {from_label} → {to_label}; {}% of users now get the new \
-                 behaviour: {}{because}.",
-                to.traffic_percent(&change.plan),
-                change.expected_changes.trim()
-            ),
-            format!("\"{title}\" moved faster than planned; expect more users to ask."),
-        ),
-        (TransitionAction::Advance, RolloutState::Full) => (
-            NoticeKind::Full,
-            format!(
-                "Live for everyone (100 %): {}",
-                change.expected_changes.trim()
-            ),
-            format!("Every user now gets the new behaviour of \"{title}\"."),
-        ),
-        _ => return Ok(None),
-    };
-    let mut audience = latest_audience(conn, &change.id).await?;
-    if audience.is_empty() {
-        match super::teams::id_by_name(conn, shared::teams::SUPPORT_TEAM).await? {
-            Some(support) => audience.push(support),
-            // Support was renamed or removed and nobody was ever told: no one to address.
-            None => return Ok(None),
-        }
-    }
-    let stage = serde_json::to_string(&to).ok();
-    let id = insert(
-        conn,
-        &NewNotice {
-            change_id: &change.id,
-            previous_id: None,
-            status: NoticeStatus::Published,
-            kind,
-            audience: &audience,
-            planned_at: Some(at),
-            planned_stage: stage,
-            expected_changes: &expected,
-            talking_points: &talking,
-            created_by: who.id.as_deref(),
-            at,
-        },
-    )
-    .await?;
-    super::deliveries::enqueue(conn, &id, at).await?;
-    let notice = find(conn, &id).await?;
-    super::audit::append(
-        conn,
-        &super::audit::Record {
-            who,
-            action: "notice.publish",
-            object_type: "notice",
-            object_id: Some(&id),
-            before: None,
-            after: notice.map(|n| serde_json::to_value(n).unwrap_or_default()),
-            at,
-        },
-    )
-    .await?;
-    Ok(Some(id))
 }

@@ -3,7 +3,7 @@
 use shared::approvals::ApprovalPolicies;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 pub async fn current(pool: &AnyPool) -> Result<ApprovalPolicies> {
     let row = sqlx::query("SELECT policies FROM approval_policies WHERE id = 'current'")

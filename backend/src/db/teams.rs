@@ -6,7 +6,7 @@ use shared::teams::{Team, TeamMember};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 /// A fresh secret: `prefix` and 32 random bytes in base64url.
 pub fn new_secret(prefix: &str) -> Result<String> {

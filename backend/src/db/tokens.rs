@@ -19,7 +19,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use super::audit::{self, Record, Who};
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 /// Random bytes in a secret.
 pub const SECRET_BYTES: usize = 32;

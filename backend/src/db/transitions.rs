@@ -5,9 +5,9 @@ use shared::change::AiChange;
 use shared::plan::RolloutPlan;
 use shared::rollout::{RolloutState, TransitionAction};
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 /// A transition the state machine has allowed, about to be stored.
 #[derive(Debug, Clone)]
@@ -21,24 +21,21 @@ pub struct NewTransition<'a> {
     pub at: &'a str,
 }
 
-/// Moves `change` to `t.to`, appends the history row and the audit row, atomically. `revision` is the
-/// revision the decision was based on; if the change has moved on since, nothing is written
-/// and the answer is 409.
+/// Moves `change` to `t.to` and appends the history row and the audit row, inside the
+/// caller's transaction. `revision` is the revision the decision was based on; if the change
+/// has moved on since, nothing is written and the answer is [`Error::Stale`].
 pub async fn record(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     change: &AiChange,
     revision: i64,
     t: &NewTransition<'_>,
     who: &super::audit::Who,
 ) -> Result<AiChange> {
-    let mut tx = super::begin(pool).await?;
-    if !super::changes::set_state(&mut tx, change, revision, t.to, t.at).await? {
-        tx.rollback().await?;
-        return Err(Error::conflict(format!(
-            "the change was modified by someone else (you sent revision {revision}, \
-             it is now at {}); reload and try again",
-            current_revision(pool, &change.id).await?
-        )));
+    if !super::changes::set_state(conn, change, revision, t.to, t.at).await? {
+        return Err(Error::Stale {
+            sent: revision,
+            current: current_revision(conn, &change.id).await?,
+        });
     }
     sqlx::query(
         "INSERT INTO transitions (id, change_id, action, from_state, from_step, to_state, \
@@ -56,7 +53,7 @@ pub async fn record(
     .bind(t.actor_id)
     .bind(t.reason)
     .bind(t.at)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     let action = match t.action {
         TransitionAction::RollBack => "change.roll_back",
@@ -67,7 +64,7 @@ pub async fn record(
     let mut after = state(t.to, revision + 1);
     after["reason"] = serde_json::json!(t.reason);
     super::audit::append(
-        &mut tx,
+        conn,
         &super::audit::Record {
             who,
             action,
@@ -79,8 +76,6 @@ pub async fn record(
         },
     )
     .await?;
-    super::notices::automatic(&mut tx, change, t.action, t.to, t.reason, who, t.at).await?;
-    tx.commit().await?;
     Ok(AiChange {
         state: t.to,
         traffic_percent: t.to.traffic_percent(&change.plan),
@@ -90,16 +85,13 @@ pub async fn record(
     })
 }
 
-/// A change's revision as stored now, for conflict messages.
-pub async fn current_revision(pool: &AnyPool, change_id: &str) -> Result<String> {
+/// A change's revision as stored now; `None` when it was deleted.
+pub async fn current_revision(conn: &mut AnyConnection, change_id: &str) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT revision FROM changes WHERE id = $1")
         .bind(change_id)
-        .fetch_optional(pool)
+        .fetch_optional(conn)
         .await?;
-    Ok(match row {
-        Some(row) => row.try_get::<i64, _>(0)?.to_string(),
-        None => "deleted".to_owned(),
-    })
+    Ok(row.map(|row| row.try_get::<i64, _>(0)).transpose()?)
 }
 
 /// A change's history, oldest first, labelled with the change's plan.

@@ -4,7 +4,7 @@ use shared::auth::{Role, User};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 const COLUMNS: &str = "id, email, name, roles, disabled, created_at";
 

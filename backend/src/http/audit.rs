@@ -4,15 +4,16 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use shared::access::Auditors;
 use shared::api::ErrorBody;
 use shared::audit::AuditPage;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::audit_csv;
+use super::authz::Require;
 use super::extract::{Json, Query};
 use crate::AppState;
 use crate::db;
@@ -25,8 +26,8 @@ pub const MAX_EXPORT: i64 = 100_000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_audit))
-        .routes(routes!(export_audit))
+        .routes(crate::route!(list_audit))
+        .routes(crate::route!(export_audit))
 }
 
 /// Filters of the audit log; empty values count as absent.
@@ -81,7 +82,6 @@ impl AuditQuery {
     get,
     path = "/audit",
     tag = "audit",
-    security(("session_cookie" = [])),
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of the log", body = AuditPage),
@@ -92,6 +92,7 @@ impl AuditQuery {
 async fn list_audit(
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,
+    _caller: Require<Auditors>,
 ) -> Result<Json<AuditPage>> {
     let filter = query.filter()?;
     let page = query.page.unwrap_or(1);
@@ -122,7 +123,6 @@ async fn list_audit(
     get,
     path = "/audit/export",
     tag = "audit",
-    security(("session_cookie" = [])),
     params(AuditQuery),
     responses(
         (status = 200, description = "The rows", content_type = "text/csv"),
@@ -133,6 +133,7 @@ async fn list_audit(
 async fn export_audit(
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,
+    _caller: Require<Auditors>,
 ) -> Result<Response> {
     let filter = query.filter()?;
     let format = query.format.as_deref().unwrap_or("csv");

@@ -1,7 +1,12 @@
-//! Who may call what: one table, [`POLICY`], maps every API route (method and matched path)
-//! to a [`Rule`]; the [`authorize`] middleware enforces it before any handler runs. A route
-//! missing from the table is refused (denied by default), and `tests/authz.rs` walks every
-//! route of the OpenAPI document × every role so that a new route without a rule fails.
+//! Who may call what. Each handler names its caller in its signature, once:
+//! `actor: Require<Editors>` (a signed-in user holding one of `shared::access::EDITORS`),
+//! `Require<AnyUser>`, an [`IngestToken`](super::ingest_auth::IngestToken), or nothing for a
+//! public route. Registering the handler with [`route!`](crate::route) reads that type
+//! ([`Declared`]) and writes it as the operation's OpenAPI `security`; [`table`] is derived
+//! back from the document, and from it the [`authorize`] middleware enforces every rule before
+//! any handler runs, and `openapi::complete` documents the 401/403. A route registered without
+//! a declaration has no rule and is refused (denied by default); `tests/authz.rs` walks every
+//! route of the document × every role.
 //!
 //! Signed-in callers carry the `rollgate_session` cookie. Writes made with it must also send
 //! the session's CSRF token in `X-CSRF-Token` and come from the same site (`Sec-Fetch-Site`,
@@ -10,124 +15,207 @@
 
 use std::net::SocketAddr;
 
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::OnceLock;
+
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use shared::access::Audience;
 use shared::auth::{Role, User};
-use shared::rollout::TransitionAction;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa_axum::router::UtoipaMethodRouter;
 
 use crate::AppState;
+use crate::app::Actor;
 use crate::db::{self, audit::Who};
 use crate::error::{Error, Result};
 
 pub const SESSION_COOKIE: &str = "rollgate_session";
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
-/// What a route asks of its caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// Anyone, signed in or not.
-    Public,
-    /// Any signed-in user.
-    AnyUser,
-    /// A signed-in user holding at least one of these roles.
-    Roles(&'static [Role]),
-    /// A service token of this scope (`Authorization: Bearer rg_ing_…`), checked by the
-    /// route's extractor; session cookies do not count.
-    ServiceToken(&'static str),
+pub use shared::access::{Rule, transition_roles};
+
+/// The security scheme of signed-in users and of service tokens in the OpenAPI document.
+pub const SESSION_SCHEME: &str = "session_cookie";
+pub const TOKEN_SCHEME: &str = "ingest_token";
+
+/// An extractor type's say in who may call: `Some` for the extractors that identify the
+/// caller ([`Require`], the ingestion token), `None` for the others. Every extractor a
+/// handler takes implements it, so that a handler's rule is read from its signature.
+pub trait Caller {
+    const RULE: Option<Rule> = None;
 }
 
-use Role::{Admin, Approver, Engineer, Pm};
-use Rule::{AnyUser, Public, Roles, ServiceToken};
+impl<T> Caller for axum::extract::State<T> {}
+impl<T> Caller for axum::Extension<T> {}
+impl Caller for HeaderMap {}
+impl<T> Caller for super::extract::Json<T> {}
+impl<T> Caller for super::extract::Path<T> {}
+impl<T> Caller for super::extract::Query<T> {}
+impl Caller for ClientAddress {}
+impl Caller for super::ingest_auth::IngestToken {
+    const RULE: Option<Rule> = Some(Rule::ServiceToken(db::tokens::SCOPE_INGEST));
+}
+impl<A: Audience> Caller for Require<A> {
+    const RULE: Option<Rule> = Some(A::RULE);
+}
 
-/// Create and edit a change and its metric catalogue.
-pub const EDITORS: &[Role] = &[Engineer, Pm, Admin];
-/// Users, roles, service tokens, approval policies.
-pub const ADMINS: &[Role] = &[Admin];
-/// Read and export the audit log.
-pub const AUDITORS: &[Role] = &[Admin, Approver, Pm];
-/// Anyone who may make at least one transition; [`transition_roles`] decides per action.
-pub const MOVERS: &[Role] = &[Engineer, Approver, Admin];
+/// A handler's rule, read from the types of its arguments: the one [`Caller`] that names
+/// one, or [`Rule::Public`] when none does.
+pub trait Declared<Args> {
+    fn rule() -> Rule;
+}
 
-/// Who may make a transition. Rolling back is open to approvers too and never waits for a
-/// gate; skipping needs an admin (and the written justification the state machine asks for).
-pub fn transition_roles(action: TransitionAction) -> &'static [Role] {
-    match action {
-        TransitionAction::Advance => &[Engineer, Admin],
-        TransitionAction::Skip => &[Admin],
-        TransitionAction::RollBack => &[Engineer, Approver, Admin],
+macro_rules! declared {
+    ($($arg:ident),*) => {
+        impl<F, Fut, $($arg: Caller),*> Declared<($($arg,)*)> for F
+        where
+            F: FnOnce($($arg),*) -> Fut,
+        {
+            fn rule() -> Rule {
+                let named: &[Option<Rule>] = &[$($arg::RULE),*];
+                let mut named = named.iter().flatten();
+                let rule = named.next().copied().unwrap_or(Rule::Public);
+                assert!(named.next().is_none(), "a handler names two callers");
+                rule
+            }
+        }
+    };
+}
+
+declared!();
+declared!(A1);
+declared!(A1, A2);
+declared!(A1, A2, A3);
+declared!(A1, A2, A3, A4);
+declared!(A1, A2, A3, A4, A5);
+declared!(A1, A2, A3, A4, A5, A6);
+
+/// `routes!(handler)` with the handler's rule written into its operation's `security`:
+/// an empty list for a public route, else the scheme with the roles (or token scope) as its
+/// scopes (OpenAPI 3.1 lets a non-OAuth scheme list the roles it needs). Use it through
+/// [`route!`](crate::route).
+pub fn declared<H, Args>(
+    _handler: &H,
+    (schemas, mut paths, router): UtoipaMethodRouter<AppState>,
+) -> UtoipaMethodRouter<AppState>
+where
+    H: Declared<Args>,
+{
+    let security = requirement(H::rule());
+    for item in paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.security = Some(security.clone());
+        }
+    }
+    (schemas, paths, router)
+}
+
+fn requirement(rule: Rule) -> Vec<SecurityRequirement> {
+    let scopes = |names: Vec<&str>| names.into_iter().map(str::to_owned).collect::<Vec<_>>();
+    match rule {
+        Rule::Public => vec![],
+        Rule::AnyUser => vec![SecurityRequirement::new(SESSION_SCHEME, scopes(vec![]))],
+        Rule::Roles(roles) => vec![SecurityRequirement::new(
+            SESSION_SCHEME,
+            scopes(roles.iter().map(|r| r.as_str()).collect()),
+        )],
+        Rule::ServiceToken(scope) => {
+            vec![SecurityRequirement::new(TOKEN_SCHEME, scopes(vec![scope]))]
+        }
     }
 }
 
-/// Every API route. Signing a gate is open to any user here; the handler checks the role
-/// signed as against the gate's policy (which an admin can change at run time).
-pub const POLICY: &[(&str, &str, Rule)] = &[
-    ("GET", "/api/v1/health", Public),
-    ("GET", "/api/v1/openapi.json", Public),
-    ("POST", "/api/v1/session", Public),
-    ("GET", "/api/v1/session", AnyUser),
-    ("DELETE", "/api/v1/session", AnyUser),
-    ("GET", "/api/v1/session/demo-users", Public),
-    ("GET", "/api/v1/templates", AnyUser),
-    ("GET", "/api/v1/changes", AnyUser),
-    ("POST", "/api/v1/changes", Roles(EDITORS)),
-    ("GET", "/api/v1/changes/{id}", AnyUser),
-    ("PUT", "/api/v1/changes/{id}", Roles(EDITORS)),
-    ("POST", "/api/v1/changes/{id}/transitions", Roles(MOVERS)),
-    ("GET", "/api/v1/changes/{id}/gate", AnyUser),
-    ("POST", "/api/v1/changes/{id}/approvals", AnyUser),
-    ("GET", "/api/v1/approvals", AnyUser),
-    ("GET", "/api/v1/changes/{id}/catalogue", AnyUser),
-    ("PUT", "/api/v1/changes/{id}/catalogue", Roles(EDITORS)),
-    (
-        "POST",
-        "/api/v1/changes/{id}/metrics",
-        ServiceToken(db::tokens::SCOPE_INGEST),
-    ),
-    ("GET", "/api/v1/changes/{id}/metrics/summary", AnyUser),
-    ("GET", "/api/v1/changes/{id}/metrics/series", AnyUser),
-    ("GET", "/api/v1/tokens", Roles(ADMINS)),
-    ("POST", "/api/v1/tokens", Roles(ADMINS)),
-    ("DELETE", "/api/v1/tokens/{id}", Roles(ADMINS)),
-    ("GET", "/api/v1/users", Roles(ADMINS)),
-    ("POST", "/api/v1/users", Roles(ADMINS)),
-    ("PUT", "/api/v1/users/{id}", Roles(ADMINS)),
-    ("GET", "/api/v1/policies", AnyUser),
-    ("PUT", "/api/v1/policies", Roles(ADMINS)),
-    ("GET", "/api/v1/audit", Roles(AUDITORS)),
-    ("GET", "/api/v1/audit/export", Roles(AUDITORS)),
-    ("GET", "/api/v1/teams", AnyUser),
-    ("POST", "/api/v1/teams", Roles(ADMINS)),
-    ("PUT", "/api/v1/teams/{id}", Roles(ADMINS)),
-    ("POST", "/api/v1/teams/{id}/secret", Roles(ADMINS)),
-    ("POST", "/api/v1/teams/{id}/feed-token", Roles(ADMINS)),
-    ("GET", "/api/v1/changes/{id}/notices", AnyUser),
-    ("POST", "/api/v1/changes/{id}/notices", Roles(EDITORS)),
-    ("PUT", "/api/v1/notices/{id}", Roles(EDITORS)),
-    ("POST", "/api/v1/notices/{id}/publish", Roles(EDITORS)),
-    // Any member of the team, checked by the handler: teams cut across roles.
-    ("POST", "/api/v1/notices/{id}/acknowledgements", AnyUser),
-    ("POST", "/api/v1/notices/{id}/read", AnyUser),
-    ("GET", "/api/v1/notices/unread", AnyUser),
-    ("GET", "/api/v1/feed", AnyUser),
-    ("GET", "/api/v1/deliveries", Roles(ADMINS)),
-    ("POST", "/api/v1/deliveries/{id}/resend", Roles(ADMINS)),
-    // Feed readers send no cookie: the handler checks the team's feed token.
-    ("GET", "/api/v1/teams/{id}/feed.atom", Public),
-];
+/// The rule an operation's `security` declares; `None` when it declares none.
+fn declared_rule(security: Option<&Vec<SecurityRequirement>>) -> Option<Rule> {
+    let security = serde_json::to_value(security?).ok()?;
+    let Some(first) = security.as_array()?.first() else {
+        return Some(Rule::Public);
+    };
+    let (scheme, scopes) = first.as_object()?.iter().next()?;
+    let scopes: Vec<&str> = scopes
+        .as_array()?
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    match scheme.as_str() {
+        TOKEN_SCHEME => match scopes[..] {
+            [scope] if scope == db::tokens::SCOPE_INGEST => {
+                Some(Rule::ServiceToken(db::tokens::SCOPE_INGEST))
+            }
+            _ => None,
+        },
+        SESSION_SCHEME if scopes.is_empty() => Some(Rule::AnyUser),
+        SESSION_SCHEME => {
+            let roles: Vec<Role> = scopes
+                .iter()
+                .map(|s| Role::parse(s))
+                .collect::<Option<_>>()?;
+            shared::access::ROLE_SETS
+                .iter()
+                .find(|set| **set == roles.as_slice())
+                .map(|set| Rule::Roles(set))
+        }
+        _ => None,
+    }
+}
+
+/// Every API route and its rule, as declared by the handlers (method, matched path, rule).
+pub type Table = Vec<(Method, String, Rule)>;
+
+/// The table of the API's routes, derived once from the document [`super::api`] builds.
+pub fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| derive(&super::api().split_for_parts().1))
+}
+
+/// Each operation of `doc` with the rule its `security` declares; an operation declaring none
+/// is left out, and so refused.
+pub fn derive(doc: &utoipa::openapi::OpenApi) -> Table {
+    let mut table = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let ops = [
+            (Method::GET, &item.get),
+            (Method::PUT, &item.put),
+            (Method::POST, &item.post),
+            (Method::DELETE, &item.delete),
+            (Method::PATCH, &item.patch),
+        ];
+        for (method, op) in ops {
+            if let Some(rule) = op
+                .as_ref()
+                .and_then(|op| declared_rule(op.security.as_ref()))
+            {
+                table.push((method, path.clone(), rule));
+            }
+        }
+    }
+    table
+}
 
 /// The rule of a route; HEAD follows GET (axum answers HEAD with the GET handler).
 pub fn rule(method: &Method, path: &str) -> Option<Rule> {
     let method = if method == Method::HEAD {
-        "GET"
+        &Method::GET
     } else {
-        method.as_str()
+        method
     };
-    POLICY
+    table()
         .iter()
-        .find(|(m, p, _)| *m == method && *p == path)
+        .find(|(m, p, _)| m == method && p == path)
         .map(|(_, _, r)| *r)
 }
 
@@ -143,49 +231,64 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// The user as the use cases see them.
+    pub fn actor(&self) -> Actor {
+        Actor::new(self.user.clone(), Some(self.address.clone()))
+    }
+
     /// The audit log's name for this user.
     pub fn who(&self) -> Who {
-        Who {
-            id: Some(self.user.id.clone()),
-            label: self.user.email.clone(),
-            address: Some(self.address.clone()),
-        }
-    }
-
-    /// 403 unless the user holds one of `roles`.
-    pub fn require(&self, roles: &[Role], what: &str) -> Result<()> {
-        if self.user.has_any(roles) {
-            return Ok(());
-        }
-        Err(Error::forbidden(format!(
-            "{what} needs the role {}; you are signed in as {} ({})",
-            names(roles),
-            self.user.email,
-            names(&self.user.roles)
-        )))
+        self.actor().who()
     }
 }
 
-fn names(roles: &[Role]) -> String {
-    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    match names.len() {
-        0 => "(none)".to_owned(),
-        1 => names[0].to_owned(),
-        n => format!("{} or {}", names[..n - 1].join(", "), names[n - 1]),
+/// The signed-in caller of a route open to the audience `A` (`Require<Editors>`,
+/// `Require<AnyUser>`): the handler's declaration of who may call it, which the
+/// authorization table is derived from. Derefs to the [`AuthUser`].
+#[derive(Debug, Clone)]
+pub struct Require<A> {
+    caller: AuthUser,
+    audience: PhantomData<A>,
+}
+
+impl<A> Require<A> {
+    /// The signed-in user, by value.
+    pub fn into_inner(self) -> AuthUser {
+        self.caller
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+impl<A> Deref for Require<A> {
+    type Target = AuthUser;
+
+    fn deref(&self) -> &AuthUser {
+        &self.caller
+    }
+}
+
+impl<A: Audience, S: Send + Sync> FromRequestParts<S> for Require<A> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
-        // Only `authorize` puts it there, after checking the session; a handler taking an
-        // `AuthUser` on a route whose rule does not authenticate gets a 401, never a guess.
-        parts
+        // Only `authorize` puts the user there, after checking the session and the roles of
+        // the same rule; checking again costs nothing and holds should the two ever differ.
+        let user = parts
             .extensions
             .get::<AuthUser>()
             .cloned()
-            .ok_or_else(not_signed_in)
+            .ok_or_else(not_signed_in)?;
+        if let Rule::Roles(roles) = A::RULE {
+            let path = parts
+                .extensions
+                .get::<MatchedPath>()
+                .map_or_else(|| parts.uri.path().to_owned(), |m| m.as_str().to_owned());
+            user.actor()
+                .require(roles, &format!("{} {path}", parts.method))?;
+        }
+        Ok(Require {
+            caller: user,
+            audience: PhantomData,
+        })
     }
 }
 
@@ -223,7 +326,7 @@ fn not_signed_in() -> Error {
     Error::unauthorized("sign in first: POST /api/v1/session with your e-mail and password")
 }
 
-/// Enforces [`POLICY`] on every matched API route.
+/// Enforces the [`table`] on every matched API route.
 pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     match check(&state, &mut parts).await {
@@ -243,18 +346,20 @@ async fn check(state: &AppState, parts: &mut Parts) -> Result<()> {
     let rule = match rule(&parts.method, &path) {
         Some(r) => r,
         // The path is known but not with this method: axum would answer 405 anyway.
-        None if POLICY.iter().any(|(_, p, _)| *p == path) => return Err(Error::MethodNotAllowed),
+        None if table().iter().any(|(_, p, _)| *p == path) => {
+            return Err(Error::MethodNotAllowed);
+        }
         None => {
             return Err(Error::internal(format!(
-                "no authorization rule for {} {path}; add one to http::authz::POLICY",
+                "no authorization rule for {} {path}; register the handler with route!",
                 parts.method
             )));
         }
     };
     let roles = match rule {
-        Public | ServiceToken(_) => return Ok(()),
-        AnyUser => None,
-        Roles(roles) => Some(roles),
+        Rule::Public | Rule::ServiceToken(_) => return Ok(()),
+        Rule::AnyUser => None,
+        Rule::Roles(roles) => Some(roles),
     };
     let token = session_cookie(&parts.headers).ok_or_else(not_signed_in)?;
     let session = db::users::find_session(&state.pool, token, &db::now())
@@ -284,7 +389,8 @@ async fn check(state: &AppState, parts: &mut Parts) -> Result<()> {
         address: address(parts, &state.trusted_proxies),
     };
     if let Some(roles) = roles {
-        user.require(roles, &format!("{} {path}", parts.method))?;
+        user.actor()
+            .require(roles, &format!("{} {path}", parts.method))?;
     }
     parts.extensions.insert(user);
     Ok(())
@@ -393,8 +499,45 @@ mod tests {
     }
 
     #[test]
+    fn rules_survive_the_document_and_undeclared_routes_have_none() {
+        for rule in [
+            Rule::Public,
+            Rule::AnyUser,
+            Rule::Roles(shared::access::EDITORS),
+            Rule::Roles(shared::access::AUDITORS),
+            Rule::ServiceToken(db::tokens::SCOPE_INGEST),
+        ] {
+            assert_eq!(declared_rule(Some(&requirement(rule))), Some(rule));
+        }
+        assert_eq!(declared_rule(None), None);
+        let unknown = vec![SecurityRequirement::new(SESSION_SCHEME, ["nobody"])];
+        assert_eq!(declared_rule(Some(&unknown)), None);
+    }
+
+    #[test]
+    fn every_route_of_the_api_has_a_rule() {
+        let (_, doc) = super::super::api().split_for_parts();
+        let operations: usize = doc
+            .paths
+            .paths
+            .values()
+            .map(|i| {
+                [&i.get, &i.put, &i.post, &i.delete, &i.patch]
+                    .into_iter()
+                    .flatten()
+                    .count()
+            })
+            .sum();
+        assert_eq!(table().len(), operations);
+        assert_eq!(
+            rule(&Method::POST, "/api/v1/changes/{id}/transitions"),
+            Some(Rule::Roles(shared::access::MOVERS))
+        );
+    }
+
+    #[test]
     fn head_follows_get_and_unknown_routes_have_no_rule() {
-        assert_eq!(rule(&Method::HEAD, "/api/v1/changes"), Some(AnyUser));
+        assert_eq!(rule(&Method::HEAD, "/api/v1/changes"), Some(Rule::AnyUser));
         assert_eq!(rule(&Method::DELETE, "/api/v1/changes"), None);
     }
 }

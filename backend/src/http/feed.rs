@@ -7,6 +7,7 @@
 
 use axum::extract::State;
 use serde::Deserialize;
+use shared::access::AnyUser;
 use shared::api::ErrorBody;
 use shared::feed::{self, DEFAULT_DAYS, Feed, FeedItem, MAX_DAYS};
 use shared::notices::{Audience, NoticeStatus};
@@ -15,15 +16,15 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use super::authz::Require;
 use super::extract::{Json, Query};
 use crate::AppState;
 use crate::db;
 use crate::error::{Error, Result};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_feed))
+    OpenApiRouter::new().routes(crate::route!(get_feed))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -47,7 +48,6 @@ struct FeedQuery {
     get,
     path = "/feed",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(FeedQuery),
     responses(
         (status = 200, description = "The feed, newest stage first", body = Feed),
@@ -58,6 +58,7 @@ struct FeedQuery {
 async fn get_feed(
     State(state): State<AppState>,
     Query(query): Query<FeedQuery>,
+    _caller: Require<AnyUser>,
 ) -> Result<Json<Feed>> {
     let days = query.days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&days) {

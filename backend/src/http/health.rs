@@ -3,14 +3,13 @@
 use axum::extract::State;
 use shared::api::{ErrorBody, Health};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::extract::Json;
 use crate::AppState;
 use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(health))
+    OpenApiRouter::new().routes(crate::route!(health))
 }
 
 /// Server status, version and database kind; runs `SELECT 1` so a lost database shows.

@@ -1,5 +1,27 @@
 //! The HTTP layer: one module per resource, each with a `router()`, merged here under
 //! `/api/v1`, plus the built console for everything else.
+//!
+//! A handler extracts (path, query, body, and its caller: `Require<…>` from [`authz`], the
+//! ingestion token, or nothing for a public route), makes one call into `crate::app`, and
+//! answers. Handler modules never import one another; what they share is plumbing:
+//! [`extract`] (JSON, path and query with our error answers), [`authz`] (the caller
+//! extractors, the derived authorization table and its middleware), [`ingest_auth`],
+//! [`client_ip`].
+//!
+//! A new route: a handler in `http/<resource>.rs` with its `#[utoipa::path]` and its caller
+//! in the signature, registered with `route!(handler)` in that module's `router()` (which
+//! writes its rule into the OpenAPI document the authorization table is derived from); its
+//! orchestration in `app/`, its queries in `db/`, its pure rules and wording in `shared`.
+
+/// `routes!(handler)` with the rule the handler's signature declares (`Require<…>`, the
+/// ingestion token, or none: public) written into its OpenAPI operation, which the
+/// authorization table is derived from ([`authz::declared`]). One handler per call.
+#[macro_export]
+macro_rules! route {
+    ($handler:ident) => {
+        $crate::http::authz::declared(&$handler, ::utoipa_axum::routes!($handler))
+    };
+}
 
 mod approvals;
 mod audit;
@@ -53,11 +75,6 @@ fn with_body_limit(router: OpenApiRouter<AppState>, limit: usize) -> OpenApiRout
     router
         .layer(DefaultBodyLimit::max(limit))
         .layer(Extension(BodyLimit(limit)))
-}
-
-/// The prefix of webhook signing secrets, for seeding outside the HTTP layer.
-pub fn teams_secret_prefix() -> &'static str {
-    teams::WEBHOOK_SECRET_PREFIX
 }
 
 /// The API's routes and their OpenAPI document, built from the same handler declarations.

@@ -2,38 +2,31 @@
 //! publishing, revising a published notice, acknowledgements by a team and read marks per
 //! user.
 //!
-//! A published notice is never rewritten: an edit publishes a new revision and supersedes the
-//! old one, so an acknowledgement always stays with the text that was acknowledged and the
-//! audience is asked again.
+//! The rules (revisions, who may acknowledge) are `app::notices`.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use shared::access::{AnyUser, Editors};
 use shared::api::ErrorBody;
-use shared::notices::{
-    self, AcknowledgeBody, Notice, NoticeInput, NoticeKind, NoticeStatus, UnreadNotices,
-};
-use sqlx::AnyConnection;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use shared::notices::{AcknowledgeBody, Notice, NoticeInput, UnreadNotices};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
-use super::changes::find as find_change;
+use super::authz::Require;
 use super::extract::{Json, Path};
 use crate::AppState;
-use crate::db::{self, audit::Record, notices::NewNotice};
-use crate::error::{Error, Result};
+use crate::app::notices;
+use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_notices, create_notice))
-        .routes(routes!(update_notice))
-        .routes(routes!(publish_notice))
-        .routes(routes!(acknowledge))
-        .routes(routes!(mark_read))
-        .routes(routes!(unread))
+        .routes(crate::route!(list_notices))
+        .routes(crate::route!(create_notice))
+        .routes(crate::route!(update_notice))
+        .routes(crate::route!(publish_notice))
+        .routes(crate::route!(acknowledge))
+        .routes(crate::route!(mark_read))
+        .routes(crate::route!(unread))
 }
 
 /// A change's notices, newest first, with audiences and acknowledgements.
@@ -41,7 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     get,
     path = "/changes/{id}/notices",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The change's id")),
     responses(
         (status = 200, description = "The notices", body = Vec<Notice>),
@@ -51,70 +43,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn list_notices(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    _caller: Require<AnyUser>,
 ) -> Result<Json<Vec<Notice>>> {
-    find_change(&state.pool, &id).await?;
-    let mut conn = state.pool.acquire().await?;
-    Ok(Json(db::notices::for_change(&mut conn, &id).await?))
-}
-
-/// Checks a notice's input against the rules and the stored teams; the stage as stored.
-async fn checked(conn: &mut AnyConnection, input: &NoticeInput) -> Result<Option<String>> {
-    notices::validate_notice(input)?;
-    if let Some(at) = &input.planned_at
-        && OffsetDateTime::parse(at, &Rfc3339).is_err()
-    {
-        return Err(Error::validation(
-            "planned_at",
-            "give the date as RFC 3339, e.g. 2026-12-01T09:00:00Z",
-        ));
-    }
-    for (i, team) in input.audience.iter().enumerate() {
-        if db::teams::find(conn, team).await?.is_none() {
-            return Err(Error::validation(
-                format!("audience[{i}]"),
-                format!("no team has the id `{team}`"),
-            ));
-        }
-    }
-    Ok(input
-        .planned_stage
-        .map(|s| serde_json::to_string(&s).unwrap_or_default()))
-}
-
-fn unique(ids: &[String]) -> Vec<String> {
-    let mut v = ids.to_vec();
-    v.sort();
-    v.dedup();
-    v
-}
-
-async fn audit(
-    conn: &mut AnyConnection,
-    user: &AuthUser,
-    action: &str,
-    before: Option<&Notice>,
-    after: &Notice,
-    at: &str,
-) -> Result<()> {
-    db::audit::append(
-        conn,
-        &Record {
-            who: &user.who(),
-            action,
-            object_type: "notice",
-            object_id: Some(&after.id),
-            before: before.map(|b| serde_json::to_value(b).unwrap_or_default()),
-            after: Some(serde_json::to_value(after).unwrap_or_default()),
-            at,
-        },
-    )
-    .await
-}
-
-async fn reload(conn: &mut AnyConnection, id: &str) -> Result<Notice> {
-    db::notices::find(conn, id)
-        .await?
-        .ok_or_else(|| Error::internal("a notice vanished in its own transaction"))
+    Ok(Json(notices::list(&state.pool, &id).await?))
 }
 
 /// Drafts a notice about the change; nobody is told until it is published.
@@ -122,7 +53,6 @@ async fn reload(conn: &mut AnyConnection, id: &str) -> Result<Notice> {
     post,
     path = "/changes/{id}/notices",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The change's id")),
     request_body = NoticeInput,
     responses(
@@ -136,37 +66,13 @@ async fn reload(conn: &mut AnyConnection, id: &str) -> Result<Notice> {
 async fn create_notice(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: AuthUser,
+    user: Require<Editors>,
     Json(input): Json<NoticeInput>,
 ) -> Result<Response> {
-    find_change(&state.pool, &id).await?;
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    let stage = checked(&mut tx, &input).await?;
-    let audience = unique(&input.audience);
-    let notice_id = db::notices::insert(
-        &mut tx,
-        &NewNotice {
-            change_id: &id,
-            previous_id: None,
-            status: NoticeStatus::Draft,
-            kind: NoticeKind::Manual,
-            audience: &audience,
-            planned_at: input.planned_at.as_deref(),
-            planned_stage: stage,
-            expected_changes: input.expected_changes.trim(),
-            talking_points: input.talking_points.trim(),
-            created_by: Some(&user.user.id),
-            at: &at,
-        },
-    )
-    .await?;
-    let notice = reload(&mut tx, &notice_id).await?;
-    audit(&mut tx, &user, "notice.create", None, &notice, &at).await?;
-    tx.commit().await?;
+    let notice = notices::create(&state.pool, &user.actor(), &id, &input).await?;
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/notices/{notice_id}"))],
+        [(header::LOCATION, format!("/api/v1/notices/{}", notice.id))],
         Json(notice),
     )
         .into_response())
@@ -180,7 +86,6 @@ async fn create_notice(
     put,
     path = "/notices/{id}",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The notice's id")),
     request_body = NoticeInput,
     responses(
@@ -193,64 +98,12 @@ async fn create_notice(
 async fn update_notice(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: AuthUser,
+    user: Require<Editors>,
     Json(input): Json<NoticeInput>,
 ) -> Result<Json<Notice>> {
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    let before = db::notices::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("notice"))?;
-    let stage = checked(&mut tx, &input).await?;
-    let audience = unique(&input.audience);
-    let new = NewNotice {
-        change_id: &before.change_id,
-        previous_id: Some(&id),
-        status: NoticeStatus::Published,
-        kind: before.kind,
-        audience: &audience,
-        planned_at: input.planned_at.as_deref(),
-        planned_stage: stage,
-        expected_changes: input.expected_changes.trim(),
-        talking_points: input.talking_points.trim(),
-        created_by: Some(&user.user.id),
-        at: &at,
-    };
-    let after_id = match before.status {
-        NoticeStatus::Draft => {
-            if !db::notices::update_draft(&mut tx, &id, &new).await? {
-                return Err(Error::conflict(
-                    "the notice was published meanwhile; reload",
-                ));
-            }
-            id.clone()
-        }
-        NoticeStatus::Published => {
-            if !db::notices::set_status(
-                &mut tx,
-                &id,
-                NoticeStatus::Published,
-                NoticeStatus::Superseded,
-                &at,
-            )
-            .await?
-            {
-                return Err(Error::conflict("the notice was revised meanwhile; reload"));
-            }
-            let revision = db::notices::insert(&mut tx, &new).await?;
-            db::deliveries::enqueue(&mut tx, &revision, &at).await?;
-            revision
-        }
-        NoticeStatus::Superseded => {
-            return Err(Error::conflict(
-                "this notice was replaced by a newer revision; edit that one",
-            ));
-        }
-    };
-    let after = reload(&mut tx, &after_id).await?;
-    audit(&mut tx, &user, "notice.update", Some(&before), &after, &at).await?;
-    tx.commit().await?;
-    Ok(Json(after))
+    Ok(Json(
+        notices::update(&state.pool, &user.actor(), &id, &input).await?,
+    ))
 }
 
 /// Publishes a draft: its audience teams see it (unread counts, Atom feeds) and are asked
@@ -259,7 +112,6 @@ async fn update_notice(
     post,
     path = "/notices/{id}/publish",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The notice's id")),
     responses(
         (status = 200, description = "The published notice", body = Notice),
@@ -270,32 +122,11 @@ async fn update_notice(
 async fn publish_notice(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: AuthUser,
+    user: Require<Editors>,
 ) -> Result<Json<Notice>> {
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    let before = db::notices::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("notice"))?;
-    if !db::notices::set_status(
-        &mut tx,
-        &id,
-        NoticeStatus::Draft,
-        NoticeStatus::Published,
-        &at,
-    )
-    .await?
-    {
-        return Err(Error::conflict(format!(
-            "only a draft can be published; this notice is {}",
-            before.status.as_str()
-        )));
-    }
-    let after = reload(&mut tx, &id).await?;
-    db::deliveries::enqueue(&mut tx, &id, &at).await?;
-    audit(&mut tx, &user, "notice.publish", Some(&before), &after, &at).await?;
-    tx.commit().await?;
-    Ok(Json(after))
+    Ok(Json(
+        notices::publish(&state.pool, &user.actor(), &id).await?,
+    ))
 }
 
 /// Acknowledges a published notice for a team of its audience; the caller must be a member
@@ -304,7 +135,6 @@ async fn publish_notice(
     post,
     path = "/notices/{id}/acknowledgements",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The notice's id")),
     request_body = AcknowledgeBody,
     responses(
@@ -318,48 +148,11 @@ async fn publish_notice(
 async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: AuthUser,
+    user: Require<AnyUser>,
     Json(body): Json<AcknowledgeBody>,
 ) -> Result<Json<Notice>> {
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    let before = db::notices::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("notice"))?;
-    if before.status != NoticeStatus::Published {
-        return Err(Error::conflict(format!(
-            "only a published notice can be acknowledged; this one is {}",
-            before.status.as_str()
-        )));
-    }
-    let Some(team) = before.audience.iter().find(|a| a.team_id == body.team_id) else {
-        return Err(Error::validation(
-            "team_id",
-            "this team is not in the notice's audience",
-        ));
-    };
-    if !db::teams::is_member(&mut tx, &body.team_id, &user.user.id).await? {
-        return Err(Error::forbidden(format!(
-            "only a member of {} can acknowledge for it",
-            team.team_name
-        )));
-    }
-    if db::notices::acknowledge(&mut tx, &id, &body.team_id, &user.user.id, &at).await? {
-        let after = reload(&mut tx, &id).await?;
-        audit(
-            &mut tx,
-            &user,
-            "notice.acknowledge",
-            Some(&before),
-            &after,
-            &at,
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(Json(after));
-    }
-    tx.commit().await?;
-    Ok(Json(before))
+    let notice = notices::acknowledge(&state.pool, &user.actor(), &id, &body.team_id).await?;
+    Ok(Json(notice))
 }
 
 /// Marks a notice read by the signed-in user (it leaves their unread list). Repeats are
@@ -368,7 +161,6 @@ async fn acknowledge(
     post,
     path = "/notices/{id}/read",
     tag = "notices",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The notice's id")),
     responses(
         (status = 204, description = "Marked read"),
@@ -378,13 +170,9 @@ async fn acknowledge(
 async fn mark_read(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: AuthUser,
+    user: Require<AnyUser>,
 ) -> Result<StatusCode> {
-    let mut conn = state.pool.acquire().await?;
-    if db::notices::find(&mut conn, &id).await?.is_none() {
-        return Err(Error::not_found("notice"));
-    }
-    db::notices::mark_read(&mut conn, &id, &user.user.id, &db::now()).await?;
+    notices::mark_read(&state.pool, &user.user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -393,17 +181,14 @@ async fn mark_read(
     get,
     path = "/notices/unread",
     tag = "notices",
-    security(("session_cookie" = [])),
     responses(
         (status = 200, description = "The unread notices", body = UnreadNotices),
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
-async fn unread(State(state): State<AppState>, user: AuthUser) -> Result<Json<UnreadNotices>> {
-    let mut conn = state.pool.acquire().await?;
-    let items = db::notices::unread(&mut conn, &user.user.id).await?;
-    Ok(Json(UnreadNotices {
-        count: items.len(),
-        items,
-    }))
+async fn unread(
+    State(state): State<AppState>,
+    user: Require<AnyUser>,
+) -> Result<Json<UnreadNotices>> {
+    Ok(Json(notices::unread(&state.pool, &user.user.id).await?))
 }

@@ -11,9 +11,7 @@ use axum::Extension;
 use axum::http::{Method, header};
 use axum::response::IntoResponse;
 use utoipa::OpenApi;
-use utoipa::openapi::security::SecurityRequirement;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::authz::{self, Rule};
 use crate::AppState;
@@ -53,15 +51,16 @@ impl utoipa::Modify for IngestTokenScheme {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            "session_cookie",
+            authz::SESSION_SCHEME,
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "rollgate_session",
                 "The session cookie set by POST /api/v1/session. Writes also need the \
-                 session's CSRF token in the X-CSRF-Token header.",
+                 session's CSRF token in the X-CSRF-Token header. An operation's scopes name \
+                 the roles it needs, any one of them; none means any signed-in user.",
             ))),
         );
         components.add_security_scheme(
-            "ingest_token",
+            authz::TOKEN_SCHEME,
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
@@ -76,8 +75,8 @@ impl utoipa::Modify for IngestTokenScheme {
 
 /// Completes what each handler's `#[utoipa::path]` says with the answers that come from the
 /// layers around it rather than from the handler, so that the document cannot drift from what
-/// is enforced: who may call (the [`authz::POLICY`] table the middleware applies: its security
-/// scheme, 401 and 403) and a JSON body's rejections (the `Json` extractor's 400, 413, 415 and
+/// is enforced: who may call (the 401 and 403 of the rule each handler declares, which
+/// [`authz::declared`] already wrote as the operation's security and the middleware applies) and a JSON body's rejections (the `Json` extractor's 400, 413, 415 and
 /// 422). A response a handler already documents keeps its own, more specific description.
 pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
@@ -95,7 +94,6 @@ pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
             match rule {
                 Some(Rule::Public) | None => {}
                 Some(Rule::AnyUser | Rule::Roles(_)) => {
-                    op.security = Some(vec![scheme("session_cookie")]);
                     add(op, "401", "Not signed in (no, expired or ended session)");
                     if let Some(Rule::Roles(roles)) = rule {
                         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
@@ -109,7 +107,6 @@ pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
                     }
                 }
                 Some(Rule::ServiceToken(scope)) => {
-                    op.security = Some(vec![scheme("ingest_token")]);
                     add(op, "401", "No valid bearer token");
                     add(
                         op,
@@ -135,11 +132,6 @@ pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
-}
-
-/// A requirement of one of the document's security schemes, which take no scopes.
-fn scheme(name: &str) -> SecurityRequirement {
-    SecurityRequirement::new(name, Vec::<String>::new())
 }
 
 /// Documents `status` as an error answer unless the handler already did.
@@ -179,7 +171,7 @@ impl Document {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(openapi_json))
+    OpenApiRouter::new().routes(crate::route!(openapi_json))
 }
 
 /// This document.

@@ -1,19 +1,22 @@
 //! `/api/v1/policies`: which roles sign which gate, per risk tier.
 
 use axum::extract::State;
+use shared::access::{Admins, AnyUser};
 use shared::api::ErrorBody;
-use shared::approvals::{ApprovalPolicies, validate_policies};
+use shared::approvals::ApprovalPolicies;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::Require;
 use super::extract::Json;
 use crate::AppState;
-use crate::db::{self, audit::Record};
+use crate::app::gates;
+use crate::db;
 use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_policies, put_policies))
+    OpenApiRouter::new()
+        .routes(crate::route!(get_policies))
+        .routes(crate::route!(put_policies))
 }
 
 /// The approval policy of every risk tier (the defaults until an admin changes them).
@@ -21,13 +24,15 @@ pub fn router() -> OpenApiRouter<AppState> {
     get,
     path = "/policies",
     tag = "approvals",
-    security(("session_cookie" = [])),
     responses(
         (status = 200, description = "The policies", body = ApprovalPolicies),
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
-async fn get_policies(State(state): State<AppState>) -> Result<Json<ApprovalPolicies>> {
+async fn get_policies(
+    State(state): State<AppState>,
+    _caller: Require<AnyUser>,
+) -> Result<Json<ApprovalPolicies>> {
     Ok(Json(db::policies::current(&state.pool).await?))
 }
 
@@ -37,7 +42,6 @@ async fn get_policies(State(state): State<AppState>) -> Result<Json<ApprovalPoli
     put,
     path = "/policies",
     tag = "approvals",
-    security(("session_cookie" = [])),
     request_body = ApprovalPolicies,
     responses(
         (status = 200, description = "The stored policies", body = ApprovalPolicies),
@@ -47,29 +51,10 @@ async fn get_policies(State(state): State<AppState>) -> Result<Json<ApprovalPoli
 )]
 async fn put_policies(
     State(state): State<AppState>,
-    admin: AuthUser,
+    admin: Require<Admins>,
     Json(policies): Json<ApprovalPolicies>,
 ) -> Result<Json<ApprovalPolicies>> {
-    validate_policies(&policies)?;
-    // Absent lead times mean the tier's default, stored explicitly from now on.
-    let policies = policies.with_defaults();
-    let before = db::policies::current(&state.pool).await?;
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    db::policies::set(&mut tx, &policies, Some(&admin.user.id), &at).await?;
-    db::audit::append(
-        &mut tx,
-        &Record {
-            who: &admin.who(),
-            action: "policy.update",
-            object_type: "policy",
-            object_id: None,
-            before: Some(serde_json::to_value(&before).unwrap_or_default()),
-            after: Some(serde_json::to_value(&policies).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(policies))
+    Ok(Json(
+        gates::set_policies(&state.pool, &admin.actor(), &policies).await?,
+    ))
 }

@@ -9,13 +9,13 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use shared::access::AnyUser;
 use shared::api::ErrorBody;
 use shared::auth::{DemoUsers, LoginRequest, SessionInfo, email_key};
 use time::{Duration, OffsetDateTime};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::{AuthUser, ClientAddress, SESSION_COOKIE, same_site};
+use super::authz::{ClientAddress, Require, SESSION_COOKIE, same_site};
 use super::extract::Json;
 use crate::AppState;
 use crate::accounts;
@@ -34,8 +34,10 @@ pub const MAX_FAILURES_PER_ADDRESS: i64 = 30;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(login, current, logout))
-        .routes(routes!(demo_users))
+        .routes(crate::route!(login))
+        .routes(crate::route!(current))
+        .routes(crate::route!(logout))
+        .routes(crate::route!(demo_users))
 }
 
 /// Signs in. Sets the `rollgate_session` cookie (HttpOnly, SameSite=Strict, Path=/, 12 h;
@@ -221,13 +223,13 @@ fn set_cookie(token: &str, max_age: Duration, secure: bool) -> String {
     get,
     path = "/session",
     tag = "session",
-    security(("session_cookie" = [])),
     responses(
         (status = 200, description = "The signed-in user", body = SessionInfo),
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
-async fn current(user: AuthUser) -> Json<SessionInfo> {
+async fn current(user: Require<AnyUser>) -> Json<SessionInfo> {
+    let user = user.into_inner();
     Json(SessionInfo {
         user: user.user,
         csrf_token: user.csrf_token,
@@ -240,7 +242,6 @@ async fn current(user: AuthUser) -> Json<SessionInfo> {
     delete,
     path = "/session",
     tag = "session",
-    security(("session_cookie" = [])),
     params(("X-CSRF-Token" = String, Header, description = "The session's CSRF token")),
     responses(
         (status = 204, description = "Signed out"),
@@ -251,7 +252,7 @@ async fn current(user: AuthUser) -> Json<SessionInfo> {
 async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    user: AuthUser,
+    user: Require<AnyUser>,
 ) -> Result<Response> {
     let at = db::now();
     let mut tx = db::begin(&state.pool).await?;

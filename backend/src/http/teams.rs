@@ -6,28 +6,26 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use shared::access::{Admins, AnyUser};
 use shared::api::ErrorBody;
-use shared::teams::{self, CreatedTeam, FeedToken, Team, TeamInput, WebhookSecret};
+use shared::teams::{CreatedTeam, FeedToken, Team, TeamInput, WebhookSecret};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::Require;
 use super::extract::{Json, Path};
 use crate::AppState;
-use crate::db::{self, audit::Record};
-use crate::error::{Error, Result};
-
-/// Webhook signing secrets and Atom feed tokens, recognisable in a leaked log.
-pub const WEBHOOK_SECRET_PREFIX: &str = "rg_whs_";
-pub const FEED_TOKEN_PREFIX: &str = "rg_feed_";
+use crate::app;
+use crate::db;
+use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_teams, create_team))
-        .routes(routes!(update_team))
-        .routes(routes!(rotate_secret))
-        .routes(routes!(new_feed_token))
-        .routes(routes!(atom_feed))
+        .routes(crate::route!(list_teams))
+        .routes(crate::route!(create_team))
+        .routes(crate::route!(update_team))
+        .routes(crate::route!(rotate_secret))
+        .routes(crate::route!(new_feed_token))
+        .routes(crate::route!(atom_feed))
 }
 
 /// Every team with its members, by name.
@@ -35,28 +33,17 @@ pub fn router() -> OpenApiRouter<AppState> {
     get,
     path = "/teams",
     tag = "teams",
-    security(("session_cookie" = [])),
     responses(
         (status = 200, description = "The teams", body = Vec<Team>),
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
-async fn list_teams(State(state): State<AppState>) -> Result<Json<Vec<Team>>> {
+async fn list_teams(
+    State(state): State<AppState>,
+    _caller: Require<AnyUser>,
+) -> Result<Json<Vec<Team>>> {
     let mut conn = state.pool.acquire().await?;
     Ok(Json(db::teams::list(&mut conn).await?))
-}
-
-async fn check_members(conn: &mut sqlx::AnyConnection, members: &[String]) -> Result<Vec<String>> {
-    let mut unique = members.to_vec();
-    unique.sort();
-    unique.dedup();
-    if let Some(id) = db::teams::unknown_users(conn, &unique).await?.first() {
-        return Err(Error::validation(
-            "members",
-            format!("no user has the id `{id}`"),
-        ));
-    }
-    Ok(unique)
 }
 
 /// Creates a team. The answer carries its webhook signing secret, shown this once.
@@ -64,7 +51,6 @@ async fn check_members(conn: &mut sqlx::AnyConnection, members: &[String]) -> Re
     post,
     path = "/teams",
     tag = "teams",
-    security(("session_cookie" = [])),
     request_body = TeamInput,
     responses(
         (status = 201, description = "The team and its webhook secret", body = CreatedTeam,
@@ -76,45 +62,17 @@ async fn check_members(conn: &mut sqlx::AnyConnection, members: &[String]) -> Re
 )]
 async fn create_team(
     State(state): State<AppState>,
-    admin: AuthUser,
+    admin: Require<Admins>,
     Json(input): Json<TeamInput>,
 ) -> Result<Response> {
-    let (name, url) = teams::validate_team(&input)?;
-    let secret = db::teams::new_secret(WEBHOOK_SECRET_PREFIX)?;
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    let members = check_members(&mut tx, &input.members).await?;
-    if db::teams::id_by_name(&mut tx, &name).await?.is_some() {
-        return Err(Error::conflict(format!(
-            "a team is already called `{name}`"
-        )));
-    }
-    let id = db::teams::create(&mut tx, &name, url.as_deref(), &secret, &at).await?;
-    db::teams::set_members(&mut tx, &id, &members).await?;
-    let team = db::teams::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Error::internal("a team vanished in its own transaction"))?;
-    db::audit::append(
-        &mut tx,
-        &Record {
-            who: &admin.who(),
-            action: "team.create",
-            object_type: "team",
-            object_id: Some(&id),
-            before: None,
-            after: Some(serde_json::to_value(&team).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let created = app::teams::create(&state.pool, &admin.actor(), &input).await?;
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/teams/{id}"))],
-        Json(CreatedTeam {
-            team,
-            webhook_secret: secret,
-        }),
+        [(
+            header::LOCATION,
+            format!("/api/v1/teams/{}", created.team.id),
+        )],
+        Json(created),
     )
         .into_response())
 }
@@ -124,7 +82,6 @@ async fn create_team(
     put,
     path = "/teams/{id}",
     tag = "teams",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The team's id")),
     request_body = TeamInput,
     responses(
@@ -137,43 +94,12 @@ async fn create_team(
 async fn update_team(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    admin: AuthUser,
+    admin: Require<Admins>,
     Json(input): Json<TeamInput>,
 ) -> Result<Json<Team>> {
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    let before = db::teams::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("team"))?;
-    let (name, url) = teams::validate_team(&input)?;
-    let members = check_members(&mut tx, &input.members).await?;
-    if let Some(other) = db::teams::id_by_name(&mut tx, &name).await?
-        && other != id
-    {
-        return Err(Error::conflict(format!(
-            "a team is already called `{name}`"
-        )));
-    }
-    db::teams::update(&mut tx, &id, &name, url.as_deref(), &at).await?;
-    db::teams::set_members(&mut tx, &id, &members).await?;
-    let after = db::teams::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| Error::internal("a team vanished in its own transaction"))?;
-    db::audit::append(
-        &mut tx,
-        &Record {
-            who: &admin.who(),
-            action: "team.update",
-            object_type: "team",
-            object_id: Some(&id),
-            before: Some(serde_json::to_value(&before).unwrap_or_default()),
-            after: Some(serde_json::to_value(&after).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(after))
+    Ok(Json(
+        app::teams::update(&state.pool, &admin.actor(), &id, &input).await?,
+    ))
 }
 
 /// Replaces the team's webhook signing secret; the new one is shown this once. Receivers
@@ -182,7 +108,6 @@ async fn update_team(
     post,
     path = "/teams/{id}/secret",
     tag = "teams",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The team's id")),
     responses(
         (status = 200, description = "The new secret", body = WebhookSecret),
@@ -192,19 +117,11 @@ async fn update_team(
 async fn rotate_secret(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    admin: AuthUser,
+    admin: Require<Admins>,
 ) -> Result<Json<WebhookSecret>> {
-    let secret = db::teams::new_secret(WEBHOOK_SECRET_PREFIX)?;
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    if !db::teams::set_webhook_secret(&mut tx, &id, &secret, &at).await? {
-        return Err(Error::not_found("team"));
-    }
-    audit_plain(&mut tx, &admin, "team.rotate_secret", &id, &at).await?;
-    tx.commit().await?;
-    Ok(Json(WebhookSecret {
-        webhook_secret: secret,
-    }))
+    Ok(Json(
+        app::teams::rotate_secret(&state.pool, &admin.actor(), &id).await?,
+    ))
 }
 
 /// Makes a new Atom feed token for the team (the old one stops working); shown this once.
@@ -212,7 +129,6 @@ async fn rotate_secret(
     post,
     path = "/teams/{id}/feed-token",
     tag = "teams",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The team's id")),
     responses(
         (status = 200, description = "The new token and the feed's path", body = FeedToken),
@@ -222,43 +138,11 @@ async fn rotate_secret(
 async fn new_feed_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    admin: AuthUser,
+    admin: Require<Admins>,
 ) -> Result<Json<FeedToken>> {
-    let token = db::teams::new_secret(FEED_TOKEN_PREFIX)?;
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    if !db::teams::set_feed_token(&mut tx, &id, &db::tokens::hash(&token), &at).await? {
-        return Err(Error::not_found("team"));
-    }
-    audit_plain(&mut tx, &admin, "team.feed_token", &id, &at).await?;
-    tx.commit().await?;
-    Ok(Json(FeedToken {
-        feed_path: format!("/api/v1/teams/{id}/feed.atom?token={token}"),
-        feed_token: token,
-    }))
-}
-
-/// An audit row that records that something happened to a team, without the secret.
-async fn audit_plain(
-    conn: &mut sqlx::AnyConnection,
-    admin: &AuthUser,
-    action: &str,
-    id: &str,
-    at: &str,
-) -> Result<()> {
-    db::audit::append(
-        conn,
-        &Record {
-            who: &admin.who(),
-            action,
-            object_type: "team",
-            object_id: Some(id),
-            before: None,
-            after: None,
-            at,
-        },
-    )
-    .await
+    Ok(Json(
+        app::teams::new_feed_token(&state.pool, &admin.actor(), &id).await?,
+    ))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -287,19 +171,7 @@ async fn atom_feed(
     Path(id): Path<String>,
     super::extract::Query(query): super::extract::Query<FeedQuery>,
 ) -> Result<Response> {
-    let mut conn = state.pool.acquire().await?;
-    let team = db::teams::find(&mut conn, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("team"))?;
-    let token = query
-        .token
-        .filter(|t| t.starts_with(FEED_TOKEN_PREFIX))
-        .ok_or_else(|| Error::unauthorized("give the team's feed token as ?token="))?;
-    let owner = db::teams::id_by_feed_token(&mut conn, &db::tokens::hash(&token)).await?;
-    if owner.as_deref() != Some(id.as_str()) {
-        return Err(Error::unauthorized("this is not the team's feed token"));
-    }
-    let notices = db::notices::published_to(&mut conn, &id, 50).await?;
+    let (team, notices) = app::teams::feed(&state.pool, &id, query.token).await?;
     let xml = crate::atom::feed(&team, &notices, state.public_url.as_deref());
     Ok((
         [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],

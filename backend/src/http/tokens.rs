@@ -5,22 +5,24 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use shared::access::Admins;
 use shared::api::ErrorBody;
-use shared::tokens::{self, NewToken, TokenCreated, TokenInfo};
+use shared::tokens::{NewToken, TokenCreated, TokenInfo};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::Require;
 use super::extract::{Json, Path, Query};
 use crate::AppState;
+use crate::app::tokens;
 use crate::db;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_tokens, create_token))
-        .routes(routes!(revoke_token))
+        .routes(crate::route!(list_tokens))
+        .routes(crate::route!(create_token))
+        .routes(crate::route!(revoke_token))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -35,7 +37,6 @@ struct ListQuery {
     get,
     path = "/tokens",
     tag = "tokens",
-    security(("session_cookie" = [])),
     params(ListQuery),
     responses(
         (status = 200, description = "The tokens", body = Vec<TokenInfo>),
@@ -46,6 +47,7 @@ struct ListQuery {
 async fn list_tokens(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
+    _caller: Require<Admins>,
 ) -> Result<Json<Vec<TokenInfo>>> {
     Ok(Json(
         db::tokens::list(&state.pool, query.change_id.as_deref()).await?,
@@ -58,7 +60,6 @@ async fn list_tokens(
     post,
     path = "/tokens",
     tag = "tokens",
-    security(("session_cookie" = [])),
     request_body = NewToken,
     responses(
         (status = 201, description = "The token and its secret, shown this once", body = TokenCreated,
@@ -70,31 +71,10 @@ async fn list_tokens(
 )]
 async fn create_token(
     State(state): State<AppState>,
-    actor: AuthUser,
+    actor: Require<Admins>,
     Json(new): Json<NewToken>,
 ) -> Result<Response> {
-    tokens::validate_new(&new)?;
-    let change_id = new.change_id.as_deref().map(str::trim);
-    if let Some(id) = change_id
-        && db::changes::find(&state.pool, id).await?.is_none()
-    {
-        return Err(Error::validation(
-            "change_id",
-            format!("no change has id `{id}`"),
-        ));
-    }
-    let secret = db::tokens::new_secret()?;
-    let token = db::tokens::create(
-        &state.pool,
-        new.name.trim(),
-        change_id,
-        &secret,
-        &actor.who(),
-        &db::now(),
-    )
-    .await?;
-    tracing::info!(actor = %actor.user.email, id = %token.id, prefix = %token.prefix, change = ?token.change_id,
-                   "ingestion token created");
+    let (token, secret) = tokens::create(&state.pool, &actor.actor(), &new).await?;
     let location = format!("/api/v1/tokens/{}", token.id);
     Ok((
         StatusCode::CREATED,
@@ -109,7 +89,6 @@ async fn create_token(
     delete,
     path = "/tokens/{id}",
     tag = "tokens",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The token's id")),
     responses(
         (status = 200, description = "The revoked token", body = TokenInfo),
@@ -119,11 +98,9 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    actor: AuthUser,
+    actor: Require<Admins>,
 ) -> Result<Json<TokenInfo>> {
-    let token = db::tokens::revoke(&state.pool, &id, &actor.who(), &db::now())
-        .await?
-        .ok_or_else(|| Error::not_found("token"))?;
-    tracing::info!(actor = %actor.user.email, %id, prefix = %token.prefix, "ingestion token revoked");
-    Ok(Json(token))
+    Ok(Json(
+        tokens::revoke(&state.pool, &actor.actor(), &id).await?,
+    ))
 }

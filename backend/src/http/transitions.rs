@@ -1,21 +1,18 @@
 //! `POST /api/v1/changes/{id}/transitions`: advance, skip or roll back a rollout.
 
 use axum::extract::State;
+use shared::access::Movers;
 use shared::api::{ChangeDetail, ErrorBody, TransitionRequest};
-use shared::{rollout, validate};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::{AuthUser, transition_roles};
-use super::changes::{detail, find, stale};
+use super::authz::Require;
 use super::extract::{Json, Path};
 use crate::AppState;
-use crate::db;
-use crate::db::transitions::NewTransition;
+use crate::app::rollout;
 use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_transition))
+    OpenApiRouter::new().routes(crate::route!(create_transition))
 }
 
 /// Moves the rollout as the state machine allows and records who did it and why. Skipping
@@ -28,7 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     post,
     path = "/changes/{id}/transitions",
     tag = "changes",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The change's id")),
     request_body = TransitionRequest,
     responses(
@@ -49,50 +45,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn create_transition(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    actor: AuthUser,
+    actor: Require<Movers>,
     Json(request): Json<TransitionRequest>,
 ) -> Result<Json<ChangeDetail>> {
-    let change = find(&state.pool, &id).await?;
-    actor.require(
-        transition_roles(request.action),
-        &format!("the transition `{}`", request.action.as_str()),
-    )?;
-    validate::reason(request.reason.as_deref())?;
-    if let Some(sent) = request.revision
-        && sent != change.revision
-    {
-        return Err(stale(sent, change.revision));
-    }
-    let to = rollout::transition(
-        &change.plan,
-        change.state,
-        request.action,
-        request.reason.as_deref(),
-    )?;
-    if request.action != rollout::TransitionAction::RollBack {
-        super::approvals::check_gate(&state.pool, &change, to).await?;
-    }
-    let reason = request
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    let at = db::now();
-    let moved = db::transitions::record(
-        &state.pool,
-        &change,
-        change.revision,
-        &NewTransition {
-            action: request.action,
-            to,
-            actor: &actor.user.email,
-            actor_id: Some(&actor.user.id),
-            reason,
-            at: &at,
-        },
-        &actor.who(),
-    )
-    .await?;
-    tracing::info!(actor = %actor.user.email, %id, from = change.state.name(), to = to.name(), "rollout moved");
-    Ok(Json(detail(&state.pool, moved).await?))
+    let moved = rollout::transition(&state.pool, &actor.actor(), &id, &request).await?;
+    Ok(Json(moved))
 }

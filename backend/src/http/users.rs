@@ -3,22 +3,23 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use shared::access::Admins;
 use shared::api::ErrorBody;
-use shared::auth::{self, NewUser, Role, User, UserUpdate};
+use shared::auth::{NewUser, User, UserUpdate};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::authz::AuthUser;
+use super::authz::Require;
 use super::extract::{Json, Path};
 use crate::AppState;
 use crate::accounts;
-use crate::db::{self, audit::Record};
-use crate::error::{Error, Result};
+use crate::db;
+use crate::error::Result;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_users, create_user))
-        .routes(routes!(update_user))
+        .routes(crate::route!(list_users))
+        .routes(crate::route!(create_user))
+        .routes(crate::route!(update_user))
 }
 
 /// Every account, by e-mail.
@@ -26,14 +27,16 @@ pub fn router() -> OpenApiRouter<AppState> {
     get,
     path = "/users",
     tag = "users",
-    security(("session_cookie" = [])),
     responses(
         (status = 200, description = "The users", body = Vec<User>),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
     )
 )]
-async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<User>>> {
+async fn list_users(
+    State(state): State<AppState>,
+    _caller: Require<Admins>,
+) -> Result<Json<Vec<User>>> {
     Ok(Json(db::users::list(&state.pool).await?))
 }
 
@@ -42,7 +45,6 @@ async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<User>>> {
     post,
     path = "/users",
     tag = "users",
-    security(("session_cookie" = [])),
     request_body = NewUser,
     responses(
         (status = 201, description = "The new user", body = User,
@@ -54,7 +56,7 @@ async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<User>>> {
 )]
 async fn create_user(
     State(state): State<AppState>,
-    admin: AuthUser,
+    admin: Require<Admins>,
     Json(new): Json<NewUser>,
 ) -> Result<Response> {
     let user = accounts::create_user(&state.pool, &state.passwords, &new, &admin.who()).await?;
@@ -74,7 +76,6 @@ async fn create_user(
     put,
     path = "/users/{id}",
     tag = "users",
-    security(("session_cookie" = [])),
     params(("id" = String, Path, description = "The user's id")),
     request_body = UserUpdate,
     responses(
@@ -87,42 +88,10 @@ async fn create_user(
 async fn update_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    admin: AuthUser,
+    admin: Require<Admins>,
     Json(edit): Json<UserUpdate>,
 ) -> Result<Json<User>> {
-    let before = db::users::find(&state.pool, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("user"))?;
-    auth::validate_user_update(&edit)?;
-    if id == admin.user.id && (edit.disabled || !edit.roles.contains(&Role::Admin)) {
-        return Err(Error::conflict(
-            "you cannot disable yourself or drop your own admin role; ask another admin",
-        ));
-    }
-    let at = db::now();
-    let mut tx = db::begin(&state.pool).await?;
-    if !db::users::update(&mut tx, &id, &edit.name, &edit.roles, edit.disabled, &at).await? {
-        return Err(Error::not_found("user"));
-    }
-    let after = User {
-        name: edit.name.trim().to_owned(),
-        roles: edit.roles.clone(),
-        disabled: edit.disabled,
-        ..before.clone()
-    };
-    db::audit::append(
-        &mut tx,
-        &Record {
-            who: &admin.who(),
-            action: "user.update",
-            object_type: "user",
-            object_id: Some(&id),
-            before: Some(serde_json::to_value(&before).unwrap_or_default()),
-            after: Some(serde_json::to_value(&after).unwrap_or_default()),
-            at: &at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(after))
+    Ok(Json(
+        accounts::update_user(&state.pool, &admin.actor(), &id, &edit).await?,
+    ))
 }

@@ -1,0 +1,154 @@
+//! AI changes: list, create, read and edit a draft.
+
+use shared::api::{ChangeDetail, ChangePage, ChangeSummary, ChangeUpdate, NewChange};
+use shared::change::{AiChange, ChangeKind};
+use shared::rollout::STATE_NAMES;
+use shared::validate;
+use sqlx::AnyPool;
+
+use super::Actor;
+use crate::db::{self, audit::Record};
+use crate::error::{Error, Result};
+
+pub const DEFAULT_PER_PAGE: u32 = 20;
+pub const MAX_PER_PAGE: u32 = 100;
+
+/// Which changes to list; `None` is "no filter" or the default page.
+#[derive(Debug, Default)]
+pub struct ListRequest {
+    pub state: Option<String>,
+    pub kind: Option<ChangeKind>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// Changes, newest first, filtered by state and kind, a page at a time.
+pub async fn list(pool: &AnyPool, request: ListRequest) -> Result<ChangePage> {
+    if let Some(s) = &request.state
+        && !STATE_NAMES.contains(&s.as_str())
+    {
+        return Err(Error::validation(
+            "state",
+            format!("unknown state `{s}`; use one of {}", STATE_NAMES.join(", ")),
+        ));
+    }
+    let page = request.page.unwrap_or(1);
+    if page == 0 {
+        return Err(Error::validation("page", "pages are numbered from 1"));
+    }
+    let per_page = request.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(Error::validation(
+            "per_page",
+            format!("must be between 1 and {MAX_PER_PAGE}"),
+        ));
+    }
+    let filter = db::changes::Filter {
+        state: request.state,
+        kind: request.kind,
+    };
+    let offset = (i64::from(page) - 1) * i64::from(per_page);
+    let (items, total) = db::changes::list(pool, &filter, i64::from(per_page), offset).await?;
+    Ok(ChangePage {
+        items: items.iter().map(ChangeSummary::from).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// Creates a draft change, recorded in the audit log.
+pub async fn create(pool: &AnyPool, actor: &Actor, new: &NewChange) -> Result<AiChange> {
+    validate::new_change(new)?;
+    let at = db::now();
+    let mut tx = db::begin(pool).await?;
+    let change = db::changes::create_recorded(&mut tx, new, &actor.who(), &at).await?;
+    tx.commit().await?;
+    tracing::info!(actor = %actor.user.email, id = %change.id, "change created");
+    Ok(change)
+}
+
+/// Replaces a draft's content, if `edit.revision` is still current.
+pub async fn update(
+    pool: &AnyPool,
+    actor: &Actor,
+    id: &str,
+    edit: &ChangeUpdate,
+) -> Result<ChangeDetail> {
+    let current = find(pool, id).await?;
+    check_editable(pool, &current, edit.revision).await?;
+    validate::change_update(edit)?;
+    let at = db::now();
+    let mut tx = db::begin(pool).await?;
+    let updated = db::changes::update_draft(&mut tx, id, edit, &at).await?;
+    if updated {
+        db::audit::append(
+            &mut tx,
+            &Record {
+                who: &actor.who(),
+                action: "change.update",
+                object_type: "change",
+                object_id: Some(id),
+                before: Some(serde_json::to_value(&current).unwrap_or_default()),
+                after: Some(serde_json::to_value(edit).unwrap_or_default()),
+                at: &at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    if !updated {
+        // Someone moved or edited it between our read and our write: explain with a re-read.
+        let now = find(pool, id).await?;
+        check_editable(pool, &now, edit.revision).await?;
+        return Err(stale(edit.revision, now.revision));
+    }
+    tracing::info!(actor = %actor.user.email, %id, revision = edit.revision + 1, "change edited");
+    let change = find(pool, id).await?;
+    detail(pool, change).await
+}
+
+/// 409 `frozen` once the rollout started, 409 `conflict` when `revision` is stale.
+async fn check_editable(pool: &AnyPool, change: &AiChange, revision: i64) -> Result<()> {
+    if !change.state.plan_is_editable() {
+        let since = match db::transitions::started_at(pool, &change.id).await? {
+            Some(at) => format!("the rollout started at {at}"),
+            None => "the rollout has started".to_owned(),
+        };
+        return Err(Error::frozen(format!(
+            "the plan is frozen: {since} and the change is now {}; roll it back and create a \
+             new change to try different settings",
+            change.state.label(&change.plan)
+        )));
+    }
+    if revision != change.revision {
+        return Err(stale(revision, change.revision));
+    }
+    Ok(())
+}
+
+/// 409 `conflict`: the caller's revision `sent` is behind `current`.
+pub fn stale(sent: i64, current: i64) -> Error {
+    Error::conflict(shared::rollout::stale_revision(sent, current))
+}
+
+/// The change with this id, or 404.
+pub async fn find(pool: &AnyPool, id: &str) -> Result<AiChange> {
+    db::changes::find(pool, id)
+        .await?
+        .ok_or_else(|| Error::not_found("change"))
+}
+
+/// The change with its history.
+pub async fn detail(pool: &AnyPool, change: AiChange) -> Result<ChangeDetail> {
+    let history = db::transitions::history(pool, &change.id, &change.plan).await?;
+    Ok(ChangeDetail { change, history })
+}
+
+/// The change with this id and its history, or 404.
+pub async fn get(pool: &AnyPool, id: &str) -> Result<ChangeDetail> {
+    let change = find(pool, id).await?;
+    detail(pool, change).await
+}

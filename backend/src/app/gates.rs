@@ -1,0 +1,499 @@
+//! Gates: who must sign before a rollout enters a stage, who has, who is missing
+//! ([`status`]); refusing a transition whose gate is not signed off ([`check`]); signing
+//! ([`sign`]) and the approvals inbox ([`inbox`]).
+//!
+//! The gate rules are `shared::approvals` and `shared::notices::notice_gates`; this module
+//! feeds them the stored signatures that count (same stage, current plan revision) and the
+//! Support notice, and refuses what they refuse.
+
+use shared::approvals::{
+    self, ApprovalPolicies, ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot,
+    GateStatus, Inbox, InboxItem, InboxScope, MetricVerdict, Signature, UserRef, stage_key,
+};
+use shared::auth::{Role, User};
+use shared::change::AiChange;
+use shared::comparison::{ReportOptions, report};
+use shared::metrics::ALL_SEGMENTS;
+use shared::rollout::RolloutState;
+use sqlx::AnyPool;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{Actor, changes, metrics};
+use crate::db::{self, approvals::NewSignature, approvals::Signed, audit::Record};
+use crate::error::{Error, Result};
+
+/// The gate of the change `id` at the stage stored as `stage` (`canary`, `ramp:1`, `full`),
+/// or the upcoming one when `None`.
+pub async fn status_of(pool: &AnyPool, id: &str, stage: Option<&str>) -> Result<GateStatus> {
+    let change = changes::find(pool, id).await?;
+    let stage = match stage {
+        None => None,
+        Some(key) => Some(parse_stage(&change, key, "stage")?),
+    };
+    status(pool, &change, stage).await
+}
+
+fn parse_stage(change: &AiChange, key: &str, field: &str) -> Result<RolloutState> {
+    approvals::parse_stage_key(key)
+        .filter(|s| shared::rollout::stages(&change.plan).contains(s))
+        .ok_or_else(|| Error::validation(field, format!("the plan has no stage `{key}`")))
+}
+
+/// The gate of `stage` (the upcoming one when `None`) as it stands.
+pub async fn status(
+    pool: &AnyPool,
+    change: &AiChange,
+    stage: Option<RolloutState>,
+) -> Result<GateStatus> {
+    let meta = db::changes::meta(pool, &change.id)
+        .await?
+        .ok_or_else(|| Error::not_found("change"))?;
+    let author = match &meta.created_by {
+        Some(uid) => db::users::find(pool, uid).await?.map(|u| UserRef {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+        }),
+        None => None,
+    };
+    let mut editors = Vec::new();
+    for uid in db::audit::editors(pool, &change.id).await? {
+        if meta.created_by.as_deref() == Some(uid.as_str()) {
+            continue;
+        }
+        if let Some(u) = db::users::find(pool, &uid).await? {
+            editors.push(UserRef {
+                id: u.id,
+                name: u.name,
+                email: u.email,
+            });
+        }
+    }
+    let stage = stage.or_else(|| approvals::upcoming_stage(&change.plan, change.state));
+    let Some(stage) = stage else {
+        return Ok(GateStatus {
+            change_id: change.id.clone(),
+            from: change.state,
+            stage: None,
+            stage_label: None,
+            gates: vec![],
+            required: vec![],
+            approvals: vec![],
+            rejections: vec![],
+            missing: vec![],
+            satisfied: true,
+            message: "the rollout has finished; no gate is ahead".to_owned(),
+            author,
+            editors,
+            plan_revision: meta.plan_revision,
+            revision: change.revision,
+            notices: vec![],
+        });
+    };
+    // Judged from where the rollout stands: that is where the transition into `stage` (an
+    // advance, or a skip to a later stage) will start.
+    let from = change.state;
+    let gates = approvals::gate_kinds(&change.plan, from, stage);
+    let policies = db::policies::current(pool).await?;
+    let required = approvals::requirements(policies.tier(change.risk), &gates);
+    let records =
+        db::approvals::for_stage(pool, &change.id, &stage_key(stage), meta.plan_revision).await?;
+    let current: Vec<&ApprovalRecord> = records.iter().filter(|r| r.current).collect();
+    let signatures: Vec<Signature> = current
+        .iter()
+        .map(|r| Signature {
+            user_id: r.user.id.clone(),
+            role: r.role,
+            decision: r.decision,
+        })
+        .collect();
+    let evaluation = approvals::evaluate(&required, &signatures);
+    let rejections: Vec<ApprovalRecord> = current
+        .iter()
+        .filter(|r| r.decision == Decision::Reject)
+        .map(|r| (*r).clone())
+        .collect();
+    let label = stage.label(&change.plan);
+    let tier = policies.tier(change.risk);
+    let notices = shared::notices::notice_gates(
+        change.risk,
+        tier.notice_lead_hours.unwrap_or(0),
+        &change.plan,
+        from,
+        stage,
+        support_notice(pool, &change.id).await?.as_ref(),
+    );
+    let notices_missing: Vec<&str> = notices
+        .iter()
+        .filter(|n| !n.satisfied)
+        .map(|n| n.message.as_str())
+        .collect();
+    let message = if !rejections.is_empty() {
+        let who: Vec<String> = rejections
+            .iter()
+            .map(|r| format!("{} ({})", r.user.email, r.role.as_str()))
+            .collect();
+        format!(
+            "entering {label} is blocked: rejected by {}; it opens when the plan changes or \
+             they approve",
+            who.join(", ")
+        )
+    } else if evaluation.missing.is_empty() && notices_missing.is_empty() {
+        format!("entering {label} is approved")
+    } else if evaluation.missing.is_empty() {
+        format!("entering {label} needs: {}", notices_missing.join("; "))
+    } else {
+        let mut m = format!(
+            "entering {label} {}",
+            approvals::missing_message(&evaluation.missing)
+        );
+        for n in &notices_missing {
+            m.push_str("; ");
+            m.push_str(n);
+        }
+        m
+    };
+    Ok(GateStatus {
+        change_id: change.id.clone(),
+        from: change.state,
+        stage: Some(stage),
+        stage_label: Some(label),
+        gates,
+        required,
+        approvals: current
+            .iter()
+            .filter(|r| r.decision == Decision::Approve)
+            .map(|r| (*r).clone())
+            .collect(),
+        rejections,
+        satisfied: evaluation.satisfied() && notices_missing.is_empty(),
+        missing: evaluation.missing,
+        message,
+        author,
+        editors,
+        plan_revision: meta.plan_revision,
+        revision: change.revision,
+        notices,
+    })
+}
+
+/// The newest published notice of the change to the Support team, with its age and whether
+/// Support acknowledged it: what the notice gates judge.
+async fn support_notice(
+    pool: &AnyPool,
+    change_id: &str,
+) -> Result<Option<shared::notices::SupportNotice>> {
+    let mut conn = pool.acquire().await?;
+    let Some(team) = db::teams::id_by_name(&mut conn, shared::teams::SUPPORT_TEAM).await? else {
+        return Ok(None);
+    };
+    let Some((notice_id, published_at, acknowledged)) =
+        db::notices::latest_published_to(&mut conn, change_id, &team).await?
+    else {
+        return Ok(None);
+    };
+    let published = OffsetDateTime::parse(&published_at, &Rfc3339)
+        .map_err(|e| Error::internal(format!("stored published_at `{published_at}`: {e}")))?;
+    let age_hours = (OffsetDateTime::now_utc() - published).as_seconds_f64() / 3600.0;
+    Ok(Some(shared::notices::SupportNotice {
+        notice_id,
+        published_at,
+        age_hours,
+        acknowledged,
+    }))
+}
+
+/// 409 `gate_not_satisfied` unless the gate of `to`, entered from the change's state, is
+/// signed off. Called before every advance and skip (never before a rollback).
+pub async fn check(pool: &AnyPool, change: &AiChange, to: RolloutState) -> Result<()> {
+    let status = status(pool, change, Some(to)).await?;
+    // A stage without an approval gate is held only by its notice requirements.
+    let no_approvals = approvals::gate_kinds(&change.plan, change.state, to).is_empty();
+    if status.satisfied || (no_approvals && status.notices.iter().all(|n| n.satisfied)) {
+        return Ok(());
+    }
+    if no_approvals {
+        let missing: Vec<&str> = status
+            .notices
+            .iter()
+            .filter(|n| !n.satisfied)
+            .map(|n| n.message.as_str())
+            .collect();
+        return Err(Error::GateNotSatisfied(format!(
+            "entering {} needs: {}",
+            to.label(&change.plan),
+            missing.join("; ")
+        )));
+    }
+    Err(Error::GateNotSatisfied(status.message))
+}
+
+/// Signs the gate of `request.stage` (the upcoming one by default) for the change `id` as one
+/// of the signer's roles, and answers the gate after signing. Whoever created or edited the
+/// change signs only as its requesting engineer (separation of duties); the signature keeps
+/// what the signer was shown (plan revision, metric verdicts since the canary started).
+pub async fn sign(
+    pool: &AnyPool,
+    signer: &Actor,
+    id: &str,
+    request: &ApprovalRequest,
+) -> Result<GateStatus> {
+    let change = changes::find(pool, id).await?;
+    if request.revision != change.revision {
+        return Err(changes::stale(request.revision, change.revision));
+    }
+    let comment = request
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    if comment.is_some_and(|c| c.chars().count() > approvals::MAX_COMMENT) {
+        return Err(Error::validation(
+            "comment",
+            format!("must be at most {} characters", approvals::MAX_COMMENT),
+        ));
+    }
+    let stage = match request.stage {
+        Some(s) if shared::rollout::stages(&change.plan).contains(&s) => Some(s),
+        Some(_) => {
+            return Err(Error::validation("stage", "the plan has no such stage"));
+        }
+        None => None,
+    };
+    let gate = status(pool, &change, stage).await?;
+    let Some(stage) = gate.stage else {
+        return Err(Error::conflict(
+            "the rollout has finished; there is no gate to sign",
+        ));
+    };
+    if gate.shaped_by(&signer.user.id) && request.role != Role::Engineer {
+        let what = if gate.authored_by(&signer.user.id) {
+            "created"
+        } else {
+            "edited"
+        };
+        return Err(Error::forbidden(format!(
+            "you {what} this change, so you cannot sign it as {}: you may sign only as its \
+             requesting engineer, and another person must approve it",
+            request.role.as_str()
+        )));
+    }
+    if !signer.user.has_role(request.role) {
+        return Err(Error::forbidden(format!(
+            "you cannot sign as {}: you do not hold that role",
+            request.role.as_str()
+        )));
+    }
+    if !gate.required.iter().any(|r| r.role == request.role) {
+        let asked: Vec<&str> = gate.required.iter().map(|r| r.role.as_str()).collect();
+        return Err(Error::forbidden(format!(
+            "the gate of {} asks for no signature from {} (it asks for {})",
+            stage.label(&change.plan),
+            request.role.as_str(),
+            if asked.is_empty() {
+                "nobody".to_owned()
+            } else {
+                asked.join(", ")
+            }
+        )));
+    }
+    let evidence = evidence(pool, &change, gate.plan_revision).await?;
+    let at = db::now();
+    let key = stage_key(stage);
+    let mut tx = db::begin(pool).await?;
+    let (approval_id, signed) = db::approvals::sign(
+        &mut tx,
+        &NewSignature {
+            change_id: &change.id,
+            stage: &key,
+            plan_revision: gate.plan_revision,
+            revision: change.revision,
+            user_id: &signer.user.id,
+            role: request.role,
+            decision: request.decision,
+            comment,
+            evidence: &evidence,
+            at: &at,
+        },
+    )
+    .await?;
+    if signed != Signed::Unchanged {
+        db::audit::append(
+            &mut tx,
+            &Record {
+                who: &signer.who(),
+                action: match request.decision {
+                    Decision::Approve => "approval.approve",
+                    Decision::Reject => "approval.reject",
+                },
+                object_type: "change",
+                object_id: Some(&change.id),
+                before: None,
+                after: Some(serde_json::json!({
+                    "approval_id": approval_id,
+                    "stage": key,
+                    "role": request.role,
+                    "comment": comment,
+                    "plan_revision": gate.plan_revision,
+                    "revision": change.revision,
+                    "evidence": evidence,
+                })),
+                at: &at,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(user = %signer.user.email, change = %id, stage = %key,
+                   decision = request.decision.as_str(), "gate signed");
+    status(pool, &change, Some(stage)).await
+}
+
+/// The plan revision and the aggregate's metric verdicts since the canary started.
+async fn evidence(
+    pool: &AnyPool,
+    change: &AiChange,
+    plan_revision: i64,
+) -> Result<EvidenceSnapshot> {
+    let empty = EvidenceSnapshot {
+        plan_revision,
+        overall: None,
+        verdicts: vec![],
+    };
+    let Some(started) = db::transitions::entered_at(pool, &change.id, "canary").await? else {
+        return Ok(empty);
+    };
+    let from = OffsetDateTime::parse(&started, &Rfc3339)
+        .map(OffsetDateTime::unix_timestamp)
+        .map_err(|e| Error::internal(format!("stored transition time {started}: {e}")))?;
+    let summary = metrics::summary_since(pool, &change.id, Some(from)).await?;
+    if summary.windows == 0 {
+        return Ok(empty);
+    }
+    let opts = ReportOptions {
+        segment: ALL_SEGMENTS.to_owned(),
+        candidate_percent: if change.traffic_percent > 0.0 {
+            change.traffic_percent
+        } else {
+            change.plan.canary.percent
+        },
+        ..ReportOptions::default()
+    };
+    let report = report(&summary, &change.plan.criteria, &opts);
+    let name = |v: shared::stats::Verdict| {
+        serde_json::to_value(v)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    };
+    Ok(EvidenceSnapshot {
+        plan_revision,
+        overall: name(report.overall),
+        verdicts: report
+            .rows
+            .iter()
+            .map(|r| MetricVerdict {
+                metric: r.key.clone(),
+                verdict: r.verdict.and_then(name),
+                criterion: r.criterion.clone(),
+                control: r.control,
+                candidate: r.candidate,
+            })
+            .collect(),
+    })
+}
+
+/// The approvals inbox of `me`.
+pub async fn inbox(pool: &AnyPool, me: &User, scope: Option<InboxScope>) -> Result<Inbox> {
+    let scope = scope.unwrap_or(InboxScope::WaitingForMe);
+    let changes = match scope {
+        InboxScope::Decided => {
+            let mut out = Vec::new();
+            for id in db::approvals::changes_signed_by(pool, &me.id).await? {
+                if let Some(c) = db::changes::find(pool, &id).await? {
+                    out.push(c);
+                }
+            }
+            out
+        }
+        _ => db::changes::open(pool, 500).await?,
+    };
+    let mut items = Vec::new();
+    for change in changes {
+        let gate = status(pool, &change, None).await?;
+        let include = match scope {
+            InboxScope::Decided => true,
+            _ => {
+                // Signatures only: a signed gate held by a missing notice waits for the
+                // notice's authors and Support, not for approvers.
+                let signed = gate.missing.is_empty() && gate.rejections.is_empty();
+                let waiting = !signed && !gate.required.is_empty();
+                let mine = waiting && waits_for(&gate, me);
+                match scope {
+                    InboxScope::WaitingForMe => mine,
+                    _ => waiting && !mine,
+                }
+            }
+        };
+        if include {
+            items.push(InboxItem {
+                change_id: change.id.clone(),
+                title: change.title.clone(),
+                risk: change.risk,
+                state_label: change.state.label(&change.plan),
+                gate,
+                waiting_since: change.updated_at.clone(),
+            });
+        }
+    }
+    if scope != InboxScope::Decided {
+        items.sort_by(|a, b| a.waiting_since.cmp(&b.waiting_since));
+    }
+    Ok(Inbox { scope, items })
+}
+
+/// Whether `me` could move the gate: not signed yet, and holding a role that is still missing
+/// and that they may sign as (the author and editors only as the requesting engineer).
+fn waits_for(gate: &GateStatus, me: &User) -> bool {
+    let author = gate.shaped_by(&me.id);
+    let signed = gate
+        .approvals
+        .iter()
+        .chain(&gate.rejections)
+        .any(|r| r.user.id == me.id);
+    !signed
+        && gate
+            .missing
+            .iter()
+            .any(|m| me.has_role(m.role) && (!author || m.role == Role::Engineer))
+}
+
+/// Replaces the approval policies (which roles sign which gate, per risk tier), recorded in
+/// the audit log. Absent lead times mean the tier's default, stored explicitly from now on.
+pub async fn set_policies(
+    pool: &AnyPool,
+    actor: &Actor,
+    policies: &ApprovalPolicies,
+) -> Result<ApprovalPolicies> {
+    approvals::validate_policies(policies)?;
+    let policies = policies.clone().with_defaults();
+    let before = db::policies::current(pool).await?;
+    let at = db::now();
+    let mut tx = db::begin(pool).await?;
+    db::policies::set(&mut tx, &policies, Some(&actor.user.id), &at).await?;
+    db::audit::append(
+        &mut tx,
+        &Record {
+            who: &actor.who(),
+            action: "policy.update",
+            object_type: "policy",
+            object_id: None,
+            before: Some(serde_json::to_value(&before).unwrap_or_default()),
+            after: Some(serde_json::to_value(&policies).unwrap_or_default()),
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(policies)
+}

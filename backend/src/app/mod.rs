@@ -1,0 +1,63 @@
+//! The use cases: what Rollgate does, called the same way by the HTTP handlers, the background
+//! tasks (delivery, demo traffic), the demo seeding and the command line.
+//!
+//! Each module is one use case, named by what it does: [`rollout`] moves a change through its
+//! stages, [`gates`] says and checks who must sign (and keeps the policies), [`metrics`]
+//! ingests and aggregates metric windows, [`changes`], [`notices`], [`teams`] and [`tokens`]
+//! keep their records. Accounts (passwords, users) are `crate::accounts`, which the command
+//! line shares. A function here takes plain
+//! arguments (the pool, the [`Actor`], the request as a `shared` type) and returns `shared`
+//! types or [`crate::error::Error`]; it never sees a header, a cookie or a status code.
+//!
+//! Where things go: a new route's handler in `http/<resource>.rs` extracts and calls one
+//! function here; the orchestration (reads, rule checks, the transaction) goes here; the
+//! rule itself and its wording, when pure, go to `shared`; the SQL goes to `db/`.
+
+pub mod changes;
+pub mod gates;
+pub mod metrics;
+pub mod notices;
+pub mod rollout;
+pub mod teams;
+pub mod tokens;
+
+use shared::auth::{Role, User};
+
+use crate::db::audit::Who;
+use crate::error::{Error, Result};
+
+/// Who acts: a signed-in user, a demo user, or a person at the command line.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    /// Where the request came from, for the audit log; `None` outside a request.
+    pub address: Option<String>,
+}
+
+impl Actor {
+    pub fn new(user: User, address: Option<String>) -> Self {
+        Actor { user, address }
+    }
+
+    /// The audit log's name for this actor.
+    pub fn who(&self) -> Who {
+        Who {
+            id: Some(self.user.id.clone()),
+            label: self.user.email.clone(),
+            address: self.address.clone(),
+        }
+    }
+
+    /// 403 unless the actor holds one of `roles`; `what` names the action refused.
+    pub fn require(&self, roles: &[Role], what: &str) -> Result<()> {
+        if self.user.has_any(roles) {
+            return Ok(());
+        }
+        Err(Error::forbidden(shared::access::refusal(
+            what,
+            roles,
+            &self.user.email,
+            &self.user.roles,
+        )))
+    }
+}

@@ -1,0 +1,45 @@
+//! Service tokens of production apps (scope `ingest`): creating and revoking them.
+
+use shared::tokens::{self, NewToken, TokenInfo};
+use sqlx::AnyPool;
+
+use super::Actor;
+use crate::db;
+use crate::error::{Error, Result};
+
+/// Creates a token, for one change or every change; answers it with its secret, which is
+/// shown this once.
+pub async fn create(pool: &AnyPool, actor: &Actor, new: &NewToken) -> Result<(TokenInfo, String)> {
+    tokens::validate_new(new)?;
+    let change_id = new.change_id.as_deref().map(str::trim);
+    if let Some(id) = change_id
+        && db::changes::find(pool, id).await?.is_none()
+    {
+        return Err(Error::validation(
+            "change_id",
+            format!("no change has id `{id}`"),
+        ));
+    }
+    let secret = db::tokens::new_secret()?;
+    let token = db::tokens::create(
+        pool,
+        new.name.trim(),
+        change_id,
+        &secret,
+        &actor.who(),
+        &db::now(),
+    )
+    .await?;
+    tracing::info!(actor = %actor.user.email, id = %token.id, prefix = %token.prefix, change = ?token.change_id,
+                   "ingestion token created");
+    Ok((token, secret))
+}
+
+/// Revokes the token `id`; 404 when there is none.
+pub async fn revoke(pool: &AnyPool, actor: &Actor, id: &str) -> Result<TokenInfo> {
+    let token = db::tokens::revoke(pool, id, &actor.who(), &db::now())
+        .await?
+        .ok_or_else(|| Error::not_found("token"))?;
+    tracing::info!(actor = %actor.user.email, %id, prefix = %token.prefix, "ingestion token revoked");
+    Ok(token)
+}
