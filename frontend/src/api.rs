@@ -1,7 +1,12 @@
 //! The one client for Rollgate's HTTP API. Every request goes through [`send`], so headers,
 //! error decoding and the session's CSRF token live in one place; pages call the typed
 //! functions below and never touch `gloo-net` themselves.
+//!
+//! The client knows nothing of the session module (which builds on it): what it needs from the
+//! session, the CSRF token and word of a 401, it gets through [`SessionHooks`], set once at
+//! startup with [`connect`].
 
+use std::cell::Cell;
 use std::fmt;
 
 use gloo_net::http::{Method, RequestBuilder};
@@ -22,9 +27,31 @@ use shared::tokens::{NewToken, TokenCreated, TokenInfo};
 
 use crate::coord::FeedQuery;
 use crate::format;
-use crate::session::{self, Auth};
 
 const BASE: &str = "/api/v1";
+
+/// What the client asks of whoever keeps the session.
+#[derive(Clone, Copy)]
+pub struct SessionHooks {
+    /// The CSRF token every write echoes in `X-CSRF-Token`, if someone is signed in.
+    pub csrf_token: fn() -> Option<String>,
+    /// The server answered 401: the session is gone (expired, revoked, signed out elsewhere).
+    pub signed_out: fn(),
+}
+
+thread_local! {
+    static HOOKS: Cell<Option<SessionHooks>> = const { Cell::new(None) };
+}
+
+/// Hands the client its [`SessionHooks`]; called once when the console starts. Until then
+/// requests carry no CSRF token and a 401 only fails the request.
+pub fn connect(hooks: SessionHooks) {
+    HOOKS.with(|h| h.set(Some(hooks)));
+}
+
+fn hooks() -> Option<SessionHooks> {
+    HOOKS.with(Cell::get)
+}
 
 /// Why a request failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -492,7 +519,7 @@ async fn exchange(method: Method, path: &str, body: Option<String>) -> ApiResult
     let mut req = RequestBuilder::new(&format!("{BASE}{path}"))
         .method(method)
         .header("Accept", "application/json");
-    if mutating && let Some(token) = session::csrf_token() {
+    if mutating && let Some(token) = hooks().and_then(|h| (h.csrf_token)()) {
         req = req.header("X-CSRF-Token", &token);
     }
     let req = match body {
@@ -519,8 +546,10 @@ async fn exchange(method: Method, path: &str, body: Option<String>) -> ApiResult
             text
         });
     }
-    if status == 401 {
-        session::set(Auth::SignedOut);
+    if status == 401
+        && let Some(h) = hooks()
+    {
+        (h.signed_out)();
     }
     Err(match decode::<ErrorBody>(&text) {
         Ok(body) => ApiError::Api {
