@@ -8,12 +8,13 @@ use shared::stats::CategoryResult;
 
 use super::html::esc;
 use super::metric_text as text;
+use crate::format;
 
 pub fn error_categories(categories: &[CategoryResult]) -> String {
     if categories.is_empty() {
         return r#"<p class="subtle" data-test="error-categories">No error categories reported for this segment.</p>"#.into();
     }
-    let rate = |r: f64| format!("{}%", text::signed(r * 100.0, 3).trim_start_matches('+'));
+    let rate = |r: f64| format!("{}%", format::signed(r * 100.0, 3).trim_start_matches('+'));
     let mut s = String::from(
         r#"<div class="table-scroll"><table class="table table-compact categories-table" data-test="error-categories"><thead><tr><th>Category</th><th class="num">Control</th><th class="num">Candidate</th><th class="num">Difference</th><th class="num" title="One-sided test of “more frequent on the candidate”, Holm-adjusted across categories">Adj. p</th></tr></thead><tbody>"#,
     );
@@ -39,7 +40,7 @@ pub fn error_categories(categories: &[CategoryResult]) -> String {
             ra = rate(c.control_rate),
             cb = crate::format::count(c.candidate_count),
             rb = rate(c.candidate_rate),
-            d = text::signed(c.estimate * 100.0, 3),
+            d = format::signed(c.estimate * 100.0, 3),
             p = text::p_value(c.adjusted_p),
         );
     }
