@@ -11,14 +11,12 @@ use shared::approvals::{
     Missing,
 };
 use shared::auth::Role;
-use shared::change::RiskTier;
 use shared::notices::{NoticeGate, NoticeRequirement};
 use shared::rollout::RolloutState;
 
 use crate::api::{self, ApiError};
 use crate::components::dialog::{ConfirmDialog, Tone};
 use crate::components::error_banner::ErrorBanner;
-use crate::components::html::esc;
 use crate::components::load::Loaded;
 use crate::components::skeleton::SkeletonLine;
 use crate::{format, session};
@@ -71,16 +69,6 @@ fn missing_text(m: &Missing) -> String {
     } else {
         m.role.as_str().to_string()
     }
-}
-
-/// The risk tag of `components::tags::RiskTag`, as HTML text.
-pub fn risk_html(risk: RiskTier) -> String {
-    format!(
-        r#"<span class="risk risk-{}" title="{}"><span class="risk-dot" aria-hidden="true"></span>{}</span>"#,
-        risk.as_str(),
-        risk.label(),
-        esc(risk.label().split(' ').next().unwrap_or_default())
-    )
 }
 
 /// The panel; fetches the gate itself so that signing refreshes only this part of the page.
@@ -157,7 +145,7 @@ pub fn GatePanel(
                             <span class=format!("gate-status {class}")>{status}</span>
                         </div>
                     </div>
-                    <div inner_html=gate_html(&g)></div>
+                    <div><GateDetails gate=g.clone() /></div>
                     {(!g.required.is_empty()).then(|| view! { <SignButtons gate=g.clone() id=id.get_value() reload=reload /> })}
                 </section>
             }
@@ -171,69 +159,81 @@ pub fn GatePanel(
     }
 }
 
-/// Roles signed and missing, and each signature with its evidence, as HTML text (see
-/// `components::html` for why text); every value is escaped.
-fn gate_html(g: &GateStatus) -> String {
-    let notices = notices_html(&g.notices);
+/// Roles signed and missing, the notice requirements, and each signature with its evidence.
+#[component]
+fn GateDetails(gate: GateStatus) -> impl IntoView {
+    let g = gate;
+    let notices = view! { <GateNotices gates=g.notices.clone() /> };
     if g.required.is_empty() {
-        return format!(
-            r#"<p class="subtle">The approval policy asks nobody to sign this stage for this risk tier.</p>{notices}"#
-        );
+        return view! {
+            <p class="subtle">"The approval policy asks nobody to sign this stage for this risk tier."</p>
+            {notices}
+        }
+        .into_any();
     }
-    let mut out = String::from(r#"<div class="gate-roles">"#);
-    for r in &g.required {
-        let signers: Vec<&str> = g
-            .approvals
+    let roles = g
+        .required
+        .iter()
+        .map(|r| {
+            let signers: Vec<&str> = g
+                .approvals
+                .iter()
+                .filter(|a| a.role == r.role)
+                .map(|a| a.user.name.as_str())
+                .collect();
+            let done = signers.len() >= r.count as usize;
+            let who = if signers.is_empty() {
+                "nobody yet".to_string()
+            } else {
+                signers.join(", ")
+            };
+            view! {
+                <div class=if done { "gate-role done" } else { "gate-role" } data-role=r.role.as_str()>
+                    <span class="gate-check" aria-hidden="true">{if done { "✓" } else { "" }}</span>
+                    <span class="gate-role-name">{r.role.label()}</span>
+                    <span class="gate-count">{format!("{} of {}", signers.len().min(r.count as usize), r.count)}</span>
+                    <span class="subtle gate-who">{who}</span>
+                </div>
+            }
+        })
+        .collect_view();
+    let missing = (!g.missing.is_empty() || g.notices.iter().any(|n| !n.satisfied)).then(|| {
+        let roles = g
+            .missing
             .iter()
-            .filter(|a| a.role == r.role)
-            .map(|a| a.user.name.as_str())
-            .collect();
-        let done = signers.len() >= r.count as usize;
-        let who = if signers.is_empty() {
-            "nobody yet".to_string()
-        } else {
-            signers.join(", ")
-        };
-        out += &format!(
-            r#"<div class="gate-role{}" data-role="{}"><span class="gate-check" aria-hidden="true">{}</span><span class="gate-role-name">{}</span><span class="gate-count">{} of {}</span><span class="subtle gate-who">{}</span></div>"#,
-            if done { " done" } else { "" },
-            r.role.as_str(),
-            if done { "✓" } else { "" },
-            r.role.label(),
-            signers.len().min(r.count as usize),
-            r.count,
-            esc(&who)
-        );
-    }
-    out += "</div>";
-    out += &notices;
-    if !g.missing.is_empty() || g.notices.iter().any(|n| !n.satisfied) {
-        out += r#"<p class="gate-missing" data-test="gate-missing"><span class="subtle">Missing: </span>"#;
-        for m in &g.missing {
-            out += &format!(
-                r#"<span class="tag tag-missing" data-role="{}">{}</span>"#,
-                m.role.as_str(),
-                missing_text(m)
-            );
+            .map(|m| view! { <span class="tag tag-missing" data-role=m.role.as_str()>{missing_text(m)}</span> })
+            .collect_view();
+        let notices = g
+            .notices
+            .iter()
+            .filter(|n| !n.satisfied)
+            .map(|n| {
+                view! {
+                    <span class="tag tag-missing" data-notice=requirement_name(n.requirement)>
+                        {notice_short(n.requirement, &n.team)}
+                    </span>
+                }
+            })
+            .collect_view();
+        view! {
+            <p class="gate-missing" data-test="gate-missing"><span class="subtle">"Missing: "</span>{roles}{notices}</p>
         }
-        for n in g.notices.iter().filter(|n| !n.satisfied) {
-            out += &format!(
-                r#"<span class="tag tag-missing" data-notice="{}">{}</span>"#,
-                requirement_name(n.requirement),
-                esc(&notice_short(n.requirement, &n.team))
-            );
+    });
+    let sigs: Vec<ApprovalRecord> = g.rejections.iter().chain(&g.approvals).cloned().collect();
+    let sigs = (!sigs.is_empty()).then(|| {
+        view! {
+            <ul class="signatures">
+                {sigs.into_iter().map(|s| view! { <Signature sig=s /> }).collect_view()}
+            </ul>
         }
-        out += "</p>";
+    });
+    view! {
+        <div class="gate-roles">{roles}</div>
+        {notices}
+        {missing}
+        {sigs}
     }
-    let sigs: Vec<&ApprovalRecord> = g.rejections.iter().chain(&g.approvals).collect();
-    if !sigs.is_empty() {
-        out += r#"<ul class="signatures">"#;
-        for s in sigs {
-            out += &signature_html(s);
-        }
-        out += "</ul>";
-    }
-    out
+    .into_any()
 }
 
 fn requirement_name(r: NoticeRequirement) -> &'static str {
@@ -244,94 +244,116 @@ fn requirement_name(r: NoticeRequirement) -> &'static str {
 }
 
 /// The gate's notice requirements (standard and high risk): each met or what is missing.
-fn notices_html(gates: &[NoticeGate]) -> String {
-    if gates.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from(
-        r#"<div class="gate-notices" data-test="gate-notices"><span class="gate-notices-title">Notices</span>"#,
-    );
-    for n in gates {
-        let title = match n.requirement {
-            NoticeRequirement::PublishedBeforeCanary if n.lead_hours == 0 => {
-                format!("Notice to {} published before the canary", n.team)
-            }
-            NoticeRequirement::PublishedBeforeCanary => format!(
-                "Notice to {} published {} before the canary",
-                n.team,
-                format::hours(f64::from(n.lead_hours))
-            ),
-            NoticeRequirement::AcknowledgedBeforeWideRamp => {
-                format!("{} acknowledged before the ramp passes 25%", n.team)
-            }
-        };
-        out += &format!(
-            r#"<div class="gate-role gate-notice{done}" data-test="gate-notice" data-requirement="{req}" data-satisfied="{sat}"><span class="gate-check" aria-hidden="true">{check}</span><span class="gate-role-name">{title}</span><span class="subtle gate-who">{message}</span></div>"#,
-            done = if n.satisfied { " done" } else { "" },
-            req = requirement_name(n.requirement),
-            sat = n.satisfied,
-            check = if n.satisfied { "✓" } else { "" },
-            title = esc(&title),
-            message = esc(&format::capitalise(&n.message)),
-        );
-    }
-    out + "</div>"
+#[component]
+fn GateNotices(gates: Vec<NoticeGate>) -> impl IntoView {
+    (!gates.is_empty()).then(|| {
+        let rows = gates
+            .into_iter()
+            .map(|n| {
+                let title = match n.requirement {
+                    NoticeRequirement::PublishedBeforeCanary if n.lead_hours == 0 => {
+                        format!("Notice to {} published before the canary", n.team)
+                    }
+                    NoticeRequirement::PublishedBeforeCanary => format!(
+                        "Notice to {} published {} before the canary",
+                        n.team,
+                        format::hours(f64::from(n.lead_hours))
+                    ),
+                    NoticeRequirement::AcknowledgedBeforeWideRamp => {
+                        format!("{} acknowledged before the ramp passes 25%", n.team)
+                    }
+                };
+                view! {
+                    <div class=if n.satisfied { "gate-role gate-notice done" } else { "gate-role gate-notice" }
+                        data-test="gate-notice" data-requirement=requirement_name(n.requirement) data-satisfied=n.satisfied.to_string()>
+                        <span class="gate-check" aria-hidden="true">{if n.satisfied { "✓" } else { "" }}</span>
+                        <span class="gate-role-name">{title}</span>
+                        <span class="subtle gate-who">{format::capitalise(&n.message)}</span>
+                    </div>
+                }
+            })
+            .collect_view();
+        view! {
+            <div class="gate-notices" data-test="gate-notices"><span class="gate-notices-title">"Notices"</span>{rows}</div>
+        }
+    })
 }
 
-fn signature_html(s: &ApprovalRecord) -> String {
+/// One signature: who, as which role, when, their comment and the evidence they saw.
+#[component]
+fn Signature(sig: ApprovalRecord) -> impl IntoView {
+    let s = sig;
     let (verb, class) = match s.decision {
         Decision::Approve => ("approved", "sig-approve"),
         Decision::Reject => ("rejected", "sig-reject"),
     };
     let comment = s
         .comment
-        .as_deref()
+        .clone()
         .filter(|c| !c.trim().is_empty())
-        .map(|c| {
-            format!(
-                r#"<blockquote class="history-reason">{}</blockquote>"#,
-                esc(c)
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        r#"<li class="signature {class}" data-test="signature" data-decision="{decision}"><div class="signature-line"><strong>{name}</strong> {verb} as <span class="tag">{role}</span><span class="subtle" title="{at}"> · {ago}</span></div>{comment}<details class="evidence" data-test="evidence"><summary>View evidence</summary>{evidence}</details></li>"#,
-        decision = s.decision.as_str(),
-        name = esc(&s.user.name),
-        role = s.role.as_str(),
-        at = esc(&format::date_time(&s.at)),
-        ago = esc(&format::relative_time(&s.at)),
-        evidence = evidence_html(&s.evidence),
-    )
+        .map(|c| view! { <blockquote class="history-reason">{c}</blockquote> });
+    view! {
+        <li class=format!("signature {class}") data-test="signature" data-decision=s.decision.as_str()>
+            <div class="signature-line">
+                <strong>{s.user.name.clone()}</strong>
+                {format!(" {verb} as ")}
+                <span class="tag">{s.role.as_str()}</span>
+                <span class="subtle" title=format::date_time(&s.at)>{format!(" · {}", format::relative_time(&s.at))}</span>
+            </div>
+            {comment}
+            <details class="evidence" data-test="evidence">
+                <summary>"View evidence"</summary>
+                <Evidence evidence=s.evidence.clone() />
+            </details>
+        </li>
+    }
 }
 
 /// What the signer was shown: the plan revision and the metric verdicts.
-pub fn evidence_html(e: &EvidenceSnapshot) -> String {
+#[component]
+fn Evidence(evidence: EvidenceSnapshot) -> impl IntoView {
+    let e = evidence;
     let overall = e.overall.as_deref().unwrap_or("no metrics yet");
-    let mut out = format!(
-        r#"<div class="evidence-body"><p class="subtle">Plan revision {} · overall verdict: {}</p>"#,
-        e.plan_revision,
-        esc(overall)
+    let head = format!(
+        "Plan revision {} · overall verdict: {overall}",
+        e.plan_revision
     );
-    if e.verdicts.is_empty() {
-        out += r#"<p class="subtle">No metric windows had arrived when this was signed.</p>"#;
+    let body = if e.verdicts.is_empty() {
+        view! { <p class="subtle">"No metric windows had arrived when this was signed."</p> }
+            .into_any()
     } else {
-        out += r#"<table class="table table-compact"><thead><tr><th>Metric</th><th>Criterion</th><th class="num">Control</th><th class="num">Candidate</th><th>Verdict</th></tr></thead><tbody>"#;
         let num = |x: Option<f64>| x.map(format::number).unwrap_or_else(|| "—".into());
-        for v in &e.verdicts {
-            let verdict = v.verdict.as_deref().unwrap_or("—");
-            out += &format!(
-                r#"<tr><td class="mono">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="verdict verdict-{2}">{}</span></td></tr>"#,
-                esc(&v.metric),
-                esc(v.criterion.as_deref().unwrap_or_default()),
-                num(v.control),
-                num(v.candidate),
-                esc(verdict)
-            );
+        let rows = e
+            .verdicts
+            .iter()
+            .map(|v| {
+                let verdict = v.verdict.clone().unwrap_or_else(|| "—".into());
+                let class = format!("verdict verdict-{verdict}");
+                view! {
+                    <tr>
+                        <td class="mono">{v.metric.clone()}</td>
+                        <td>{v.criterion.clone().unwrap_or_default()}</td>
+                        <td class="num">{num(v.control)}</td>
+                        <td class="num">{num(v.candidate)}</td>
+                        <td><span class=class>{verdict}</span></td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="table table-compact">
+                <thead><tr><th>"Metric"</th><th>"Criterion"</th><th class="num">"Control"</th><th class="num">"Candidate"</th><th>"Verdict"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
         }
-        out += "</tbody></table>";
+        .into_any()
+    };
+    view! {
+        <div class="evidence-body">
+            <p class="subtle">{head}</p>
+            {body}
+        </div>
     }
-    out + "</div>"
 }
 
 /// Approve and Reject, or why the user cannot sign.

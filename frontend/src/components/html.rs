@@ -1,4 +1,5 @@
-//! Escaping for the parts of the comparison page that are written as HTML text.
+//! The one way to write a part of the console as HTML text instead of `view!`: escaping,
+//! delegated clicks, and reading a form's controls when it is submitted.
 //!
 //! Why text and not `view!`: the comparison table, segment matrix and categories are large,
 //! re-rendered on every refresh, and purely presentational. Written as strings they cost a
@@ -33,25 +34,6 @@ pub fn action_target(ev: &web_sys::Event) -> Option<web_sys::Element> {
         .closest("[data-action]")
         .ok()
         .flatten()
-}
-
-/// A loaded value as HTML text: skeleton lines while loading, the error banner of
-/// `components::error_banner` with a "Try again" button (`data-action="retry"`, for the
-/// caller's delegated handler) on failure, else `ok` of the value. Cheaper in Wasm than a
-/// typed view per state.
-pub fn loaded_html<T>(
-    v: Option<Result<T, crate::api::ApiError>>,
-    ok: impl FnOnce(T) -> String,
-) -> String {
-    match v {
-        None => r#"<div aria-busy="true" aria-label="Loading"><span class="skeleton" style="width: 60%"></span><span class="skeleton" style="width: 80%"></span><span class="skeleton" style="width: 45%"></span></div>"#.into(),
-        Some(Ok(t)) => ok(t),
-        Some(Err(e)) => format!(
-            r#"<div class="banner banner-error" role="alert" data-test="error"><svg class="banner-icon" viewBox="0 0 20 20" aria-hidden="true"><circle cx="10" cy="10" r="8.5" fill="none" stroke="currentColor" stroke-width="1.6"></circle><path d="M10 5.5v5.5M10 13.6v.9" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"></path></svg><div class="banner-body"><strong>{}</strong><p>{}</p></div><button type="button" class="btn btn-small" data-action="retry">Try again</button></div>"#,
-            esc(e.title()),
-            esc(&e.message())
-        ),
-    }
 }
 
 /// The form an event came from (a submit, or a click inside it).
