@@ -4,10 +4,9 @@
 //!
 //! A new piece goes here as `components/<name>.rs` once a second page needs it, or when it is
 //! a self-contained part of one (a chart, the plan editor); a piece past about 500 lines
-//! becomes a folder (as `plan_editor/`). Everything is drawn with `view!`; the few large,
-//! purely presentational tables that are written as HTML text go through [`html`], the one
-//! helper for that. Failures are shown with [`error_banner::ErrorBanner`], text is formatted
-//! with [`crate::format`].
+//! becomes a folder (as `plan_editor/`). Everything is drawn with `view!`; the only HTML
+//! text, the charts' SVG, goes through [`html`]. Failures are shown with
+//! [`error_banner::ErrorBanner`], text is formatted with [`crate::format`].
 
 pub mod change_tabs;
 pub mod charts;
@@ -16,6 +15,7 @@ pub mod dialog;
 pub mod error_banner;
 pub mod error_categories;
 pub mod field;
+pub mod form_read;
 pub mod gate_panel;
 pub mod html;
 pub mod interval_bar;

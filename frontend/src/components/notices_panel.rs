@@ -13,7 +13,7 @@ use shared::teams::Team;
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::{ErrorBanner, Problem};
-use crate::components::html::{checked_in, esc, event_form, value_in};
+use crate::components::form_read::{checked_values, event_form, value_in};
 use crate::components::load::{Loaded, teams_loader};
 use crate::components::notice_tags::{ack_buttons, ack_chips, ack_teams, kind_tag};
 use crate::components::skeleton::LinesSkeleton;
@@ -253,6 +253,7 @@ fn NoticeForm(
             .and_then(Result::ok)
             .unwrap_or_default();
         let v = |name: &str| value_in(&el, &format!("[name={name}]"));
+        let checked = checked_values(&el, "notice-team");
         let f = Form {
             editing: form.with_untracked(|o| o.as_ref().and_then(|f| f.editing.clone())),
             behaviour: v("behaviour"),
@@ -262,9 +263,7 @@ fn NoticeForm(
             teams: ids
                 .into_iter()
                 .map(|t| t.id)
-                .filter(|id| {
-                    checked_in(&el, &format!(r#"[name=notice-team][value="{}"]"#, esc(id)))
-                })
+                .filter(|id| checked.contains(id))
                 .collect(),
         };
         form.set(Some(f.clone()));

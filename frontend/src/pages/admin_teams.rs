@@ -10,7 +10,7 @@ use shared::teams::{Team, TeamInput, validate_team};
 use crate::api::{self, ApiError};
 use crate::components::copy_button::CopyButton;
 use crate::components::error_banner::{ErrorBanner, Problem};
-use crate::components::html::{checked_in, esc, event_form, value_in};
+use crate::components::form_read::{checked_values, event_form, value_in};
 use crate::components::load::{Loaded, teams_loader};
 use crate::components::skeleton::LinesSkeleton;
 use crate::format;
@@ -206,18 +206,14 @@ fn TeamEditor(
         ev.prevent_default();
         let Some(form) = event_form(&ev) else { return };
         let hook = value_in(&form, "[name=webhook_url]").trim().to_string();
+        let checked = checked_values(&form, "team-member");
         let members = users
             .get_untracked()
             .and_then(Result::ok)
             .unwrap_or_default()
             .into_iter()
             .map(|u| u.id)
-            .filter(|id| {
-                checked_in(
-                    &form,
-                    &format!(r#"[name=team-member][value="{}"]"#, esc(id)),
-                )
-            })
+            .filter(|id| checked.contains(id))
             .collect();
         let body = TeamInput {
             name: value_in(&form, "[name=team-name]").trim().to_string(),

@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
-use crate::components::html::{event_form, value_in};
+use crate::components::form_read::{event_form, value_in};
 use crate::components::load::{Loaded, teams_loader};
 use crate::components::notice_tags::{ack_buttons, ack_chips, kind_tag};
 use crate::components::skeleton::LinesSkeleton;

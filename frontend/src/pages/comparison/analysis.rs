@@ -12,11 +12,9 @@ use shared::series::{band, criterion_bound, latency_view};
 use super::SeriesKey;
 use crate::api::ApiError;
 use crate::components::charts::{ChartBox, forest, latency, time_series};
-use crate::components::copy_button::copy_text;
 use crate::components::error_banner::{ErrorBanner, Problem};
 use crate::components::error_categories::error_categories;
-use crate::components::html::action_target;
-use crate::components::metric_table::{breaches, metric_table};
+use crate::components::metric_table::{TableActions, breaches, metric_table};
 use crate::components::metric_text::{self as text, base_def};
 use crate::components::segment_matrix::segment_matrix;
 use crate::format;
@@ -33,9 +31,7 @@ pub(super) fn default_metric(r: &ComparisonReport) -> Option<String> {
         .map(|x| x.key.clone())
 }
 
-/// Everything below the toolbar once there is data. The table, matrix and categories are HTML
-/// text (see `components::html`); their clicks arrive here through one delegated handler
-/// reading `data-action`.
+/// Everything below the toolbar once there is data.
 #[component]
 pub(super) fn Analysis(
     report: Memo<Option<ComparisonReport>>,
@@ -49,42 +45,17 @@ pub(super) fn Analysis(
     series: RwSignal<Option<(SeriesKey, Result<MetricSeries, ApiError>)>>,
     series_key: Memo<Option<SeriesKey>>,
 ) -> impl IntoView {
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        let Some(el) = action_target(&ev) else {
-            return;
-        };
-        let attr = |name: &str| el.get_attribute(name);
-        match attr("data-action").as_deref() {
-            Some("select-metric") => picked.set(attr("data-metric")),
-            Some("select-segment") => {
-                if let Some(s) = attr("data-segment") {
-                    segment.set(s);
+    let actions = TableActions {
+        select: Callback::new(move |key: String| picked.set(Some(key))),
+        toggle: Callback::new(move |key: String| {
+            open.update(|o| {
+                if !o.remove(&key) {
+                    o.insert(key);
                 }
-            }
-            Some("toggle-repro") => {
-                if let Some(k) = attr("data-metric") {
-                    open.update(|o| {
-                        if !o.remove(&k) {
-                            o.insert(k);
-                        }
-                    });
-                }
-            }
-            Some("copy") => {
-                let text = el
-                    .closest(".copy-box")
-                    .ok()
-                    .flatten()
-                    .and_then(|b| b.query_selector("pre").ok().flatten())
-                    .and_then(|pre| pre.text_content());
-                if let Some(t) = text {
-                    copy_text(&t);
-                    el.set_text_content(Some("Copied"));
-                }
-            }
-            _ => {}
-        }
+            })
+        }),
     };
+    let select_segment = Callback::new(move |s: String| segment.set(s));
 
     let row_info = Memo::new(move |_| {
         let key = metric.get()?;
@@ -115,27 +86,28 @@ pub(super) fn Analysis(
             Some(srm_problem(s))
         })
     });
-    let table_html = Memo::new(move |_| {
+    let table = move || {
         let selected = metric.get();
         report.with(|r| {
             let r = r.as_ref()?;
-            let html = open.with(|o| {
+            let view = open.with(|o| {
                 catalogue.with(|cat| {
-                    criteria.with_value(|cs| metric_table(&r.rows, cat, cs, selected.as_deref(), o))
+                    criteria.with_value(|cs| {
+                        metric_table(&r.rows, cat, cs, selected.as_deref(), o, actions)
+                    })
                 })
             });
-            Some(html)
+            Some(view)
         })
-    });
-    let matrix_html = Memo::new(move |_| {
+    };
+    let matrix = move || {
         let seg = segment.get();
         report.with(|r| {
             let r = r.as_ref()?;
-            Some(catalogue.with(|cat| segment_matrix(r, cat, &seg)))
+            Some(catalogue.with(|cat| segment_matrix(r, cat, &seg, select_segment)))
         })
-    });
-    let categories_html =
-        Memo::new(move |_| report.with(|r| r.as_ref().map(|r| error_categories(&r.categories))));
+    };
+    let categories = move || report.with(|r| r.as_ref().map(|r| error_categories(&r.categories)));
 
     let time_svg = Memo::new(move |_| {
         let (key, _, unit, relative) = row_info.get()?;
@@ -220,7 +192,7 @@ pub(super) fn Analysis(
             &text::axis_title(relative, scale, &unit),
         )
     });
-    let latency_svg = Memo::new(move |_| {
+    let latency_data = Memo::new(move |_| {
         let seg = segment.get();
         summary.with(|s| {
             let s = s.as_ref()?.as_ref().ok()?;
@@ -231,10 +203,11 @@ pub(super) fn Analysis(
                     .find(|c| c.metric == def.key && c.segment == seg && c.variant == v)
                     .map(|c| &c.value)
             };
-            let view = latency_view(cell(Variant::Control)?, cell(Variant::Candidate)?)?;
-            latency::chart(&view)
+            latency_view(cell(Variant::Control)?, cell(Variant::Candidate)?)
         })
     });
+    let latency_svg =
+        Memo::new(move |_| latency_data.with(|v| v.as_ref().and_then(latency::chart)));
 
     let chart_title = move || {
         row_info
@@ -247,10 +220,9 @@ pub(super) fn Analysis(
         report.with(Option::is_some)
             && (series_key.with(Option::is_none) || series_state().is_some())
     };
-    let html = |m: Memo<Option<String>>| move || m.get().unwrap_or_default();
 
     view! {
-        <div class="analysis" on:click=on_click>
+        <div class="analysis">
             <div>{move || srm.get().map(|p| view! { <ErrorBanner error=p hook="srm-banner" class="srm-banner" /> })}</div>
             <section class="card table-card compare-card">
                 <div class="card-head card-head-pad">
@@ -259,7 +231,7 @@ pub(super) fn Analysis(
                         <p class="card-sub">"Candidate against control with always-valid 95% intervals, safe to check at any time. Click a row to chart it."</p>
                     </div>
                 </div>
-                <div inner_html=html(table_html)></div>
+                <div>{table}</div>
             </section>
 
             <section class="card chart-card">
@@ -300,6 +272,7 @@ pub(super) fn Analysis(
                         </div>
                     </div>
                     <ChartBox svg=latency_svg.into() label="Latency distribution" empty=Signal::stored("No latency histograms from both arms in this segment.".to_string()) />
+                    {move || latency_data.with(|v| v.as_ref().map(latency::caption))}
                 </section>
             </div>
 
@@ -310,7 +283,7 @@ pub(super) fn Analysis(
                         <p class="card-sub">"Every metric in every segment. Click a cell to show that segment above."</p>
                     </div>
                 </div>
-                <div inner_html=html(matrix_html)></div>
+                <div>{matrix}</div>
             </section>
 
             <section class="card">
@@ -320,7 +293,7 @@ pub(super) fn Analysis(
                         <p class="card-sub">"Errors by kind: “new” ones never occur on the control; red ones are significantly more frequent on the candidate."</p>
                     </div>
                 </div>
-                <div inner_html=html(categories_html)></div>
+                <div>{categories}</div>
             </section>
             <span class="sr-only" data-test=move || if ready() { "comparison-ready" } else { "comparison-loading" }>"Comparison loaded"</span>
         </div>
