@@ -1,4 +1,7 @@
-//! Small text helpers for display: percentages, times, JSON.
+//! The console's one formatter: how numbers, dates and times read, and the browser-side
+//! parsing of dates and numbers that goes with them. Pages and components format through
+//! here rather than with their own helpers; `components::metric_text` only adds the units and
+//! wording of metric values on top of these.
 
 use serde_json::Value;
 
@@ -38,9 +41,78 @@ pub fn count(n: u64) -> String {
     out
 }
 
-fn parse_ms(rfc3339: &str) -> Option<f64> {
+/// `x` with `decimals` decimals and a typographic minus ("−1.25"); no sign on zero.
+pub fn fixed(x: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, x.abs());
+    if x < 0.0 && !is_zero(&s) {
+        format!("−{s}")
+    } else {
+        s
+    }
+}
+
+/// "+1.25" / "−1.25" with a typographic minus; no sign on zero.
+pub fn signed(x: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, x.abs());
+    if is_zero(&s) {
+        s
+    } else if x < 0.0 {
+        format!("−{s}")
+    } else {
+        format!("+{s}")
+    }
+}
+
+fn is_zero(digits: &str) -> bool {
+    digits.chars().all(|c| c == '0' || c == '.')
+}
+
+/// `x` rounded to a whole number, thousands separated as in [`count`]: "−20 000".
+pub fn whole(x: f64) -> String {
+    let r = x.round();
+    let s = count(r.abs() as u64);
+    if r < 0.0 { format!("−{s}") } else { s }
+}
+
+/// Milliseconds since the epoch of an RFC 3339 instant, as the browser reads it.
+pub fn parse_ms(rfc3339: &str) -> Option<f64> {
     let ms = js_sys::Date::parse(rfc3339);
     ms.is_finite().then_some(ms)
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC ("2025-03-12T14:05:00.000Z").
+pub fn iso(ms: f64) -> String {
+    String::from(js_sys::Date::new(&ms.into()).to_iso_string())
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+fn month(d: &js_sys::Date) -> &'static str {
+    MONTHS.get(d.get_month() as usize).copied().unwrap_or("?")
+}
+
+/// "14:05", or "12 Mar 14:05" on charts that span days, in the viewer's time zone.
+pub fn clock(ms: f64, with_day: bool) -> String {
+    let d = js_sys::Date::new(&ms.into());
+    let hm = format!("{:02}:{:02}", d.get_hours(), d.get_minutes());
+    if with_day {
+        format!("{} {} {hm}", d.get_date(), month(&d))
+    } else {
+        hm
+    }
+}
+
+/// "14:05:32" in the viewer's time zone.
+pub fn clock_seconds(ms: f64) -> String {
+    let d = js_sys::Date::new(&ms.into());
+    format!(
+        "{:02}:{:02}:{:02}",
+        d.get_hours(),
+        d.get_minutes(),
+        d.get_seconds()
+    )
 }
 
 /// "just now", "5 min ago", "3 h ago", "2 d ago", or the date for older times.
@@ -77,11 +149,7 @@ fn locale(rfc3339: &str, with_time: bool) -> String {
         return rfc3339.to_string();
     };
     let d = js_sys::Date::new(&ms.into());
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.get(d.get_month() as usize).copied().unwrap_or("?");
-    let day = format!("{} {month} {}", d.get_date(), d.get_full_year());
+    let day = format!("{} {} {}", d.get_date(), month(&d), d.get_full_year());
     if with_time {
         format!("{day}, {:02}:{:02}", d.get_hours(), d.get_minutes())
     } else {
@@ -103,6 +171,22 @@ pub fn local_to_utc(local: &str) -> String {
     } else {
         String::new()
     }
+}
+
+/// Midnight of `day` (a `date` input's value) plus `plus` days in the viewer's time zone, as
+/// RFC 3339 UTC; empty when the day is empty or not a date.
+pub fn day_start_utc(day: &str, plus: u32) -> String {
+    let day = day.trim();
+    if day.is_empty() {
+        return String::new();
+    }
+    // A date-time without an offset is read as local time (ECMA-262 Date.parse).
+    let d = js_sys::Date::new(&format!("{day}T00:00:00").into());
+    if !d.get_time().is_finite() {
+        return String::new();
+    }
+    d.set_date(d.get_date() + plus);
+    String::from(d.to_iso_string())
 }
 
 /// An RFC 3339 instant as a `datetime-local` value in the viewer's time zone.
@@ -147,6 +231,16 @@ pub fn capitalise(s: &str) -> String {
             upper + c.as_str()
         }
         None => String::new(),
+    }
+}
+
+/// Upper case, with the same rule as [`capitalise`]: non-ASCII text is upper-cased by the
+/// browser.
+pub fn upper(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_uppercase()
+    } else {
+        String::from(js_sys::JsString::from(s).to_upper_case())
     }
 }
 
@@ -232,6 +326,16 @@ mod tests {
                 assert!(r == v || (r.is_nan() && v.is_nan()), "{s:?}");
             }
         }
+    }
+
+    #[test]
+    fn numbers_use_a_typographic_minus() {
+        assert_eq!(signed(1.254, 2), "+1.25");
+        assert_eq!(signed(-1.25, 1), "−1.2");
+        assert_eq!(signed(-0.001, 2), "0.00");
+        assert_eq!(fixed(-3.0, 1), "−3.0");
+        assert_eq!(fixed(-0.0001, 2), "0.00");
+        assert_eq!(whole(-20_000.4), "−20\u{202f}000");
     }
 
     #[test]

@@ -261,6 +261,7 @@ pub fn start() {
         console_error_panic_hook::hook(info);
         show_stopped();
     }));
+    session::connect_api();
     if let Some(boot) = document().get_element_by_id("boot") {
         boot.remove();
     }

@@ -44,6 +44,15 @@ pub fn set(a: Auth) {
     auth().set(a);
 }
 
+/// Lets the API client read the CSRF token and forget the session on a 401, without it
+/// depending on this module.
+pub fn connect_api() {
+    crate::api::connect(crate::api::SessionHooks {
+        csrf_token,
+        signed_out: || set(Auth::SignedOut),
+    });
+}
+
 /// The CSRF token of the current session, for the `X-CSRF-Token` header.
 pub fn csrf_token() -> Option<String> {
     match &*auth().read_untracked() {

@@ -1,96 +1,27 @@
-//! Escaping for the parts of the comparison page that are written as HTML text.
+//! The one way HTML text enters the page. The console draws with `view!`; the exception is a
+//! chart, which plotters writes as SVG text (see `charts`). [`Markup`] is that text: only
+//! `charts::render` makes one, so nothing else can reach `inner_html`, and [`markup`] inserts
+//! it.
 //!
-//! Why text and not `view!`: the comparison table, segment matrix and categories are large,
-//! re-rendered on every refresh, and purely presentational. Written as strings they cost a
-//! fraction of the Wasm that typed views do (each `view!` instantiates the renderer's generics
-//! again), which keeps the bundle within its budget. Clicks reach the page through one
-//! delegated handler that reads `data-action` attributes. Segment, category and metric names
-//! come from ingestion, so everything interpolated goes through [`esc`].
+//! Why the charts and nothing else: the comparison page's tables, matrix and error categories
+//! were HTML text too, but as views they cost 5.7 KB of gzipped Wasm and keep the console within
+//! its budget (BENCHMARKS.md, "Console bundle").
 
-/// Escapes text for an HTML element body or a double-quoted attribute.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use leptos::prelude::*;
 
-/// The element with a `data-action` attribute that an event inside HTML text came from, for a
-/// delegated handler.
-pub fn action_target(ev: &web_sys::Event) -> Option<web_sys::Element> {
-    use wasm_bindgen::JsCast;
-    ev.target()?
-        .dyn_into::<web_sys::Element>()
-        .ok()?
-        .closest("[data-action]")
-        .ok()
-        .flatten()
-}
+/// HTML text made by a chart: SVG from plotters' SVG backend, which escapes the labels it
+/// draws (segment and metric names come from ingestion).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Markup(String);
 
-/// A loaded value as HTML text: skeleton lines while loading, the error banner of
-/// `components::error_banner` with a "Try again" button (`data-action="retry"`, for the
-/// caller's delegated handler) on failure, else `ok` of the value. Cheaper in Wasm than a
-/// typed view per state.
-pub fn loaded_html<T>(
-    v: Option<Result<T, crate::api::ApiError>>,
-    ok: impl FnOnce(T) -> String,
-) -> String {
-    match v {
-        None => r#"<div aria-busy="true" aria-label="Loading"><span class="skeleton" style="width: 60%"></span><span class="skeleton" style="width: 80%"></span><span class="skeleton" style="width: 45%"></span></div>"#.into(),
-        Some(Ok(t)) => ok(t),
-        Some(Err(e)) => format!(
-            r#"<div class="banner banner-error" role="alert" data-test="error"><svg class="banner-icon" viewBox="0 0 20 20" aria-hidden="true"><circle cx="10" cy="10" r="8.5" fill="none" stroke="currentColor" stroke-width="1.6"></circle><path d="M10 5.5v5.5M10 13.6v.9" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"></path></svg><div class="banner-body"><strong>{}</strong><p>{}</p></div><button type="button" class="btn btn-small" data-action="retry">Try again</button></div>"#,
-            esc(e.title()),
-            esc(&e.message())
-        ),
+impl Markup {
+    /// SVG that plotters wrote.
+    pub(super) fn svg(svg: String) -> Self {
+        Markup(svg)
     }
 }
 
-/// The form an event came from (a submit, or a click inside it).
-pub fn event_form(ev: &web_sys::Event) -> Option<web_sys::Element> {
-    use wasm_bindgen::JsCast;
-    ev.target()?
-        .dyn_into::<web_sys::Element>()
-        .ok()?
-        .closest("form")
-        .ok()
-        .flatten()
-}
-
-/// The `value` of the control matching `selector` inside `root`; empty when there is none.
-/// Forms written as HTML text are read this way when submitted, instead of binding each
-/// control to a signal (which costs Wasm per control).
-pub fn value_in(root: &web_sys::Element, selector: &str) -> String {
-    prop_in(root, selector, "value")
-        .and_then(|v| v.as_string())
-        .unwrap_or_default()
-}
-
-/// Whether the checkbox matching `selector` inside `root` is checked.
-pub fn checked_in(root: &web_sys::Element, selector: &str) -> bool {
-    prop_in(root, selector, "checked").is_some_and(|v| v.is_truthy())
-}
-
-fn prop_in(root: &web_sys::Element, selector: &str, prop: &str) -> Option<wasm_bindgen::JsValue> {
-    let el = root.query_selector(selector).ok()??;
-    js_sys::Reflect::get(&el, &prop.into()).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            super::esc(r#"<b a="x">'&"#),
-            "&lt;b a=&quot;x&quot;&gt;&#39;&amp;"
-        );
-    }
+/// A `<div>` with `class` and an accessible `label` holding `markup`.
+pub fn markup(class: &'static str, label: String, markup: Markup) -> impl IntoView {
+    view! { <div class=class role="img" aria-label=label inner_html=markup.0></div> }
 }

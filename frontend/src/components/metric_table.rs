@@ -1,21 +1,30 @@
 //! The comparison table: one row per metric (latency per quantile) of the chosen segment,
 //! grouped by family, with both arms' values, the difference and its interval, the adjusted
 //! p-value and the criterion's verdict. Every number comes from `shared::comparison::report`;
-//! the exact ones are on the row as `data-*` attributes for tests. Written as HTML text (see
-//! [`super::html`]); clicks carry `data-action="select-metric"` / `"toggle-repro"`.
+//! the exact ones are on the row as `data-*` attributes for tests. Clicking a row runs
+//! `select` with its metric; "Reproduce" runs `toggle` with it.
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 
+use leptos::prelude::*;
 use shared::comparison::MetricRow;
 use shared::metrics::MetricDef;
 use shared::plan::RollbackCriterion;
 use shared::series::criterion_bound;
 use shared::stats::Verdict;
 
-use super::html::esc;
+use super::copy_button::CopyButton;
 use super::interval_bar::interval_bar;
 use super::metric_text::{self as text};
+use crate::format;
+
+/// What a click on the table does: `select` charts a metric, `toggle` opens or closes its
+/// "Reproduce" box.
+#[derive(Clone, Copy)]
+pub struct TableActions {
+    pub select: Callback<String>,
+    pub toggle: Callback<String>,
+}
 
 pub fn metric_table(
     rows: &[MetricRow],
@@ -23,34 +32,48 @@ pub fn metric_table(
     criteria: &[RollbackCriterion],
     selected: Option<&str>,
     open: &BTreeSet<String>,
-) -> String {
-    let mut s = String::from(
-        r#"<div class="table-scroll"><table class="table metric-table" data-test="metric-table"><thead><tr><th class="col-metric">Metric</th><th class="num">Control</th><th class="num">Candidate</th><th class="num">Difference</th><th class="col-interval" title="Always-valid 95% interval (latency quantiles: fixed-horizon). Red tick: the criterion's margin.">Interval</th><th class="num" title="p-value adjusted across every metric × segment (Holm)">Adj. p</th><th>Criterion</th><th><span class="sr-only">Reproduce</span></th></tr></thead><tbody>"#,
-    );
+    actions: TableActions,
+) -> impl IntoView + use<> {
     let mut family = None;
-    for r in rows {
-        if family != Some(r.family) {
-            family = Some(r.family);
-            let _ = write!(
-                s,
-                r#"<tr class="family-row"><th colspan="8" scope="rowgroup">{}</th></tr>"#,
-                r.family.label()
-            );
-        }
-        row(&mut s, r, catalogue, criteria, selected, open);
+    let body = rows
+        .iter()
+        .map(|r| {
+            let head = (family != Some(r.family)).then(|| {
+                family = Some(r.family);
+                view! { <tr class="family-row"><th colspan="8" scope="rowgroup">{r.family.label()}</th></tr> }
+            });
+            view! { {head}{row(r, catalogue, criteria, selected, open, actions)} }
+        })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+            <table class="table metric-table" data-test="metric-table">
+                <thead>
+                    <tr>
+                        <th class="col-metric">"Metric"</th>
+                        <th class="num">"Control"</th>
+                        <th class="num">"Candidate"</th>
+                        <th class="num">"Difference"</th>
+                        <th class="col-interval" title="Always-valid 95% interval (latency quantiles: fixed-horizon). Red tick: the criterion's margin.">"Interval"</th>
+                        <th class="num" title="p-value adjusted across every metric × segment (Holm)">"Adj. p"</th>
+                        <th>"Criterion"</th>
+                        <th><span class="sr-only">"Reproduce"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{body}</tbody>
+            </table>
+        </div>
     }
-    s.push_str("</tbody></table></div>");
-    s
 }
 
 fn row(
-    s: &mut String,
     r: &MetricRow,
     catalogue: &[MetricDef],
     criteria: &[RollbackCriterion],
     selected: Option<&str>,
     open: &BTreeSet<String>,
-) {
+    actions: TableActions,
+) -> impl IntoView + use<> {
     let scale = text::scale(catalogue, &r.key, &r.unit);
     let unit = r.unit.as_str();
     let threshold = criteria
@@ -58,8 +81,8 @@ fn row(
         .find(|c| c.metric == r.key)
         .and_then(|c| criterion_bound(c, r.relative));
     let c = r.comparison;
+    // Exact, for tests: Rust's shortest round-trip form.
     let num = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
-    let key = esc(&r.key);
     let request = r.stats_request.as_ref();
     let is_open = open.contains(&r.key);
     let value = |v: Option<f64>| {
@@ -68,88 +91,90 @@ fn row(
     };
     let n_title = format!(
         "n = {} control, {} candidate",
-        crate::format::count(r.control_n),
-        crate::format::count(r.candidate_n)
+        format::count(r.control_n),
+        format::count(r.candidate_n)
     );
-    let _ = write!(
-        s,
-        r#"<tr class="metric-row{sel}" data-test="metric-row" data-action="select-metric" data-metric="{key}" data-verdict="{verdict}" data-estimate="{est}" data-ci-lo="{lo}" data-ci-hi="{hi}" data-p="{p}" data-stats-request="{req}" title="Click to chart this metric"><td class="col-metric"><span class="metric-name">{name}</span><span class="metric-key mono">{key}</span></td><td class="num" title="{n_title}">{a}</td><td class="num" title="{n_title}">{b}</td>"#,
-        sel = if selected == Some(r.key.as_str()) {
-            " is-selected"
-        } else {
-            ""
-        },
-        verdict = text::verdict_name(r.verdict),
-        est = num(c.map(|c| c.estimate)),
-        lo = num(c.map(|c| c.ci[0])),
-        hi = num(c.map(|c| c.ci[1])),
-        p = num(c.map(|c| c.p_value)),
-        req = request.map(|v| esc(&v.to_string())).unwrap_or_default(),
-        name = esc(&r.name),
-        a = value(r.control),
-        b = value(r.candidate),
-    );
-    match c {
+    let compared = match c {
         Some(c) => {
             let tone = text::status(r);
             let class = if r.worse {
-                " diff-bad"
+                "num diff diff-bad"
             } else if r.better {
-                " diff-good"
+                "num diff diff-good"
             } else {
-                ""
+                "num diff"
             };
-            let _ = write!(
-                s,
-                r#"<td class="num diff{class}">{d}<span class="diff-ci">{lo} to {hi}</span></td><td class="col-interval">{bar}</td><td class="num" title="raw p = {raw}">{adj}</td>"#,
-                d = text::diff(c.estimate, r.relative, scale, unit),
-                lo = text::diff(c.ci[0], r.relative, scale, unit),
-                hi = text::diff(c.ci[1], r.relative, scale, unit),
-                bar = interval_bar(c.estimate, c.ci[0], c.ci[1], threshold, tone),
-                raw = text::p_value(c.p_value),
-                adj = r.adjusted_p.map(text::p_value).unwrap_or_default(),
-            );
+            view! {
+                <td class=class>
+                    {text::diff(c.estimate, r.relative, scale, unit)}
+                    <span class="diff-ci">{format!("{} to {}", text::diff(c.ci[0], r.relative, scale, unit), text::diff(c.ci[1], r.relative, scale, unit))}</span>
+                </td>
+                <td class="col-interval">{interval_bar(c.estimate, c.ci[0], c.ci[1], threshold, tone)}</td>
+                <td class="num" title=format!("raw p = {}", text::p_value(c.p_value))>{r.adjusted_p.map(text::p_value).unwrap_or_default()}</td>
+            }
+            .into_any()
         }
-        None => {
-            let _ = write!(
-                s,
-                r#"<td colspan="3" class="row-error">{}</td>"#,
-                esc(r.error.as_deref().unwrap_or("not compared"))
-            );
+        None => view! {
+            <td colspan="3" class="row-error">{r.error.clone().unwrap_or_else(|| "not compared".into())}</td>
         }
-    }
+        .into_any(),
+    };
     let (chip, label) = match (r.verdict, r.worse, r.better) {
         (Some(v), ..) => (text::verdict_name(Some(v)), text::verdict_label(v)),
         (None, true, _) => ("worse", "Worse"),
         (None, _, true) => ("better", "Better"),
         _ => ("none", "No difference"),
     };
-    let _ = write!(
-        s,
-        r#"<td class="col-criterion"><span class="verdict verdict-{chip}" title="{rule}">{label}</span>"#,
-        rule = esc(r.rule.as_deref().unwrap_or("")),
-    );
-    if let Some(sentence) = &r.criterion {
-        let _ = write!(
-            s,
-            r#"<span class="criterion-text">{}</span>"#,
-            esc(sentence)
-        );
-    }
-    s.push_str(r#"</td><td class="col-repro">"#);
-    if request.is_some() {
-        let _ = write!(
-            s,
-            r#"<button type="button" class="btn btn-ghost btn-small" data-test="reproduce" data-action="toggle-repro" data-metric="{key}" aria-expanded="{is_open}">Reproduce</button>"#
-        );
-    }
-    s.push_str("</td></tr>");
-    if let (true, Some(req)) = (is_open, request) {
-        let _ = write!(
-            s,
-            r#"<tr class="repro-row"><td colspan="8"><div class="repro"><p class="subtle">The same numbers on the command line: put this request in a JSON array and pipe it to <code>rollgate stats</code>.</p><div class="copy-box"><pre class="code" data-test="stats-request">{}</pre><button type="button" class="btn btn-small copy-btn" data-action="copy">Copy</button></div></div></td></tr>"#,
-            esc(&crate::format::pretty_json(req))
-        );
+    let sentence = r
+        .criterion
+        .clone()
+        .map(|s| view! { <span class="criterion-text">{s}</span> });
+    let key = r.key.clone();
+    let reproduce = request.is_some().then(|| {
+        let key = key.clone();
+        view! {
+            <button type="button" class="btn btn-ghost btn-small" data-test="reproduce" aria-expanded=is_open.to_string()
+                on:click=move |ev| {
+                    // The row's own click charts the metric; this one only opens the box.
+                    ev.stop_propagation();
+                    actions.toggle.run(key.clone());
+                }>"Reproduce"</button>
+        }
+    });
+    let repro = request.filter(|_| is_open).map(|req| {
+        let text = format::pretty_json(req);
+        view! {
+            <tr class="repro-row">
+                <td colspan="8">
+                    <div class="repro">
+                        <p class="subtle">"The same numbers on the command line: put this request in a JSON array and pipe it to "<code>"rollgate stats"</code>"."</p>
+                        <div class="copy-box">
+                            <pre class="code" data-test="stats-request">{text.clone()}</pre>
+                            <CopyButton text=text />
+                        </div>
+                    </div>
+                </td>
+            </tr>
+        }
+    });
+    let selected = selected == Some(r.key.as_str());
+    view! {
+        <tr class=if selected { "metric-row is-selected" } else { "metric-row" } data-test="metric-row" data-metric=r.key.clone()
+            data-verdict=text::verdict_name(r.verdict) data-estimate=num(c.map(|c| c.estimate))
+            data-ci-lo=num(c.map(|c| c.ci[0])) data-ci-hi=num(c.map(|c| c.ci[1])) data-p=num(c.map(|c| c.p_value))
+            data-stats-request=request.map(|v| v.to_string()).unwrap_or_default() title="Click to chart this metric"
+            on:click=move |_| actions.select.run(key.clone())>
+            <td class="col-metric"><span class="metric-name">{r.name.clone()}</span><span class="metric-key mono">{r.key.clone()}</span></td>
+            <td class="num" title=n_title.clone()>{value(r.control)}</td>
+            <td class="num" title=n_title>{value(r.candidate)}</td>
+            {compared}
+            <td class="col-criterion">
+                <span class=format!("verdict verdict-{chip}") title=r.rule.clone().unwrap_or_default()>{label}</span>
+                {sentence}
+            </td>
+            <td class="col-repro">{reproduce}</td>
+        </tr>
+        {repro}
     }
 }
 

@@ -5,6 +5,8 @@ use shared::comparison::MetricRow;
 use shared::metrics::{LATENCY_QUANTILES, MetricDef, MetricKind, quantile_key};
 use shared::stats::Verdict;
 
+use crate::format::{fixed, signed, whole};
+
 /// What a row's numbers are, for formatting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {
@@ -43,43 +45,15 @@ pub fn base_def<'a>(catalogue: &'a [MetricDef], key: &str) -> Option<(&'a Metric
     })
 }
 
-/// "+1.25" / "−1.25" with a typographic minus.
-pub fn signed(x: f64, decimals: usize) -> String {
-    let s = format!("{:.*}", decimals, x.abs());
-    let zero = s.chars().all(|c| c == '0' || c == '.');
-    if zero {
-        s
-    } else if x < 0.0 {
-        format!("−{s}")
-    } else {
-        format!("+{s}")
-    }
-}
-
-fn plain(x: f64, decimals: usize) -> String {
-    let s = format!("{:.*}", decimals, x.abs());
-    if x < 0.0 && !s.chars().all(|c| c == '0' || c == '.') {
-        format!("−{s}")
-    } else {
-        s
-    }
-}
-
 /// A value of one arm.
 pub fn value(x: f64, scale: Scale, unit: &str) -> String {
     match scale {
-        Scale::Rate => format!("{}%", plain(x * 100.0, 2)),
-        Scale::Usd => format!("${}", plain(x, 4)),
-        Scale::Millis => format!("{} ms", thousands(x)),
-        Scale::Other if unit.is_empty() => plain(x, 2),
-        Scale::Other => format!("{} {unit}", plain(x, 2)),
+        Scale::Rate => format!("{}%", fixed(x * 100.0, 2)),
+        Scale::Usd => format!("${}", fixed(x, 4)),
+        Scale::Millis => format!("{} ms", whole(x)),
+        Scale::Other if unit.is_empty() => fixed(x, 2),
+        Scale::Other => format!("{} {unit}", fixed(x, 2)),
     }
-}
-
-fn thousands(x: f64) -> String {
-    let r = x.round();
-    let s = crate::format::count(r.abs() as u64);
-    if r < 0.0 { format!("−{s}") } else { s }
 }
 
 /// A difference (or the bound of its interval): relative lifts in %, rate differences in

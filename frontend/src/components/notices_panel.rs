@@ -12,13 +12,14 @@ use shared::rollout::{RolloutState, next_stage};
 use shared::teams::Team;
 
 use crate::api::{self, ApiError};
-use crate::components::error_banner::{ErrorBanner, MessageBanner};
-use crate::components::html::{action_target, checked_in, esc, event_form, loaded_html, value_in};
+use crate::components::error_banner::{ErrorBanner, Problem};
+use crate::components::form_read::{checked_values, event_form, value_in};
 use crate::components::load::{Loaded, teams_loader};
+use crate::components::notice_tags::{ack_buttons, ack_chips, ack_teams, kind_tag};
+use crate::components::skeleton::LinesSkeleton;
 use crate::components::timeline::stage_name;
 use crate::coord::revision;
 use crate::format;
-use crate::pages::feed::{ack_buttons, ack_chip, kind_tag};
 use crate::session::{self, EDITORS};
 
 /// The stages a notice can announce: every stage from the canary on, as (key, name).
@@ -146,51 +147,35 @@ pub fn NoticesPanel(
             pending.set(false);
         });
     };
-    // Edit, Publish and Acknowledge come from the HTML text, through one delegated handler.
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        let Some(el) = action_target(&ev) else { return };
-        let attr = |n: &str| el.get_attribute(n).unwrap_or_default();
-        let nid = attr("data-notice");
-        if attr("data-action") == "retry" {
-            notices.refetch();
-            return;
-        }
+    let edit = Callback::new(move |n: Notice| {
         if pending.get_untracked() {
             return;
         }
-        match attr("data-action").as_str() {
-            "edit-notice" => {
-                let list = notices
-                    .get_untracked()
-                    .and_then(Result::ok)
-                    .unwrap_or_default();
-                if let Some(n) = list.iter().find(|n| n.id == nid) {
-                    invalid.set(None);
-                    error.set(None);
-                    form.set(Some(Form::of(n)));
-                }
-            }
-            action @ ("publish-notice" | "acknowledge") => {
-                let team = attr("data-team-id");
-                let publish = action == "publish-notice";
-                pending.set(true);
-                error.set(None);
-                spawn_local(async move {
-                    let r = if publish {
-                        api::publish_notice(&nid).await.map(|_| ())
-                    } else {
-                        api::acknowledge(&nid, &team).await.map(|_| ())
-                    };
-                    match r {
-                        Ok(()) => done(),
-                        Err(e) => error.set(Some(e)),
-                    }
-                    pending.set(false);
-                });
-            }
-            _ => {}
+        invalid.set(None);
+        error.set(None);
+        form.set(Some(Form::of(&n)));
+    });
+    // Publishing (`team` is `None`) or acknowledging for a team.
+    let act = move |nid: String, team: Option<String>| {
+        if pending.get_untracked() {
+            return;
         }
+        pending.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let r = match team {
+                None => api::publish_notice(&nid).await.map(|_| ()),
+                Some(team) => api::acknowledge(&nid, &team).await.map(|_| ()),
+            };
+            match r {
+                Ok(()) => done(),
+                Err(e) => error.set(Some(e)),
+            }
+            pending.set(false);
+        });
     };
+    let publish = Callback::new(move |nid: String| act(nid, None));
+    let acknowledge = Callback::new(move |(nid, team): (String, String)| act(nid, Some(team)));
     let new_draft = move |_| {
         invalid.set(None);
         error.set(None);
@@ -200,19 +185,25 @@ pub fn NoticesPanel(
         }));
     };
 
-    // Loading, failure, empty and the list are HTML text (see `components::html`).
-    let list = move || {
+    let actions = Actions {
+        editor,
+        edit,
+        publish,
+        acknowledge,
+    };
+    let list = move |list: Vec<Notice>| {
         let mine = my_teams.get();
-        loaded_html(notices.get(), |list: Vec<Notice>| {
-            if list.is_empty() {
-                return r#"<p class="subtle" data-test="notices-empty">No notice yet. Teams that field questions about this change (support, marketing) should hear of it before the canary starts.</p>"#.into();
+        if list.is_empty() {
+            return view! {
+                <p class="subtle" data-test="notices-empty">"No notice yet. Teams that field questions about this change (support, marketing) should hear of it before the canary starts."</p>
             }
-            let items: String = list
-                .iter()
-                .map(|n| stages.with_value(|st| notice_html(n, &list, st, &mine, editor)))
-                .collect();
-            format!(r#"<ul class="notices">{items}</ul>"#)
-        })
+            .into_any();
+        }
+        let items = list
+            .iter()
+            .map(|n| stages.with_value(|st| notice_item(n, &list, st, &mine, actions)))
+            .collect_view();
+        view! { <ul class="notices">{items}</ul> }.into_any()
     };
 
     view! {
@@ -226,17 +217,17 @@ pub fn NoticesPanel(
                     <button type="button" class="btn" data-test="new-notice" on:click=new_draft disabled=move || form.with(Option::is_some)>"Draft a notice"</button>
                 })}
             </div>
-            <div on:click=on_click inner_html=list></div>
+            {notices.view(|| view! { <LinesSkeleton /> }.into_any(), list)}
             {move || form.with(Option::is_some).then(|| view! {
                 <NoticeForm form=form teams=teams stages=stages pending=pending save=Callback::new(save) />
             })}
-            {move || invalid.get().map(|m| view! { <MessageBanner title="Check the notice" message=m /> })}
+            {move || invalid.get().map(|m| view! { <ErrorBanner error=Problem::new("Check the notice", m) /> })}
             {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
         </section>
     }
 }
 
-/// The draft or edit form. Its fields are HTML text (see `components::html`), drawn once from
+/// The draft or edit form. Its fields are drawn once from
 /// the notice being edited and read back on submit.
 #[component]
 fn NoticeForm(
@@ -251,7 +242,7 @@ fn NoticeForm(
         let teams = teams.get();
         form.with_untracked(|o| {
             let f = o.clone().unwrap_or_default();
-            stages.with_value(|st| fields_html(&f, teams, st))
+            stages.with_value(|st| form_fields(&f, teams, st))
         })
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -262,6 +253,7 @@ fn NoticeForm(
             .and_then(Result::ok)
             .unwrap_or_default();
         let v = |name: &str| value_in(&el, &format!("[name={name}]"));
+        let checked = checked_values(&el, "notice-team");
         let f = Form {
             editing: form.with_untracked(|o| o.as_ref().and_then(|f| f.editing.clone())),
             behaviour: v("behaviour"),
@@ -271,9 +263,7 @@ fn NoticeForm(
             teams: ids
                 .into_iter()
                 .map(|t| t.id)
-                .filter(|id| {
-                    checked_in(&el, &format!(r#"[name=notice-team][value="{}"]"#, esc(id)))
-                })
+                .filter(|id| checked.contains(id))
                 .collect(),
         };
         form.set(Some(f.clone()));
@@ -285,7 +275,7 @@ fn NoticeForm(
             {editing.then(|| view! {
                 <p class="subtle small">"Editing a published notice publishes a new revision: every team must acknowledge it again."</p>
             })}
-            <div class="notice-fields" inner_html=fields></div>
+            <div class="notice-fields">{fields}</div>
             <div class="policy-actions">
                 <button type="button" class="btn btn-ghost" on:click=move |_| form.set(None)>"Cancel"</button>
                 <button type="submit" class="btn btn-primary" data-test="save-notice" disabled=move || pending.get()>
@@ -296,65 +286,91 @@ fn NoticeForm(
     }
 }
 
-fn fields_html(
+/// The form's fields, drawn once from `f` and read back from the form on submit.
+fn form_fields(
     f: &Form,
     teams: Option<Result<Vec<Team>, ApiError>>,
     stages: &[(String, String)],
-) -> String {
+) -> impl IntoView + use<> {
     let boxes = match teams {
-        None => r#"<span class="subtle">Loading teams…</span>"#.to_string(),
-        Some(Err(e)) => format!(r#"<span class="field-error">{}</span>"#, esc(&e.message())),
+        None => view! { <span class="subtle">"Loading teams…"</span> }.into_any(),
+        Some(Err(e)) => view! { <span class="field-error">{e.message()}</span> }.into_any(),
         Some(Ok(ts)) if ts.is_empty() => {
-            r#"<span class="subtle">No teams yet: an admin adds them on the Admin page.</span>"#
-                .to_string()
+            view! { <span class="subtle">"No teams yet: an admin adds them on the Admin page."</span> }
+                .into_any()
         }
         Some(Ok(ts)) => ts
-            .iter()
+            .into_iter()
             .map(|t| {
-                format!(
-                    r#"<label class="check-label"><input type="checkbox" name="notice-team" value="{id}" data-test="notice-team-{test}"{checked}>{name}</label>"#,
-                    id = esc(&t.id),
-                    test = esc(&t.name.to_ascii_lowercase()),
-                    checked = if f.teams.contains(&t.id) { " checked" } else { "" },
-                    name = esc(&t.name),
-                )
+                let checked = f.teams.contains(&t.id);
+                view! {
+                    <label class="check-label">
+                        <input type="checkbox" name="notice-team" value=t.id.clone()
+                            data-test=format!("notice-team-{}", t.name.to_ascii_lowercase()) checked=checked />
+                        {t.name}
+                    </label>
+                }
             })
-            .collect(),
+            .collect_view()
+            .into_any(),
     };
-    let mut options = format!(
-        r#"<option value=""{}>Not tied to a stage</option>"#,
-        if f.stage.is_empty() { " selected" } else { "" }
-    );
-    for (k, name) in stages {
-        options += &format!(
-            r#"<option value="{}"{}>{}</option>"#,
-            esc(k),
-            if *k == f.stage { " selected" } else { "" },
-            esc(name)
-        );
+    let options = stages
+        .iter()
+        .map(|(k, name)| view! { <option value=k.clone() selected=*k == f.stage>{name.clone()}</option> })
+        .collect_view();
+    view! {
+        <div class="field">
+            <span class="field-label">"Tell these teams"</span>
+            <div class="role-picker" role="group" aria-label="Audience teams">{boxes}</div>
+        </div>
+        <div class="notice-form-row">
+            <label class="field">
+                <span class="field-label">"Planned for"</span>
+                <input type="datetime-local" name="planned" data-test="notice-planned" value=f.planned.clone() />
+            </label>
+            <label class="field">
+                <span class="field-label">"Stage"</span>
+                <select name="stage" data-test="notice-stage">
+                    <option value="" selected=f.stage.is_empty()>"Not tied to a stage"</option>
+                    {options}
+                </select>
+            </label>
+        </div>
+        <label class="field">
+            <span class="field-label">"What users may notice"</span>
+            <textarea name="behaviour" rows="3" data-test="notice-behaviour"
+                placeholder="e.g. Shorter answers in Spanish; refunds are explained in two steps.">{f.behaviour.clone()}</textarea>
+        </label>
+        <label class="field">
+            <span class="field-label">"Talking points"</span>
+            <textarea name="talking_points" rows="3" data-test="notice-talking-points"
+                placeholder="What to answer a customer who asks">{f.talking_points.clone()}</textarea>
+        </label>
     }
-    format!(
-        r#"<div class="field"><span class="field-label">Tell these teams</span><div class="role-picker" role="group" aria-label="Audience teams">{boxes}</div></div><div class="notice-form-row"><label class="field"><span class="field-label">Planned for</span><input type="datetime-local" name="planned" data-test="notice-planned" value="{planned}"></label><label class="field"><span class="field-label">Stage</span><select name="stage" data-test="notice-stage">{options}</select></label></div><label class="field"><span class="field-label">What users may notice</span><textarea name="behaviour" rows="3" data-test="notice-behaviour" placeholder="e.g. Shorter answers in Spanish; refunds are explained in two steps.">{behaviour}</textarea></label><label class="field"><span class="field-label">Talking points</span><textarea name="talking_points" rows="3" data-test="notice-talking-points" placeholder="What to answer a customer who asks">{points}</textarea></label>"#,
-        planned = esc(&f.planned),
-        behaviour = esc(&f.behaviour),
-        points = esc(&f.talking_points),
-    )
 }
 
-/// One notice as HTML text (see `components::html` for why text); every value is escaped.
-/// `list` is every notice of the change, to number the revisions.
-fn notice_html(
+/// What a notice's buttons do, and whether the user may edit and publish.
+#[derive(Clone, Copy)]
+struct Actions {
+    editor: bool,
+    edit: Callback<Notice>,
+    publish: Callback<String>,
+    acknowledge: Callback<(String, String)>,
+}
+
+/// One notice; `list` is every notice of the change, to number the revisions.
+fn notice_item(
     n: &Notice,
     list: &[Notice],
     stages: &[(String, String)],
     mine: &[Team],
-    editor: bool,
-) -> String {
+    actions: Actions,
+) -> impl IntoView + use<> {
     let status = match n.status {
-        NoticeStatus::Published => r#"<span class="gate-status gate-ok">Published</span>"#,
-        NoticeStatus::Draft => r#"<span class="gate-status gate-waiting">Draft</span>"#,
+        NoticeStatus::Published => view! { <span class="gate-status gate-ok">"Published"</span> },
+        NoticeStatus::Draft => view! { <span class="gate-status gate-waiting">"Draft"</span> },
         NoticeStatus::Superseded => {
-            r#"<span class="gate-status notice-superseded-pill">Superseded</span>"#
+            view! { <span class="gate-status notice-superseded-pill">"Superseded"</span> }
         }
     };
     let mut when = Vec::new();
@@ -373,48 +389,47 @@ fn notice_html(
         Some(p) => when.push(format!("published {}", format::relative_time(p))),
         None => when.push(format!("drafted {}", format::relative_time(&n.created_at))),
     }
-    let text = |label: &str, t: &str| {
-        if t.trim().is_empty() {
-            String::new()
-        } else {
-            format!(
-                r#"<div class="notice-text"><h4>{label}</h4><p class="prose">{}</p></div>"#,
-                esc(t.trim())
-            )
-        }
+    let rev = revision(n, list);
+    let line = format!(
+        "Revision {rev}{}",
+        when.iter().map(|w| format!(" · {w}")).collect::<String>()
+    );
+    let text = |label: &'static str, t: &str| {
+        let t = t.trim();
+        (!t.is_empty()).then(|| {
+            view! {
+                <div class="notice-text"><h4>{label}</h4><p class="prose">{t.to_string()}</p></div>
+            }
+        })
     };
-    let acks: String = n
-        .audience
-        .iter()
-        .map(|a| ack_chip(n, &a.team_id, &a.team_name))
-        .collect();
-    let mut actions = ack_buttons(n, mine);
     // Automatic notices are the server's record of what happened; only written ones are edited.
-    if editor && n.kind == NoticeKind::Manual && n.status != NoticeStatus::Superseded {
-        actions += &format!(
-            r#"<button type="button" class="btn btn-small" data-action="edit-notice" data-test="edit-notice" data-notice="{}">Edit</button>"#,
-            esc(&n.id)
-        );
-        if n.status == NoticeStatus::Draft {
-            actions += &format!(
-                r#"<button type="button" class="btn btn-small btn-primary" data-action="publish-notice" data-test="publish-notice" data-notice="{}">Publish</button>"#,
-                esc(&n.id)
-            );
+    let editable =
+        actions.editor && n.kind == NoticeKind::Manual && n.status != NoticeStatus::Superseded;
+    let acks = ack_buttons(n, mine, actions.acknowledge);
+    let has_acks = !ack_teams(n, mine).is_empty();
+    let own = editable.then(|| {
+        let edited = n.clone();
+        let id = n.id.clone();
+        let draft = n.status == NoticeStatus::Draft;
+        view! {
+            <button type="button" class="btn btn-small" data-test="edit-notice"
+                on:click=move |_| actions.edit.run(edited.clone())>"Edit"</button>
+            {draft.then(|| view! {
+                <button type="button" class="btn btn-small btn-primary" data-test="publish-notice"
+                    on:click=move |_| actions.publish.run(id.clone())>"Publish"</button>
+            })}
         }
+    });
+    let buttons =
+        (has_acks || editable).then(|| view! { <div class="notice-actions">{acks}{own}</div> });
+    view! {
+        <li class=format!("notice notice-{}", n.status.as_str()) data-test="notice" data-status=n.status.as_str()
+            data-kind=n.kind.as_str() data-revision=rev.to_string()>
+            <div class="notice-line">{kind_tag(n.kind)}{status}<span class="subtle">{line}</span></div>
+            {text("What users may notice", &n.expected_changes)}
+            {text("Talking points", &n.talking_points)}
+            <div class="ack-row"><span class="subtle">"Acknowledged "</span>{ack_chips(n)}</div>
+            {buttons}
+        </li>
     }
-    format!(
-        r#"<li class="notice notice-{status_attr}" data-test="notice" data-status="{status_attr}" data-kind="{kind}" data-revision="{rev}"><div class="notice-line">{kind_tag}{status}<span class="subtle">Revision {rev}{when}</span></div>{behaviour}{points}<div class="ack-row"><span class="subtle">Acknowledged </span>{acks}</div>{actions}</li>"#,
-        status_attr = n.status.as_str(),
-        kind = n.kind.as_str(),
-        rev = revision(n, list),
-        kind_tag = kind_tag(n.kind),
-        when = esc(&when.iter().map(|w| format!(" · {w}")).collect::<String>()),
-        behaviour = text("What users may notice", &n.expected_changes),
-        points = text("Talking points", &n.talking_points),
-        actions = if actions.is_empty() {
-            String::new()
-        } else {
-            format!(r#"<div class="notice-actions">{actions}</div>"#)
-        },
-    )
 }

@@ -7,6 +7,18 @@ pub fn SkeletonLine(#[prop(default = "100%")] width: &'static str) -> impl IntoV
     view! { <span class="skeleton" style=format!("width: {width}")></span> }
 }
 
+/// Three lines, for a list or a short section.
+#[component]
+pub fn LinesSkeleton() -> impl IntoView {
+    view! {
+        <div aria-busy="true" aria-label="Loading">
+            <SkeletonLine width="60%" />
+            <SkeletonLine width="80%" />
+            <SkeletonLine width="45%" />
+        </div>
+    }
+}
+
 #[component]
 pub fn TableSkeleton(#[prop(default = 6)] rows: usize) -> impl IntoView {
     view! {

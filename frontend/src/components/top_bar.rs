@@ -9,6 +9,7 @@ use shared::auth::{Role, User};
 
 use crate::api;
 use crate::components::load::Loaded;
+use crate::format;
 use crate::session::{self, AUDITORS, Auth};
 
 #[component]
@@ -121,9 +122,10 @@ pub fn TopBar(user: User) -> impl IntoView {
 
 /// "Ana Lima" → "AL"; one letter for one word.
 pub fn initials(name: &str) -> String {
-    name.split_whitespace()
+    let first: String = name
+        .split_whitespace()
         .filter_map(|w| w.chars().next())
         .take(2)
-        .flat_map(char::to_uppercase)
-        .collect()
+        .collect();
+    format::upper(&first)
 }

@@ -10,8 +10,7 @@ use shared::auth::{NewUser, Role, User, UserUpdate, validate_new_user, validate_
 use shared::change::RiskTier;
 
 use crate::api::{self, ApiError};
-use crate::components::error_banner::{ErrorBanner, MessageBanner};
-use crate::components::html::{action_target, esc};
+use crate::components::error_banner::{ErrorBanner, Problem};
 use crate::components::load::Loaded;
 use crate::components::skeleton::{SkeletonLine, TableSkeleton};
 use crate::pages::admin_teams::{DeliveriesSection, TeamsSection};
@@ -162,55 +161,52 @@ fn UsersSection() -> impl IntoView {
                     <span class="saved-note" role="status">{move || created.get()}</span>
                 </div>
             </form>
-            {move || invalid.get().map(|m| view! { <MessageBanner title="Check the form" message=m /> })}
+            {move || invalid.get().map(|m| view! { <ErrorBanner error=Problem::new("Check the form", m) /> })}
             {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
         </section>
     }
 }
 
-/// The users as HTML text (see `components::html` for why text); "Edit" opens the editor
-/// below the table through one delegated click handler.
+/// The users; "Edit" opens the editor below the table.
 #[component]
 fn UserTable(users: Vec<User>, reload: Callback<()>) -> impl IntoView {
     let editing = RwSignal::new(None::<User>);
     let me = session::user().map(|u| u.id).unwrap_or_default();
-    let rows: String = users
-        .iter()
+    let rows = users
+        .into_iter()
         .map(|u| {
-            let roles: String = u
+            let roles = u
                 .roles
                 .iter()
-                .map(|r| format!(r#"<span class="tag">{}</span>"#, r.as_str()))
-                .collect();
-            format!(
-                r#"<tr data-test="user-row" data-email="{email}"{revoked}><td><strong>{name}</strong>{you}<div class="subtle mono small">{email}</div></td><td><div class="role-tags">{roles}</div></td><td>{status}</td><td class="subtle" title="{at}">{date}</td><td class="token-actions"><button type="button" class="btn btn-small" data-action="edit-user" data-test="edit-user" data-id="{id}">Edit</button></td></tr>"#,
-                email = esc(&u.email),
-                revoked = if u.disabled { r#" class="is-revoked""# } else { "" },
-                name = esc(&u.name),
-                you = if u.id == me { r#"<span class="subtle"> (you)</span>"# } else { "" },
-                status = if u.disabled {
-                    r#"<span class="tag tag-danger">Disabled</span>"#
-                } else {
-                    r#"<span class="tag tag-ok">Active</span>"#
-                },
-                at = esc(&format::date_time(&u.created_at)),
-                date = esc(&format::date(&u.created_at)),
-                id = esc(&u.id),
-            )
+                .map(|r| view! { <span class="tag">{r.as_str()}</span> })
+                .collect_view();
+            let you = (u.id == me).then(|| view! { <span class="subtle">" (you)"</span> });
+            let status = if u.disabled {
+                view! { <span class="tag tag-danger">"Disabled"</span> }
+            } else {
+                view! { <span class="tag tag-ok">"Active"</span> }
+            };
+            let (email, email_attr, name) = (u.email.clone(), u.email.clone(), u.name.clone());
+            let (at, date) = (format::date_time(&u.created_at), format::date(&u.created_at));
+            let revoked = u.disabled.then_some("is-revoked");
+            view! {
+                <tr data-test="user-row" data-email=email_attr class=revoked>
+                    <td><strong>{name}</strong>{you}<div class="subtle mono small">{email}</div></td>
+                    <td><div class="role-tags">{roles}</div></td>
+                    <td>{status}</td>
+                    <td class="subtle" title=at>{date}</td>
+                    <td class="token-actions">
+                        <button type="button" class="btn btn-small" data-test="edit-user" on:click=move |_| editing.set(Some(u.clone()))>"Edit"</button>
+                    </td>
+                </tr>
+            }
         })
-        .collect();
-    let users = StoredValue::new(users);
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        let Some(id) = action_target(&ev).and_then(|el| el.get_attribute("data-id")) else {
-            return;
-        };
-        editing.set(users.with_value(|us| us.iter().find(|u| u.id == id).cloned()));
-    };
+        .collect_view();
     view! {
-        <div class="table-scroll" on:click=on_click>
+        <div class="table-scroll">
             <table class="table table-compact user-table">
                 <thead><tr><th>"User"</th><th>"Roles"</th><th>"Status"</th><th>"Added"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
-                <tbody inner_html=rows></tbody>
+                <tbody>{rows}</tbody>
             </table>
         </div>
         {move || editing.get().map(|u| view! { <UserEditor user=u editing=editing reload=reload /> })}
@@ -268,7 +264,7 @@ fn UserEditor(user: User, editing: RwSignal<Option<User>>, reload: Callback<()>)
                     "Disabled: cannot sign in, and their sessions end"
                 </label>
             </div>
-            {move || invalid.get().map(|m| view! { <MessageBanner title="Check the user" message=m /> })}
+            {move || invalid.get().map(|m| view! { <ErrorBanner error=Problem::new("Check the user", m) /> })}
             {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
             <div class="policy-actions">
                 <button type="button" class="btn btn-ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
@@ -322,48 +318,95 @@ fn PoliciesSection() -> impl IntoView {
     }
 }
 
-/// The grid of role counts, tiers down and gates across.
-fn grid_html(p: &ApprovalPolicies) -> String {
-    let mut out = String::from(r#"<table class="table policy-grid"><thead><tr><th>Risk tier</th>"#);
-    for (_, label) in GATES {
-        out += &format!("<th>{label}</th>");
-    }
-    out += r#"<th title="Hours before the canary a notice to Support must be published (standard and high risk)">Notice lead time</th>"#;
-    out += "</tr></thead><tbody>";
-    for t in TIERS {
-        out += &format!(
-            r#"<tr><th scope="row"><span class="risk risk-{0}"><span class="risk-dot"></span>{1}</span></th>"#,
-            t.as_str(),
-            t.label()
-        );
-        for (g, _) in GATES {
-            out += r#"<td><div class="policy-cell">"#;
-            for role in Role::ALL {
-                let n = p
-                    .tier(t)
-                    .gate(g)
-                    .iter()
-                    .find(|r| r.role == role)
-                    .map_or(0, |r| r.count);
-                out += &format!(
-                    r#"<label class="policy-role{zero}"><span>{r}</span><input type="number" min="0" max="{MAX_COUNT}" step="1" value="{n}" data-action="policy" data-tier="{t}" data-gate="{g}" data-role="{r}" data-test="policy-{t}-{g}-{r}"></label>"#,
-                    zero = if n == 0 { " zero" } else { "" },
-                    r = role.as_str(),
-                    t = t.as_str(),
-                    g = g.as_str(),
-                );
+/// The grid of role counts, tiers down and gates across, drawn from `p`. The inputs keep what
+/// is typed; each change is copied into `policies`.
+fn policy_table(
+    p: &ApprovalPolicies,
+    policies: RwSignal<ApprovalPolicies>,
+) -> impl IntoView + use<> {
+    // A count as typed: anything that is not a whole number counts as 0.
+    let typed = |ev: &leptos::ev::Event, max: u32| {
+        event_target_value(ev)
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(0)
+            .min(max)
+    };
+    let rows = TIERS
+        .into_iter()
+        .map(|t| {
+            let cells = GATES
+                .into_iter()
+                .map(|(g, _)| {
+                    let roles = Role::ALL
+                        .iter()
+                        .copied()
+                        .map(|role| {
+                            let n = p
+                                .tier(t)
+                                .gate(g)
+                                .iter()
+                                .find(|r| r.role == role)
+                                .map_or(0, |r| r.count);
+                            let zero = RwSignal::new(n == 0);
+                            let set = move |ev: leptos::ev::Event| {
+                                let n = typed(&ev, MAX_COUNT);
+                                zero.set(n == 0);
+                                policies.update(|p| {
+                                    let reqs = gate_mut(tier_mut(p, t), g);
+                                    reqs.retain(|r| r.role != role);
+                                    if n > 0 {
+                                        reqs.push(Requirement { role, count: n });
+                                        reqs.sort_by_key(|r| r.role);
+                                    }
+                                });
+                            };
+                            view! {
+                                <label class="policy-role" class:zero=move || zero.get()>
+                                    <span>{role.as_str()}</span>
+                                    <input type="number" min="0" max=MAX_COUNT.to_string() step="1" value=n.to_string()
+                                        data-test=format!("policy-{}-{}-{}", t.as_str(), g.as_str(), role.as_str()) on:change=set />
+                                </label>
+                            }
+                        })
+                        .collect_view();
+                    view! { <td><div class="policy-cell">{roles}</div></td> }
+                })
+                .collect_view();
+            let lead = p.tier(t).notice_lead_hours.unwrap_or(0);
+            let zero = RwSignal::new(lead == 0);
+            let set_lead = move |ev: leptos::ev::Event| {
+                let h = typed(&ev, MAX_LEAD_HOURS);
+                zero.set(h == 0);
+                policies.update(|p| tier_mut(p, t).notice_lead_hours = Some(h));
+            };
+            view! {
+                <tr>
+                    <th scope="row"><span class=format!("risk risk-{}", t.as_str())><span class="risk-dot"></span>{t.label()}</span></th>
+                    {cells}
+                    <td>
+                        <label class="policy-role policy-lead" class:zero=move || zero.get()>
+                            <span>"hours"</span>
+                            <input type="number" min="0" max=MAX_LEAD_HOURS.to_string() step="1" value=lead.to_string()
+                                data-test=format!("policy-{}-notice-lead", t.as_str()) on:change=set_lead />
+                        </label>
+                    </td>
+                </tr>
             }
-            out += "</div></td>";
-        }
-        let lead = p.tier(t).notice_lead_hours.unwrap_or(0);
-        out += &format!(
-            r#"<td><label class="policy-role policy-lead{zero}"><span>hours</span><input type="number" min="0" max="{MAX_LEAD_HOURS}" step="1" value="{lead}" data-action="policy" data-tier="{t}" data-gate="notice_lead" data-test="policy-{t}-notice-lead"></label></td>"#,
-            zero = if lead == 0 { " zero" } else { "" },
-            t = t.as_str(),
-        );
-        out += "</tr>";
+        })
+        .collect_view();
+    view! {
+        <table class="table policy-grid">
+            <thead>
+                <tr>
+                    <th>"Risk tier"</th>
+                    {GATES.into_iter().map(|(_, label)| view! { <th>{label}</th> }).collect_view()}
+                    <th title="Hours before the canary a notice to Support must be published (standard and high risk)">"Notice lead time"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
-    out + "</tbody></table>"
 }
 
 #[component]
@@ -393,65 +436,14 @@ fn PolicyGrid(initial: ApprovalPolicies) -> impl IntoView {
             pending.set(false);
         });
     };
-    // The grid is HTML text (see `components::html`), drawn from the saved policy: the inputs
-    // keep what is typed, and one delegated handler copies each change into `policies`.
-    // "Discard" redraws it.
+    // The grid is drawn from the saved policy; "Discard" redraws it.
     let drawn = RwSignal::new(0_u32);
     let grid = move || {
         drawn.track();
-        policies.with_untracked(grid_html)
-    };
-    let on_change = move |ev: leptos::ev::Event| {
-        use wasm_bindgen::JsCast;
-        let Some(input) =
-            action_target(&ev).and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let attr = |n: &str| input.get_attribute(n).unwrap_or_default();
-        let tier = TIERS.into_iter().find(|t| t.as_str() == attr("data-tier"));
-        if let Some(tier) = tier.filter(|_| attr("data-gate") == "notice_lead") {
-            let h = input
-                .value()
-                .trim()
-                .parse::<u32>()
-                .unwrap_or(0)
-                .min(MAX_LEAD_HOURS);
-            policies.update(|p| tier_mut(p, tier).notice_lead_hours = Some(h));
-            if let Some(l) = input.parent_element() {
-                let _ = l.class_list().toggle_with_force("zero", h == 0);
-            }
-            return;
-        }
-        let gate = GATES
-            .iter()
-            .map(|g| g.0)
-            .find(|g| g.as_str() == attr("data-gate"));
-        let (Some(tier), Some(gate), Some(role)) = (tier, gate, Role::parse(&attr("data-role")))
-        else {
-            return;
-        };
-        let n = input
-            .value()
-            .trim()
-            .parse::<u32>()
-            .unwrap_or(0)
-            .min(MAX_COUNT);
-        policies.update(|p| {
-            let reqs = gate_mut(tier_mut(p, tier), gate);
-            reqs.retain(|r| r.role != role);
-            if n > 0 {
-                reqs.push(Requirement { role, count: n });
-                reqs.sort_by_key(|r| r.role);
-            }
-        });
-        let label = input.parent_element();
-        if let Some(l) = label {
-            let _ = l.class_list().toggle_with_force("zero", n == 0);
-        }
+        policies.with_untracked(|p| policy_table(p, policies))
     };
     view! {
-        <div class="table-scroll" on:change=on_change inner_html=grid></div>
+        <div class="table-scroll">{grid}</div>
         {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
         <div class="policy-actions">
             <span class="saved-note" role="status">{move || note.get()}</span>

@@ -9,9 +9,10 @@ use shared::teams::{Team, TeamInput, validate_team};
 
 use crate::api::{self, ApiError};
 use crate::components::copy_button::CopyButton;
-use crate::components::error_banner::{ErrorBanner, MessageBanner};
-use crate::components::html::{action_target, checked_in, esc, event_form, loaded_html, value_in};
+use crate::components::error_banner::{ErrorBanner, Problem};
+use crate::components::form_read::{checked_values, event_form, value_in};
 use crate::components::load::{Loaded, teams_loader};
+use crate::components::skeleton::LinesSkeleton;
 use crate::format;
 
 /// A value the server shows once: a new signing secret or feed URL.
@@ -29,58 +30,42 @@ pub fn TeamsSection() -> impl IntoView {
     let shown = RwSignal::new(None::<Shown>);
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        let Some(el) = action_target(&ev) else { return };
-        let attr = |n: &str| el.get_attribute(n).unwrap_or_default();
-        if attr("data-action") == "retry" {
-            teams.refetch();
+    // Rotating the signing secret (`true`) or issuing a new feed URL (`false`).
+    let issue = Callback::new(move |(team, secret): (Team, bool)| {
+        if pending.get_untracked() {
             return;
         }
-        let id = attr("data-id");
-        let list = teams
-            .get_untracked()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        let Some(team) = list.into_iter().find(|t| t.id == id) else {
-            return;
-        };
-        match attr("data-action").as_str() {
-            "edit-team" => editing.set(Some(team)),
-            action @ ("rotate-secret" | "feed-token") if !pending.get_untracked() => {
-                let secret = action == "rotate-secret";
-                pending.set(true);
-                error.set(None);
-                shown.set(None);
-                spawn_local(async move {
-                    let r = if secret {
-                        api::rotate_team_secret(&team.id)
-                            .await
-                            .map(|s| s.webhook_secret)
-                    } else {
-                        api::create_feed_token(&team.id)
-                            .await
-                            .map(|f| feed_url(&f.feed_path))
-                    };
-                    match r {
-                        Ok(v) => {
-                            shown.set(Some(Shown {
-                                what: if secret {
-                                    format!("New webhook signing secret of {}", team.name)
-                                } else {
-                                    format!("Atom feed URL of {}", team.name)
-                                },
-                                value: v,
-                            }));
-                            teams.refetch();
-                        }
-                        Err(e) => error.set(Some(e)),
-                    }
-                    pending.set(false);
-                });
+        pending.set(true);
+        error.set(None);
+        shown.set(None);
+        spawn_local(async move {
+            let r = if secret {
+                api::rotate_team_secret(&team.id)
+                    .await
+                    .map(|s| s.webhook_secret)
+            } else {
+                api::create_feed_token(&team.id)
+                    .await
+                    .map(|f| feed_url(&f.feed_path))
+            };
+            match r {
+                Ok(v) => {
+                    shown.set(Some(Shown {
+                        what: if secret {
+                            format!("New webhook signing secret of {}", team.name)
+                        } else {
+                            format!("Atom feed URL of {}", team.name)
+                        },
+                        value: v,
+                    }));
+                    teams.refetch();
+                }
+                Err(e) => error.set(Some(e)),
             }
-            _ => {}
-        }
-    };
+            pending.set(false);
+        });
+    });
+    let edit = Callback::new(move |team: Team| editing.set(Some(team)));
     let new_team = move |_| {
         editing.set(Some(Team {
             id: String::new(),
@@ -115,13 +100,23 @@ pub fn TeamsSection() -> impl IntoView {
                 </div>
             })}
             {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
-            <div on:click=on_click inner_html=move || loaded_html(teams.get(), |list: Vec<Team>| {
+            {teams.view(|| view! { <LinesSkeleton /> }.into_any(), move |list: Vec<Team>| {
                 if list.is_empty() {
-                    return r#"<p class="subtle" data-test="teams-empty">No teams yet. Add Support first: the gate asks for its notice before the canary and its acknowledgement before a ramp passes 25%.</p>"#.into();
+                    return view! {
+                        <p class="subtle" data-test="teams-empty">"No teams yet. Add Support first: the gate asks for its notice before the canary and its acknowledgement before a ramp passes 25%."</p>
+                    }
+                    .into_any();
                 }
-                let rows: String = list.iter().map(team_row).collect();
-                format!(r#"<div class="table-scroll"><table class="table table-compact team-table"><thead><tr><th>Team</th><th>Members</th><th>Webhook</th><th>Feed</th><th><span class="sr-only">Actions</span></th></tr></thead><tbody>{rows}</tbody></table></div>"#)
-            })></div>
+                view! {
+                    <div class="table-scroll">
+                        <table class="table table-compact team-table">
+                            <thead><tr><th>"Team"</th><th>"Members"</th><th>"Webhook"</th><th>"Feed"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+                            <tbody>{list.into_iter().map(|t| team_row(t, edit, issue)).collect_view()}</tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            })}
             {move || editing.get().map(|t| view! { <TeamEditor team=t users=users editing=editing teams=teams shown=shown /> })}
         </section>
     }
@@ -139,47 +134,51 @@ fn feed_url(path: &str) -> String {
     }
 }
 
-fn team_row(t: &Team) -> String {
-    let members: String = if t.members.is_empty() {
-        r#"<span class="subtle">Nobody</span>"#.into()
+fn team_row(t: Team, edit: Callback<Team>, issue: Callback<(Team, bool)>) -> impl IntoView {
+    let members = if t.members.is_empty() {
+        view! { <span class="subtle">"Nobody"</span> }.into_any()
     } else {
         t.members
             .iter()
-            .map(|m| {
-                format!(
-                    r#"<span class="tag" title="{}">{}</span>"#,
-                    esc(&m.email),
-                    esc(&m.name)
-                )
-            })
-            .collect()
+            .map(|m| view! { <span class="tag" title=m.email.clone()>{m.name.clone()}</span> })
+            .collect_view()
+            .into_any()
     };
-    let hook = match t.webhook_url.as_deref().filter(|u| !u.is_empty()) {
-        Some(u) => format!(
-            r#"<span class="mono small hook-url" title="{0}">{0}</span>"#,
-            esc(u)
-        ),
-        None => r#"<span class="subtle">None</span>"#.into(),
+    let hook = match t.webhook_url.clone().filter(|u| !u.is_empty()) {
+        Some(u) => {
+            let title = u.clone();
+            view! { <span class="mono small hook-url" title=title>{u}</span> }.into_any()
+        }
+        None => view! { <span class="subtle">"None"</span> }.into_any(),
     };
-    format!(
-        r#"<tr data-test="team-row" data-team="{name}"><td><strong>{name}</strong></td><td><div class="role-tags">{members}</div></td><td>{hook}</td><td>{feed}</td><td class="token-actions"><button type="button" class="btn btn-small" data-action="edit-team" data-test="edit-team" data-id="{id}">Edit</button><button type="button" class="btn btn-small" data-action="rotate-secret" data-test="rotate-secret" data-id="{id}">Rotate secret</button><button type="button" class="btn btn-small" data-action="feed-token" data-test="feed-token" data-id="{id}">{feed_label}</button></td></tr>"#,
-        name = esc(&t.name),
-        id = esc(&t.id),
-        feed = if t.has_feed_token {
-            r#"<span class="tag tag-ok">Token issued</span>"#
-        } else {
-            r#"<span class="subtle">No token</span>"#
-        },
-        feed_label = if t.has_feed_token {
-            "New feed URL"
-        } else {
-            "Create feed URL"
-        },
-    )
+    let feed = if t.has_feed_token {
+        view! { <span class="tag tag-ok">"Token issued"</span> }
+    } else {
+        view! { <span class="subtle">"No token"</span> }
+    };
+    let feed_label = if t.has_feed_token {
+        "New feed URL"
+    } else {
+        "Create feed URL"
+    };
+    let team = StoredValue::new(t.clone());
+    view! {
+        <tr data-test="team-row" data-team=t.name.clone()>
+            <td><strong>{t.name.clone()}</strong></td>
+            <td><div class="role-tags">{members}</div></td>
+            <td>{hook}</td>
+            <td>{feed}</td>
+            <td class="token-actions">
+                <button type="button" class="btn btn-small" data-test="edit-team" on:click=move |_| edit.run(team.get_value())>"Edit"</button>
+                <button type="button" class="btn btn-small" data-test="rotate-secret" on:click=move |_| issue.run((team.get_value(), true))>"Rotate secret"</button>
+                <button type="button" class="btn btn-small" data-test="feed-token" on:click=move |_| issue.run((team.get_value(), false))>{feed_label}</button>
+            </td>
+        </tr>
+    }
 }
 
 /// Creating a team (`team.id` empty) or editing one: name, webhook URL, members. The fields
-/// are HTML text (see `components::html`), read back on submit.
+/// are drawn once and read back from the form on submit.
 #[component]
 fn TeamEditor(
     team: Team,
@@ -201,24 +200,20 @@ fn TeamEditor(
     let team = StoredValue::new(team);
     let fields = move || {
         let users = users.get();
-        team.with_value(|t| team_fields_html(t, users))
+        team.with_value(|t| team_fields(t, users))
     };
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(form) = event_form(&ev) else { return };
         let hook = value_in(&form, "[name=webhook_url]").trim().to_string();
+        let checked = checked_values(&form, "team-member");
         let members = users
             .get_untracked()
             .and_then(Result::ok)
             .unwrap_or_default()
             .into_iter()
             .map(|u| u.id)
-            .filter(|id| {
-                checked_in(
-                    &form,
-                    &format!(r#"[name=team-member][value="{}"]"#, esc(id)),
-                )
-            })
+            .filter(|id| checked.contains(id))
             .collect();
         let body = TeamInput {
             name: value_in(&form, "[name=team-name]").trim().to_string(),
@@ -259,8 +254,8 @@ fn TeamEditor(
     view! {
         <form class="user-editor" data-test="team-editor" on:submit=save>
             <h3>{title}</h3>
-            <div class="team-fields" inner_html=fields></div>
-            {move || invalid.get().map(|m| view! { <MessageBanner title="Check the team" message=m /> })}
+            <div class="team-fields">{fields}</div>
+            {move || invalid.get().map(|m| view! { <ErrorBanner error=Problem::new("Check the team", m) /> })}
             {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
             <div class="policy-actions">
                 <button type="button" class="btn btn-ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
@@ -272,29 +267,42 @@ fn TeamEditor(
     }
 }
 
-fn team_fields_html(t: &Team, users: Option<Result<Vec<User>, ApiError>>) -> String {
+fn team_fields(t: &Team, users: Option<Result<Vec<User>, ApiError>>) -> impl IntoView + use<> {
     let people = match users {
-        None => r#"<span class="subtle">Loading people…</span>"#.to_string(),
-        Some(Err(e)) => format!(r#"<span class="field-error">{}</span>"#, esc(&e.message())),
+        None => view! { <span class="subtle">"Loading people…"</span> }.into_any(),
+        Some(Err(e)) => view! { <span class="field-error">{e.message()}</span> }.into_any(),
         Some(Ok(us)) => us
-            .iter()
+            .into_iter()
             .filter(|u| !u.disabled)
             .map(|u| {
-                format!(
-                    r#"<label class="check-label" title="{email}"><input type="checkbox" name="team-member" value="{id}" data-test="team-member-{email}"{checked}>{name}</label>"#,
-                    email = esc(&u.email),
-                    id = esc(&u.id),
-                    checked = if t.members.iter().any(|m| m.user_id == u.id) { " checked" } else { "" },
-                    name = esc(&u.name),
-                )
+                let checked = t.members.iter().any(|m| m.user_id == u.id);
+                view! {
+                    <label class="check-label" title=u.email.clone()>
+                        <input type="checkbox" name="team-member" value=u.id data-test=format!("team-member-{}", u.email) checked=checked />
+                        {u.name}
+                    </label>
+                }
             })
-            .collect(),
+            .collect_view()
+            .into_any(),
     };
-    format!(
-        r#"<div class="user-form"><label class="field"><span class="field-label">Name</span><input type="text" name="team-name" data-test="team-name" placeholder="e.g. Support" value="{name}"></label><label class="field team-hook"><span class="field-label">Webhook URL</span><input type="url" name="webhook_url" data-test="team-webhook" placeholder="https://hooks.slack.com/services/…" value="{hook}"><span class="field-hint">Notices are posted here in the format chat tools accept. Leave empty for none.</span></label></div><div class="field"><span class="field-label">Members</span><div class="role-picker" role="group" aria-label="Members">{people}</div></div>"#,
-        name = esc(&t.name),
-        hook = esc(t.webhook_url.as_deref().unwrap_or_default()),
-    )
+    view! {
+        <div class="user-form">
+            <label class="field">
+                <span class="field-label">"Name"</span>
+                <input type="text" name="team-name" data-test="team-name" placeholder="e.g. Support" value=t.name.clone() />
+            </label>
+            <label class="field team-hook">
+                <span class="field-label">"Webhook URL"</span>
+                <input type="url" name="webhook_url" data-test="team-webhook" placeholder="https://hooks.slack.com/services/…" value=t.webhook_url.clone().unwrap_or_default() />
+                <span class="field-hint">"Notices are posted here in the format chat tools accept. Leave empty for none."</span>
+            </label>
+        </div>
+        <div class="field">
+            <span class="field-label">"Members"</span>
+            <div class="role-picker" role="group" aria-label="Members">{people}</div>
+        </div>
+    }
 }
 
 #[component]
@@ -302,14 +310,8 @@ pub fn DeliveriesSection() -> impl IntoView {
     let list = Loaded::new(|| (), |_| api::deliveries());
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        let Some(el) = action_target(&ev) else { return };
-        if el.get_attribute("data-action").as_deref() == Some("retry") {
-            list.refetch();
-            return;
-        }
-        let id = el.get_attribute("data-id").unwrap_or_default();
-        if pending.get_untracked() || id.is_empty() {
+    let resend = Callback::new(move |id: String| {
+        if pending.get_untracked() {
             return;
         }
         pending.set(true);
@@ -321,22 +323,21 @@ pub fn DeliveriesSection() -> impl IntoView {
             }
             pending.set(false);
         });
-    };
-    // Loading, failure, empty and the table are all HTML text (see `components::html`).
-    let body = move || {
-        let err = error
-            .get()
-            .map(|e| loaded_html::<()>(Some(Err(e)), |_| String::new()));
-        err.unwrap_or_default()
-            + &loaded_html(list.get(), |ds: Vec<Delivery>| {
-                if ds.is_empty() {
-                    return r#"<p class="subtle" data-test="deliveries-empty">No webhook has been called yet.</p>"#.into();
-                }
-                let rows: String = ds.iter().map(delivery_row).collect();
-                format!(
-                    r#"<div class="table-scroll"><table class="table table-compact delivery-table"><thead><tr><th>Team</th><th>Status</th><th class="num">Attempts</th><th>Last error</th><th>Queued</th><th><span class="sr-only">Actions</span></th></tr></thead><tbody>{rows}</tbody></table></div>"#
-                )
-            })
+    });
+    let body = move |ds: Vec<Delivery>| {
+        if ds.is_empty() {
+            return view! { <p class="subtle" data-test="deliveries-empty">"No webhook has been called yet."</p> }
+                .into_any();
+        }
+        view! {
+            <div class="table-scroll">
+                <table class="table table-compact delivery-table">
+                    <thead><tr><th>"Team"</th><th>"Status"</th><th class="num">"Attempts"</th><th>"Last error"</th><th>"Queued"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+                    <tbody>{ds.into_iter().map(|d| delivery_row(d, resend)).collect_view()}</tbody>
+                </table>
+            </div>
+        }
+        .into_any()
     };
     view! {
         <section class="card" id="deliveries" data-test="deliveries">
@@ -347,12 +348,13 @@ pub fn DeliveriesSection() -> impl IntoView {
                 </div>
                 <button type="button" class="btn btn-small" data-test="refresh-deliveries" on:click=move |_| list.refetch()>"Refresh"</button>
             </div>
-            <div on:click=on_click inner_html=body></div>
+            {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
+            {list.view(|| view! { <LinesSkeleton /> }.into_any(), body)}
         </section>
     }
 }
 
-fn delivery_row(d: &Delivery) -> String {
+fn delivery_row(d: Delivery, resend: Callback<String>) -> impl IntoView {
     let tag = match d.status {
         DeliveryStatus::Delivered => "tag-ok",
         DeliveryStatus::Failed => "tag-danger",
@@ -366,20 +368,22 @@ fn delivery_row(d: &Delivery) -> String {
         }
         _ => String::new(),
     };
-    format!(
-        r#"<tr data-test="delivery-row" data-status="{status}"><td><strong>{team}</strong><div class="subtle mono small delivery-url" title="{url}">{url}</div></td><td><span class="tag {tag}">{status}</span><div class="subtle small">{when}</div></td><td class="num">{attempts}</td><td class="small delivery-error">{error}</td><td class="subtle nowrap" title="{at}">{ago}</td><td class="token-actions"><button type="button" class="btn btn-small" data-action="resend" data-test="resend" data-id="{id}">Resend</button></td></tr>"#,
-        status = d.status.as_str(),
-        team = esc(if d.team_name.is_empty() {
-            &d.team_id
-        } else {
-            &d.team_name
-        }),
-        url = esc(&d.url),
-        attempts = d.attempts,
-        when = esc(&when),
-        error = esc(d.last_error.as_deref().unwrap_or("—")),
-        at = esc(&format::date_time(&d.created_at)),
-        ago = esc(&format::relative_time(&d.created_at)),
-        id = esc(&d.id),
-    )
+    let team = if d.team_name.is_empty() {
+        d.team_id.clone()
+    } else {
+        d.team_name.clone()
+    };
+    let id = d.id.clone();
+    view! {
+        <tr data-test="delivery-row" data-status=d.status.as_str()>
+            <td><strong>{team}</strong><div class="subtle mono small delivery-url" title=d.url.clone()>{d.url.clone()}</div></td>
+            <td><span class=format!("tag {tag}")>{d.status.as_str()}</span><div class="subtle small">{when}</div></td>
+            <td class="num">{d.attempts}</td>
+            <td class="small delivery-error">{d.last_error.clone().unwrap_or_else(|| "—".into())}</td>
+            <td class="subtle nowrap" title=format::date_time(&d.created_at)>{format::relative_time(&d.created_at)}</td>
+            <td class="token-actions">
+                <button type="button" class="btn btn-small" data-test="resend" on:click=move |_| resend.run(id.clone())>"Resend"</button>
+            </td>
+        </tr>
+    }
 }

@@ -6,10 +6,10 @@ use leptos_router::hooks::use_query_map;
 use shared::approvals::{Decision, Inbox, InboxItem, InboxScope};
 
 use crate::api;
-use crate::components::gate_panel::{gate_state, gate_title, risk_html};
-use crate::components::html::esc;
+use crate::components::gate_panel::{gate_state, gate_title};
 use crate::components::load::Loaded;
 use crate::components::skeleton::TableSkeleton;
+use crate::components::tags::RiskTag;
 use crate::{format, session};
 
 const TABS: [(InboxScope, &str, &str, &str); 3] = [
@@ -72,16 +72,21 @@ pub fn ApprovalsPage() -> impl IntoView {
                         </div>
                     }.into_any()
                 } else {
-                    let html: String = inbox.items.iter().map(|i| entry(i, &me.get_value())).collect();
-                    view! { <ul class="inbox" inner_html=html></ul> }.into_any()
+                    let me = me.get_value();
+                    view! {
+                        <ul class="inbox">
+                            {inbox.items.into_iter().map(|i| view! { <InboxEntry item=i me=me.clone() /> }).collect_view()}
+                        </ul>
+                    }.into_any()
                 }
             })}
         </div>
     }
 }
 
-/// One entry as HTML text (see `components::html` for why text); every value is escaped.
-fn entry(item: &InboxItem, me: &str) -> String {
+/// One gate in the inbox, linking to its change.
+#[component]
+fn InboxEntry(item: InboxItem, #[prop(into)] me: String) -> impl IntoView {
     let g = &item.gate;
     let title = gate_title(g.stage, g.stage_label.as_deref());
     let signatures: Vec<_> = g.approvals.iter().chain(&g.rejections).collect();
@@ -105,14 +110,22 @@ fn entry(item: &InboxItem, me: &str) -> String {
         (_, None) => format!("No signatures yet · {opened}"),
     };
     let (class, status) = gate_state(g);
-    format!(
-        r#"<li class="inbox-entry card" data-test="inbox-entry" data-change-id="{id}"><a class="inbox-link" href="/changes/{id}"><div class="inbox-main"><strong class="inbox-title">{title}</strong><div class="inbox-meta"><span class="gate-name" data-test="inbox-gate">{gate}</span>{risk}<span class="subtle">Now at {state}</span></div></div><div class="inbox-side"><span class="gate-status {class}" data-test="inbox-missing">{status}</span><span class="subtle inbox-age">{age}</span></div></a></li>"#,
-        id = esc(&item.change_id),
-        title = esc(&item.title),
-        gate = esc(&title),
-        risk = risk_html(item.risk),
-        state = esc(&item.state_label),
-        status = esc(&status),
-        age = esc(&age),
-    )
+    view! {
+        <li class="inbox-entry card" data-test="inbox-entry" data-change-id=item.change_id.clone()>
+            <a class="inbox-link" href=format!("/changes/{}", item.change_id)>
+                <div class="inbox-main">
+                    <strong class="inbox-title">{item.title.clone()}</strong>
+                    <div class="inbox-meta">
+                        <span class="gate-name" data-test="inbox-gate">{title}</span>
+                        <RiskTag risk=item.risk short=true />
+                        <span class="subtle">{format!("Now at {}", item.state_label)}</span>
+                    </div>
+                </div>
+                <div class="inbox-side">
+                    <span class=format!("gate-status {class}") data-test="inbox-missing">{status}</span>
+                    <span class="subtle inbox-age">{age}</span>
+                </div>
+            </a>
+        </li>
+    }
 }

@@ -8,7 +8,6 @@ use serde_json::Value;
 use shared::audit::{AuditEntry, AuditPage as Page};
 
 use crate::api::{self, AuditQuery};
-use crate::components::html::esc;
 use crate::components::load::Loaded;
 use crate::components::skeleton::TableSkeleton;
 use crate::format;
@@ -55,27 +54,11 @@ impl Filters {
             actor: self.actor.clone(),
             action: self.action.clone(),
             object_id: self.object_id.clone(),
-            from: day_start(&self.from, 0),
-            to: day_start(&self.to, 1),
+            from: format::day_start_utc(&self.from, 0),
+            to: format::day_start_utc(&self.to, 1),
             page: self.page,
         }
     }
-}
-
-/// Midnight of `day` + `plus` days in the viewer's time zone, as RFC 3339 UTC; empty when the
-/// day is empty or not a date.
-fn day_start(day: &str, plus: u32) -> String {
-    let day = day.trim();
-    if day.is_empty() {
-        return String::new();
-    }
-    // A date-time without an offset is read as local time (ECMA-262 Date.parse).
-    let d = js_sys::Date::new(&format!("{day}T00:00:00").into());
-    if !d.get_time().is_finite() {
-        return String::new();
-    }
-    d.set_date(d.get_date() + plus);
-    String::from(d.to_iso_string())
 }
 
 #[component]
@@ -201,13 +184,12 @@ fn AuditTable(page: Page, filters: Filters) -> impl IntoView {
     };
     let prev = (page.page > 1).then(|| link(page.page - 1));
     let next = (page.page < pages).then(|| link(page.page + 1));
-    let rows: String = page.items.iter().map(row).collect();
     view! {
         <div class="card table-card">
             <div class="table-scroll">
                 <table class="table audit-table">
                     <thead><tr><th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Object"</th><th>"Change"</th></tr></thead>
-                    <tbody inner_html=rows></tbody>
+                    <tbody>{page.items.into_iter().map(|e| view! { <AuditRow entry=e /> }).collect_view()}</tbody>
                 </table>
             </div>
             <div class="table-foot">
@@ -229,47 +211,48 @@ fn AuditTable(page: Page, filters: Filters) -> impl IntoView {
     .into_any()
 }
 
-/// One row as HTML text (see `components::html` for why text); every value is escaped.
-fn row(e: &AuditEntry) -> String {
-    let object = match (&e.object_id, e.object_type.as_str()) {
-        (Some(id), "change") => format!(
-            r#"<span class="subtle">change </span><a class="mono" href="/changes/{0}">{0}</a>"#,
-            esc(id)
-        ),
-        (Some(id), t) => format!(
-            r#"<span class="subtle">{} </span><span class="mono">{}</span>"#,
-            esc(t),
-            esc(id)
-        ),
-        (None, t) => format!(r#"<span class="subtle">{}</span>"#, esc(t)),
+/// One entry of the log, with the fields it changed behind "Before / after".
+#[component]
+fn AuditRow(entry: AuditEntry) -> impl IntoView {
+    let e = entry;
+    let object = match (e.object_id.clone(), e.object_type.clone()) {
+        (Some(id), t) if t == "change" => view! {
+            <span class="subtle">"change "</span><a class="mono" href=format!("/changes/{id}")>{id.clone()}</a>
+        }
+        .into_any(),
+        (Some(id), t) => view! {
+            <span class="subtle">{format!("{t} ")}</span><span class="mono">{id}</span>
+        }
+        .into_any(),
+        (None, t) => view! { <span class="subtle">{t}</span> }.into_any(),
     };
-    let diff = if e.before.is_some() || e.after.is_some() {
-        format!(
-            r#"<details class="audit-diff" data-test="audit-diff"><summary>Before / after</summary>{}</details>"#,
-            diff_table(e.before.as_ref(), e.after.as_ref())
-        )
-    } else {
-        String::new()
-    };
+    let diff = (e.before.is_some() || e.after.is_some()).then(|| {
+        view! {
+            <details class="audit-diff" data-test="audit-diff">
+                <summary>"Before / after"</summary>
+                {diff_table(e.before.as_ref(), e.after.as_ref())}
+            </details>
+        }
+    });
     let danger = e.action.ends_with("failure") || e.action.contains("reject");
     let address = e
         .address
-        .as_deref()
-        .map(|a| format!(r#"<div class="subtle small">{}</div>"#, esc(a)))
-        .unwrap_or_default();
-    format!(
-        r#"<tr data-test="audit-row" data-action="{action}"><td class="nowrap" title="{at}">{time}</td><td>{actor}{address}</td><td><span class="tag{danger}">{action}</span></td><td>{object}</td><td class="audit-diff-cell">{diff}</td></tr>"#,
-        action = esc(&e.action),
-        at = esc(&e.at),
-        time = esc(&format::date_time(&e.at)),
-        actor = esc(&e.actor),
-        danger = if danger { " tag-danger" } else { "" },
-    )
+        .clone()
+        .map(|a| view! { <div class="subtle small">{a}</div> });
+    view! {
+        <tr data-test="audit-row" data-action=e.action.clone()>
+            <td class="nowrap" title=e.at.clone()>{format::date_time(&e.at)}</td>
+            <td>{e.actor.clone()}{address}</td>
+            <td><span class=if danger { "tag tag-danger" } else { "tag" }>{e.action.clone()}</span></td>
+            <td>{object}</td>
+            <td class="audit-diff-cell">{diff}</td>
+        </tr>
+    }
 }
 
 /// The keys that differ between `before` and `after`, each with both values; a value that is
 /// not an object is shown whole.
-fn diff_table(before: Option<&Value>, after: Option<&Value>) -> String {
+fn diff_table(before: Option<&Value>, after: Option<&Value>) -> AnyView {
     let show = |v: Option<&Value>| match v {
         None | Some(Value::Null) => "—".to_string(),
         Some(Value::String(s)) => s.clone(),
@@ -291,20 +274,21 @@ fn diff_table(before: Option<&Value>, after: Option<&Value>) -> String {
         (b, a) => vec![(String::new(), show(b), show(a))],
     };
     if rows.is_empty() {
-        return r#"<p class="subtle">No field changed.</p>"#.into();
+        return view! { <p class="subtle">"No field changed."</p> }.into_any();
     }
-    let body: String = rows
-        .iter()
-        .map(|(k, b, a)| {
-            format!(
-                r#"<tr><td class="mono">{}</td><td><pre class="diff-old">{}</pre></td><td><pre class="diff-new">{}</pre></td></tr>"#,
-                esc(k),
-                esc(b),
-                esc(a)
-            )
-        })
-        .collect();
-    format!(
-        r#"<table class="table table-compact diff-table"><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead><tbody>{body}</tbody></table>"#
-    )
+    view! {
+        <table class="table table-compact diff-table">
+            <thead><tr><th>"Field"</th><th>"Before"</th><th>"After"</th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|(k, b, a)| view! {
+                    <tr>
+                        <td class="mono">{k}</td>
+                        <td><pre class="diff-old">{b}</pre></td>
+                        <td><pre class="diff-new">{a}</pre></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }

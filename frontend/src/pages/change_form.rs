@@ -14,7 +14,7 @@ use shared::plan::PlanTemplate;
 use shared::validate::{self, FieldError};
 
 use crate::api::{self, ApiError};
-use crate::components::error_banner::{ErrorBanner, MessageBanner};
+use crate::components::error_banner::{ErrorBanner, Problem as BannerText};
 use crate::components::field::FieldMsg;
 use crate::components::plan_editor::{PlanEditor, PlanForm, plan_summary, template_blurb};
 use crate::components::skeleton::PageSkeleton;
@@ -321,7 +321,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
         problem.get().map(|p| match p {
             Problem::Client(e) => view! {
                 <div class="form-banner">
-                    <MessageBanner title="Check the highlighted field" message=format!("{} {}", field_name(&e.field), e.message) />
+                    <ErrorBanner error=BannerText::new("Check the highlighted field", format!("{} {}", field_name(&e.field), e.message)) />
                 </div>
             }
             .into_any(),

@@ -8,7 +8,7 @@ use shared::tokens::{NewToken, TokenCreated, TokenInfo, validate_new};
 
 use crate::api::{self, ApiError};
 use crate::components::copy_button::CopyButton;
-use crate::components::error_banner::{ErrorBanner, MessageBanner};
+use crate::components::error_banner::{ErrorBanner, Problem};
 use crate::components::skeleton::SkeletonLine;
 use crate::format;
 
@@ -93,7 +93,7 @@ pub fn TokensPanel(
                     {move || if pending.get() { "Creating…" } else { "Create token" }}
                 </button>
             </form>
-            {move || invalid.get().map(|m| view! { <MessageBanner title="Check the name" message=m /> })}
+            {move || invalid.get().map(|m| view! { <ErrorBanner error=Problem::new("Check the name", m) /> })}
             {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
             <Transition fallback=|| view! { <div class="token-list"><SkeletonLine width="70%" /><SkeletonLine width="50%" /></div> }>
                 {move || Suspend::new(async move {

@@ -10,12 +10,15 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
-use crate::components::html::{action_target, esc, event_form, loaded_html, value_in};
+use crate::components::form_read::{event_form, value_in};
 use crate::components::load::{Loaded, teams_loader};
-use crate::coord::{FeedQuery, ack_of};
+use crate::components::notice_tags::{ack_buttons, ack_chips, kind_tag};
+use crate::components::skeleton::LinesSkeleton;
+use crate::components::tags::{KindTag, StateBadge};
+use crate::coord::FeedQuery;
 use crate::{format, session};
 use shared::feed::{Feed, FeedItem};
-use shared::notices::{Notice, NoticeKind, NoticeStatus};
+use shared::notices::Notice;
 use shared::teams::Team;
 
 /// Look-back of the changes that are not live any more; empty is the server's default (14 days).
@@ -80,8 +83,7 @@ pub fn FeedPage() -> impl IntoView {
             .collect::<Vec<Team>>()
     });
     let navigate = use_navigate();
-    // The filters are HTML text (see `components::html`), drawn from the URL and read back
-    // when submitted.
+    // The filters are drawn from the URL and read back from the form when submitted.
     let apply = move |form: web_sys::Element| {
         let v = |name: &str| value_in(&form, &format!("[name={name}]"));
         let f = FeedQuery {
@@ -118,7 +120,7 @@ pub fn FeedPage() -> impl IntoView {
     };
     let filters = move || {
         let teams = teams.get().and_then(Result::ok).unwrap_or_default();
-        current.with(|c| filters_html(c, &teams))
+        current.with(|c| filter_fields(c, &teams))
     };
 
     // The user's unread notices are listed above the feed, then marked read: they have been
@@ -142,17 +144,10 @@ pub fn FeedPage() -> impl IntoView {
 
     let busy = RwSignal::new(false);
     let action_error = RwSignal::new(None::<ApiError>);
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        let Some(el) = action_target(&ev) else { return };
-        let attr = |n: &str| el.get_attribute(n).unwrap_or_default();
-        if attr("data-action") == "retry" {
-            data.refetch();
+    let acknowledge = Callback::new(move |(notice, team): (String, String)| {
+        if busy.get_untracked() {
             return;
         }
-        if attr("data-action") != "acknowledge" || busy.get_untracked() {
-            return;
-        }
-        let (notice, team) = (attr("data-notice"), attr("data-team-id"));
         busy.set(true);
         action_error.set(None);
         spawn_local(async move {
@@ -172,7 +167,7 @@ pub fn FeedPage() -> impl IntoView {
             }
             busy.set(false);
         });
-    };
+    });
     let historical = move || !current.with(|c| c.at.trim().is_empty());
 
     view! {
@@ -183,7 +178,7 @@ pub fn FeedPage() -> impl IntoView {
                     <p class="page-lede">"What is live or ramping for which audience, what users may notice, and the notice each team was sent. Notices shown here count as read."</p>
                 </div>
             </div>
-            <form class="card feed-filters" on:submit=on_submit on:change=on_change inner_html=filters></form>
+            <form class="card feed-filters" on:submit=on_submit on:change=on_change>{filters}</form>
             {move || historical().then(|| view! {
                 <div class="banner banner-history" role="status" data-test="feed-historical">
                     <strong>{format!("What was live at {}", format::date_time(&format::local_to_utc(&current.with(|c| c.at.clone()))))}</strong>
@@ -195,212 +190,190 @@ pub fn FeedPage() -> impl IntoView {
             {move || {
                 let mine = my_teams.get();
                 unread.with(|u| match u {
-                    Some(Ok(items)) if !items.is_empty() => Some(unread_html(items, &mine)),
+                    Some(Ok(items)) if !items.is_empty() => Some(view! {
+                        <section class="feed-unread" data-test="feed-unread">
+                            {unread_list(items, &mine, acknowledge)}
+                        </section>
+                    }),
                     _ => None,
                 })
-                .map(|html| view! { <section class="feed-unread" data-test="feed-unread" on:click=on_click inner_html=html></section> })
             }}
-            // Loading, failure, empty and the feed are HTML text (see `components::html`).
-            <div on:click=on_click inner_html=move || {
+            {data.view(|| view! { <LinesSkeleton /> }.into_any(), move |feed: Feed| {
                 let mine = my_teams.get();
                 let past = historical();
-                loaded_html(data.get(), |feed: Feed| {
-                    if feed.items.is_empty() {
-                        return r#"<div class="card empty-state empty-inline" data-test="feed-empty"><h2>Nothing to show</h2><p class="subtle">No change is live, ramping or changed recently for these filters.</p></div>"#.into();
+                if feed.items.is_empty() {
+                    return view! {
+                        <div class="card empty-state empty-inline" data-test="feed-empty">
+                            <h2>"Nothing to show"</h2>
+                            <p class="subtle">"No change is live, ramping or changed recently for these filters."</p>
+                        </div>
                     }
-                    let items: String = feed.items.iter().map(|i| item_html(i, &mine, past)).collect();
-                    format!(r#"<ul class="feed">{items}</ul>"#)
-                })
-            }></div>
+                    .into_any();
+                }
+                view! {
+                    <ul class="feed">
+                        {feed.items.iter().map(|i| feed_item(i, &mine, past, acknowledge)).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            })}
         </div>
     }
 }
 
-/// The filter form as HTML text, showing `f`.
-fn filters_html(f: &FeedQuery, teams: &[Team]) -> String {
+/// The filter form's fields, showing `f`.
+fn filter_fields(f: &FeedQuery, teams: &[Team]) -> impl IntoView + use<> {
     let option = |value: &str, label: &str, current: &str| {
-        format!(
-            r#"<option value="{}"{}>{}</option>"#,
-            esc(value),
-            if value == current { " selected" } else { "" },
-            esc(label)
-        )
+        view! { <option value=value.to_string() selected=value == current>{label.to_string()}</option> }
     };
-    let mut audiences = option("", "Every team", &f.audience);
-    for t in teams {
-        audiences += &option(&t.id, &t.name, &f.audience);
-    }
-    let days: String = DAYS
+    let mut audiences = vec![option("", "Every team", &f.audience)];
+    audiences.extend(teams.iter().map(|t| option(&t.id, &t.name, &f.audience)));
+    let days: Vec<_> = DAYS
         .iter()
         .map(|(v, label)| option(v, label, &f.days))
         .collect();
-    format!(
-        r#"<label class="field feed-search"><span class="field-label">Search</span><input type="search" name="q" data-test="feed-search" placeholder="Title, setting, behaviour…" value="{q}"></label><label class="field"><span class="field-label">Product area</span><input type="text" name="area" data-test="feed-area" placeholder="e.g. billing" value="{area}"></label><label class="field"><span class="field-label">Audience</span><select name="audience" data-test="feed-audience">{audiences}</select></label><label class="field"><span class="field-label">Also changed in</span><select name="days" data-test="feed-days">{days}</select></label><label class="field"><span class="field-label">What was live at…</span><input type="datetime-local" name="at" data-test="feed-at" value="{at}"></label><div class="feed-filter-actions"><button type="submit" class="btn btn-primary" data-test="feed-apply">Apply</button><a class="btn btn-ghost" href="/feed">Clear</a></div>"#,
-        q = esc(&f.q),
-        area = esc(&f.area),
-        at = esc(&f.at),
-    )
+    view! {
+        <label class="field feed-search">
+            <span class="field-label">"Search"</span>
+            <input type="search" name="q" data-test="feed-search" placeholder="Title, setting, behaviour…" value=f.q.clone() />
+        </label>
+        <label class="field">
+            <span class="field-label">"Product area"</span>
+            <input type="text" name="area" data-test="feed-area" placeholder="e.g. billing" value=f.area.clone() />
+        </label>
+        <label class="field">
+            <span class="field-label">"Audience"</span>
+            <select name="audience" data-test="feed-audience">{audiences}</select>
+        </label>
+        <label class="field">
+            <span class="field-label">"Also changed in"</span>
+            <select name="days" data-test="feed-days">{days}</select>
+        </label>
+        <label class="field">
+            <span class="field-label">"What was live at…"</span>
+            <input type="datetime-local" name="at" data-test="feed-at" value=f.at.clone() />
+        </label>
+        <div class="feed-filter-actions">
+            <button type="submit" class="btn btn-primary" data-test="feed-apply">"Apply"</button>
+            <a class="btn btn-ghost" href="/feed">"Clear"</a>
+        </div>
+    }
 }
 
-/// One change as HTML text (see `components::html` for why text); every value is escaped.
-fn item_html(i: &FeedItem, mine: &[Team], past: bool) -> String {
-    let since = format!(
-        r#"<span class="subtle" title="{}" data-test="feed-since">since {}</span>"#,
-        esc(&format::date_time(&i.since)),
-        esc(&format::relative_time(&i.since))
-    );
+/// A titled paragraph of text, or nothing when the text is blank.
+fn text_block(title: &'static str, text: &str) -> Option<impl IntoView + use<>> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| {
+        view! {
+            <div class="feed-block"><h3>{title}</h3><p class="prose">{text.to_string()}</p></div>
+        }
+    })
+}
+
+/// One change in the feed: where it stands, for whom, and its latest notice.
+fn feed_item(
+    i: &FeedItem,
+    mine: &[Team],
+    past: bool,
+    acknowledge: Callback<(String, String)>,
+) -> impl IntoView + use<> {
     let area = i
         .product_area
-        .as_deref()
+        .clone()
         .filter(|a| !a.is_empty())
-        .map(|a| {
-            format!(
-                r#"<span class="tag" data-test="feed-area-tag">{}</span>"#,
-                esc(a)
-            )
-        })
-        .unwrap_or_default();
+        .map(|a| view! { <span class="tag" data-test="feed-area-tag">{a}</span> });
     let audiences = if i.audiences.is_empty() {
-        r#"<span class="subtle">No team addressed</span>"#.to_string()
+        view! { <span class="subtle">"No team addressed"</span> }.into_any()
     } else {
         i.audiences
             .iter()
-            .map(|a| format!(r#"<span class="tag">{}</span>"#, esc(&a.team_name)))
-            .collect()
-    };
-    let block = |title: &str, text: &str| {
-        if text.trim().is_empty() {
-            String::new()
-        } else {
-            format!(
-                r#"<div class="feed-block"><h3>{title}</h3><p class="prose">{}</p></div>"#,
-                esc(text.trim())
-            )
-        }
+            .map(|a| view! { <span class="tag">{a.team_name.clone()}</span> })
+            .collect_view()
+            .into_any()
     };
     let notice = match &i.latest_notice {
-        Some(n) => notice_summary(n, mine, past),
+        Some(n) => feed_notice(n, mine, past, acknowledge).into_any(),
         None => {
-            r#"<p class="subtle feed-no-notice">No notice was sent for this change.</p>"#.into()
+            view! { <p class="subtle feed-no-notice">"No notice was sent for this change."</p> }
+                .into_any()
         }
     };
-    format!(
-        r#"<li class="card feed-item" data-test="feed-item" data-change-id="{id}" data-state="{state}"><div class="feed-head"><div><a class="feed-title" href="/changes/{id}">{title}</a><div class="feed-meta"><span class="tag kind-{kind}">{kind_label}</span><span class="badge state-{state}" data-test="state-badge" data-state="{state}"><span class="badge-dot" aria-hidden="true"></span>{label}</span>{area}{since}</div></div><div class="feed-traffic"><span class="callout-label">Traffic</span><strong data-test="feed-traffic">{traffic}</strong></div></div>{expected}<div class="feed-audiences"><span class="subtle">Audiences </span>{audiences}</div>{notice}</li>"#,
-        id = esc(&i.change_id),
-        state = i.state.name(),
-        kind = i.kind.as_str(),
-        kind_label = i.kind.label(),
-        title = esc(&i.title),
-        label = esc(&i.state_label),
-        traffic = esc(&format::percent(i.traffic_percent)),
-        expected = block("What users may notice", &i.expected_changes),
-    )
+    view! {
+        <li class="card feed-item" data-test="feed-item" data-change-id=i.change_id.clone() data-state=i.state.name()>
+            <div class="feed-head">
+                <div>
+                    <a class="feed-title" href=format!("/changes/{}", i.change_id)>{i.title.clone()}</a>
+                    <div class="feed-meta">
+                        <KindTag kind=i.kind />
+                        <StateBadge state=i.state label=i.state_label.clone() />
+                        {area}
+                        <span class="subtle" title=format::date_time(&i.since) data-test="feed-since">
+                            {format!("since {}", format::relative_time(&i.since))}
+                        </span>
+                    </div>
+                </div>
+                <div class="feed-traffic">
+                    <span class="callout-label">"Traffic"</span>
+                    <strong data-test="feed-traffic">{format::percent(i.traffic_percent)}</strong>
+                </div>
+            </div>
+            {text_block("What users may notice", &i.expected_changes)}
+            <div class="feed-audiences"><span class="subtle">"Audiences "</span>{audiences}</div>
+            {notice}
+        </li>
+    }
 }
 
-/// The user's unread notices, each with its change and Acknowledge, as HTML text.
-fn unread_html(items: &[Notice], mine: &[Team]) -> String {
-    let mut out = format!(
-        r#"<h2 class="section-title">New for your teams · {}</h2><ul class="feed">"#,
-        items.len()
-    );
-    for n in items {
-        out += &format!(
-            r#"<li class="card feed-item feed-unread-item" data-test="unread-notice" data-notice="{id}"><a class="feed-title" href="/changes/{change}">{title}</a>{notice}</li>"#,
-            id = esc(&n.id),
-            change = esc(&n.change_id),
-            title = esc(&n.change_title),
-            notice = notice_summary(n, mine, false),
-        );
+/// The user's unread notices, each with its change and Acknowledge.
+fn unread_list(
+    items: &[Notice],
+    mine: &[Team],
+    acknowledge: Callback<(String, String)>,
+) -> impl IntoView + use<> {
+    view! {
+        <h2 class="section-title">{format!("New for your teams · {}", items.len())}</h2>
+        <ul class="feed">
+            {items.iter().map(|n| view! {
+                <li class="card feed-item feed-unread-item" data-test="unread-notice" data-notice=n.id.clone()>
+                    <a class="feed-title" href=format!("/changes/{}", n.change_id)>{n.change_title.clone()}</a>
+                    {feed_notice(n, mine, false, acknowledge)}
+                </li>
+            }).collect_view()}
+        </ul>
     }
-    out + "</ul>"
 }
 
 /// The latest notice of a change in the feed, with Acknowledge for each of the user's teams
 /// it is addressed to and that has not acknowledged yet (not in the historical view).
-fn notice_summary(n: &Notice, mine: &[Team], past: bool) -> String {
+fn feed_notice(
+    n: &Notice,
+    mine: &[Team],
+    past: bool,
+    acknowledge: Callback<(String, String)>,
+) -> impl IntoView + use<> {
     let planned = n
         .planned_at
         .as_deref()
-        .map(|p| format!(" · planned {}", esc(&format::date_time(p))))
+        .map(|p| format!(" · planned {}", format::date_time(p)))
         .unwrap_or_default();
-    let acks: String = n
-        .audience
-        .iter()
-        .map(|a| ack_chip(n, &a.team_id, &a.team_name))
-        .collect();
-    let buttons = if past {
-        String::new()
-    } else {
-        ack_buttons(n, mine)
-    };
-    let points = if n.talking_points.trim().is_empty() {
-        String::new()
-    } else {
-        format!(
-            r#"<p class="prose"><span class="subtle">Talking points: </span>{}</p>"#,
-            esc(n.talking_points.trim())
-        )
-    };
     let published = n
         .published_at
         .as_deref()
-        .map(|p| format!("Published {}", esc(&format::relative_time(p))))
+        .map(|p| format!("Published {}", format::relative_time(p)))
         .unwrap_or_else(|| "Not published".into());
-    format!(
-        r#"<div class="feed-notice" data-test="feed-notice" data-kind="{kind}" data-status="{status}"><div class="notice-line">{kind_tag}<span class="subtle">{published}{planned}</span></div><p class="prose">{text}</p>{points}<div class="ack-row">{acks}{buttons}</div></div>"#,
-        kind = n.kind.as_str(),
-        status = n.status.as_str(),
-        kind_tag = kind_tag(n.kind),
-        text = esc(n.expected_changes.trim()),
-    )
-}
-
-/// "Acknowledge for Support", one per team of the user's that `n` is addressed to and that
-/// has not acknowledged it; only published notices can be acknowledged.
-pub fn ack_buttons(n: &Notice, mine: &[Team]) -> String {
-    if n.status != NoticeStatus::Published {
-        return String::new();
-    }
-    mine.iter()
-        .filter(|t| n.audience.iter().any(|a| a.team_id == t.id) && ack_of(n, &t.id).is_none())
-        .map(|t| {
-            format!(
-                r#"<button type="button" class="btn btn-small btn-primary" data-action="acknowledge" data-test="acknowledge" data-notice="{}" data-team-id="{}">Acknowledge for {}</button>"#,
-                esc(&n.id),
-                esc(&t.id),
-                esc(&t.name)
-            )
-        })
-        .collect()
-}
-
-/// "Notice", "Rollback", … as a tag.
-pub fn kind_tag(kind: NoticeKind) -> String {
-    let label = match kind {
-        NoticeKind::Rollback => "Rollback",
-        NoticeKind::Full => "Full traffic",
-        NoticeKind::Skipped => "Stage skipped",
-        NoticeKind::Manual => "Notice",
-    };
-    format!(
-        r#"<span class="tag notice-kind kind-{}">{label}</span>"#,
-        kind.as_str()
-    )
-}
-
-/// One audience team's acknowledgement: who and when, or still waiting.
-pub fn ack_chip(n: &Notice, team_id: &str, team_name: &str) -> String {
-    match ack_of(n, team_id) {
-        Some(a) => format!(
-            r#"<span class="ack ack-done" data-test="ack" data-team="{team}" data-acked="true" title="{when}">✓ {team} · {who} · {ago}</span>"#,
-            team = esc(team_name),
-            who = esc(&a.user_name),
-            when = esc(&format::date_time(&a.at)),
-            ago = esc(&format::relative_time(&a.at)),
-        ),
-        None => format!(
-            r#"<span class="ack" data-test="ack" data-team="{0}" data-acked="false">{0} · not acknowledged</span>"#,
-            esc(team_name)
-        ),
+    let points = n.talking_points.trim();
+    let points = (!points.is_empty()).then(|| {
+        view! {
+            <p class="prose"><span class="subtle">"Talking points: "</span>{points.to_string()}</p>
+        }
+    });
+    let buttons = (!past).then(|| ack_buttons(n, mine, acknowledge));
+    view! {
+        <div class="feed-notice" data-test="feed-notice" data-kind=n.kind.as_str() data-status=n.status.as_str()>
+            <div class="notice-line">{kind_tag(n.kind)}<span class="subtle">{published}{planned}</span></div>
+            <p class="prose">{n.expected_changes.trim().to_string()}</p>
+            {points}
+            <div class="ack-row">{ack_chips(n)}{buttons}</div>
+        </div>
     }
 }

@@ -8,7 +8,6 @@ use shared::auth::{DemoUsers, LoginRequest};
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
-use crate::components::html::{action_target, esc};
 use crate::components::load::Loaded;
 use crate::session::{self, Auth};
 
@@ -86,39 +85,44 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// The demo accounts, as HTML text (see `components::html` for why text) with one delegated
-/// click handler for the "Sign in as" buttons.
+/// The demo accounts, each with a "Sign in as" button.
 #[component]
 fn DemoAccounts(
     demo: DemoUsers,
     sign_in: Callback<(String, String)>,
     pending: RwSignal<bool>,
 ) -> impl IntoView {
-    let rows: String = demo
+    let password = demo.password.clone();
+    let rows = demo
         .users
-        .iter()
+        .into_iter()
         .map(|u| {
-            let roles: String = u
+            let roles = u
                 .roles
                 .iter()
-                .map(|r| format!(r#"<span class="tag">{}</span>"#, r.as_str()))
-                .collect();
-            format!(
-                r#"<tr><td><strong>{name}</strong></td><td><div class="role-tags">{roles}</div></td><td class="mono">{email}</td><td class="mono nowrap">{password}</td><td class="login-demo-action"><button type="button" class="btn btn-small" data-action="demo-login" data-test="demo-login" data-email="{email}">Sign in as</button></td></tr>"#,
-                name = esc(&u.name),
-                email = esc(&u.email),
-                password = esc(&demo.password),
-            )
+                .map(|r| view! { <span class="tag">{r.as_str()}</span> })
+                .collect_view();
+            let (email, shown) = (u.email.clone(), u.email.clone());
+            let password = password.clone();
+            let password_shown = password.clone();
+            let go = move |_| {
+                if !pending.get_untracked() {
+                    sign_in.run((email.clone(), password.clone()));
+                }
+            };
+            view! {
+                <tr>
+                    <td><strong>{u.name}</strong></td>
+                    <td><div class="role-tags">{roles}</div></td>
+                    <td class="mono">{shown}</td>
+                    <td class="mono nowrap">{password_shown}</td>
+                    <td class="login-demo-action">
+                        <button type="button" class="btn btn-small" data-test="demo-login" on:click=go>"Sign in as"</button>
+                    </td>
+                </tr>
+            }
         })
-        .collect();
-    let password = StoredValue::new(demo.password.clone());
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        if let Some(email) = action_target(&ev).and_then(|el| el.get_attribute("data-email"))
-            && !pending.get_untracked()
-        {
-            sign_in.run((email, password.get_value()));
-        }
-    };
+        .collect_view();
     view! {
         <section class="login-demo card" data-test="demo-users">
             <div class="card-head">
@@ -127,9 +131,9 @@ fn DemoAccounts(
                     <p class="card-sub">"This is a demo workspace. Every account's password is "<code class="chip">{demo.password}</code>"."</p>
                 </div>
             </div>
-            <table class="table table-compact" on:click=on_click>
+            <table class="table table-compact">
                 <thead><tr><th>"Name"</th><th>"Roles"</th><th>"E-mail"</th><th>"Password"</th><th><span class="sr-only">"Sign in"</span></th></tr></thead>
-                <tbody inner_html=rows></tbody>
+                <tbody>{rows}</tbody>
             </table>
         </section>
     }

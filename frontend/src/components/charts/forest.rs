@@ -7,6 +7,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 use super::{
     ACCENT, Area, DANGER, Drawn, FAINT, LABEL_SIZE, MUTED, TEXT, font, mesh, padded, render,
 };
+use crate::components::html::Markup;
 
 pub const WIDTH: u32 = 560;
 const ROW: u32 = 30;
@@ -28,7 +29,7 @@ pub fn chart(
     threshold: Option<f64>,
     x_fmt: &dyn Fn(f64) -> String,
     x_desc: &str,
-) -> Option<String> {
+) -> Option<Markup> {
     if rows.is_empty() {
         return None;
     }

@@ -7,6 +7,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 use shared::series::LatencyView;
 
 use super::{ACCENT, AXIS, Area, CONTROL, Drawn, GRID, MUTED, font, mesh, render};
+use crate::components::html::Markup;
+use leptos::prelude::*;
 
 pub const SIZE: (u32, u32) = (560, 300);
 
@@ -23,20 +25,18 @@ fn ms_label(ms: f64) -> String {
     }
 }
 
-/// The chart with a caption of both arms' p50 and p95.
-pub fn chart(view: &LatencyView) -> Option<String> {
-    let svg = draw(view)?;
+/// Both arms' p50 and p95, under the chart.
+pub fn caption(view: &LatencyView) -> impl IntoView + use<> {
     let ms = |v: f64| format!("{} ms", crate::format::count(v.round().max(0.0) as u64));
-    Some(format!(
-        r#"{svg}<p class="chart-caption"><span><i class="lg-box lg-control"></i>Control p50 <b>{}</b> · p95 <b>{}</b></span><span><i class="lg-line lg-accent"></i>Candidate p50 <b>{}</b> · p95 <b>{}</b></span></p>"#,
-        ms(view.control_p50),
-        ms(view.control_p95),
-        ms(view.candidate_p50),
-        ms(view.candidate_p95),
-    ))
+    view! {
+        <p class="chart-caption">
+            <span><i class="lg-box lg-control"></i>"Control p50 "<b>{ms(view.control_p50)}</b>" · p95 "<b>{ms(view.control_p95)}</b></span>
+            <span><i class="lg-line lg-accent"></i>"Candidate p50 "<b>{ms(view.candidate_p50)}</b>" · p95 "<b>{ms(view.candidate_p95)}</b></span>
+        </p>
+    }
 }
 
-fn draw(view: &LatencyView) -> Option<String> {
+pub fn chart(view: &LatencyView) -> Option<Markup> {
     let first = view.buckets.first()?;
     let last = view.buckets.last()?;
     // A first bucket starting at 0 has no place on a log axis: draw it from half its bound.

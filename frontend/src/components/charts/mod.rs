@@ -17,6 +17,8 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::html::{Markup, markup};
+
 /// The console's palette (see `style/10-base.css`).
 pub const ACCENT: RGBColor = RGBColor(0x24, 0x5b, 0xdb);
 pub const DANGER: RGBColor = RGBColor(0xd9, 0x2d, 0x20);
@@ -47,14 +49,14 @@ pub fn font(color: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
 }
 
 /// Runs `draw` on a fresh SVG of `size`; the markup, or `None` if drawing failed.
-pub fn render(size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> Drawn) -> Option<String> {
+pub fn render(size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> Drawn) -> Option<Markup> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         draw(&root).ok()?;
         root.present().ok()?;
     }
-    Some(svg)
+    Some(Markup::svg(svg))
 }
 
 /// The common frame: light horizontal grid, muted labels, axis titles.
@@ -100,18 +102,18 @@ pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
 /// A chart's markup in a scaling container, or a quiet note when there is nothing to draw.
 #[component]
 pub fn ChartBox(
-    /// SVG markup; `None` shows `empty`.
-    svg: Signal<Option<String>>,
+    /// The chart; `None` shows `empty`.
+    svg: Signal<Option<Markup>>,
     #[prop(into)] label: String,
     empty: Signal<String>,
 ) -> impl IntoView {
-    let markup = move || {
-        svg.get().unwrap_or_else(|| {
-            format!(
-                r#"<p class="chart-note">{}</p>"#,
-                super::html::esc(&empty.get())
-            )
-        })
-    };
-    view! { <div class="chart" role="img" aria-label=label inner_html=markup></div> }
+    move || {
+        match svg.get() {
+        Some(m) => markup("chart", label.clone(), m).into_any(),
+        None => view! {
+            <div class="chart" role="img" aria-label=label.clone()><p class="chart-note">{empty.get()}</p></div>
+        }
+        .into_any(),
+    }
+    }
 }

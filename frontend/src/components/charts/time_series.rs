@@ -5,6 +5,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{ACCENT, Area, DANGER, Drawn, FAINT, font, mesh, padded, render};
+use crate::components::html::Markup;
 
 pub const SIZE: (u32, u32) = (1160, 300);
 
@@ -24,7 +25,7 @@ pub fn chart(
     y_fmt: &dyn Fn(f64) -> String,
     y_desc: &str,
     time_fmt: &dyn Fn(f64, bool) -> String,
-) -> Option<String> {
+) -> Option<Markup> {
     let first = points.first()?;
     let last = points.last()?;
     let (mut x0, mut x1) = (first.at_ms, last.at_ms);

@@ -3,25 +3,25 @@
 //! A later stage's gate can be chosen too, to sign ahead (what an admin's skip to that stage
 //! needs).
 //! The gate rules are the server's (`shared::approvals`); this only shows and asks.
+//!
+//! This module holds the panel and its buttons; [`details`] what the gate shows.
+
+mod details;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::approvals::{
-    self as approvals, ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot, GateStatus,
-    Missing,
-};
+use shared::approvals::{self as approvals, ApprovalRequest, Decision, GateStatus, Missing};
 use shared::auth::Role;
-use shared::change::RiskTier;
-use shared::notices::{NoticeGate, NoticeRequirement};
+use shared::notices::NoticeRequirement;
 use shared::rollout::RolloutState;
 
 use crate::api::{self, ApiError};
 use crate::components::dialog::{ConfirmDialog, Tone};
 use crate::components::error_banner::ErrorBanner;
-use crate::components::html::esc;
 use crate::components::load::Loaded;
 use crate::components::skeleton::SkeletonLine;
 use crate::{format, session};
+use details::GateDetails;
 
 /// "Start canary 5%", "Ramp to 25%", "Go to full traffic": what entering `stage` means.
 pub fn gate_title(stage: Option<RolloutState>, label: Option<&str>) -> String {
@@ -71,16 +71,6 @@ fn missing_text(m: &Missing) -> String {
     } else {
         m.role.as_str().to_string()
     }
-}
-
-/// The risk tag of `components::tags::RiskTag`, as HTML text.
-pub fn risk_html(risk: RiskTier) -> String {
-    format!(
-        r#"<span class="risk risk-{}" title="{}"><span class="risk-dot" aria-hidden="true"></span>{}</span>"#,
-        risk.as_str(),
-        risk.label(),
-        esc(risk.label().split(' ').next().unwrap_or_default())
-    )
 }
 
 /// The panel; fetches the gate itself so that signing refreshes only this part of the page.
@@ -157,7 +147,7 @@ pub fn GatePanel(
                             <span class=format!("gate-status {class}")>{status}</span>
                         </div>
                     </div>
-                    <div inner_html=gate_html(&g)></div>
+                    <div><GateDetails gate=g.clone() /></div>
                     {(!g.required.is_empty()).then(|| view! { <SignButtons gate=g.clone() id=id.get_value() reload=reload /> })}
                 </section>
             }
@@ -169,169 +159,6 @@ pub fn GatePanel(
         .into_any(),
     }
     }
-}
-
-/// Roles signed and missing, and each signature with its evidence, as HTML text (see
-/// `components::html` for why text); every value is escaped.
-fn gate_html(g: &GateStatus) -> String {
-    let notices = notices_html(&g.notices);
-    if g.required.is_empty() {
-        return format!(
-            r#"<p class="subtle">The approval policy asks nobody to sign this stage for this risk tier.</p>{notices}"#
-        );
-    }
-    let mut out = String::from(r#"<div class="gate-roles">"#);
-    for r in &g.required {
-        let signers: Vec<&str> = g
-            .approvals
-            .iter()
-            .filter(|a| a.role == r.role)
-            .map(|a| a.user.name.as_str())
-            .collect();
-        let done = signers.len() >= r.count as usize;
-        let who = if signers.is_empty() {
-            "nobody yet".to_string()
-        } else {
-            signers.join(", ")
-        };
-        out += &format!(
-            r#"<div class="gate-role{}" data-role="{}"><span class="gate-check" aria-hidden="true">{}</span><span class="gate-role-name">{}</span><span class="gate-count">{} of {}</span><span class="subtle gate-who">{}</span></div>"#,
-            if done { " done" } else { "" },
-            r.role.as_str(),
-            if done { "✓" } else { "" },
-            r.role.label(),
-            signers.len().min(r.count as usize),
-            r.count,
-            esc(&who)
-        );
-    }
-    out += "</div>";
-    out += &notices;
-    if !g.missing.is_empty() || g.notices.iter().any(|n| !n.satisfied) {
-        out += r#"<p class="gate-missing" data-test="gate-missing"><span class="subtle">Missing: </span>"#;
-        for m in &g.missing {
-            out += &format!(
-                r#"<span class="tag tag-missing" data-role="{}">{}</span>"#,
-                m.role.as_str(),
-                missing_text(m)
-            );
-        }
-        for n in g.notices.iter().filter(|n| !n.satisfied) {
-            out += &format!(
-                r#"<span class="tag tag-missing" data-notice="{}">{}</span>"#,
-                requirement_name(n.requirement),
-                esc(&notice_short(n.requirement, &n.team))
-            );
-        }
-        out += "</p>";
-    }
-    let sigs: Vec<&ApprovalRecord> = g.rejections.iter().chain(&g.approvals).collect();
-    if !sigs.is_empty() {
-        out += r#"<ul class="signatures">"#;
-        for s in sigs {
-            out += &signature_html(s);
-        }
-        out += "</ul>";
-    }
-    out
-}
-
-fn requirement_name(r: NoticeRequirement) -> &'static str {
-    match r {
-        NoticeRequirement::PublishedBeforeCanary => "published_before_canary",
-        NoticeRequirement::AcknowledgedBeforeWideRamp => "acknowledged_before_wide_ramp",
-    }
-}
-
-/// The gate's notice requirements (standard and high risk): each met or what is missing.
-fn notices_html(gates: &[NoticeGate]) -> String {
-    if gates.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from(
-        r#"<div class="gate-notices" data-test="gate-notices"><span class="gate-notices-title">Notices</span>"#,
-    );
-    for n in gates {
-        let title = match n.requirement {
-            NoticeRequirement::PublishedBeforeCanary if n.lead_hours == 0 => {
-                format!("Notice to {} published before the canary", n.team)
-            }
-            NoticeRequirement::PublishedBeforeCanary => format!(
-                "Notice to {} published {} before the canary",
-                n.team,
-                format::hours(f64::from(n.lead_hours))
-            ),
-            NoticeRequirement::AcknowledgedBeforeWideRamp => {
-                format!("{} acknowledged before the ramp passes 25%", n.team)
-            }
-        };
-        out += &format!(
-            r#"<div class="gate-role gate-notice{done}" data-test="gate-notice" data-requirement="{req}" data-satisfied="{sat}"><span class="gate-check" aria-hidden="true">{check}</span><span class="gate-role-name">{title}</span><span class="subtle gate-who">{message}</span></div>"#,
-            done = if n.satisfied { " done" } else { "" },
-            req = requirement_name(n.requirement),
-            sat = n.satisfied,
-            check = if n.satisfied { "✓" } else { "" },
-            title = esc(&title),
-            message = esc(&format::capitalise(&n.message)),
-        );
-    }
-    out + "</div>"
-}
-
-fn signature_html(s: &ApprovalRecord) -> String {
-    let (verb, class) = match s.decision {
-        Decision::Approve => ("approved", "sig-approve"),
-        Decision::Reject => ("rejected", "sig-reject"),
-    };
-    let comment = s
-        .comment
-        .as_deref()
-        .filter(|c| !c.trim().is_empty())
-        .map(|c| {
-            format!(
-                r#"<blockquote class="history-reason">{}</blockquote>"#,
-                esc(c)
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        r#"<li class="signature {class}" data-test="signature" data-decision="{decision}"><div class="signature-line"><strong>{name}</strong> {verb} as <span class="tag">{role}</span><span class="subtle" title="{at}"> · {ago}</span></div>{comment}<details class="evidence" data-test="evidence"><summary>View evidence</summary>{evidence}</details></li>"#,
-        decision = s.decision.as_str(),
-        name = esc(&s.user.name),
-        role = s.role.as_str(),
-        at = esc(&format::date_time(&s.at)),
-        ago = esc(&format::relative_time(&s.at)),
-        evidence = evidence_html(&s.evidence),
-    )
-}
-
-/// What the signer was shown: the plan revision and the metric verdicts.
-pub fn evidence_html(e: &EvidenceSnapshot) -> String {
-    let overall = e.overall.as_deref().unwrap_or("no metrics yet");
-    let mut out = format!(
-        r#"<div class="evidence-body"><p class="subtle">Plan revision {} · overall verdict: {}</p>"#,
-        e.plan_revision,
-        esc(overall)
-    );
-    if e.verdicts.is_empty() {
-        out += r#"<p class="subtle">No metric windows had arrived when this was signed.</p>"#;
-    } else {
-        out += r#"<table class="table table-compact"><thead><tr><th>Metric</th><th>Criterion</th><th class="num">Control</th><th class="num">Candidate</th><th>Verdict</th></tr></thead><tbody>"#;
-        let num = |x: Option<f64>| x.map(format::number).unwrap_or_else(|| "—".into());
-        for v in &e.verdicts {
-            let verdict = v.verdict.as_deref().unwrap_or("—");
-            out += &format!(
-                r#"<tr><td class="mono">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="verdict verdict-{2}">{}</span></td></tr>"#,
-                esc(&v.metric),
-                esc(v.criterion.as_deref().unwrap_or_default()),
-                num(v.control),
-                num(v.candidate),
-                esc(verdict)
-            );
-        }
-        out += "</tbody></table>";
-    }
-    out + "</div>"
 }
 
 /// Approve and Reject, or why the user cannot sign.

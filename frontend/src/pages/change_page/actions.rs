@@ -1,0 +1,196 @@
+//! What moves a rollout: advance to the next stage, skip ahead, or roll back, each confirmed
+//! in a dialog that says what will happen.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::TransitionRequest;
+use shared::auth::Role;
+use shared::change::AiChange;
+use shared::rollout::{RolloutState, TransitionAction, next_stage, transition};
+
+use crate::api::{self, ApiError};
+use crate::components::dialog::{ConfirmDialog, Tone};
+use crate::components::timeline::stage_name;
+use crate::session::{self, EDITORS};
+
+/// Which dialog is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    Advance,
+    Skip,
+    RollBack,
+}
+
+/// The buttons that move the rollout, each behind a confirmation. Which ones appear follows
+/// the shared state machine, so the console never offers a move the server would refuse.
+#[component]
+pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
+    let ask = RwSignal::new(None::<Ask>);
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let state = change.state;
+    let plan = change.plan.clone();
+    let next = next_stage(&plan, state).filter(|_| !state.is_terminal());
+    // Skip is offered only where the state machine allows it (never over full or the review).
+    let skip_target =
+        next.filter(|_| transition(&plan, state, TransitionAction::Skip, Some("check")).is_ok());
+    // Who may make which move is the server's rule (`http::authz::transition_roles`); buttons
+    // the user could only get a 403 from are not shown.
+    let may = |roles: &[Role]| session::has_any(roles);
+    let next = next.filter(|_| may(&[Role::Engineer, Role::Admin]));
+    let skip_target = skip_target.filter(|_| may(&[Role::Admin]));
+    let can_roll_back = state.is_live() && may(&[Role::Engineer, Role::Approver, Role::Admin]);
+    let editable = state.plan_is_editable() && may(EDITORS);
+    let id = StoredValue::new(change.id.clone());
+    let revision = change.revision;
+    let plan_s = StoredValue::new(plan.clone());
+
+    let open = move |a: Ask| {
+        error.set(None);
+        pending.set(false);
+        ask.set(Some(a));
+    };
+    let run = Callback::new(move |(action, reason): (TransitionAction, String)| {
+        let reason = reason.trim().to_string();
+        let reason = (!reason.is_empty()).then_some(reason);
+        // The same rule the server applies, for an instant answer; the server still decides.
+        let verdict = plan_s.with_value(|p| transition(p, state, action, reason.as_deref()));
+        if let Err(e) = verdict {
+            error.set(Some(ApiError::Api {
+                status: 422,
+                code: "validation".into(),
+                message: e.to_string(),
+                field: e.field().map(str::to_string),
+            }));
+            return;
+        }
+        let req = TransitionRequest {
+            action,
+            reason,
+            revision: Some(revision),
+        };
+        pending.set(true);
+        error.set(None);
+        let id = id.get_value();
+        spawn_local(async move {
+            match api::transition(&id, &req).await {
+                Ok(_) => {
+                    ask.set(None);
+                    reload.run(());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    });
+
+    let next_name = next.map(|n| stage_name(&plan, n));
+    let skip_name = skip_target.map(|n| stage_name(&plan, n));
+    let after_skip = skip_target
+        .and_then(|s| next_stage(&plan, s))
+        .map(|n| stage_name(&plan, n));
+    let current_name = state.label(&plan);
+
+    let dialog = {
+        let next_name = next_name.clone();
+        let skip_name = skip_name.clone();
+        move || {
+            let a = ask.get()?;
+            let cancel = Callback::new(move |_| ask.set(None));
+            Some(match a {
+                Ask::Advance => {
+                    let to = next_name.clone().unwrap_or_default();
+                    view! {
+                        <ConfirmDialog
+                            title=format!("Advance to {to}?")
+                            body=advance_body(state, &to)
+                            confirm_label=format!("Advance to {to}")
+                            tone=Tone::Primary
+                            reason_label="Note (optional)"
+                            reason_placeholder="e.g. eval bench passed at 94%, no new safety failures"
+                            on_confirm=Callback::new(move |r| run.run((TransitionAction::Advance, r)))
+                            on_cancel=cancel
+                            pending=pending
+                            error=error
+                        />
+                    }
+                }
+                Ask::Skip => {
+                    let skipped = skip_name.clone().unwrap_or_default();
+                    let to = after_skip.clone().unwrap_or_default();
+                    view! {
+                        <ConfirmDialog
+                            title=format!("Skip {skipped}?")
+                            body=format!("The rollout jumps over {skipped} straight to {to}. Skipping a stage needs a written justification; it is recorded in the history for everyone to read.")
+                            confirm_label=format!("Skip {skipped}")
+                            tone=Tone::Primary
+                            reason_label="Justification (required)"
+                            reason_placeholder="Why is it safe to skip this stage?"
+                            on_confirm=Callback::new(move |r| run.run((TransitionAction::Skip, r)))
+                            on_cancel=cancel
+                            pending=pending
+                            error=error
+                        />
+                    }
+                }
+                Ask::RollBack => view! {
+                    <ConfirmDialog
+                        title="Roll back this change?"
+                        body=format!("All traffic returns to the baseline configuration immediately. The rollout ends at {current_name}; this cannot be undone.")
+                        confirm_label="Roll back now"
+                        tone=Tone::Danger
+                        reason_label="Reason (required)"
+                        reason_placeholder="e.g. cost_per_request +22% on canary; hard errors up in es"
+                        on_confirm=Callback::new(move |r| run.run((TransitionAction::RollBack, r)))
+                        on_cancel=cancel
+                        pending=pending
+                        error=error
+                    />
+                },
+            })
+        }
+    };
+
+    view! {
+        <div class="actions">
+            {editable.then(|| view! {
+                <a class="btn" href=format!("/changes/{}/edit", change.id) data-test="edit">
+                    <svg viewBox="0 0 16 16" aria-hidden="true"><path d="M10.5 3.5l2 2L6 12H4v-2z" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round"></path></svg>
+                    "Edit"
+                </a>
+            })}
+            {skip_name.clone().map(|s| view! {
+                <button type="button" class="btn" data-test="skip" on:click=move |_| open(Ask::Skip)>
+                    {format!("Skip {s}")}
+                </button>
+            })}
+            {can_roll_back.then(|| view! {
+                <button type="button" class="btn btn-danger" data-test="rollback" on:click=move |_| open(Ask::RollBack)>
+                    <svg viewBox="0 0 16 16" aria-hidden="true"><path d="M5.5 4L3 6.5 5.5 9M3.5 6.5h6a3.5 3.5 0 010 7H7" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"></path></svg>
+                    "Roll back"
+                </button>
+            })}
+            {next_name.clone().map(|n| view! {
+                <button type="button" class="btn btn-primary" data-test="advance" on:click=move |_| open(Ask::Advance)>
+                    {format!("Advance to {n}")}
+                    <svg viewBox="0 0 16 16" aria-hidden="true"><path d="M3 8h9M8.5 4.5L12 8l-3.5 3.5" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linecap="round" stroke-linejoin="round"></path></svg>
+                </button>
+            })}
+        </div>
+        {dialog}
+    }
+}
+
+fn advance_body(state: RolloutState, to: &str) -> String {
+    match state {
+        RolloutState::Draft => format!(
+            "The rollout starts at the {to}. The plan and its rollback criteria freeze from now on."
+        ),
+        RolloutState::Full => {
+            "Record that the post-deployment review is done. This finishes the rollout.".into()
+        }
+        _ => format!(
+            "The candidate moves to {to}. Check the evidence for the current stage before you go on."
+        ),
+    }
+}

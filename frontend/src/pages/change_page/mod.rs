@@ -1,0 +1,190 @@
+//! One page per AI change, read by everyone involved: what changes, the staged plan, where the
+//! rollout stands, what happened so far, and the buttons that move it on or roll it back.
+//!
+//! This module holds the page and its layout; [`actions`] the buttons that move the rollout,
+//! [`sections`] the parts that only show.
+
+mod actions;
+mod sections;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use shared::api::ChangeDetail;
+use shared::auth::Role;
+use shared::change::AiChange;
+use shared::plan::RolloutPlan;
+use shared::rollout::{RolloutState, TransitionAction, next_stage};
+
+use crate::api;
+use crate::components::change_tabs::ChangeTabs;
+use crate::components::error_banner::ErrorBanner;
+use crate::components::gate_panel::{GatePanel, gate_title};
+use crate::components::notices_panel::NoticesPanel;
+use crate::components::skeleton::PageSkeleton;
+use crate::components::tags::{KindTag, RiskTag, StateBadge, TrafficBar};
+use crate::components::timeline::Timeline;
+use crate::format;
+use crate::pages::change_tokens::TokensPanel;
+use crate::session;
+use actions::Actions;
+use sections::{History, PlanPanel, WhatChanges};
+
+#[component]
+pub fn ChangePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let detail = LocalResource::new(move || {
+        let id = id.get();
+        async move { api::get_change(&id).await }
+    });
+    let reload = Callback::new(move |_| detail.refetch());
+
+    view! {
+        <Transition fallback=|| view! { <PageSkeleton /> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! { <ChangeView detail=d reload=reload /> }.into_any(),
+                    Err(e) if e.is_not_found() => view! {
+                        <div class="page">
+                            <div class="empty-state" data-test="error">
+                                <div class="empty-code">"404"</div>
+                                <h1>"No such change"</h1>
+                                <p class="subtle">{format!("There is no AI change with the id “{}”.", id.get_untracked())}</p>
+                                <a class="btn btn-primary" href="/">"Go to all changes"</a>
+                            </div>
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! {
+                        <div class="page">
+                            <a class="back-link" href="/">"← All changes"</a>
+                            <ErrorBanner error=e retry=reload />
+                        </div>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The stages after the next one that have traffic, so their gates can be signed ahead: what an
+/// admin's skip to them needs. Empty once the rollout is over.
+fn later_gates(plan: &RolloutPlan, state: RolloutState) -> Vec<(RolloutState, String)> {
+    let Some(next) = next_stage(plan, state).filter(|_| !state.is_terminal()) else {
+        return Vec::new();
+    };
+    shared::rollout::stages(plan)
+        .into_iter()
+        .skip_while(|s| *s != next)
+        .skip(1)
+        .filter(|s| s.traffic_percent(plan) > 0.0)
+        .map(|s| (s, gate_title(Some(s), Some(&s.label(plan)))))
+        .collect()
+}
+
+#[component]
+fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
+    let ChangeDetail { change, history } = detail;
+    let c = change;
+    let state = c.state;
+    let plan = c.plan.clone();
+    let rolled_back = state == RolloutState::RolledBack;
+    // Bumped when a notice is saved, published or acknowledged: the gate may ask for notices.
+    let gate_version = RwSignal::new(0_u32);
+    let later_gates = later_gates(&plan, state);
+    let last_rollback = history
+        .iter()
+        .rev()
+        .find(|r| r.action == TransitionAction::RollBack)
+        .cloned();
+
+    view! {
+        <div class="page change-page">
+            <a class="back-link" href="/">"← All changes"</a>
+            <header class="change-head">
+                <div class="change-head-main">
+                    <div class="eyebrow">
+                        <KindTag kind=c.kind />
+                        <RiskTag risk=c.risk />
+                        <span class="mono subtle" title="Change id">{c.id.clone()}</span>
+                    </div>
+                    <h1 class="change-title">{c.title.clone()}</h1>
+                    <div class="meta-row">
+                        <StateBadge state=state label=state.label(&plan) />
+                        <span class="meta-item"><span class="subtle">"Owner "</span><strong>{c.owner.clone()}</strong></span>
+                        {c.product_area.clone().map(|area| {
+                            let href = format!("/feed?area={}", api::encode(&area));
+                            view! {
+                                <span class="meta-item" data-test="product-area">
+                                    <span class="subtle">"Area "</span>
+                                    <a href=href title="Changes in this area, as support sees them">{area}</a>
+                                </span>
+                            }
+                        })}
+                        <span class="meta-item" title=format::date_time(&c.updated_at)>
+                            <span class="subtle">"Updated "</span>{format::relative_time(&c.updated_at)}
+                        </span>
+                        <span class="meta-item subtle" title=format::date_time(&c.created_at)>
+                            {format!("Created {}", format::date(&c.created_at))}
+                        </span>
+                    </div>
+                </div>
+                <div class="traffic-callout" class:is-rolled-back=rolled_back>
+                    <span class="callout-label">"Candidate traffic"</span>
+                    <span class="callout-value" data-test="traffic">{format::percent(c.traffic_percent)}</span>
+                    <TrafficBar percent=c.traffic_percent rolled_back=rolled_back />
+                </div>
+            </header>
+            <ChangeTabs id=c.id.clone() compare=false />
+
+            <GatePanel change_id=c.id.clone() version=gate_version later=later_gates />
+
+            <section class="card rollout-card">
+                <div class="card-head">
+                    <div>
+                        <h2>"Rollout"</h2>
+                        <p class="card-sub">{rollout_sentence(&c)}</p>
+                    </div>
+                    <Actions change=c.clone() reload=reload />
+                </div>
+                {last_rollback.filter(|_| rolled_back).map(|r| view! {
+                    <div class="banner banner-rollback" role="status">
+                        <strong>{format!("Rolled back from {} by {}", r.from_label, r.actor)}</strong>
+                        <span class="subtle" title=format::date_time(&r.at)>{format!(" · {}", format::relative_time(&r.at))}</span>
+                        {r.reason.clone().map(|reason| view! { <p>{reason}</p> })}
+                    </div>
+                })}
+                <Timeline plan=plan.clone() state=state history=history.clone() />
+            </section>
+
+            <div class="change-grid">
+                <div class="change-main">
+                    <WhatChanges change=c.clone() />
+                    <NoticesPanel change_id=c.id.clone() plan=plan.clone() expected=c.expected_changes.clone()
+                        on_change=Callback::new(move |_| gate_version.update(|v| *v = v.wrapping_add(1))) />
+                    <PlanPanel plan=plan.clone() frozen=!state.plan_is_editable() />
+                    // Service tokens are an admin's business (the server refuses everyone else).
+                    {session::has_any(&[Role::Admin]).then(|| view! { <TokensPanel change_id=c.id.clone() /> })}
+                </div>
+                <aside class="change-side">
+                    <History history=history created_at=c.created_at.clone() />
+                </aside>
+            </div>
+        </div>
+    }
+}
+
+fn rollout_sentence(c: &AiChange) -> String {
+    match c.state {
+        RolloutState::Draft => {
+            "Draft: nothing is served yet. The plan can still be edited; it freezes when the rollout starts.".into()
+        }
+        RolloutState::Eval => "At the offline eval gate: no production traffic yet.".into(),
+        RolloutState::RolledBack => "Rolled back: all traffic is on the baseline again.".into(),
+        RolloutState::Reviewed => "Finished and reviewed.".into(),
+        s => format!(
+            "{} of traffic on the candidate ({}).",
+            format::percent(c.traffic_percent),
+            s.label(&c.plan)
+        ),
+    }
+}
