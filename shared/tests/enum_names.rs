@@ -37,7 +37,7 @@ where
 #[test]
 fn as_str_and_parse_say_what_serde_says() {
     check(Variant::as_str, Some(Variant::parse));
-    check(MetricKind::as_str, None);
+    check(MetricKind::as_str, Some(MetricKind::parse));
     check(NoticeStatus::as_str, Some(NoticeStatus::parse));
     check(NoticeKind::as_str, Some(NoticeKind::parse));
     check(DeliveryStatus::as_str, Some(DeliveryStatus::parse));

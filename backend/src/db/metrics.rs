@@ -80,7 +80,7 @@ pub async fn lock(pool: &AnyPool, change_id: &str) -> Result<Option<Writer>> {
         let le: Option<String> = row.try_get(2)?;
         let corrupt =
             || Error::internal(format!("change {change_id}: bad metric_keys row {metric}"));
-        let kind = parse_kind(&kind).ok_or_else(corrupt)?;
+        let kind = MetricKind::parse(&kind).ok_or_else(corrupt)?;
         let le = le
             .map(|t| serde_json::from_str::<Vec<f64>>(&t))
             .transpose()
@@ -326,17 +326,6 @@ pub async fn latest_end(pool: &AnyPool, change_id: &str) -> Result<Option<i64>> 
     )
 }
 
-pub fn parse_kind(s: &str) -> Option<MetricKind> {
-    [
-        MetricKind::Rate,
-        MetricKind::Mean,
-        MetricKind::Latency,
-        MetricKind::Categories,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == s)
-}
-
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::internal(format!("cannot serialize: {e}")))
 }
@@ -411,7 +400,7 @@ impl<'de> Visitor<'de> for StoredVisitor {
             return Err(A::Error::custom("`kind` is not the first field"));
         }
         let kind = map.next_value::<&'de str>()?;
-        let kind = parse_kind(kind).ok_or_else(|| A::Error::custom("unknown kind"))?;
+        let kind = MetricKind::parse(kind).ok_or_else(|| A::Error::custom("unknown kind"))?;
         let (mut n, mut successes, mut sum, mut sum_squares) = (None, None, None, None);
         let (mut le, mut counts, mut categories) = (None, None, None);
         while let Some(key) = map.next_key::<&'de str>()? {

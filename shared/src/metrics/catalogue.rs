@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
     Serialize,
     Deserialize,
     strum::IntoStaticStr,
+    strum::EnumString,
     strum::VariantArray,
 )]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -33,6 +34,11 @@ impl MetricKind {
     /// The serde name: the text in JSON, in storage and in query strings.
     pub fn as_str(self) -> &'static str {
         self.into()
+    }
+
+    /// Reads a serde name back; `None` for any other text.
+    pub fn parse(s: &str) -> Option<Self> {
+        s.parse().ok()
     }
 }
 
