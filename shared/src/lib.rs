@@ -37,6 +37,8 @@
 //!   as [`FieldError`](error::FieldError) did.
 //! - JSON is read by serde into typed structs (`deny_unknown_fields`), not by walking
 //!   `serde_json::Value`, with [`FieldError::read`](error::FieldError::read) to name the field.
+//!   The one exception is the `rollgate stats` contract, which the console compiles to Wasm;
+//!   its module doc gives the size figure that keeps it hand-read.
 
 pub mod access;
 pub mod aggregate;

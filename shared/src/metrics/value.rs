@@ -113,7 +113,9 @@ pub const MAX_BUCKETS: usize = 200;
 
 // The shapes a window's value takes, one per kind. serde checks presence, types and unknown
 // fields and `serde_path_to_error` names the field at fault; the rules types cannot say
-// (successes ≤ n, increasing bounds, …) follow in `parse_value`.
+// (successes ≤ n, increasing bounds, …) follow in `parse_value`. Only the server reads
+// windows, so this costs the console's Wasm nothing (a module holding only `parse_value` grew
+// from 25 to 42 KB gzipped when these replaced the hand walk of `serde_json::Value`).
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
