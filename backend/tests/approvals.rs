@@ -50,12 +50,13 @@ fn approve(role: &str, revision: &Value) -> Value {
 }
 
 async fn advance_as(app: &TestApp, who: &str, id: &str) -> common::TestResponse {
+    let body = app.with_revision(id, &json!({ "action": "advance" })).await;
     app.request_as(
         who,
         json_request(
             Method::POST,
             &format!("/api/v1/changes/{id}/transitions"),
-            &json!({ "action": "advance" }),
+            &body,
         ),
     )
     .await
@@ -109,13 +110,19 @@ async fn a_gate_refuses_naming_who_is_missing_until_signed() {
         let res = advance_as(&app, ERIN, &id).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         // Rolling back never waits for a gate; an approver may do it.
+        let body = app
+            .with_revision(
+                &id,
+                &json!({ "action": "roll_back", "reason": "cost +20 %" }),
+            )
+            .await;
         let res = app
             .request_as(
                 ALEX,
                 json_request(
                     Method::POST,
                     &format!("/api/v1/changes/{id}/transitions"),
-                    &json!({ "action": "roll_back", "reason": "cost +20 %" }),
+                    &body,
                 ),
             )
             .await;

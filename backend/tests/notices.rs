@@ -22,11 +22,9 @@ async fn teams(app: &TestApp) -> Vec<Value> {
 /// Signs the approvals of the gate entering `stage` and tries the advance; the answer.
 async fn try_advance(app: &TestApp, id: &str, stage: &str) -> common::TestResponse {
     app.sign_gate(id, Some(stage)).await;
-    app.post(
-        &format!("/api/v1/changes/{id}/transitions"),
-        &json!({ "action": "advance" }),
-    )
-    .await
+    let body = app.with_revision(id, &json!({ "action": "advance" })).await;
+    app.post(&format!("/api/v1/changes/{id}/transitions"), &body)
+        .await
 }
 
 async fn draft(app: &TestApp, id: &str, audience: &[&str], text: &str) -> Value {

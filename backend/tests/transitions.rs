@@ -12,6 +12,7 @@ fn uri(id: &str) -> String {
 
 /// Moves the rollout as the test user `email`, after the gate is signed.
 async fn move_as(app: &TestApp, email: &str, id: &str, body: Value) -> Value {
+    let body = app.with_revision(id, &body).await;
     app.sign_off_for(id, &body).await;
     let res = app
         .request_as(email, json_request(Method::POST, &uri(id), &body))
@@ -93,8 +94,11 @@ async fn a_rollout_walks_to_reviewed_with_history_oldest_first() {
                 "Reviewed"
             ]
         );
+        let body = app
+            .with_revision(&id, &json!({ "action": "advance" }))
+            .await;
         app.rejects(
-            json_request(Method::POST, &uri(&id), &json!({ "action": "advance" })),
+            json_request(Method::POST, &uri(&id), &body),
             StatusCode::CONFLICT,
             "illegal_transition",
             Some("action"),
@@ -109,8 +113,8 @@ async fn skipping_needs_a_justification() {
     each_database(|app| async move {
         let id = app.create_default().await;
         for body in [
-            json!({ "action": "skip" }),
-            json!({ "action": "skip", "reason": "   " }),
+            json!({ "action": "skip", "revision": 1 }),
+            json!({ "action": "skip", "reason": "   ", "revision": 1 }),
         ] {
             app.rejects(
                 json_request(Method::POST, &uri(&id), &body),
@@ -159,7 +163,7 @@ async fn rolling_back_needs_a_reason_and_ends_the_rollout() {
             json_request(
                 Method::POST,
                 &uri(&id),
-                &json!({ "action": "roll_back", "reason": "x" }),
+                &json!({ "action": "roll_back", "reason": "x", "revision": 1 }),
             ),
             StatusCode::CONFLICT,
             "illegal_transition",
@@ -169,7 +173,11 @@ async fn rolling_back_needs_a_reason_and_ends_the_rollout() {
         app.transition(&id, &json!({ "action": "advance" })).await;
         app.transition(&id, &json!({ "action": "advance" })).await;
         app.rejects(
-            json_request(Method::POST, &uri(&id), &json!({ "action": "roll_back" })),
+            json_request(
+                Method::POST,
+                &uri(&id),
+                &json!({ "action": "roll_back", "revision": 3 }),
+            ),
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation",
             Some("reason"),
@@ -198,7 +206,7 @@ async fn rolling_back_needs_a_reason_and_ends_the_rollout() {
                     json_request(
                         Method::POST,
                         &uri(&id),
-                        &json!({ "action": action, "reason": "again" }),
+                        &json!({ "action": action, "reason": "again", "revision": 4 }),
                     ),
                     StatusCode::CONFLICT,
                     "illegal_transition",
@@ -264,6 +272,51 @@ async fn stale_and_concurrent_transitions_are_refused() {
     .await;
 }
 
+/// Twenty clicks on "advance" from the same page: the first moves the rollout one stage, the
+/// others are stale and change nothing (before `revision` was required, each request read the
+/// then-current revision and the change went from draft to a ramp at once).
+#[tokio::test]
+async fn repeated_advances_move_one_stage() {
+    each_database(|app| async move {
+        let id = app.create_default().await;
+        let body = json!({ "action": "advance", "revision": 1 });
+        app.sign_off_for(&id, &body).await;
+        let mut bare = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let req = json_request(Method::POST, &uri(&id), &json!({ "action": "advance" }));
+            let app = app.clone();
+            bare.spawn(async move { app.request(req).await });
+        }
+        for r in bare.join_all().await {
+            r.assert_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                Some("revision"),
+            );
+        }
+        assert_eq!(app.revision_of(&id).await, 1);
+        let mut clicks = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let (app, req) = (app.clone(), json_request(Method::POST, &uri(&id), &body));
+            clicks.spawn(async move { app.request(req).await });
+        }
+        let results = clicks.join_all().await;
+        let ok = results
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .count();
+        assert_eq!(ok, 1);
+        for r in results.iter().filter(|r| r.status != StatusCode::OK) {
+            r.assert_error(StatusCode::CONFLICT, "conflict", None);
+        }
+        let d = app.get(&format!("/api/v1/changes/{id}")).await.json();
+        assert_eq!(d["change"]["state"], json!({ "stage": "eval" }));
+        assert_eq!(d["change"]["revision"], 2);
+        assert_eq!(app.counts().await, (1, 1));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn bad_transition_requests_are_refused() {
     each_database(|app| async move {
@@ -280,6 +333,11 @@ async fn bad_transition_requests_are_refused() {
         for (body, field) in [
             (json!({ "action": "pause" }), "action"),
             (json!({}), "action"),
+            (json!({ "action": "advance" }), "revision"),
+            (
+                json!({ "action": "roll_back", "reason": "errors" }),
+                "revision",
+            ),
             (json!({ "action": "advance", "reason": 5 }), "reason"),
             (json!({ "action": "advance", "revision": "2" }), "revision"),
             (json!({ "action": "advance", "actor": "me" }), "actor"),

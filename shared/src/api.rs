@@ -135,8 +135,12 @@ pub struct TransitionRequest {
     /// Justification for a skip, reason for a rollback, optional note for an advance.
     #[serde(default)]
     pub reason: Option<String>,
-    /// When given, the transition is refused with 409 if the change has moved on since.
+    /// The revision the caller saw; required (422 when absent) so that repeated clicks cannot
+    /// each move the rollout on by one stage: only the first of them still matches, the others
+    /// get 409 Conflict. An `Option` only so that its absence is a 422 naming the field rather
+    /// than a deserialization error.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub revision: Option<i64>,
 }
 

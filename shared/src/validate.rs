@@ -94,6 +94,16 @@ pub fn reason(reason: Option<&str>) -> Result {
     }
 }
 
+/// A transition's `revision`: required, so a repeated request cannot move a rollout twice.
+pub fn transition_revision(revision: Option<i64>) -> Result<i64> {
+    revision.ok_or_else(|| {
+        FieldError::new(
+            "revision",
+            "is required: the revision of the change the decision was based on",
+        )
+    })
+}
+
 fn text(field: &str, value: &str, min: usize, max: usize) -> Result {
     let len = value.trim().chars().count();
     if len < min {

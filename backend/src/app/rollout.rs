@@ -28,9 +28,8 @@ pub async fn transition(
         &format!("the transition `{}`", request.action.as_str()),
     )?;
     validate::reason(request.reason.as_deref())?;
-    if let Some(sent) = request.revision
-        && sent != change.revision
-    {
+    let sent = validate::transition_revision(request.revision)?;
+    if sent != change.revision {
         return Err(changes::stale(sent, change.revision));
     }
     let to = rollout::transition(
@@ -61,10 +60,12 @@ pub async fn rollback(
     id: &str,
     reason: &str,
 ) -> Result<ChangeDetail> {
+    // The guardian and the command line decide on the change as it is now.
+    let current = changes::find(pool, id).await?;
     let request = TransitionRequest {
         action: TransitionAction::RollBack,
         reason: Some(reason.to_owned()),
-        revision: None,
+        revision: Some(current.revision),
     };
     transition(pool, actor, id, &request).await
 }

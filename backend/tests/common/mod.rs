@@ -413,13 +413,30 @@ impl TestApp {
 
     /// Applies a transition that must succeed, after having the gate it enters signed by
     /// the test users the policy asks for (never the author).
+    /// A body without `revision` gets the change's current one.
     pub async fn transition(&self, id: &str, body: &Value) -> Value {
+        let body = &self.with_revision(id, body).await;
         self.sign_off_for(id, body).await;
         let res = self
             .post(&format!("/api/v1/changes/{id}/transitions"), body)
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         res.json()
+    }
+
+    /// The change's current revision.
+    pub async fn revision_of(&self, id: &str) -> i64 {
+        let detail = self.get(&format!("/api/v1/changes/{id}")).await.json();
+        detail["change"]["revision"].as_i64().expect("revision")
+    }
+
+    /// `body` (a transition request) with the change's current `revision` if it names none.
+    pub async fn with_revision(&self, id: &str, body: &Value) -> Value {
+        let mut body = body.clone();
+        if body.get("revision").is_none() {
+            body["revision"] = serde_json::json!(self.revision_of(id).await);
+        }
+        body
     }
 
     /// Signs the gate `body` (a transition request) would enter, if it has one.
