@@ -58,7 +58,22 @@ async fn every_write_leaves_an_audit_row() {
         let res = app.put("/api/v1/policies", &policies).await;
         assert_eq!(res.status, StatusCode::OK);
 
-        let page = app.get("/api/v1/audit?per_page=500").await.json();
+        for (query, field) in [
+            ("page=0", "page"),
+            ("page=10001", "page"),
+            ("per_page=0", "per_page"),
+            ("per_page=201", "per_page"),
+            ("per_page=500", "per_page"),
+        ] {
+            app.rejects(
+                common::raw_request(Method::GET, &format!("/api/v1/audit?{query}"), None, ""),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                Some(field),
+            )
+            .await;
+        }
+        let page = app.get("/api/v1/audit?per_page=200").await.json();
         let actions: Vec<&str> = page["items"]
             .as_array()
             .unwrap()

@@ -314,8 +314,10 @@ async fn list_is_newest_first_filtered_and_paged() {
         );
         let page = app.get("/api/v1/changes?per_page=2&page=4").await.json();
         assert_eq!(page["items"], json!([]));
-        let page = app.get("/api/v1/changes?per_page=100").await.json();
-        assert_eq!(page["per_page"], 100);
+        let page = app.get("/api/v1/changes?per_page=200").await.json();
+        assert_eq!(page["per_page"], 200);
+        let page = app.get("/api/v1/changes?page=10000").await.json();
+        assert_eq!(page["items"], json!([]));
 
         for (query, field) in [
             ("state=paused", "state"),
@@ -324,7 +326,9 @@ async fn list_is_newest_first_filtered_and_paged() {
             ("page=abc", "page"),
             ("page=-1", "page"),
             ("per_page=0", "per_page"),
-            ("per_page=101", "per_page"),
+            ("per_page=201", "per_page"),
+            ("page=10001", "page"),
+            ("page=4294967296", "page"),
         ] {
             app.rejects(
                 raw_request(Method::GET, &format!("/api/v1/changes?{query}"), None, ""),

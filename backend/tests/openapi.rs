@@ -133,6 +133,16 @@ async fn the_document_is_openapi_3_and_lists_every_route() {
             .map(|p| p["name"].as_str().unwrap_or_default())
             .collect();
         assert_eq!(names, ["state", "kind", "page", "per_page"]);
+
+        // Every paged route states the bounds the server enforces.
+        for path in ["/api/v1/changes", "/api/v1/audit"] {
+            let params = paths[path]["get"]["parameters"].as_array().expect("params");
+            for (name, max) in [("page", 10_000), ("per_page", 200)] {
+                let p = params.iter().find(|p| p["name"] == name).expect(name);
+                assert_eq!(p["schema"]["minimum"], 1, "{path} {name}");
+                assert_eq!(p["schema"]["maximum"], max, "{path} {name}");
+            }
+        }
     })
     .await;
 }

@@ -29,7 +29,7 @@ fn cookie(res: &common::TestResponse) -> (String, Vec<String>) {
 }
 
 async fn audit_actions(app: &TestApp) -> Vec<String> {
-    let page = app.get("/api/v1/audit?per_page=500").await.json();
+    let page = app.get("/api/v1/audit?per_page=200").await.json();
     page["items"]
         .as_array()
         .expect("items")

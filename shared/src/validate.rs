@@ -94,6 +94,36 @@ pub fn reason(reason: Option<&str>) -> Result {
     }
 }
 
+/// Highest page number a paged route serves: deeper pages only cost the database an offset
+/// scan and no one reads them (narrow the filter instead).
+pub const MAX_PAGE: u32 = 10_000;
+/// Most rows on one page of any paged route.
+pub const MAX_PER_PAGE: u32 = 200;
+
+/// A paged route's `page` (default 1, at most [`MAX_PAGE`]) and `per_page` (default
+/// `default_per_page`, 1–[`MAX_PER_PAGE`]).
+pub fn paging(
+    page: Option<u32>,
+    per_page: Option<u32>,
+    default_per_page: u32,
+) -> Result<(u32, u32)> {
+    let page = page.unwrap_or(1);
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(FieldError::new(
+            "page",
+            format!("pages are numbered from 1 to {MAX_PAGE}"),
+        ));
+    }
+    let per_page = per_page.unwrap_or(default_per_page);
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(FieldError::new(
+            "per_page",
+            format!("must be between 1 and {MAX_PER_PAGE}"),
+        ));
+    }
+    Ok((page, per_page))
+}
+
 /// A transition's `revision`: required, so a repeated request cannot move a rollout twice.
 pub fn transition_revision(revision: Option<i64>) -> Result<i64> {
     revision.ok_or_else(|| {
@@ -268,6 +298,24 @@ pub fn plan(p: &RolloutPlan) -> Result {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn paging_has_defaults_and_bounds() {
+        assert_eq!(super::paging(None, None, 20), Ok((1, 20)));
+        assert_eq!(
+            super::paging(Some(10_000), Some(200), 20),
+            Ok((10_000, 200))
+        );
+        for (page, per_page, field) in [
+            (Some(0), None, "page"),
+            (Some(10_001), None, "page"),
+            (None, Some(0), "per_page"),
+            (None, Some(201), "per_page"),
+        ] {
+            let e = super::paging(page, per_page, 20).unwrap_err();
+            assert_eq!(e.field, field);
+        }
+    }
+
     use super::*;
     use crate::plan::PlanTemplate;
 

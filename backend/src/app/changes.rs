@@ -11,7 +11,6 @@ use crate::db::{self, audit::Record};
 use crate::error::{Error, Result};
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
-pub const MAX_PER_PAGE: u32 = 100;
 
 /// Which changes to list; `None` is "no filter" or the default page.
 #[derive(Debug, Default)]
@@ -32,17 +31,7 @@ pub async fn list(pool: &AnyPool, request: ListRequest) -> Result<ChangePage> {
             format!("unknown state `{s}`; use one of {}", STATE_NAMES.join(", ")),
         ));
     }
-    let page = request.page.unwrap_or(1);
-    if page == 0 {
-        return Err(Error::validation("page", "pages are numbered from 1"));
-    }
-    let per_page = request.per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if !(1..=MAX_PER_PAGE).contains(&per_page) {
-        return Err(Error::validation(
-            "per_page",
-            format!("must be between 1 and {MAX_PER_PAGE}"),
-        ));
-    }
+    let (page, per_page) = validate::paging(request.page, request.per_page, DEFAULT_PER_PAGE)?;
     let filter = db::changes::Filter {
         state: request.state,
         kind: request.kind,

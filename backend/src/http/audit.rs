@@ -7,6 +7,7 @@ use serde::Deserialize;
 use shared::access::Auditors;
 use shared::api::ErrorBody;
 use shared::audit::AuditPage;
+use shared::validate;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::IntoParams;
@@ -20,7 +21,6 @@ use crate::db;
 use crate::error::{Error, Result};
 
 pub const DEFAULT_PER_PAGE: u32 = 50;
-pub const MAX_PER_PAGE: u32 = 500;
 /// Most rows one export holds; narrow the filter for more.
 pub const MAX_EXPORT: i64 = 100_000;
 
@@ -44,11 +44,11 @@ struct AuditQuery {
     from: Option<String>,
     /// Rows before this time (RFC 3339).
     to: Option<String>,
-    /// 1-based page; default 1.
-    #[param(minimum = 1)]
+    /// 1-based page, at most 10 000; default 1.
+    #[param(minimum = 1, maximum = 10_000)]
     page: Option<u32>,
-    /// Rows per page, 1–500; default 50.
-    #[param(minimum = 1, maximum = 500)]
+    /// Rows per page, 1–200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u32>,
     /// Export format: `csv` (default) or `json`. Ignored by the paged list.
     format: Option<String>,
@@ -95,17 +95,7 @@ async fn list_audit(
     _caller: Require<Auditors>,
 ) -> Result<Json<AuditPage>> {
     let filter = query.filter()?;
-    let page = query.page.unwrap_or(1);
-    if page == 0 {
-        return Err(Error::validation("page", "pages are numbered from 1"));
-    }
-    let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if !(1..=MAX_PER_PAGE).contains(&per_page) {
-        return Err(Error::validation(
-            "per_page",
-            format!("must be between 1 and {MAX_PER_PAGE}"),
-        ));
-    }
+    let (page, per_page) = validate::paging(query.page, query.per_page, DEFAULT_PER_PAGE)?;
     let offset = (i64::from(page) - 1) * i64::from(per_page);
     let (items, total) =
         db::audit::list(&state.pool, &filter, Some(i64::from(per_page)), offset).await?;

@@ -32,11 +32,11 @@ struct ListQuery {
     state: Option<String>,
     /// Only changes of this kind.
     kind: Option<ChangeKind>,
-    /// 1-based page number; default 1.
-    #[param(minimum = 1)]
+    /// 1-based page number, at most 10 000; default 1.
+    #[param(minimum = 1, maximum = 10_000)]
     page: Option<u32>,
-    /// Changes per page, 1–100; default 20.
-    #[param(minimum = 1, maximum = 100)]
+    /// Changes per page, 1–200; default 20.
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u32>,
 }
 
