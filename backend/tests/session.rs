@@ -277,15 +277,59 @@ async fn cross_site_requests_are_refused_and_store_nothing() {
         req.headers_mut()
             .insert(header::HOST, "rollgate.example.org".parse().unwrap());
         app.rejects(req, StatusCode::FORBIDDEN, "csrf", None).await;
-        // Same origin with the token works.
-        let mut req = session.sign(json_request(Method::POST, "/api/v1/changes", &new_change()));
-        req.headers_mut().insert(
+        // Same origin with the token works; the server itself speaks plain http.
+        let from = |origin: &str, host: &str| {
+            let mut req =
+                session.sign(json_request(Method::POST, "/api/v1/changes", &new_change()));
+            req.headers_mut()
+                .insert(header::ORIGIN, origin.parse().unwrap());
+            req.headers_mut()
+                .insert(header::HOST, host.parse().unwrap());
+            req
+        };
+        let same = from("http://rollgate.example.org", "rollgate.example.org");
+        assert_eq!(app.anonymous(same).await.status, StatusCode::CREATED);
+        let before = app.counts().await;
+        // Same host, another scheme or port: another origin.
+        for origin in [
+            "https://rollgate.example.org",
+            "http://rollgate.example.org:8080",
+        ] {
+            let req = from(origin, "rollgate.example.org");
+            app.rejects(req, StatusCode::FORBIDDEN, "csrf", None).await;
+        }
+
+        // Published as https (`--public-url`): only that origin is the console's.
+        let dist = tempfile::tempdir().expect("tempdir");
+        let public = TestApp {
+            router: rollgate::app(
+                AppState::new(app.pool.clone(), app.backend, dist.path())
+                    .with_passwords(rollgate::accounts::Passwords::cheap_for_tests())
+                    .with_public_url(Some("https://rollgate.example.org".to_owned())),
+            ),
+            ..app.clone()
+        };
+        for (origin, host) in [
+            ("http://rollgate.example.org", "rollgate.example.org"),
+            ("http://10.0.0.5:3000", "10.0.0.5:3000"),
+        ] {
+            let req = from(origin, host);
+            public
+                .rejects(req, StatusCode::FORBIDDEN, "csrf", None)
+                .await;
+        }
+        let mut login = login_request("pat@example.com", PASSWORD);
+        login.headers_mut().insert(
             header::ORIGIN,
-            "https://rollgate.example.org".parse().unwrap(),
+            "http://rollgate.example.org".parse().unwrap(),
         );
-        req.headers_mut()
-            .insert(header::HOST, "rollgate.example.org".parse().unwrap());
-        assert_eq!(app.anonymous(req).await.status, StatusCode::CREATED);
+        public
+            .anonymous(login)
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "csrf", None);
+        assert_eq!(app.counts().await, before);
+        let ok = from("https://rollgate.example.org", "127.0.0.1:3000");
+        assert_eq!(public.anonymous(ok).await.status, StatusCode::CREATED);
     })
     .await;
 }

@@ -368,7 +368,7 @@ async fn check(state: &AppState, parts: &mut Parts) -> Result<()> {
             Error::unauthorized("your session has ended or is not valid; sign in again")
         })?;
     if is_write(&parts.method) {
-        same_site(&parts.headers)?;
+        same_site(state, &parts.headers)?;
         let sent = parts
             .headers
             .get(CSRF_HEADER)
@@ -404,8 +404,13 @@ fn is_write(method: &Method) -> bool {
 }
 
 /// 403 `csrf` when the browser says the request comes from another site: `Sec-Fetch-Site:
-/// cross-site`, or an `Origin` whose host is not the `Host` the request was sent to.
-pub fn same_site(headers: &HeaderMap) -> Result<()> {
+/// cross-site`, or an `Origin` that is not the server's own origin. Scheme, host and port all
+/// count: a page on `http://rollgate.example.org` (a network attacker can serve one) is another
+/// site to a console on `https://rollgate.example.org`. The server's origin is `--public-url`
+/// when set; else the `Host` the request was sent to, over https when the session cookie is
+/// `Secure` (the server speaks plain HTTP itself, so TLS means a proxy in front) and http
+/// otherwise.
+pub fn same_site(state: &AppState, headers: &HeaderMap) -> Result<()> {
     let refuse =
         || Error::Csrf("this request comes from another site; use the Rollgate console".to_owned());
     if headers
@@ -414,21 +419,50 @@ pub fn same_site(headers: &HeaderMap) -> Result<()> {
     {
         return Err(refuse());
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().map_err(|_| refuse())?;
-        let origin_host = origin
-            .split_once("://")
-            .map(|(_, rest)| rest.trim_end_matches('/'))
-            .ok_or_else(refuse)?;
-        let host = headers
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin
+        .to_str()
+        .ok()
+        .and_then(origin_of)
+        .ok_or_else(refuse)?;
+    let own = match state.public_url.as_deref() {
+        Some(url) => origin_of(url),
+        None => headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
-            .ok_or_else(refuse)?;
-        if !origin_host.eq_ignore_ascii_case(host) {
-            return Err(refuse());
-        }
+            .and_then(|host| {
+                let scheme = if state.secure_cookies {
+                    "https"
+                } else {
+                    "http"
+                };
+                origin_of(&format!("{scheme}://{host}"))
+            }),
+    };
+    if own.as_ref() != Some(&origin) {
+        return Err(refuse());
     }
     Ok(())
+}
+
+/// The (scheme, host, port) of an http(s) URL, lower-cased, with the scheme's default port
+/// filled in; `None` for anything else (`null`, other schemes, user info).
+fn origin_of(url: &str) -> Option<(String, String, u16)> {
+    let uri: axum::http::Uri = url.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = uri.authority()?;
+    if authority.as_str().contains('@') {
+        return None;
+    }
+    let port = authority.port_u16().unwrap_or(default_port);
+    Some((scheme, authority.host().to_ascii_lowercase(), port))
 }
 
 /// The session token of the `rollgate_session` cookie, if sent.
@@ -473,22 +507,39 @@ mod tests {
         );
     }
 
-    #[test]
-    fn cross_site_requests_are_refused() {
-        assert!(same_site(&headers(&[])).is_ok());
-        assert!(same_site(&headers(&[("sec-fetch-site", "same-origin")])).is_ok());
-        assert!(same_site(&headers(&[("sec-fetch-site", "cross-site")])).is_err());
-        let ok = headers(&[
-            ("origin", "https://rg.example.org"),
-            ("host", "rg.example.org"),
-        ]);
-        assert!(same_site(&ok).is_ok());
-        let evil = headers(&[
-            ("origin", "https://evil.example"),
-            ("host", "rg.example.org"),
-        ]);
-        assert!(same_site(&evil).is_err());
-        assert!(same_site(&headers(&[("origin", "null"), ("host", "x")])).is_err());
+    fn state(public_url: Option<&str>, secure: bool) -> AppState {
+        let pool = sqlx::pool::PoolOptions::<sqlx::Any>::new()
+            .connect_lazy("sqlite::memory:")
+            .expect("lazy pool");
+        AppState::new(pool, crate::db::Backend::Sqlite, "dist")
+            .with_public_url(public_url.map(str::to_owned))
+            .with_secure_cookies(secure)
+    }
+
+    #[tokio::test]
+    async fn cross_site_requests_are_refused() {
+        sqlx::any::install_default_drivers();
+        let plain = state(None, false);
+        assert!(same_site(&plain, &headers(&[])).is_ok());
+        assert!(same_site(&plain, &headers(&[("sec-fetch-site", "same-origin")])).is_ok());
+        assert!(same_site(&plain, &headers(&[("sec-fetch-site", "cross-site")])).is_err());
+        let from = |origin: &str, host: &str| headers(&[("origin", origin), ("host", host)]);
+        assert!(same_site(&plain, &from("http://rg.example.org", "rg.example.org")).is_ok());
+        assert!(same_site(&plain, &from("HTTP://RG.example.org:80", "rg.example.org")).is_ok());
+        assert!(same_site(&plain, &from("https://evil.example", "rg.example.org")).is_err());
+        assert!(same_site(&plain, &from("http://rg.example.org:81", "rg.example.org")).is_err());
+        assert!(same_site(&plain, &from("null", "x")).is_err());
+        assert!(same_site(&plain, &from("http://a@x", "x")).is_err());
+        // Behind a TLS proxy (Secure cookies), a plain-http page on the same host is another site.
+        let tls = state(None, true);
+        assert!(same_site(&tls, &from("https://rg.example.org", "rg.example.org")).is_ok());
+        assert!(same_site(&tls, &from("http://rg.example.org", "rg.example.org")).is_err());
+        // The configured public address wins over the Host header.
+        let public = state(Some("https://rg.example.org/console"), false);
+        assert!(same_site(&public, &from("https://rg.example.org", "internal:8080")).is_ok());
+        assert!(same_site(&public, &from("https://rg.example.org:443", "x")).is_ok());
+        assert!(same_site(&public, &from("http://rg.example.org", "rg.example.org")).is_err());
+        assert!(same_site(&public, &from("https://internal:8080", "internal:8080")).is_err());
     }
 
     #[test]

@@ -64,7 +64,7 @@ async fn login(
     headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response> {
-    same_site(&headers)?;
+    same_site(&state, &headers)?;
     let key = email_key(&body.email);
     // Only something shaped like an e-mail is logged, cut short: a password typed into the
     // e-mail box must not end up in the audit log.
