@@ -21,7 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use shared::notices::Notice;
+use shared::notices::{Notice, chat_text};
 use sqlx::AnyPool;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -78,32 +78,35 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 
 /// The JSON a chat tool's incoming webhook accepts. The title links to the change page when
 /// the console's public address is known (`public_url`, e.g. `https://rollgate.example.com`);
-/// a chat tool cannot follow a relative link, so without it there is none.
+/// a chat tool cannot follow a relative link, so without it there is none. Every text people
+/// wrote goes through [`chat_text`], so it reaches the chat as plain text: the only links and
+/// mentions in a message are the server's own.
 pub fn body(notice: &Notice, public_url: Option<&str>) -> Value {
     let kind = notice.kind.headline();
-    let audience: Vec<&str> = notice
+    let audience: Vec<String> = notice
         .audience
         .iter()
-        .map(|a| a.team_name.as_str())
+        .map(|a| chat_text(&a.team_name))
         .collect();
     let mut fields = vec![
-        json!({"title": "What users may notice", "value": notice.expected_changes, "short": false}),
+        json!({"title": "What users may notice", "value": chat_text(&notice.expected_changes), "short": false}),
     ];
     if !notice.talking_points.is_empty() {
         fields.push(
-            json!({"title": "Talking points", "value": notice.talking_points, "short": false}),
+            json!({"title": "Talking points", "value": chat_text(&notice.talking_points), "short": false}),
         );
     }
     if let Some(at) = &notice.planned_at {
-        fields.push(json!({"title": "Planned", "value": at, "short": true}));
+        fields.push(json!({"title": "Planned", "value": chat_text(at), "short": true}));
     }
     fields.push(json!({"title": "Audience", "value": audience.join(", "), "short": true}));
-    let mut attachment = json!({ "title": notice.change_title, "fields": fields });
+    let title = chat_text(&notice.change_title);
+    let mut attachment = json!({ "title": title, "fields": fields });
     if let Some(base) = public_url {
         attachment["title_link"] = json!(format!("{base}/changes/{}", notice.change_id));
     }
     json!({
-        "text": format!("{kind}: {}", notice.change_title),
+        "text": format!("{kind}: {title}"),
         "attachments": [attachment],
         "rollgate": {"notice_id": notice.id, "change_id": notice.change_id, "kind": notice.kind},
     })

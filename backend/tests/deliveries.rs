@@ -165,6 +165,62 @@ async fn a_published_notice_is_delivered_signed() {
     .await;
 }
 
+/// A change title or notice text written as chat markup (a mention, a disguised link) reaches
+/// the chat as the plain text it was typed as.
+#[tokio::test]
+async fn user_text_reaches_the_chat_as_plain_text() {
+    each_database(|app| async move {
+        let (url, seen) = receiver(0).await;
+        let (team, _) = team_with_hook(&app, &url).await;
+        let hostile = "<!channel> <https://evil.example|Approve here> & co";
+        let escaped = "&lt;!channel&gt; &lt;https://evil.example|Approve here&gt; &amp; co";
+        let mut change = common::new_change();
+        change["title"] = json!(hostile);
+        let id = common::id_of(&app.create(&change).await);
+        let res = app
+            .post(
+                &format!("/api/v1/changes/{id}/notices"),
+                &json!({"audience": [team], "expected_changes": hostile,
+                        "talking_points": "Reply <@U123> if unsure"}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        let notice = res.json()["id"].as_str().unwrap().to_owned();
+        let res = app
+            .post(&format!("/api/v1/notices/{notice}/publish"), &json!({}))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let (stop, stopped) = watch::channel(false);
+        let config = Config {
+            public_url: Some("https://rollgate.example.com".into()),
+            ..fast()
+        };
+        let worker = delivery::spawn(app.pool.clone(), config, stopped);
+        assert_eq!(settled(&app).await["status"], "delivered");
+        let _ = stop.send(true);
+        worker.await.unwrap();
+
+        let seen = seen.lock().unwrap();
+        let body: Value = serde_json::from_slice(&seen.accepted[0].1).unwrap();
+        assert_eq!(body["text"], format!("Notice: {escaped}"));
+        let attachment = &body["attachments"][0];
+        assert_eq!(attachment["title"], escaped);
+        assert_eq!(
+            attachment["title_link"],
+            format!("https://rollgate.example.com/changes/{id}")
+        );
+        assert_eq!(attachment["fields"][0]["value"], escaped);
+        assert_eq!(
+            attachment["fields"][1]["value"],
+            "Reply &lt;@U123&gt; if unsure"
+        );
+        // No raw markup is left anywhere in what people see.
+        let shown = serde_json::to_string(&[&body["text"], attachment]).unwrap();
+        assert!(!shown.contains('<') && !shown.contains('>'), "{shown}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_failing_receiver_gets_one_delivery_after_retries() {
     each_database(|app| async move {

@@ -200,8 +200,40 @@ pub fn validate_notice(input: &NoticeInput) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// `text` as plain text in a chat tool's message: `&`, `<` and `>` become `&amp;`, `&lt;` and
+/// `&gt;`, the escaping Slack's mrkdwn asks for ("Escaping text", Slack API docs) and the
+/// tools that copy its webhook format follow. Unescaped, a change title such as
+/// `<!channel> <https://evil.example|Approve here>` would ping everyone and show a link that
+/// seems to come from Rollgate; escaped, people see exactly what was typed.
+pub fn chat_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn chat_text_escapes_mrkdwn_control_characters() {
+        assert_eq!(
+            super::chat_text("<!channel> <https://evil.example|Approve here> & more"),
+            "&lt;!channel&gt; &lt;https://evil.example|Approve here&gt; &amp; more"
+        );
+        // Already-escaped text is escaped again: people see what was typed.
+        assert_eq!(super::chat_text("&lt;"), "&amp;lt;");
+        assert_eq!(
+            super::chat_text("Plain *bold* ünïcode"),
+            "Plain *bold* ünïcode"
+        );
+    }
+
     use super::*;
 
     #[test]
