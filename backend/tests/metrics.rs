@@ -373,6 +373,9 @@ async fn one_bad_window_rejects_the_whole_batch() {
             ),
             (with(&["window_end"], json!(at(T0 + 4 * 3600))), "windows[1].window_end"),
             (with(&["window_start"], json!("yesterday")), "windows[1].window_start"),
+            (with(&["window_start"], json!("1999-12-31T23:00:00Z")), "windows[1].window_start"),
+            (with(&["window_start"], json!("1970-01-01T00:00:00Z")), "windows[1].window_start"),
+            (with(&["window_end"], json!(at(T0 + 5 * 3600 + 86_401))), "windows[1].window_end"),
             (with(&["window_end"], json!(at(future))), "windows[1].window_end"),
             (with(&["variant"], json!("treatment")), "windows[1].variant"),
             (

@@ -89,6 +89,12 @@ pub struct ParsedWindow {
 pub const MAX_WINDOWS: usize = 20_000;
 /// How far into the future a window may end (clocks drift; a day ahead is a bug).
 pub const MAX_FUTURE_SECONDS: i64 = 5 * 60;
+/// Earliest window start, 2000-01-01T00:00:00Z: Rollgate has no data from before; an earlier
+/// time is a unit mix-up (milliseconds read as seconds, a zero timestamp).
+pub const EARLIEST_START: i64 = 946_684_800;
+/// Longest window: apps send minutes to hours; a longer one would hide a canary's trend
+/// inside a single point.
+pub const MAX_WINDOW_SECONDS: i64 = 24 * 60 * 60;
 
 /// Checks a whole batch and reads it, or names the first bad field as `windows[i].…`.
 /// `parse_time` turns RFC 3339 into Unix seconds (the caller owns the clock and the parser);
@@ -124,10 +130,22 @@ pub fn parse_batch(
         let end = parse_time(&w.window_end).ok_or_else(|| {
             FieldError::new(format!("{at}.window_end"), "must be an RFC 3339 time")
         })?;
+        if start < EARLIEST_START {
+            return Err(FieldError::new(
+                format!("{at}.window_start"),
+                "must be on or after 2000-01-01T00:00:00Z",
+            ));
+        }
         if end <= start {
             return Err(FieldError::new(
                 format!("{at}.window_end"),
                 "must be after window_start",
+            ));
+        }
+        if end - start > MAX_WINDOW_SECONDS {
+            return Err(FieldError::new(
+                format!("{at}.window_end"),
+                "must be at most one day after window_start",
             ));
         }
         if end > now + MAX_FUTURE_SECONDS {
@@ -168,6 +186,8 @@ mod tests {
     use crate::metrics::{MetricKind, default_catalogue, quantile_key};
     use serde_json::json;
 
+    const NOW: i64 = EARLIEST_START + 1_000;
+
     fn kind_of(key: &str) -> MetricKind {
         default_catalogue()
             .into_iter()
@@ -180,14 +200,14 @@ mod tests {
     fn a_batch_names_the_window_and_field_at_fault() {
         let good = json!({
             "variant": "candidate", "segment": "free / es",
-            "window_start": "100", "window_end": "160", "requests": 50,
+            "window_start": "946684900", "window_end": "946684960", "requests": 50,
             "metrics": {"shadow_eval_pass_rate": {"n": 50, "successes": 40}}
         });
         let mut bad = good.clone();
         bad["metrics"]["shadow_eval_pass_rate"]["successes"] = json!(51);
         let batch: MetricBatch = serde_json::from_value(json!({"windows": [good, bad]})).unwrap();
         let parse = |s: &str| s.parse::<i64>().ok();
-        let err = parse_batch(&batch, &default_catalogue(), 1_000, parse).unwrap_err();
+        let err = parse_batch(&batch, &default_catalogue(), NOW, parse).unwrap_err();
         assert_eq!(
             err.field,
             "windows[1].metrics.shadow_eval_pass_rate.successes"
@@ -195,16 +215,33 @@ mod tests {
 
         let mut late = batch.clone();
         late.windows[1] = late.windows[0].clone();
-        late.windows[1].window_end = "99999".into();
-        let err = parse_batch(&late, &default_catalogue(), 1_000, parse).unwrap_err();
+        late.windows[1].window_end = "946784900".into();
+        let err = parse_batch(&late, &default_catalogue(), NOW, parse).unwrap_err();
         assert_eq!(err.field, "windows[1].window_end");
+
+        for (start, end, field) in [
+            ("946684799", "946684860", "windows[1].window_start"),
+            ("0", "60", "windows[1].window_start"),
+            ("946684900", "946771301", "windows[1].window_end"),
+        ] {
+            let mut bad = batch.clone();
+            bad.windows[1] = bad.windows[0].clone();
+            bad.windows[1].window_start = start.into();
+            bad.windows[1].window_end = end.into();
+            let err = parse_batch(&bad, &default_catalogue(), 2 * NOW, parse).unwrap_err();
+            assert_eq!(err.field, field, "{start}–{end}");
+        }
+        let mut day = batch.clone();
+        day.windows[1] = day.windows[0].clone();
+        day.windows[1].window_end = "946771300".into();
+        assert!(parse_batch(&day, &default_catalogue(), 2 * NOW, parse).is_ok());
 
         let mut unknown = batch.clone();
         unknown.windows[1] = unknown.windows[0].clone();
         unknown.windows[1]
             .metrics
             .insert("vibes".into(), json!({"n": 1, "successes": 1}));
-        let err = parse_batch(&unknown, &default_catalogue(), 1_000, parse).unwrap_err();
+        let err = parse_batch(&unknown, &default_catalogue(), NOW, parse).unwrap_err();
         assert_eq!(err.field, "windows[1].metrics.vibes");
         assert_eq!(kind_of("latency_ms"), MetricKind::Latency);
         assert_eq!(quantile_key("latency_ms", "p95"), "latency_p95_ms");
