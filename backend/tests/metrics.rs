@@ -604,3 +604,66 @@ async fn catalogues_follow_their_rules() {
     })
     .await;
 }
+
+/// Windows each finite on its own but whose total would overflow f64 (here `sum_squares:
+/// 1e308` twice) are refused, in one batch or across batches, and nothing of the batch is
+/// stored: every summary stays computable.
+#[tokio::test]
+async fn windows_that_would_overflow_a_total_are_refused() {
+    each_database(|app| async move {
+        let (change, token) = setup(&app).await;
+        let huge = |hour: i64, segment: &str| {
+            window(
+                "control",
+                segment,
+                hour,
+                1,
+                json!({ "cost_per_request": { "n": 1, "sum": 1.0, "sum_squares": 1e308 } }),
+            )
+        };
+        let small = window(
+            "control",
+            "free / en",
+            3,
+            10,
+            json!({ "retry_rate": rate(10, 1) }),
+        );
+        let res = ingest(
+            &app,
+            &change,
+            &token,
+            &[huge(0, "free / en"), huge(1, "paid / es")],
+        )
+        .await;
+        res.assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            Some("windows[1].metrics.cost_per_request"),
+        );
+        assert_eq!(summary(&app, &change, "").await["windows"], 0);
+
+        ingest_ok(&app, &change, &token, &[huge(0, "free / en")]).await;
+        let res = ingest(
+            &app,
+            &change,
+            &token,
+            &[small.clone(), huge(1, "paid / es")],
+        )
+        .await;
+        res.assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            Some("windows[1].metrics.cost_per_request"),
+        );
+        let s = summary(&app, &change, "").await;
+        assert_eq!(s["windows"], 1);
+        assert_eq!(
+            cell(&s, "cost_per_request", "all", "control"),
+            &json!({ "kind": "mean", "n": 1, "sum": 1.0, "sum_squares": 1e308 })
+        );
+        // Other metrics of the change are not held back.
+        ingest_ok(&app, &change, &token, &[small]).await;
+        assert_eq!(summary(&app, &change, "").await["windows"], 2);
+    })
+    .await;
+}

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use shared::aggregate::{self, AggregateError};
 use shared::metrics::{
-    ALL_SEGMENTS, MetricBatch, MetricDef, MetricSeries, MetricSummary, MetricValue, ParsedWindow,
-    Variant, parse_batch,
+    ALL_SEGMENTS, MetricBatch, MetricDef, MetricKind, MetricSeries, MetricSummary, MetricValue,
+    ParsedWindow, Variant, parse_batch,
 };
 use sqlx::AnyPool;
 use time::OffsetDateTime;
@@ -139,7 +139,17 @@ pub async fn ingest(pool: &AnyPool, id: &str, batch: MetricBatch) -> Result<Stor
     }
     drop(batch);
     check_batch(&windows, &writer.stored)?;
-    Ok(writer.store(&windows, &db::now()).await?)
+    // The stored totals of the metrics this batch sends; the others are left as they are.
+    let mut magnitudes: BTreeMap<String, f64> = BTreeMap::new();
+    for key in windows.iter().flat_map(|w| w.values.keys()) {
+        if let Some(s) = writer.stored.get(key)
+            && s.kind == MetricKind::Mean
+        {
+            magnitudes.entry(key.clone()).or_insert(s.magnitude);
+        }
+    }
+    shared::metrics::add_magnitudes(&windows, &mut magnitudes)?;
+    Ok(writer.store(&windows, &magnitudes, &db::now()).await?)
 }
 
 /// RFC 3339 to Unix seconds (sub-second parts are dropped).

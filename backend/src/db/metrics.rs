@@ -29,6 +29,9 @@ const ROWS_PER_INSERT: usize = 100;
 pub struct StoredMetric {
     pub kind: MetricKind,
     pub le: Option<Vec<f64>>,
+    /// For a mean metric, Σ |sum| + |sum_squares| over the windows accepted so far (see
+    /// `shared::metrics::add_magnitudes`); 0 for the other kinds.
+    pub magnitude: f64,
 }
 
 /// How an ingestion went.
@@ -69,15 +72,18 @@ pub async fn lock(pool: &AnyPool, change_id: &str) -> Result<Option<Writer>> {
         .await?
         .try_get(0)?;
     let catalogue = parse_catalogue(change_id, text)?;
-    let rows = sqlx::query("SELECT metric, kind, latency_le FROM metric_keys WHERE change_id = $1")
-        .bind(change_id)
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT metric, kind, latency_le, magnitude FROM metric_keys WHERE change_id = $1",
+    )
+    .bind(change_id)
+    .fetch_all(&mut *tx)
+    .await?;
     let mut stored = BTreeMap::new();
     for row in rows {
         let metric: String = row.try_get(0)?;
         let kind: String = row.try_get(1)?;
         let le: Option<String> = row.try_get(2)?;
+        let magnitude: f64 = row.try_get(3)?;
         let corrupt =
             || Error::internal(format!("change {change_id}: bad metric_keys row {metric}"));
         let kind = MetricKind::parse(&kind).ok_or_else(corrupt)?;
@@ -85,7 +91,14 @@ pub async fn lock(pool: &AnyPool, change_id: &str) -> Result<Option<Writer>> {
             .map(|t| serde_json::from_str::<Vec<f64>>(&t))
             .transpose()
             .map_err(|_| corrupt())?;
-        stored.insert(metric, StoredMetric { kind, le });
+        stored.insert(
+            metric,
+            StoredMetric {
+                kind,
+                le,
+                magnitude,
+            },
+        );
     }
     Ok(Some(Writer {
         tx,
@@ -97,8 +110,13 @@ pub async fn lock(pool: &AnyPool, change_id: &str) -> Result<Option<Writer>> {
 
 impl Writer {
     /// Stores validated windows (replacing those with the same key) and records their metrics'
-    /// kinds and bucket bounds, then commits.
-    pub async fn store(mut self, windows: &[ParsedWindow], received_at: &str) -> Result<Stored> {
+    /// kinds, bucket bounds and `magnitudes` (the new totals of the mean metrics), then commits.
+    pub async fn store(
+        mut self,
+        windows: &[ParsedWindow],
+        magnitudes: &BTreeMap<String, f64>,
+        received_at: &str,
+    ) -> Result<Stored> {
         let mut new_keys: BTreeMap<&str, &MetricValue> = BTreeMap::new();
         for w in windows {
             for (key, value) in &w.values {
@@ -120,6 +138,16 @@ impl Writer {
             .bind(key)
             .bind(value.kind().as_str())
             .bind(le)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        for (key, magnitude) in magnitudes {
+            sqlx::query(
+                "UPDATE metric_keys SET magnitude = $1 WHERE change_id = $2 AND metric = $3",
+            )
+            .bind(magnitude)
+            .bind(self.change_id.as_str())
+            .bind(key)
             .execute(&mut *self.tx)
             .await?;
         }

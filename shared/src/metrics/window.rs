@@ -180,6 +180,38 @@ pub fn parse_batch(
     Ok(out)
 }
 
+/// Adds each window's mean metrics to `totals` (per metric, the bound of what the stored
+/// windows add up to: Σ |sum| + |sum_squares|), or names the first `windows[i].metrics.<key>`
+/// that would make a total infinite. While the bound is finite every partial sum the summary
+/// computes is too, whatever the order; so a pair such as `sum_squares: 1e308` twice, each
+/// finite alone, is refused before it is stored.
+pub fn add_magnitudes(
+    windows: &[ParsedWindow],
+    totals: &mut BTreeMap<String, f64>,
+) -> Result<(), FieldError> {
+    for (i, w) in windows.iter().enumerate() {
+        for (key, value) in &w.values {
+            let MetricValue::Mean {
+                sum, sum_squares, ..
+            } = value
+            else {
+                continue;
+            };
+            let total = totals.entry(key.clone()).or_insert(0.0);
+            let next = *total + sum.abs() + sum_squares.abs();
+            if !next.is_finite() {
+                return Err(FieldError::new(
+                    format!("windows[{i}].metrics.{key}"),
+                    "would make this metric's total over the change's windows too large to \
+                     compute; check the units",
+                ));
+            }
+            *total = next;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +226,33 @@ mod tests {
             .find(|d| d.key == key)
             .unwrap()
             .kind
+    }
+
+    #[test]
+    fn totals_that_would_overflow_name_the_window_and_metric() {
+        let mean = |sum_squares: f64| ParsedWindow {
+            variant: Variant::Candidate,
+            segment: "all".into(),
+            start: EARLIEST_START,
+            end: EARLIEST_START + 60,
+            requests: 1,
+            values: BTreeMap::from([(
+                "cost_per_request".to_owned(),
+                MetricValue::Mean {
+                    n: 1,
+                    sum: 1.0,
+                    sum_squares,
+                },
+            )]),
+        };
+        let mut totals = BTreeMap::new();
+        add_magnitudes(&[mean(1.0), mean(2.0)], &mut totals).unwrap();
+        assert_eq!(totals["cost_per_request"], 5.0);
+        let err = add_magnitudes(&[mean(1e308), mean(1e308)], &mut totals).unwrap_err();
+        assert_eq!(err.field, "windows[1].metrics.cost_per_request");
+        let mut stored = BTreeMap::from([("cost_per_request".to_owned(), 1e308)]);
+        let err = add_magnitudes(&[mean(1e308)], &mut stored).unwrap_err();
+        assert_eq!(err.field, "windows[0].metrics.cost_per_request");
     }
 
     #[test]
