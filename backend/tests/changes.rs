@@ -551,3 +551,70 @@ async fn bad_edits_are_refused() {
     })
     .await;
 }
+
+/// U+0000 cannot be stored in PostgreSQL's text; wherever it comes (a JSON field at any depth,
+/// a query parameter, a path parameter) the answer is a 422 naming where, not a 500.
+#[tokio::test]
+async fn nul_characters_are_refused_naming_the_field() {
+    each_database(|app| async move {
+        let id = app.create_default().await;
+        let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+        let login = raw_request(
+            Method::POST,
+            "/api/v1/session",
+            Some("application/json"),
+            r#"{"email":"a\u0000@b.c","password":"x"}"#,
+        );
+        let res = app.anonymous(login).await;
+        res.assert_error(invalid, "validation", Some("email"));
+        for (body, field) in [
+            (with(new_change(), &["title"], json!("a\u{0}b")), "title"),
+            (
+                with(
+                    new_change(),
+                    &["candidate", "prompt_version"],
+                    json!("v\u{0}"),
+                ),
+                "candidate.prompt_version",
+            ),
+        ] {
+            app.rejects(
+                json_request(Method::POST, "/api/v1/changes", &body),
+                invalid,
+                "validation",
+                Some(field),
+            )
+            .await;
+        }
+        let edit = with(
+            update_of(&app.get(&format!("/api/v1/changes/{id}")).await.json()),
+            &["owner"],
+            json!("\u{0}"),
+        );
+        app.rejects(
+            json_request(Method::PUT, &format!("/api/v1/changes/{id}"), &edit),
+            invalid,
+            "validation",
+            Some("owner"),
+        )
+        .await;
+        for (uri, field) in [
+            ("/api/v1/changes?state=draft%00", "state"),
+            ("/api/v1/audit?actor=a%00b", "actor"),
+            ("/api/v1/changes/abc%00def", "id"),
+        ] {
+            app.rejects(
+                raw_request(Method::GET, uri, None, ""),
+                invalid,
+                "validation",
+                Some(field),
+            )
+            .await;
+        }
+        // A backslash before `u0000` is text, not a NUL.
+        let body = with(new_change(), &["title"], json!("C:\\u0000 drive"));
+        let res = app.post("/api/v1/changes", &body).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    })
+    .await;
+}

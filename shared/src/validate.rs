@@ -124,6 +124,46 @@ pub fn paging(
     Ok((page, per_page))
 }
 
+/// What a text holding U+0000 is told. PostgreSQL's `text` cannot store the character (the
+/// server would fail with a 500), and no one types it: it is a probe or a broken client.
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// `value` of the field `field` holds no U+0000.
+pub fn no_nul(field: &str, value: &str) -> Result {
+    if value.contains('\0') {
+        return Err(FieldError::new(field, NUL_MESSAGE));
+    }
+    Ok(())
+}
+
+/// No string or object key anywhere in the JSON document `value` holds U+0000; else the
+/// error names the first one by its path (`plan.ramp[2].label`), as the other rules do.
+pub fn no_nul_in(value: &Value) -> Result {
+    fn walk(value: &Value, path: &str) -> Result {
+        let join = |key: &str| {
+            if path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match value {
+            Value::String(s) => no_nul(path, s),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            Value::Object(map) => map.iter().try_for_each(|(key, item)| {
+                let at = join(&key.replace('\0', "\\u0000"));
+                no_nul(&at, key)?;
+                walk(item, &at)
+            }),
+            _ => Ok(()),
+        }
+    }
+    walk(value, "")
+}
+
 /// A transition's `revision`: required, so a repeated request cannot move a rollout twice.
 pub fn transition_revision(revision: Option<i64>) -> Result<i64> {
     revision.ok_or_else(|| {
@@ -298,6 +338,25 @@ pub fn plan(p: &RolloutPlan) -> Result {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nul_characters_are_refused_where_they_are() {
+        use serde_json::json;
+        assert!(super::no_nul("title", "fine").is_ok());
+        assert_eq!(super::no_nul("title", "a\0b").unwrap_err().field, "title");
+        assert!(super::no_nul_in(&json!({"a": ["x", {"b": 1}]})).is_ok());
+        let doc =
+            json!({"email": "a@b.c", "plan": {"ramp": [{"label": "ok"}, {"label": "x\u{0}"}]}});
+        assert_eq!(
+            super::no_nul_in(&doc).unwrap_err().field,
+            "plan.ramp[1].label"
+        );
+        let key = json!({"metrics": {"bad\u{0}key": 1}});
+        assert_eq!(
+            super::no_nul_in(&key).unwrap_err().field,
+            "metrics.bad\\u0000key"
+        );
+    }
+
     #[test]
     fn paging_has_defaults_and_bounds() {
         assert_eq!(super::paging(None, None, 20), Ok((1, 20)));

@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use shared::validate;
+
 use crate::error::{Error, Result};
 
 /// A JSON request body, or a JSON response.
@@ -74,6 +76,13 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// Parses a JSON document into `T`, naming the field at fault on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    // JSON can only carry U+0000 escaped (a raw control character is malformed), so a body
+    // without `\u0000` needs no second look; one with it is read once more to name the field.
+    if bytes.windows(6).any(|w| w == b"\\u0000")
+        && let Ok(doc) = serde_json::from_slice::<serde_json::Value>(bytes)
+    {
+        validate::no_nul_in(&doc)?;
+    }
     // Every request body of this API is an object. serde would also accept an array for a
     // struct (fields by position), which nobody means.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -165,6 +174,10 @@ where
 }
 
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T> {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        validate::no_nul(&name.replace('\0', "\\u0000"), &name)?;
+        validate::no_nul(&name, &value)?;
+    }
     let given: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form_urlencoded::parse(query.as_bytes()).filter(|(_, v)| !v.is_empty()))
         .finish();
@@ -196,6 +209,14 @@ where
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        // A NUL would reach the database as part of an id; name the parameter that holds it.
+        if parts.uri.path().contains("%00")
+            && let Ok(params) = axum::extract::RawPathParams::from_request_parts(parts, state).await
+        {
+            for (name, value) in &params {
+                validate::no_nul(name, value)?;
+            }
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))
