@@ -630,8 +630,15 @@ pub mod http {
                 .to_string()
         }
 
+        /// Moves the change as the console does: based on the revision it last read.
         pub fn transition(&self, server: &Server, id: &str, action: &str, reason: Option<&str>) {
-            let body = serde_json::json!({ "action": action, "reason": reason });
+            let (status, text) =
+                self.request(server, "GET", &format!("/api/v1/changes/{id}"), None);
+            assert_eq!(status, 200, "reading the change failed: {text}");
+            let detail: serde_json::Value = serde_json::from_str(&text).expect("a JSON body");
+            let revision = &detail["change"]["revision"];
+            let body =
+                serde_json::json!({ "action": action, "reason": reason, "revision": revision });
             let (status, text) = self.request(
                 server,
                 "POST",
