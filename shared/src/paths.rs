@@ -6,29 +6,30 @@
 //! (`/changes/{id}/transitions`); a path with an `{id}` also gets a function that fills it in,
 //! percent-encoded ([`encode`]).
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
 /// Where the API is served.
 pub const BASE: &str = "/api/v1";
 
-/// What `encodeURIComponent` leaves as it is: letters, digits and `-_.!~*'()`. Everything
-/// else, `/` and `?` included, is percent-encoded, so a value stays one path segment or one
-/// query value whatever someone typed.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
-
 /// Percent-encodes a path segment or query value as the browser's `encodeURIComponent` does
-/// (ids and filter names are plain, but a hand-typed URL may not be).
+/// (ids and filter names are plain, but a hand-typed URL may not be): letters, digits and
+/// `-_.!~*'()` stay as they are; every other byte of the UTF-8, `/` and `?` included, is
+/// encoded, so a value stays one path segment or one query value whatever someone typed.
+///
+/// Written out rather than taken from `percent-encoding`: with the crate's encoder the
+/// console's first screen measured 309.1 KB gzipped, with this loop 308.4 KB, and the first
+/// screen sits at its size budget. The tests below hold it to `encodeURIComponent`'s output.
 pub fn encode(s: &str) -> String {
-    utf8_percent_encode(s, COMPONENT).to_string()
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+    out
 }
 
 /// `template` with its `{id}` replaced by `id`, percent-encoded.
