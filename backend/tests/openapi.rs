@@ -510,3 +510,31 @@ fn short(value: &Value) -> String {
         None => text,
     }
 }
+
+/// The console builds its requests from `shared::paths`; the paths it knows are exactly the
+/// ones the server documents, so a route renamed on one side fails here, not in a browser.
+#[tokio::test]
+async fn the_consoles_paths_are_the_documented_ones() {
+    use std::collections::BTreeSet;
+
+    use shared::paths::{BASE, OPENAPI, TEMPLATES};
+    each_database(|app| async move {
+        let doc = app.get(&format!("{BASE}{OPENAPI}")).await.json();
+        let documented: BTreeSet<&str> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .keys()
+            .map(|p| {
+                p.strip_prefix(BASE)
+                    .unwrap_or_else(|| panic!("{p} is outside {BASE}"))
+            })
+            .collect();
+        let known: BTreeSet<&str> = TEMPLATES.iter().copied().collect();
+        assert_eq!(known.len(), TEMPLATES.len(), "a template listed twice");
+        let unknown: Vec<_> = documented.difference(&known).collect();
+        assert!(unknown.is_empty(), "not in shared::paths: {unknown:?}");
+        let stale: Vec<_> = known.difference(&documented).collect();
+        assert!(stale.is_empty(), "not served: {stale:?}");
+    })
+    .await;
+}

@@ -75,11 +75,6 @@ pub fn has_any(roles: &[Role]) -> bool {
     user().is_some_and(|u| u.has_any(roles))
 }
 
-/// Roles that may read the audit log (the server's `AUDITORS`).
-pub const AUDITORS: &[Role] = &[Role::Admin, Role::Approver, Role::Pm];
-/// Roles that may create and edit changes (the server's `EDITORS`).
-pub const EDITORS: &[Role] = &[Role::Engineer, Role::Pm, Role::Admin];
-
 /// `/login?next=…` for the page the user was on, so signing in brings them back.
 pub fn login_href(path_and_query: &str) -> String {
     if path_and_query.is_empty() || path_and_query == "/" || path_and_query.starts_with("/login") {

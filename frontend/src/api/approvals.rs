@@ -5,14 +5,15 @@ use gloo_net::http::Method;
 use serde::Deserialize;
 use shared::approvals::{ApprovalPolicies, ApprovalRequest, GateStatus, Inbox, InboxScope};
 use shared::audit::AuditPage;
+use shared::paths::{self, BASE};
 use shared::rollout::RolloutState;
 
-use super::{ApiResult, BASE, encode, query, send};
+use super::{ApiResult, query, send};
 
 /// The gate the change passes next (or, given `stage`, the gate of that later stage) and
 /// where its sign-off stands.
 pub async fn gate(change_id: &str, stage: Option<RolloutState>) -> ApiResult<GateStatus> {
-    let mut path = format!("/changes/{}/gate", encode(change_id));
+    let mut path = paths::change_gate(change_id);
     if let Some(s) = stage {
         path += &query(&[("stage", shared::approvals::stage_key(s))]);
     }
@@ -21,7 +22,7 @@ pub async fn gate(change_id: &str, stage: Option<RolloutState>) -> ApiResult<Gat
 
 /// Approves or rejects the upcoming gate; answers the gate afterwards.
 pub async fn sign(change_id: &str, body: &ApprovalRequest) -> ApiResult<GateStatus> {
-    let path = format!("/changes/{}/approvals", encode(change_id));
+    let path = paths::change_approvals(change_id);
     send(Method::POST, &path, Some(body)).await
 }
 
@@ -50,17 +51,18 @@ pub async fn inbox_count(scope: InboxScope) -> ApiResult<usize> {
 
 fn inbox_path(scope: InboxScope) -> String {
     format!(
-        "/approvals{}",
+        "{}{}",
+        paths::APPROVALS,
         query(&[("scope", scope_name(scope).to_string())])
     )
 }
 
 pub async fn policies() -> ApiResult<ApprovalPolicies> {
-    send(Method::GET, "/policies", None::<&()>).await
+    send(Method::GET, paths::POLICIES, None::<&()>).await
 }
 
 pub async fn save_policies(body: &ApprovalPolicies) -> ApiResult<ApprovalPolicies> {
-    send(Method::PUT, "/policies", Some(body)).await
+    send(Method::PUT, paths::POLICIES, Some(body)).await
 }
 
 /// Filters of the audit log, as kept in the URL query; empty strings are left out.
@@ -94,7 +96,7 @@ impl AuditQuery {
     pub fn export_href(&self, format: &str) -> String {
         let mut p = self.params();
         p.push(("format", format.to_string()));
-        format!("{BASE}/audit/export{}", query(&p))
+        format!("{BASE}{}{}", paths::AUDIT_EXPORT, query(&p))
     }
 }
 
@@ -102,5 +104,10 @@ pub async fn audit(q: &AuditQuery, per_page: u32) -> ApiResult<AuditPage> {
     let mut p = q.params();
     p.push(("page", q.page.max(1).to_string()));
     p.push(("per_page", per_page.to_string()));
-    send(Method::GET, &format!("/audit{}", query(&p)), None::<&()>).await
+    send(
+        Method::GET,
+        &format!("{}{}", paths::AUDIT, query(&p)),
+        None::<&()>,
+    )
+    .await
 }

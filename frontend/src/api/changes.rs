@@ -5,9 +5,10 @@ use shared::api::{
     ChangeDetail, ChangePage, ChangeUpdate, NewChange, TemplateInfo, TransitionRequest,
 };
 use shared::metrics::{MetricSeries, MetricSummary};
+use shared::paths;
 use shared::tokens::{NewToken, TokenCreated, TokenInfo};
 
-use super::{ApiResult, encode, query, send};
+use super::{ApiResult, query, send};
 
 /// Filter and page of the change list, as kept in the URL query.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,35 +31,30 @@ pub async fn list_changes(q: &ListQuery) -> ApiResult<ChangePage> {
     params.push(("per_page", q.per_page.max(1).to_string()));
     send(
         Method::GET,
-        &format!("/changes{}", query(&params)),
+        &format!("{}{}", paths::CHANGES, query(&params)),
         None::<&()>,
     )
     .await
 }
 
 pub async fn templates() -> ApiResult<Vec<TemplateInfo>> {
-    send(Method::GET, "/templates", None::<&()>).await
+    send(Method::GET, paths::PLAN_TEMPLATES, None::<&()>).await
 }
 
 pub async fn get_change(id: &str) -> ApiResult<ChangeDetail> {
-    send(
-        Method::GET,
-        &format!("/changes/{}", encode(id)),
-        None::<&()>,
-    )
-    .await
+    send(Method::GET, &paths::change(id), None::<&()>).await
 }
 
 pub async fn create_change(body: &NewChange) -> ApiResult<ChangeDetail> {
-    send(Method::POST, "/changes", Some(body)).await
+    send(Method::POST, paths::CHANGES, Some(body)).await
 }
 
 pub async fn update_change(id: &str, body: &ChangeUpdate) -> ApiResult<ChangeDetail> {
-    send(Method::PUT, &format!("/changes/{}", encode(id)), Some(body)).await
+    send(Method::PUT, &paths::change(id), Some(body)).await
 }
 
 pub async fn transition(id: &str, body: &TransitionRequest) -> ApiResult<ChangeDetail> {
-    let path = format!("/changes/{}/transitions", encode(id));
+    let path = paths::change_transitions(id);
     send(Method::POST, &path, Some(body)).await
 }
 
@@ -83,11 +79,7 @@ impl Span {
 }
 
 pub async fn metrics_summary(id: &str, span: &Span) -> ApiResult<MetricSummary> {
-    let path = format!(
-        "/changes/{}/metrics/summary{}",
-        encode(id),
-        query(&span.params())
-    );
+    let path = paths::change_metrics_summary(id) + &query(&span.params());
     send(Method::GET, &path, None::<&()>).await
 }
 
@@ -105,7 +97,7 @@ pub async fn metrics_series(
         ("resolution", resolution.to_string()),
     ];
     params.extend(span.params());
-    let path = format!("/changes/{}/metrics/series{}", encode(id), query(&params));
+    let path = paths::change_metrics_series(id) + &query(&params);
     send(Method::GET, &path, None::<&()>).await
 }
 
@@ -117,7 +109,7 @@ pub async fn tokens(change_id: Option<&str>) -> ApiResult<Vec<TokenInfo>> {
         .collect();
     send(
         Method::GET,
-        &format!("/tokens{}", query(&params)),
+        &format!("{}{}", paths::TOKENS, query(&params)),
         None::<&()>,
     )
     .await
@@ -125,15 +117,10 @@ pub async fn tokens(change_id: Option<&str>) -> ApiResult<Vec<TokenInfo>> {
 
 /// Creates a token; the answer carries the secret, which is never shown again.
 pub async fn create_token(body: &NewToken) -> ApiResult<TokenCreated> {
-    send(Method::POST, "/tokens", Some(body)).await
+    send(Method::POST, paths::TOKENS, Some(body)).await
 }
 
 pub async fn revoke_token(id: &str) -> ApiResult<()> {
-    let _: serde::de::IgnoredAny = send(
-        Method::DELETE,
-        &format!("/tokens/{}", encode(id)),
-        None::<&()>,
-    )
-    .await?;
+    let _: serde::de::IgnoredAny = send(Method::DELETE, &paths::token(id), None::<&()>).await?;
     Ok(())
 }

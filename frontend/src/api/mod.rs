@@ -1,7 +1,8 @@
 //! The one client for Rollgate's HTTP API. Every request goes through [`send`], so headers,
 //! error decoding and the session's CSRF token live in one place; pages call the typed
 //! functions of the submodules, one per area of the API (re-exported here, so a call reads
-//! `api::get_change`), and never touch `gloo-net` themselves.
+//! `api::get_change`), and never touch `gloo-net` themselves. Paths come from
+//! [`shared::paths`], which a server test holds equal to the OpenAPI document's.
 //!
 //! The client knows nothing of the session module (which builds on it): what it needs from the
 //! session, the CSRF token and word of a 401, it gets through [`SessionHooks`], set once at
@@ -14,6 +15,8 @@ use gloo_net::http::{Method, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::ErrorBody;
+use shared::paths::BASE;
+pub use shared::paths::encode;
 
 use crate::format;
 
@@ -26,8 +29,6 @@ pub use accounts::*;
 pub use approvals::*;
 pub use changes::*;
 pub use notices::*;
-
-const BASE: &str = "/api/v1";
 
 /// What the client asks of whoever keeps the session.
 #[derive(Clone, Copy)]
@@ -227,10 +228,4 @@ fn encode_json<B: Serialize + ?Sized>(body: &B) -> ApiResult<String> {
 pub fn decode<T: DeserializeOwned>(text: &str) -> ApiResult<T> {
     serde_json::from_str(text)
         .map_err(|e| ApiError::Transport(format!("unexpected answer from the server ({e})")))
-}
-
-/// Percent-encodes a path segment or query value (ids and filter names are plain, but a
-/// hand-typed URL may not be).
-pub fn encode(s: &str) -> String {
-    String::from(js_sys::encode_uri_component(s))
 }

@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::access::EDITORS;
 use shared::approvals::{parse_stage_key, stage_key};
 use shared::notices::{Notice, NoticeInput, NoticeKind, NoticeStatus, validate_notice};
 use shared::plan::RolloutPlan;
@@ -20,7 +21,7 @@ use crate::components::skeleton::LinesSkeleton;
 use crate::components::timeline::stage_name;
 use crate::coord::revision;
 use crate::format;
-use crate::session::{self, EDITORS};
+use crate::session;
 
 /// The stages a notice can announce: every stage from the canary on, as (key, name).
 fn stages(plan: &RolloutPlan) -> Vec<(String, String)> {

@@ -4,13 +4,14 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_location;
+use shared::access::{ADMINS, AUDITORS};
 use shared::approvals::InboxScope;
-use shared::auth::{Role, User};
+use shared::auth::User;
 
 use crate::api;
 use crate::components::load::Loaded;
 use crate::format;
-use crate::session::{self, AUDITORS, Auth};
+use crate::session::{self, Auth};
 
 #[component]
 pub fn TopBar(user: User) -> impl IntoView {
@@ -60,7 +61,7 @@ pub fn TopBar(user: User) -> impl IntoView {
             })
     };
     let auditor = user.has_any(AUDITORS);
-    let admin = user.has_role(Role::Admin);
+    let admin = user.has_any(ADMINS);
     let roles = user
         .roles
         .iter()

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::access::ADMINS;
 use shared::approvals::{
     ApprovalPolicies, GateKind, MAX_COUNT, MAX_LEAD_HOURS, Requirement, TierPolicy,
 };
@@ -19,7 +20,7 @@ use crate::{format, session};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    if !session::has_any(&[Role::Admin]) {
+    if !session::has_any(ADMINS) {
         return view! {
             <div class="page">
                 <div class="empty-state" data-test="error">

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::access::{EDITORS, transition_roles};
 use shared::api::TransitionRequest;
 use shared::auth::Role;
 use shared::change::AiChange;
@@ -11,7 +12,7 @@ use shared::rollout::{RolloutState, TransitionAction, next_stage, transition};
 use crate::api::{self, ApiError};
 use crate::components::dialog::{ConfirmDialog, Tone};
 use crate::components::timeline::stage_name;
-use crate::session::{self, EDITORS};
+use crate::session;
 
 /// Which dialog is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,12 +35,12 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
     // Skip is offered only where the state machine allows it (never over full or the review).
     let skip_target =
         next.filter(|_| transition(&plan, state, TransitionAction::Skip, Some("check")).is_ok());
-    // Who may make which move is the server's rule (`http::authz::transition_roles`); buttons
-    // the user could only get a 403 from are not shown.
+    // Who may make which move is the server's rule (`shared::access::transition_roles`);
+    // buttons the user could only get a 403 from are not shown.
     let may = |roles: &[Role]| session::has_any(roles);
-    let next = next.filter(|_| may(&[Role::Engineer, Role::Admin]));
-    let skip_target = skip_target.filter(|_| may(&[Role::Admin]));
-    let can_roll_back = state.is_live() && may(&[Role::Engineer, Role::Approver, Role::Admin]);
+    let next = next.filter(|_| may(transition_roles(TransitionAction::Advance)));
+    let skip_target = skip_target.filter(|_| may(transition_roles(TransitionAction::Skip)));
+    let can_roll_back = state.is_live() && may(transition_roles(TransitionAction::RollBack));
     let editable = state.plan_is_editable() && may(EDITORS);
     let id = StoredValue::new(change.id.clone());
     let revision = change.revision;

@@ -9,8 +9,8 @@ mod sections;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use shared::access::ADMINS;
 use shared::api::ChangeDetail;
-use shared::auth::Role;
 use shared::change::AiChange;
 use shared::plan::RolloutPlan;
 use shared::rollout::{RolloutState, TransitionAction, next_stage};
@@ -163,7 +163,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                         on_change=Callback::new(move |_| gate_version.update(|v| *v = v.wrapping_add(1))) />
                     <PlanPanel plan=plan.clone() frozen=!state.plan_is_editable() />
                     // Service tokens are an admin's business (the server refuses everyone else).
-                    {session::has_any(&[Role::Admin]).then(|| view! { <TokensPanel change_id=c.id.clone() /> })}
+                    {session::has_any(ADMINS).then(|| view! { <TokensPanel change_id=c.id.clone() /> })}
                 </div>
                 <aside class="change-side">
                     <History history=history created_at=c.created_at.clone() />

@@ -1,6 +1,7 @@
 //! What the comparison shows before any metrics arrived: how to send them.
 
 use leptos::prelude::*;
+use shared::paths::{self, BASE};
 
 use crate::components::copy_button::CopyButton;
 use crate::format;
@@ -12,8 +13,9 @@ pub(super) fn EmptyState(id: String, change_href: String) -> impl IntoView {
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());
     let now = js_sys::Date::now();
+    let path = paths::change_metrics(&id);
     let example = format!(
-        r#"curl -X POST {origin}/api/v1/changes/{id}/metrics \
+        r#"curl -X POST {origin}{BASE}{path} \
   -H "Authorization: Bearer $ROLLGATE_TOKEN" \
   -H "Content-Type: application/json" \
   -d '{{"windows": [{{
