@@ -123,15 +123,7 @@ pub async fn create_user(
     let user = db::users::create(&mut tx, &new.email, &new.name, &new.roles, &hash, &at).await?;
     db::audit::append(
         &mut tx,
-        &db::audit::Record {
-            who,
-            action: "user.create",
-            object_type: "user",
-            object_id: Some(&user.id),
-            before: None,
-            after: Some(serde_json::to_value(&user).unwrap_or_default()),
-            at: &at,
-        },
+        &Record::new(who, "user.create", "user", Some(&user.id), &at).after(&user),
     )
     .await?;
     tx.commit().await?;
@@ -263,15 +255,9 @@ pub async fn update_user(
     };
     db::audit::append(
         &mut tx,
-        &Record {
-            who: &actor.who(),
-            action: "user.update",
-            object_type: "user",
-            object_id: Some(id),
-            before: Some(serde_json::to_value(&before).unwrap_or_default()),
-            after: Some(serde_json::to_value(&after).unwrap_or_default()),
-            at: &at,
-        },
+        &Record::new(&actor.who(), "user.update", "user", Some(id), &at)
+            .before(&before)
+            .after(&after),
     )
     .await?;
     tx.commit().await?;

@@ -73,15 +73,9 @@ pub async fn update(
     if updated {
         db::audit::append(
             &mut tx,
-            &Record {
-                who: &actor.who(),
-                action: "change.update",
-                object_type: "change",
-                object_id: Some(id),
-                before: Some(serde_json::to_value(&current).unwrap_or_default()),
-                after: Some(serde_json::to_value(edit).unwrap_or_default()),
-                at: &at,
-            },
+            &Record::new(&actor.who(), "change.update", "change", Some(id), &at)
+                .before(&current)
+                .after(edit),
         )
         .await?;
         tx.commit().await?;

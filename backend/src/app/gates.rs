@@ -321,26 +321,25 @@ pub async fn sign(
     if signed != Signed::Unchanged {
         db::audit::append(
             &mut tx,
-            &Record {
-                who: &signer.who(),
-                action: match request.decision {
+            &Record::new(
+                &signer.who(),
+                match request.decision {
                     Decision::Approve => "approval.approve",
                     Decision::Reject => "approval.reject",
                 },
-                object_type: "change",
-                object_id: Some(&change.id),
-                before: None,
-                after: Some(serde_json::json!({
-                    "approval_id": approval_id,
-                    "stage": key,
-                    "role": request.role,
-                    "comment": comment,
-                    "plan_revision": gate.plan_revision,
-                    "revision": change.revision,
-                    "evidence": evidence,
-                })),
-                at: &at,
-            },
+                "change",
+                Some(&change.id),
+                &at,
+            )
+            .after_value(Some(serde_json::json!({
+                "approval_id": approval_id,
+                "stage": key,
+                "role": request.role,
+                "comment": comment,
+                "plan_revision": gate.plan_revision,
+                "revision": change.revision,
+                "evidence": evidence,
+            }))),
         )
         .await?;
     }
@@ -483,15 +482,9 @@ pub async fn set_policies(
     db::policies::set(&mut tx, &policies, Some(&actor.user.id), &at).await?;
     db::audit::append(
         &mut tx,
-        &Record {
-            who: &actor.who(),
-            action: "policy.update",
-            object_type: "policy",
-            object_id: None,
-            before: Some(serde_json::to_value(&before).unwrap_or_default()),
-            after: Some(serde_json::to_value(&policies).unwrap_or_default()),
-            at: &at,
-        },
+        &Record::new(&actor.who(), "policy.update", "policy", None, &at)
+            .before(&before)
+            .after(&policies),
     )
     .await?;
     tx.commit().await?;

@@ -6,7 +6,8 @@
 //! ingests and aggregates metric windows, [`changes`], [`notices`], [`teams`] and [`tokens`]
 //! keep their records, [`session`] signs people in and out. Accounts (passwords, users) are
 //! `crate::accounts`, which the command line shares. A function here takes plain arguments
-//! (the pool, the [`Actor`], the request as a `shared` type) and returns `shared` types or [`crate::error::Error`]; it never sees a header, a cookie or a status code.
+//! (the pool, the [`Actor`], the request as a `shared` type) and returns `shared` types or
+//! [`crate::error::Error`]; it never sees a header, a cookie or a status code.
 //!
 //! Where things go: a new route's handler in `http/<resource>.rs` extracts and calls one
 //! function here; the orchestration (reads, rule checks, the transaction) goes here; the

@@ -231,15 +231,7 @@ pub async fn resend_delivery(pool: &AnyPool, actor: &Actor, id: &str) -> Result<
         .ok_or_else(|| Error::internal("a delivery vanished in its own transaction"))?;
     db::audit::append(
         &mut tx,
-        &Record {
-            who: &actor.who(),
-            action: "delivery.resend",
-            object_type: "delivery",
-            object_id: Some(id),
-            before: None,
-            after: Some(serde_json::to_value(&after).unwrap_or_default()),
-            at: &at,
-        },
+        &Record::new(&actor.who(), "delivery.resend", "delivery", Some(id), &at).after(&after),
     )
     .await?;
     tx.commit().await?;
@@ -287,15 +279,9 @@ async fn audit(
 ) -> Result<()> {
     Ok(db::audit::append(
         conn,
-        &Record {
-            who: &actor.who(),
-            action,
-            object_type: "notice",
-            object_id: Some(&after.id),
-            before: before.map(|b| serde_json::to_value(b).unwrap_or_default()),
-            after: Some(serde_json::to_value(after).unwrap_or_default()),
-            at,
-        },
+        &Record::new(&actor.who(), action, "notice", Some(&after.id), at)
+            .before_value(before.map(|b| serde_json::to_value(b).unwrap_or_default()))
+            .after(after),
     )
     .await?)
 }
@@ -360,15 +346,8 @@ pub async fn automatic(
     let notice = db::notices::find(conn, &id).await?;
     db::audit::append(
         conn,
-        &Record {
-            who,
-            action: "notice.publish",
-            object_type: "notice",
-            object_id: Some(&id),
-            before: None,
-            after: notice.map(|n| serde_json::to_value(n).unwrap_or_default()),
-            at,
-        },
+        &Record::new(who, "notice.publish", "notice", Some(&id), at)
+            .after_value(notice.map(|n| serde_json::to_value(n).unwrap_or_default())),
     )
     .await?;
     Ok(Some(id))

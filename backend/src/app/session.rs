@@ -101,15 +101,7 @@ pub async fn sign_in(
         db::users::create_session(&mut tx, &user.id, &token, &csrf_token, &at, &expires_at).await?;
     db::audit::append(
         &mut tx,
-        &Record {
-            who: &who,
-            action: "login.success",
-            object_type: "session",
-            object_id: Some(&session_id),
-            before: None,
-            after: None,
-            at: &at,
-        },
+        &Record::new(&who, "login.success", "session", Some(&session_id), &at),
     )
     .await?;
     tx.commit().await?;
@@ -131,15 +123,7 @@ pub async fn sign_out(pool: &AnyPool, who: &Who, session_id: &str) -> Result<()>
     db::users::revoke_session(&mut tx, session_id, &at).await?;
     db::audit::append(
         &mut tx,
-        &Record {
-            who,
-            action: "logout",
-            object_type: "session",
-            object_id: Some(session_id),
-            before: None,
-            after: None,
-            at: &at,
-        },
+        &Record::new(who, "logout", "session", Some(session_id), &at),
     )
     .await?;
     tx.commit().await?;
@@ -174,15 +158,8 @@ async fn audit_failure(pool: &AnyPool, who: &Who, reason: &str) -> Result<()> {
     let mut tx = db::begin(pool).await?;
     db::audit::append(
         &mut tx,
-        &Record {
-            who,
-            action: "login.failure",
-            object_type: "session",
-            object_id: None,
-            before: None,
-            after: Some(serde_json::json!({ "reason": reason })),
-            at: &at,
-        },
+        &Record::new(who, "login.failure", "session", None, &at)
+            .after_value(Some(serde_json::json!({ "reason": reason }))),
     )
     .await?;
     tx.commit().await?;

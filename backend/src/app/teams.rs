@@ -28,15 +28,7 @@ pub async fn create(pool: &AnyPool, actor: &Actor, input: &TeamInput) -> Result<
         .ok_or_else(|| Error::internal("a team vanished in its own transaction"))?;
     db::audit::append(
         &mut tx,
-        &Record {
-            who: &actor.who(),
-            action: "team.create",
-            object_type: "team",
-            object_id: Some(&id),
-            before: None,
-            after: Some(serde_json::to_value(&team).unwrap_or_default()),
-            at: &at,
-        },
+        &Record::new(&actor.who(), "team.create", "team", Some(&id), &at).after(&team),
     )
     .await?;
     tx.commit().await?;
@@ -69,15 +61,9 @@ pub async fn update(pool: &AnyPool, actor: &Actor, id: &str, input: &TeamInput) 
         .ok_or_else(|| Error::internal("a team vanished in its own transaction"))?;
     db::audit::append(
         &mut tx,
-        &Record {
-            who: &actor.who(),
-            action: "team.update",
-            object_type: "team",
-            object_id: Some(id),
-            before: Some(serde_json::to_value(&before).unwrap_or_default()),
-            after: Some(serde_json::to_value(&after).unwrap_or_default()),
-            at: &at,
-        },
+        &Record::new(&actor.who(), "team.update", "team", Some(id), &at)
+            .before(&before)
+            .after(&after),
     )
     .await?;
     tx.commit().await?;
@@ -155,15 +141,7 @@ async fn audit_plain(
 ) -> Result<()> {
     Ok(db::audit::append(
         conn,
-        &Record {
-            who: &actor.who(),
-            action,
-            object_type: "team",
-            object_id: Some(id),
-            before: None,
-            after: None,
-            at,
-        },
+        &Record::new(&actor.who(), action, "team", Some(id), at),
     )
     .await?)
 }

@@ -39,6 +39,52 @@ pub struct Record<'a> {
     pub at: &'a str,
 }
 
+impl<'a> Record<'a> {
+    /// `who` did `action` to `object_type` `object_id` at `at`; no snapshots yet.
+    pub fn new(
+        who: &'a Who,
+        action: &'a str,
+        object_type: &'a str,
+        object_id: Option<&'a str>,
+        at: &'a str,
+    ) -> Self {
+        Record {
+            who,
+            action,
+            object_type,
+            object_id,
+            before: None,
+            after: None,
+            at,
+        }
+    }
+
+    /// The object as it was before the action.
+    pub fn before(self, value: &(impl serde::Serialize + ?Sized)) -> Self {
+        self.before_value(Some(snapshot(value)))
+    }
+
+    /// The object as the action left it.
+    pub fn after(self, value: &(impl serde::Serialize + ?Sized)) -> Self {
+        self.after_value(Some(snapshot(value)))
+    }
+
+    pub fn before_value(mut self, value: Option<Value>) -> Self {
+        self.before = value;
+        self
+    }
+
+    pub fn after_value(mut self, value: Option<Value>) -> Self {
+        self.after = value;
+        self
+    }
+}
+
+/// A snapshot for the log; a value that cannot be written as JSON is logged as `null`.
+fn snapshot(value: &(impl serde::Serialize + ?Sized)) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
 /// Appends `r` on `conn`, normally the transaction of the change it records.
 pub async fn append(conn: &mut AnyConnection, r: &Record<'_>) -> Result<()> {
     sqlx::query(

@@ -90,15 +90,8 @@ pub async fn create_recorded(
     let change = create(conn, new, who.id.as_deref(), at).await?;
     super::audit::append(
         conn,
-        &super::audit::Record {
-            who,
-            action: "change.create",
-            object_type: "change",
-            object_id: Some(&change.id),
-            before: None,
-            after: Some(serde_json::to_value(&change).unwrap_or_default()),
-            at,
-        },
+        &super::audit::Record::new(who, "change.create", "change", Some(&change.id), at)
+            .after(&change),
     )
     .await?;
     Ok(change)

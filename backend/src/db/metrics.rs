@@ -223,15 +223,15 @@ impl Writer {
             .await?;
         super::audit::append(
             &mut self.tx,
-            &super::audit::Record {
+            &super::audit::Record::new(
                 who,
-                action: "catalogue.update",
-                object_type: "change",
-                object_id: Some(&self.change_id),
-                before: Some(serde_json::json!({ "metrics": self.catalogue })),
-                after: Some(serde_json::json!({ "metrics": metrics })),
+                "catalogue.update",
+                "change",
+                Some(&self.change_id),
                 at,
-            },
+            )
+            .before_value(Some(serde_json::json!({ "metrics": self.catalogue })))
+            .after_value(Some(serde_json::json!({ "metrics": metrics }))),
         )
         .await?;
         self.tx.commit().await?;

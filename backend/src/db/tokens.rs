@@ -91,15 +91,7 @@ pub async fn create(
     .await?;
     audit::append(
         &mut tx,
-        &Record {
-            who,
-            action: "token.create",
-            object_type: "token",
-            object_id: Some(&token.id),
-            before: None,
-            after: Some(serde_json::to_value(&token).unwrap_or_default()),
-            at,
-        },
+        &Record::new(who, "token.create", "token", Some(&token.id), at).after(&token),
     )
     .await?;
     tx.commit().await?;
@@ -166,15 +158,8 @@ pub async fn revoke(pool: &AnyPool, id: &str, who: &Who, at: &str) -> Result<Opt
     if done.rows_affected() == 1 {
         audit::append(
             &mut tx,
-            &Record {
-                who,
-                action: "token.revoke",
-                object_type: "token",
-                object_id: Some(id),
-                before: None,
-                after: Some(serde_json::json!({ "revoked_at": at })),
-                at,
-            },
+            &Record::new(who, "token.revoke", "token", Some(id), at)
+                .after_value(Some(serde_json::json!({ "revoked_at": at }))),
         )
         .await?;
     }

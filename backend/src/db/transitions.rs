@@ -65,15 +65,9 @@ pub async fn record(
     after["reason"] = serde_json::json!(t.reason);
     super::audit::append(
         conn,
-        &super::audit::Record {
-            who,
-            action,
-            object_type: "change",
-            object_id: Some(&change.id),
-            before: Some(state(change.state, revision)),
-            after: Some(after),
-            at: t.at,
-        },
+        &super::audit::Record::new(who, action, "change", Some(&change.id), t.at)
+            .before_value(Some(state(change.state, revision)))
+            .after_value(Some(after)),
     )
     .await?;
     Ok(AiChange {
