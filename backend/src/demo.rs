@@ -27,7 +27,20 @@ use TransitionAction::{Advance, RollBack};
 /// Creates the demo accounts that are missing, then seeds the demo changes if the database
 /// has none. Returns whether it seeded changes, so a second start (or a workspace someone has
 /// used) is left alone.
+///
+/// Several instances may start together on one PostgreSQL database: they take turns under an
+/// advisory lock, and each checks for accounts and changes only once it holds the lock, so the
+/// second finds the workspace the first seeded instead of inserting the same accounts again.
 pub async fn seed(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
+    let lock = db::advisory_xact_lock(pool, db::DEMO_SEED_LOCK).await?;
+    let seeded = seed_unlocked(pool, passwords).await?;
+    if let Some(lock) = lock {
+        lock.commit().await?;
+    }
+    Ok(seeded)
+}
+
+async fn seed_unlocked(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
     let users = accounts::seed_demo_users(pool, passwords).await?;
     seed_teams(pool, &users).await?;
     if db::changes::count(pool).await? > 0 {

@@ -129,3 +129,41 @@ async fn demo_does_not_seed_a_used_workspace() {
     })
     .await;
 }
+
+/// Two servers started together on one PostgreSQL database both seed: they take turns, the
+/// second finds the workspace the first seeded, and there is one workspace (the second used to
+/// fail on a duplicate demo account). SQLite serves one instance per file.
+#[tokio::test]
+async fn two_instances_seed_one_workspace() {
+    each_database(|app| async move {
+        if app.backend != rollgate::db::Backend::Postgres {
+            return;
+        }
+        let url = app.pool.connect_options().database_url.to_string();
+        let (other, _) = rollgate::db::connect(&url).await.expect("second instance");
+        let passwords = rollgate::accounts::Passwords::cheap_for_tests();
+        let (a, b) = tokio::join!(
+            rollgate::demo::seed(&app.pool, &passwords),
+            rollgate::demo::seed(&other, &passwords),
+        );
+        let (a, b) = (a.expect("first seeds"), b.expect("second seeds"));
+        assert!(a != b, "exactly one instance seeds: {a} {b}");
+        assert_eq!(app.counts().await, (4, 9));
+        let demo_accounts = app
+            .get("/api/v1/users")
+            .await
+            .json()
+            .as_array()
+            .expect("users")
+            .iter()
+            .filter(|u| {
+                u["email"]
+                    .as_str()
+                    .is_some_and(|e| e.ends_with("@demo.rollgate"))
+            })
+            .count();
+        assert_eq!(demo_accounts, 6);
+        other.close().await;
+    })
+    .await;
+}

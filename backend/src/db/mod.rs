@@ -102,6 +102,28 @@ pub async fn begin(pool: &AnyPool) -> sqlx::Result<sqlx::Transaction<'static, sq
     }
 }
 
+/// Advisory lock keys, one per piece of work that must happen once across instances.
+pub const DEMO_SEED_LOCK: i64 = 7_423_011;
+
+/// On PostgreSQL, a transaction holding the transaction-level advisory lock `key`: whoever
+/// else asks for the same key waits until this transaction ends (commit, rollback or drop), so
+/// instances sharing the database take turns. On SQLite there is one instance per file and
+/// `None` is answered: an open write transaction there would block the very writes it guards.
+pub async fn advisory_xact_lock(
+    pool: &AnyPool,
+    key: i64,
+) -> sqlx::Result<Option<sqlx::Transaction<'static, sqlx::Any>>> {
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        return Ok(None);
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+    Ok(Some(tx))
+}
+
 /// Makes the audit log append-only in the database itself, not only in the API: updates and
 /// deletes (and, on PostgreSQL, truncation) fail. Trigger syntax differs between the two
 /// databases, so this runs after the portable migrations; it is idempotent, and on PostgreSQL
