@@ -155,6 +155,23 @@ pub fn scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// The simulator of one running server. Several instances may serve one PostgreSQL database,
+/// each with its own simulator: the token names carry the instance's id so that an instance
+/// replaces and revokes its own tokens only, never those another instance is sending with.
+#[derive(Debug, Clone)]
+pub struct Instance(String);
+
+impl Instance {
+    /// A fresh id (UUIDv7) for a server that is starting.
+    pub fn generate() -> Self {
+        Instance(uuid::Uuid::now_v7().simple().to_string())
+    }
+
+    fn token_name(&self) -> String {
+        format!("{TOKEN_NAME} ({})", self.0)
+    }
+}
+
 /// A scenario bound to its change and the token that writes to it.
 #[derive(Debug, Clone)]
 pub struct Feed {
@@ -173,7 +190,8 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let now = unix_now();
-        let feeds = match prepare(&router, &pool, now).await {
+        let instance = Instance::generate();
+        let feeds = match prepare(&router, &pool, &instance, now).await {
             Ok(feeds) => feeds,
             Err(e) => {
                 tracing::error!(error = %e, "demo traffic cannot start");
@@ -202,13 +220,25 @@ pub fn spawn(
             }
             last = now.div_euclid(WINDOW) * WINDOW;
         }
+        // The next start has another id and would never revoke these.
+        for feed in &feeds {
+            if let Err(e) = revoke_own(&pool, &instance, &feed.change_id).await {
+                tracing::warn!(error = %e, change = %feed.change_id, "demo traffic token not revoked");
+            }
+        }
         tracing::info!("demo traffic stopped");
     })
 }
 
-/// Finds the demo changes, gives each a fresh token (revoking the previous run's) and fills in
-/// the last 24 hours up to the window running at `now`.
-pub async fn prepare(router: &Router, pool: &AnyPool, now: i64) -> Result<Vec<Feed>> {
+/// Finds the demo changes, gives each a fresh token of `instance` (revoking that instance's
+/// earlier ones, and no other's) and fills in the last 24 hours up to the window running at
+/// `now`.
+pub async fn prepare(
+    router: &Router,
+    pool: &AnyPool,
+    instance: &Instance,
+    now: i64,
+) -> Result<Vec<Feed>> {
     let (items, _) = db::changes::list(pool, &db::changes::Filter::default(), 100, 0).await?;
     let mut feeds = Vec::new();
     for scenario in scenarios() {
@@ -219,7 +249,7 @@ pub async fn prepare(router: &Router, pool: &AnyPool, now: i64) -> Result<Vec<Fe
             continue;
         };
         let change_id = change.id.clone();
-        let token = fresh_token(pool, &change_id).await?;
+        let token = fresh_token(pool, instance, &change_id).await?;
         let feed = Feed {
             scenario,
             change_id,
@@ -231,21 +261,32 @@ pub async fn prepare(router: &Router, pool: &AnyPool, now: i64) -> Result<Vec<Fe
     Ok(feeds)
 }
 
-async fn fresh_token(pool: &AnyPool, change_id: &str) -> Result<String> {
-    let system = db::audit::Who {
+fn system() -> db::audit::Who {
+    db::audit::Who {
         id: None,
         label: ACTOR.to_owned(),
         address: None,
-    };
+    }
+}
+
+/// Revokes the live tokens `instance` made for `change_id`.
+async fn revoke_own(pool: &AnyPool, instance: &Instance, change_id: &str) -> Result<()> {
+    let name = instance.token_name();
     for t in db::tokens::list(pool, Some(change_id)).await? {
-        if t.name == TOKEN_NAME && t.revoked_at.is_none() {
-            db::tokens::revoke(pool, &t.id, &system, &db::now()).await?;
+        if t.name == name && t.revoked_at.is_none() {
+            db::tokens::revoke(pool, &t.id, &system(), &db::now()).await?;
         }
     }
+    Ok(())
+}
+
+async fn fresh_token(pool: &AnyPool, instance: &Instance, change_id: &str) -> Result<String> {
+    revoke_own(pool, instance, change_id).await?;
+    let system = system();
     let secret = db::tokens::new_secret()?;
     db::tokens::create(
         pool,
-        TOKEN_NAME,
+        &instance.token_name(),
         Some(change_id),
         &secret,
         &system,

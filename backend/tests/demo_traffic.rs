@@ -40,7 +40,8 @@ async fn the_demo_canary_breaches_on_cost_and_hides_a_regression_in_free_es() {
     each_database(|app| async move {
         assert!(app.seed_demo().await);
         let started = Instant::now();
-        let feeds = demo_traffic::prepare(&app.router, &app.pool, NOW)
+        let instance = demo_traffic::Instance::generate();
+        let feeds = demo_traffic::prepare(&app.router, &app.pool, &instance, NOW)
             .await
             .expect("backfill");
         eprintln!("demo backfill in {:?}", started.elapsed());
@@ -156,7 +157,7 @@ async fn the_demo_canary_breaches_on_cost_and_hides_a_regression_in_free_es() {
                 .sum()
         };
         assert!(requests(&second) > requests(&first));
-        let again = demo_traffic::prepare(&app.router, &app.pool, NOW + 100)
+        let again = demo_traffic::prepare(&app.router, &app.pool, &instance, NOW + 100)
             .await
             .expect("restart");
         assert_eq!(again.len(), 2);
@@ -172,6 +173,43 @@ async fn the_demo_canary_breaches_on_cost_and_hides_a_regression_in_free_es() {
             .filter(|t| t["revoked_at"].is_null())
             .collect();
         assert_eq!(active.len(), 1);
+    })
+    .await;
+}
+
+/// Two servers on one database each run a simulator: neither revokes the other's tokens, so
+/// both keep sending (each used to revoke the other's at start, and one got 401 every tick).
+#[tokio::test]
+async fn two_instances_keep_their_own_tokens() {
+    each_database(|app| async move {
+        assert!(app.seed_demo().await);
+        let (a, b) = (
+            demo_traffic::Instance::generate(),
+            demo_traffic::Instance::generate(),
+        );
+        let first = demo_traffic::prepare(&app.router, &app.pool, &a, NOW)
+            .await
+            .expect("first instance");
+        let second = demo_traffic::prepare(&app.router, &app.pool, &b, NOW)
+            .await
+            .expect("second instance");
+        for feed in first.iter().chain(&second) {
+            demo_traffic::tick(&app.router, feed, NOW, NOW + 60)
+                .await
+                .expect("both instances' tokens work");
+        }
+        // A restart of the first instance replaces its own token only.
+        let again = demo_traffic::prepare(&app.router, &app.pool, &a, NOW + 60)
+            .await
+            .expect("restart");
+        for feed in again.iter().chain(&second) {
+            demo_traffic::tick(&app.router, feed, NOW, NOW + 90)
+                .await
+                .expect("tokens still work");
+        }
+        demo_traffic::tick(&app.router, &first[0], NOW, NOW + 90)
+            .await
+            .expect_err("the replaced token is revoked");
     })
     .await;
 }

@@ -266,9 +266,14 @@ async fn every_documented_route_is_served() {
 async fn answers_match_their_documented_schemas() {
     each_database(|app| async move {
         assert!(app.seed_demo().await);
-        rollgate::demo_traffic::prepare(&app.router, &app.pool, 1_749_981_750)
-            .await
-            .expect("backfill");
+        rollgate::demo_traffic::prepare(
+            &app.router,
+            &app.pool,
+            &rollgate::demo_traffic::Instance::generate(),
+            1_749_981_750,
+        )
+        .await
+        .expect("backfill");
         let doc = app.get("/api/v1/openapi.json").await.json();
         let admin = common::email_of(shared::auth::Role::Admin);
 
