@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use axum::http::{Method, StatusCode, header};
 use common::{each_database, raw_request};
 
@@ -14,6 +16,38 @@ async fn health_reports_ok_version_and_database() {
         assert_eq!(body["status"], "ok");
         assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(body["database"], app.backend.name());
+        assert_eq!(body["pool"]["available"], true);
+    })
+    .await;
+}
+
+/// With every connection in use, health answers at once that the pool is busy instead of
+/// waiting the pool's acquire timeout (seconds) like any request that needs the database.
+#[tokio::test]
+async fn health_answers_quickly_when_every_connection_is_busy() {
+    each_database(|app| async move {
+        let max = app.pool.options().get_max_connections();
+        let mut held = Vec::new();
+        for _ in 0..max {
+            held.push(app.pool.acquire().await.expect("a connection"));
+        }
+        let started = Instant::now();
+        let res = app
+            .anonymous(raw_request(Method::GET, "/api/v1/health", None, ""))
+            .await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(1), "health took {took:?}");
+        assert_eq!(res.status, StatusCode::OK);
+        let body = res.json();
+        assert_eq!(body["status"], "busy");
+        assert_eq!(body["pool"]["available"], false);
+        assert_eq!(body["pool"]["idle"], 0);
+        assert_eq!(body["pool"]["size"], max);
+        assert_eq!(body["pool"]["max"], max);
+
+        drop(held);
+        let body = app.get("/api/v1/health").await.json();
+        assert_eq!(body["status"], "ok");
     })
     .await;
 }

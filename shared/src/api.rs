@@ -181,10 +181,37 @@ pub struct TemplateInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
-    pub status: String,
+    pub status: HealthStatus,
     pub version: String,
     /// "sqlite" or "postgres".
     pub database: String,
+    pub pool: PoolHealth,
+}
+
+/// Whether the server can serve requests that need the database right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// A connection was had at once and the database answered.
+    Ok,
+    /// Every connection of the pool is in use: the server is up, but requests that need the
+    /// database wait in line.
+    Busy,
+}
+
+/// The connection pool as the health check found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PoolHealth {
+    /// Connections open, in use or idle.
+    pub size: u32,
+    /// Open connections nobody is using.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+    /// Whether the check had a connection within its short wait.
+    pub available: bool,
 }
 
 /// Every error answer: `{ "error": { "code", "message", "field" } }`.
