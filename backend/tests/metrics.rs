@@ -667,3 +667,57 @@ async fn windows_that_would_overflow_a_total_are_refused() {
     })
     .await;
 }
+
+/// The console polls the aggregates: each answer carries a strong `ETag`, the same tag sent
+/// back in `If-None-Match` gets `304` with no body, and a new window changes the answer and
+/// its tag.
+#[tokio::test]
+async fn aggregates_answer_304_while_unchanged() {
+    each_database(|app| async move {
+        let (change, token) = setup(&app).await;
+        ingest_ok(&app, &change, &token, &small_batch()).await;
+        for path in ["summary", "series?metric=retry_rate"] {
+            let uri = format!("/api/v1/changes/{change}/metrics/{path}");
+            let get = |tag: Option<String>| {
+                let app = app.clone();
+                let uri = uri.clone();
+                async move {
+                    let mut req = Request::get(&uri);
+                    if let Some(tag) = tag {
+                        req = req.header(header::IF_NONE_MATCH, tag);
+                    }
+                    app.request(req.body(Body::empty()).expect("request")).await
+                }
+            };
+            let first = get(None).await;
+            assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+            let tag = first.header(header::ETAG).expect("an ETag").to_owned();
+            assert!(tag.starts_with('"') && tag.ends_with('"'), "strong: {tag}");
+
+            let again = get(Some(tag.clone())).await;
+            assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{path}");
+            assert!(again.body.is_empty());
+            assert_eq!(again.header(header::ETAG), Some(tag.as_str()));
+            let listed = get(Some(format!("\"other\", W/{tag}"))).await;
+            assert_eq!(listed.status, StatusCode::NOT_MODIFIED, "{path}");
+            let stale = get(Some("\"other\"".to_owned())).await;
+            assert_eq!(stale.status, StatusCode::OK, "{path}");
+            assert_eq!(stale.header(header::ETAG), Some(tag.as_str()));
+
+            let hour = if path == "summary" { 5 } else { 6 };
+            let new = window(
+                "candidate",
+                "free / en",
+                hour,
+                20,
+                json!({ "retry_rate": rate(20, 5) }),
+            );
+            ingest_ok(&app, &change, &token, &[new]).await;
+            let changed = get(Some(tag.clone())).await;
+            assert_eq!(changed.status, StatusCode::OK, "{path}");
+            let new_tag = changed.header(header::ETAG).expect("an ETag");
+            assert_ne!(new_tag, tag, "{path}");
+        }
+    })
+    .await;
+}

@@ -57,6 +57,7 @@ impl<T> Caller for super::extract::Json<T> {}
 impl<T> Caller for super::extract::Path<T> {}
 impl<T> Caller for super::extract::Query<T> {}
 impl Caller for ClientAddress {}
+impl Caller for super::etag::IfNoneMatch {}
 impl Caller for super::ingest_auth::IngestToken {
     const RULE: Option<Rule> = Some(Rule::ServiceToken(db::tokens::SCOPE_INGEST));
 }

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 use super::authz::Require;
+use super::etag::{IfNoneMatch, Tagged};
 use super::extract::{Json, Path, Query};
 use super::ingest_auth::IngestToken;
 use crate::AppState;
@@ -151,7 +152,10 @@ struct SummaryQuery {
     tag = "metrics",
     params(("id" = String, Path, description = "The change's id"), SummaryQuery),
     responses(
-        (status = 200, description = "The aggregates", body = MetricSummary),
+        (status = 200, description = "The aggregates", body = MetricSummary,
+         headers(("ETag" = String, description = "Strong tag of this answer"))),
+        (status = 304, description = "Unchanged since the tag sent in `If-None-Match`; no body",
+         headers(("ETag" = String, description = "Strong tag of this answer"))),
         (status = 404, description = "No such change", body = ErrorBody),
         (status = 422, description = "`from` or `to` is not RFC 3339, or `to` is not after \
                                        `from`", body = ErrorBody),
@@ -161,11 +165,12 @@ async fn metric_summary(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<SummaryQuery>,
+    if_none_match: IfNoneMatch,
     _caller: Require<AnyUser>,
-) -> Result<Json<MetricSummary>> {
+) -> Result<Tagged<MetricSummary>> {
     let summary =
         metrics::summary(&state.pool, &id, query.from.as_deref(), query.to.as_deref()).await?;
-    Ok(Json(summary))
+    Ok(Tagged::new(summary, if_none_match))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -193,7 +198,10 @@ struct SeriesQuery {
     tag = "metrics",
     params(("id" = String, Path, description = "The change's id"), SeriesQuery),
     responses(
-        (status = 200, description = "The series", body = MetricSeries),
+        (status = 200, description = "The series", body = MetricSeries,
+         headers(("ETag" = String, description = "Strong tag of this answer"))),
+        (status = 304, description = "Unchanged since the tag sent in `If-None-Match`; no body",
+         headers(("ETag" = String, description = "Strong tag of this answer"))),
         (status = 404, description = "No such change", body = ErrorBody),
         (status = 422, description = "Unknown metric, bad resolution or time", body = ErrorBody),
     )
@@ -202,8 +210,9 @@ async fn metric_series(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<SeriesQuery>,
+    if_none_match: IfNoneMatch,
     _caller: Require<AnyUser>,
-) -> Result<Json<MetricSeries>> {
+) -> Result<Tagged<MetricSeries>> {
     let request = metrics::SeriesRequest {
         metric: query.metric,
         segment: query.segment,
@@ -211,5 +220,8 @@ async fn metric_series(
         from: query.from,
         to: query.to,
     };
-    Ok(Json(metrics::series(&state.pool, &id, request).await?))
+    Ok(Tagged::new(
+        metrics::series(&state.pool, &id, request).await?,
+        if_none_match,
+    ))
 }

@@ -31,6 +31,7 @@ mod changes;
 pub mod client_ip;
 mod console;
 mod deliveries;
+mod etag;
 pub mod extract;
 mod feed;
 mod health;
