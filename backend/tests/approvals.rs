@@ -210,6 +210,39 @@ async fn whoever_edited_a_change_signs_only_as_its_engineer() {
 }
 
 #[tokio::test]
+async fn whoever_edited_only_the_catalogue_signs_only_as_its_engineer() {
+    each_database(|app| async move {
+        let id = create_as_erin(&app).await;
+        let uri = format!("/api/v1/changes/{id}/catalogue");
+        let mut metrics = app.get(&uri).await.json()["metrics"].clone();
+        metrics[0]["name"] = json!("Reworded by Ana");
+        // Ana holds every role, PM included, and edits only the catalogue of Erin's draft.
+        let res = app.put(&uri, &json!({ "metrics": metrics })).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let g = gate(&app, &id).await;
+        assert_eq!(g["editors"][0]["email"], common::OWNER, "{g}");
+        let before = approvals_count(&app).await;
+        let res = sign(&app, common::OWNER, &id, approve("pm", &g["revision"])).await;
+        res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+        assert!(
+            res.message().contains("you edited this change"),
+            "{}",
+            res.message()
+        );
+        assert_eq!(approvals_count(&app).await, before);
+        // Another PM signs.
+        let res = sign(&app, PAT, &id, approve("pm", &g["revision"])).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let g = res.json();
+        assert!(
+            !g["missing"].to_string().contains("\"pm\""),
+            "the PM signature counts: {g}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn editing_the_plan_resets_sign_off() {
     each_database(|app| async move {
         let id = create_as_erin(&app).await;

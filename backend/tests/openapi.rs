@@ -4,7 +4,7 @@ mod common;
 
 use axum::http::{StatusCode, header};
 use common::each_database;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Every API route the server answers, with its methods.
 const ROUTES: &[(&str, &[&str])] = &[
@@ -177,6 +177,35 @@ async fn request_schemas_state_the_enforced_text_limits() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation",
             Some("title"),
+        );
+    })
+    .await;
+}
+
+/// A transition without `revision` is refused (422 naming it), so the document must not let a
+/// generated client leave it out: `TransitionRequest` lists it as required.
+#[tokio::test]
+async fn transition_requests_require_a_revision() {
+    each_database(|app| async move {
+        let doc = app.get("/api/v1/openapi.json").await.json();
+        let schema = &doc["components"]["schemas"]["TransitionRequest"];
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert!(required.contains(&"revision"), "{schema}");
+        assert!(required.contains(&"action"), "{schema}");
+        assert!(!required.contains(&"reason"), "{schema}");
+        let id = app.create_default().await;
+        app.post(
+            &format!("/api/v1/changes/{id}/transitions"),
+            &json!({ "action": "advance" }),
+        )
+        .await
+        .assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            Some("revision"),
         );
     })
     .await;

@@ -467,8 +467,9 @@ pub struct GateStatus {
     pub message: String,
     /// Who created the change; they sign only as its requesting engineer.
     pub author: Option<UserRef>,
-    /// Everyone else who edited the change's content; like the author, they sign only as its
-    /// requesting engineer (whoever shaped a change does not approve it for another role).
+    /// Everyone else who edited the change's content or its metric catalogue; like the author,
+    /// they sign only as its requesting engineer (whoever shaped a change does not approve it
+    /// for another role).
     #[serde(default)]
     pub editors: Vec<UserRef>,
     pub plan_revision: i64,

@@ -178,11 +178,12 @@ pub async fn list(
     Ok((items, total))
 }
 
-/// The users who edited a change's content (`change.update`), each once.
+/// The users who edited a change's content (`change.update`) or its metric catalogue
+/// (`catalogue.update`: the catalogue decides which verdicts a signer is shown), each once.
 pub async fn editors(pool: &AnyPool, change_id: &str) -> Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT DISTINCT actor_id FROM audit_log \
-         WHERE action = 'change.update' AND object_id = $1 AND actor_id IS NOT NULL \
+         WHERE action IN ('change.update', 'catalogue.update') AND object_id = $1 AND actor_id IS NOT NULL \
          ORDER BY actor_id",
     )
     .bind(change_id)
