@@ -31,6 +31,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use shared::metrics::{MetricValue, Variant};
 use shared::synthetic::SplitMix64;
+use shared::tokens::TokenScope;
 use sqlx::AnyPool;
 use tokio::sync::watch;
 use tower::ServiceExt;
@@ -288,6 +289,7 @@ async fn fresh_token(pool: &AnyPool, instance: &Instance, change_id: &str) -> Re
         pool,
         &instance.token_name(),
         Some(change_id),
+        &[TokenScope::Ingest],
         &secret,
         &system,
         &db::now(),

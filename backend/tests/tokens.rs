@@ -272,3 +272,154 @@ async fn ingestion_needs_a_valid_token_for_the_change() {
     })
     .await;
 }
+
+/// Creates a token with the given body (as an admin) and returns the answer.
+async fn create_with(app: &TestApp, body: Value) -> Value {
+    let res = app.post("/api/v1/tokens", &body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    res.json()
+}
+
+#[tokio::test]
+async fn tokens_hold_the_scopes_they_were_made_with() {
+    each_database(|app| async move {
+        let change = app.create_default().await;
+        let plain = create_with(&app, json!({ "name": "default" })).await;
+        assert_eq!(plain["scopes"], json!(["ingest"]));
+        for scopes in [
+            json!(["ingest"]),
+            json!(["evaluate"]),
+            json!(["ci"]),
+            json!(["evaluate", "ingest", "ci"]),
+        ] {
+            let body = json!({ "name": "scoped", "change_id": change, "scopes": scopes });
+            let created = create_with(&app, body).await;
+            assert_eq!(created["scopes"], scopes);
+            assert_eq!(created["change_id"], json!(change));
+            let id = created["id"].as_str().expect("id");
+            let listed = app.get("/api/v1/tokens").await.json();
+            let row = listed
+                .as_array()
+                .expect("list")
+                .iter()
+                .find(|t| t["id"] == id)
+                .expect("listed");
+            assert_eq!(row["scopes"], scopes);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_scopes_are_refused_and_nothing_is_stored() {
+    each_database(|app| async move {
+        let cases = [
+            (json!(["ingest", "admin"]), "scopes[1]"),
+            (json!(["ingest", "ci", "ingest"]), "scopes[2]"),
+            (json!([]), "scopes"),
+            (json!("ingest"), "scopes"),
+        ];
+        for (scopes, field) in cases {
+            let res = app
+                .post("/api/v1/tokens", &json!({ "name": "x", "scopes": scopes }))
+                .await;
+            res.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation", Some(field));
+        }
+        assert_eq!(app.get("/api/v1/tokens").await.json(), json!([]));
+        let stored: i64 = sqlx::query("SELECT COUNT(*) FROM ingest_tokens")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(stored, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ingestion_needs_the_ingest_scope() {
+    each_database(|app| async move {
+        let change = app.create_default().await;
+        let evaluate = create_with(
+            &app,
+            json!({ "name": "flags", "scopes": ["evaluate", "ci"] }),
+        )
+        .await;
+        let auth = format!("Bearer {}", evaluate["secret"].as_str().unwrap_or_default());
+        let res = app.request(ingest_request(&change, Some(&auth))).await;
+        res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+        assert!(res.message().contains("`ingest`"), "{}", res.text());
+        assert_eq!(windows(&app).await, 0);
+
+        let both = create_with(
+            &app,
+            json!({ "name": "app", "scopes": ["evaluate", "ingest"] }),
+        )
+        .await;
+        let auth = format!("Bearer {}", both["secret"].as_str().unwrap_or_default());
+        let res = app.request(ingest_request(&change, Some(&auth))).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tokens_written_before_scopes_still_ingest() {
+    each_database(|app| async move {
+        let change = app.create_default().await;
+        let secret = format!("rg_ing_{}", "B".repeat(43));
+        // The insert the server made before migration 0009: one `scope`, no `scopes`.
+        sqlx::query(
+            "INSERT INTO ingest_tokens (id, name, change_id, prefix, secret_sha256, created_by, \
+             created_at, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind("old-token")
+        .bind("old app")
+        .bind(change.as_str())
+        .bind("rg_ing_BBBBB")
+        .bind(rollgate::db::tokens::hash(&secret))
+        .bind("admin@example.com")
+        .bind("2025-01-01T00:00:00.000000Z")
+        .bind("ingest")
+        .execute(&app.pool)
+        .await
+        .expect("insert");
+        let listed = app.get("/api/v1/tokens").await.json();
+        assert_eq!(listed[0]["id"], "old-token");
+        assert_eq!(listed[0]["scopes"], json!(["ingest"]));
+        let auth = format!("Bearer {secret}");
+        let res = app.request(ingest_request(&change, Some(&auth))).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert_eq!(windows(&app).await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_document_names_the_scopes() {
+    each_database(|app| async move {
+        let doc = app.get("/api/v1/openapi.json").await.json();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["TokenScope"]["enum"],
+            json!(["ingest", "evaluate", "ci"]),
+            "{}",
+            schemas["TokenScope"]
+        );
+        for name in ["NewToken", "TokenInfo"] {
+            assert_eq!(
+                schemas[name]["properties"]["scopes"]["items"]["$ref"],
+                "#/components/schemas/TokenScope",
+                "{name}: {}",
+                schemas[name]
+            );
+        }
+        assert!(
+            !schemas["NewToken"]["required"]
+                .as_array()
+                .expect("required")
+                .contains(&json!("scopes"))
+        );
+    })
+    .await;
+}

@@ -10,6 +10,49 @@ pub const SECRET_PREFIX: &str = "rg_ing_";
 /// Longest token name.
 pub const MAX_NAME: usize = 100;
 
+/// What a service token may do. A token holds one or more; each route asks for one.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum TokenScope {
+    /// Send metric windows (`POST /api/v1/changes/{id}/metrics`).
+    Ingest,
+    /// Evaluate flags (OFREP).
+    Evaluate,
+    /// Drive rollouts from CI pipelines.
+    Ci,
+}
+
+impl TokenScope {
+    /// The serde name: the text in JSON and in storage.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Reads a serde name back; `None` for any other text.
+    pub fn parse(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+}
+
+/// Tokens made without naming scopes may send windows, as every token could before scopes.
+pub fn default_scopes() -> Vec<TokenScope> {
+    vec![TokenScope::Ingest]
+}
+
 /// Body of `POST /api/v1/tokens`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -20,6 +63,9 @@ pub struct NewToken {
     /// The change the token may send windows for; absent or null for every change.
     #[serde(default)]
     pub change_id: Option<String>,
+    /// What the token may do; `["ingest"]` when absent. Non-empty, each scope once.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<TokenScope>,
 }
 
 /// A stored token, without its secret.
@@ -32,6 +78,8 @@ pub struct TokenInfo {
     pub prefix: String,
     /// The one change it may send windows for; null for every change.
     pub change_id: Option<String>,
+    /// What it may do.
+    pub scopes: Vec<TokenScope>,
     /// Who created it.
     pub created_by: String,
     /// RFC 3339, UTC.
@@ -65,6 +113,17 @@ pub fn validate_new(t: &NewToken) -> Result<(), FieldError> {
             "must be a change id, or null for every change",
         ));
     }
+    if t.scopes.is_empty() {
+        return Err(FieldError::new("scopes", "must name at least one scope"));
+    }
+    for (i, scope) in t.scopes.iter().enumerate() {
+        if t.scopes[..i].contains(scope) {
+            return Err(FieldError::new(
+                format!("scopes[{i}]"),
+                format!("`{}` is listed twice", scope.as_str()),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -77,6 +136,7 @@ mod tests {
         let t = |name: &str, change: Option<&str>| NewToken {
             name: name.into(),
             change_id: change.map(Into::into),
+            scopes: default_scopes(),
         };
         assert!(validate_new(&t("billing-api prod", None)).is_ok());
         assert_eq!(validate_new(&t("  ", None)).unwrap_err().field, "name");
@@ -91,6 +151,20 @@ mod tests {
     }
 
     #[test]
+    fn scopes_are_listed_once_and_default_to_ingest() {
+        let t: NewToken = serde_json::from_str(r#"{"name":"ci"}"#).unwrap();
+        assert_eq!(t.scopes, vec![TokenScope::Ingest]);
+        let with = |scopes: Vec<TokenScope>| NewToken {
+            scopes,
+            ..t.clone()
+        };
+        assert!(validate_new(&with(vec![TokenScope::Evaluate, TokenScope::Ci])).is_ok());
+        assert_eq!(validate_new(&with(vec![])).unwrap_err().field, "scopes");
+        let twice = with(vec![TokenScope::Ci, TokenScope::Ingest, TokenScope::Ci]);
+        assert_eq!(validate_new(&twice).unwrap_err().field, "scopes[2]");
+    }
+
+    #[test]
     fn created_tokens_serialize_flat() {
         let c = TokenCreated {
             token: TokenInfo {
@@ -98,6 +172,7 @@ mod tests {
                 name: "n".into(),
                 prefix: "rg_ing_abcd".into(),
                 change_id: None,
+                scopes: vec![TokenScope::Ingest, TokenScope::Evaluate],
                 created_by: "console".into(),
                 created_at: "2025-01-01T00:00:00.000000Z".into(),
                 revoked_at: None,

@@ -14,6 +14,7 @@ use shared::metrics::{MetricKind, Variant};
 use shared::notices::{DeliveryStatus, NoticeKind, NoticeStatus};
 use shared::plan::PlanTemplate;
 use shared::rollout::{RolloutState, STATE_NAMES, TransitionAction};
+use shared::tokens::TokenScope;
 use strum::VariantArray;
 
 fn check<T>(as_str: fn(T) -> &'static str, parse: Option<fn(&str) -> Option<T>>)
@@ -48,6 +49,7 @@ fn as_str_and_parse_say_what_serde_says() {
     check(RiskTier::as_str, Some(RiskTier::parse));
     check(PlanTemplate::as_str, Some(PlanTemplate::parse));
     check(TransitionAction::as_str, Some(TransitionAction::parse));
+    check(TokenScope::as_str, Some(TokenScope::parse));
 }
 
 #[test]

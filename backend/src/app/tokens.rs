@@ -1,4 +1,4 @@
-//! Service tokens of production apps (scope `ingest`): creating and revoking them.
+//! Service tokens (scopes `ingest`, `evaluate`, `ci`): creating and revoking them.
 
 use shared::tokens::{self, NewToken, TokenInfo};
 use sqlx::AnyPool;
@@ -25,13 +25,14 @@ pub async fn create(pool: &AnyPool, actor: &Actor, new: &NewToken) -> Result<(To
         pool,
         new.name.trim(),
         change_id,
+        &new.scopes,
         &secret,
         &actor.who(),
         &db::now(),
     )
     .await?;
     tracing::info!(actor = %actor.user.email, id = %token.id, prefix = %token.prefix, change = ?token.change_id,
-                   "ingestion token created");
+                   scopes = ?token.scopes, "service token created");
     Ok((token, secret))
 }
 

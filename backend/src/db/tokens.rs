@@ -14,7 +14,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use shared::tokens::{SECRET_PREFIX, TokenInfo};
+use shared::tokens::{SECRET_PREFIX, TokenInfo, TokenScope};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
@@ -27,7 +27,7 @@ pub const SECRET_BYTES: usize = 32;
 /// (30 bits, far too few to help guessing the other 226).
 pub const PREFIX_LEN: usize = SECRET_PREFIX.len() + 5;
 
-const COLUMNS: &str = "id, name, prefix, change_id, created_by, created_at, revoked_at";
+const COLUMNS: &str = "id, name, prefix, change_id, scopes, created_by, created_at, revoked_at";
 
 /// A fresh secret: `rg_ing_` and 32 random bytes in base64url (43 characters).
 pub fn new_secret() -> Result<String> {
@@ -52,14 +52,35 @@ pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// The one scope service tokens have so far: sending metric windows.
+/// The scope of sending metric windows, as the route rule names it (a `const` for
+/// [`Rule::ServiceToken`](shared::access::Rule); a test checks it is
+/// [`TokenScope::Ingest`]'s name).
 pub const SCOPE_INGEST: &str = "ingest";
+
+/// The stored form of a scope list: names separated by one space (see migration 0009).
+fn scopes_text(scopes: &[TokenScope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn parse_scopes(text: &str) -> Result<Vec<TokenScope>> {
+    text.split_whitespace()
+        .map(|name| {
+            TokenScope::parse(name)
+                .ok_or_else(|| Error::internal(format!("a stored token has the scope `{name}`")))
+        })
+        .collect()
+}
 
 /// Stores a new token for `secret` and its audit row, and returns it (without the secret).
 pub async fn create(
     pool: &AnyPool,
     name: &str,
     change_id: Option<&str>,
+    scopes: &[TokenScope],
     secret: &str,
     who: &Who,
     at: &str,
@@ -70,6 +91,7 @@ pub async fn create(
         name: name.to_owned(),
         prefix: secret.chars().take(PREFIX_LEN).collect(),
         change_id: change_id.map(str::to_owned),
+        scopes: scopes.to_vec(),
         created_by: actor.to_owned(),
         created_at: at.to_owned(),
         revoked_at: None,
@@ -77,7 +99,7 @@ pub async fn create(
     let mut tx = super::begin(pool).await?;
     sqlx::query(
         "INSERT INTO ingest_tokens (id, name, change_id, prefix, secret_sha256, created_by, \
-         created_at, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         created_at, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(token.id.as_str())
     .bind(token.name.as_str())
@@ -86,7 +108,7 @@ pub async fn create(
     .bind(hash(secret))
     .bind(actor)
     .bind(at)
-    .bind(SCOPE_INGEST)
+    .bind(scopes_text(scopes))
     .execute(&mut *tx)
     .await?;
     audit::append(
@@ -123,15 +145,14 @@ pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<TokenInfo>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// The token whose secret is `secret`, revoked or not, with its scope.
-pub async fn find_by_secret(pool: &AnyPool, secret: &str) -> Result<Option<(TokenInfo, String)>> {
-    let sql = format!("SELECT {COLUMNS}, scope FROM ingest_tokens WHERE secret_sha256 = $1");
+/// The token whose secret is `secret`, revoked or not.
+pub async fn find_by_secret(pool: &AnyPool, secret: &str) -> Result<Option<TokenInfo>> {
+    let sql = format!("SELECT {COLUMNS} FROM ingest_tokens WHERE secret_sha256 = $1");
     let row = sqlx::query(&sql)
         .bind(hash(secret))
         .fetch_optional(pool)
         .await?;
-    row.map(|r| Ok((from_row(&r)?, r.try_get("scope")?)))
-        .transpose()
+    row.as_ref().map(from_row).transpose()
 }
 
 /// A random 256-bit secret in base64url (43 characters), for session and CSRF tokens.
@@ -173,6 +194,7 @@ fn from_row(row: &AnyRow) -> Result<TokenInfo> {
         name: row.try_get("name")?,
         prefix: row.try_get("prefix")?,
         change_id: row.try_get("change_id")?,
+        scopes: parse_scopes(&row.try_get::<String, _>("scopes")?)?,
         created_by: row.try_get("created_by")?,
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
@@ -193,6 +215,15 @@ mod tests {
         assert!(!looks_like_secret("rg_ing_short"));
         assert!(!looks_like_secret(&a.replace("rg_ing_", "rg_xxx_")));
         assert!(!looks_like_secret(&format!("{a}=")));
+    }
+
+    #[test]
+    fn scope_lists_read_back() {
+        assert_eq!(SCOPE_INGEST, TokenScope::Ingest.as_str());
+        let all = [TokenScope::Ingest, TokenScope::Evaluate, TokenScope::Ci];
+        assert_eq!(scopes_text(&all), "ingest evaluate ci");
+        assert_eq!(parse_scopes("ingest evaluate ci").unwrap(), all);
+        assert!(parse_scopes("ingest admin").is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use shared::tokens::SECRET_PREFIX;
+use shared::tokens::{SECRET_PREFIX, TokenScope};
 
 use crate::AppState;
 use crate::db;
@@ -63,14 +63,15 @@ impl FromRequestParts<AppState> for IngestToken {
         if !db::tokens::looks_like_secret(secret) {
             return Err(unknown());
         }
-        let (token, scope) = db::tokens::find_by_secret(&state.pool, secret)
+        let token = db::tokens::find_by_secret(&state.pool, secret)
             .await?
             .ok_or_else(unknown)?;
-        if scope != db::tokens::SCOPE_INGEST {
+        if !token.scopes.contains(&TokenScope::Ingest) {
             return Err(Error::forbidden(format!(
-                "the service token \"{}\" has the scope `{scope}`, not `{}`",
+                "the service token \"{}\" lacks the scope `{}`; create a token with it to send \
+                 metric windows",
                 token.name,
-                db::tokens::SCOPE_INGEST
+                TokenScope::Ingest.as_str()
             )));
         }
         if let Some(at) = token.revoked_at {

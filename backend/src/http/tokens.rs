@@ -1,5 +1,6 @@
-//! `/api/v1/tokens`: service tokens for production apps (scope `ingest`: sending metric
-//! windows). Admins only; every creation and revocation is in the audit log.
+//! `/api/v1/tokens`: service tokens for production apps and pipelines (scopes `ingest`:
+//! sending metric windows, `evaluate`, `ci`). Admins only; every creation and revocation is in
+//! the audit log.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -54,8 +55,8 @@ async fn list_tokens(
     ))
 }
 
-/// Creates a token for one change (or, with `change_id` null, for every change). The answer
-/// holds the secret; it is stored only as a hash and cannot be shown again.
+/// Creates a token for one change (or, with `change_id` null, for every change) with the
+/// scopes named in `scopes` (`["ingest"]` when absent). The answer holds the secret; it is stored only as a hash and cannot be shown again.
 #[utoipa::path(
     post,
     path = "/tokens",
@@ -66,7 +67,7 @@ async fn list_tokens(
          headers(("Location" = String, description = "The token's URL"))),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 415, description = "The body is not declared as JSON", body = ErrorBody),
-        (status = 422, description = "A bad name, or no such change", body = ErrorBody),
+        (status = 422, description = "A bad name, no such change, or an empty, repeated or unknown scope (the field names it, e.g. `scopes[1]`)", body = ErrorBody),
     )
 )]
 async fn create_token(

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::tokens::{NewToken, TokenCreated, TokenInfo, validate_new};
+use shared::tokens::{NewToken, TokenCreated, TokenInfo, default_scopes, validate_new};
 
 use crate::api::{self, ApiError};
 use crate::components::copy_button::CopyButton;
@@ -35,6 +35,7 @@ pub fn TokensPanel(
         let body = NewToken {
             name: name.get_untracked().trim().to_string(),
             change_id: id.get_value(),
+            scopes: default_scopes(),
         };
         if let Err(e) = validate_new(&body) {
             invalid.set(Some(format!("Name {}.", e.message)));
