@@ -350,6 +350,15 @@ async fn ingestion_needs_the_ingest_scope() {
         res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
         assert!(res.message().contains("`ingest`"), "{}", res.text());
         assert_eq!(windows(&app).await, 0);
+        // A server of the previous release reads the single `scope`: it must refuse too.
+        let id = evaluate["id"].as_str().expect("id");
+        let legacy: String = sqlx::query("SELECT scope FROM ingest_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .expect("scope")
+            .get(0);
+        assert_eq!(legacy, "evaluate");
 
         let both = create_with(
             &app,

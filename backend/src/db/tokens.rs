@@ -66,6 +66,16 @@ fn scopes_text(scopes: &[TokenScope]) -> String {
         .join(" ")
 }
 
+/// The single `scope` a server of the release before migration 0009 checks: `ingest` only
+/// when the token may ingest, so such a server never lets an `evaluate` token send windows.
+fn legacy_scope(scopes: &[TokenScope]) -> &'static str {
+    if scopes.contains(&TokenScope::Ingest) {
+        TokenScope::Ingest.as_str()
+    } else {
+        scopes.first().map_or("none", |s| s.as_str())
+    }
+}
+
 fn parse_scopes(text: &str) -> Result<Vec<TokenScope>> {
     text.split_whitespace()
         .map(|name| {
@@ -99,7 +109,7 @@ pub async fn create(
     let mut tx = super::begin(pool).await?;
     sqlx::query(
         "INSERT INTO ingest_tokens (id, name, change_id, prefix, secret_sha256, created_by, \
-         created_at, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         created_at, scopes, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(token.id.as_str())
     .bind(token.name.as_str())
@@ -109,6 +119,7 @@ pub async fn create(
     .bind(actor)
     .bind(at)
     .bind(scopes_text(scopes))
+    .bind(legacy_scope(scopes))
     .execute(&mut *tx)
     .await?;
     audit::append(
@@ -224,6 +235,14 @@ mod tests {
         assert_eq!(scopes_text(&all), "ingest evaluate ci");
         assert_eq!(parse_scopes("ingest evaluate ci").unwrap(), all);
         assert!(parse_scopes("ingest admin").is_err());
+        assert_eq!(
+            legacy_scope(&[TokenScope::Ci, TokenScope::Ingest]),
+            "ingest"
+        );
+        assert_eq!(
+            legacy_scope(&[TokenScope::Evaluate, TokenScope::Ci]),
+            "evaluate"
+        );
     }
 
     #[test]
