@@ -47,6 +47,8 @@ pub struct AppState {
     pub public_url: Option<Arc<str>>,
     /// Proxies whose `X-Forwarded-For` names the client (see `http::client_ip`).
     pub trusted_proxies: Arc<[http::client_ip::Cidr]>,
+    /// Per-session rate limit of the metric aggregate reads (per instance).
+    pub read_limit: Arc<http::read_limit::ReadLimit>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             demo: false,
             public_url: None,
             trusted_proxies: Arc::from([]),
+            read_limit: Arc::default(),
         }
     }
 
@@ -80,6 +83,12 @@ impl AppState {
 
     pub fn with_trusted_proxies(mut self, proxies: Vec<http::client_ip::Cidr>) -> Self {
         self.trusted_proxies = proxies.into();
+        self
+    }
+
+    /// Another read limit than 10 requests a second, 20 at once (tests lower it).
+    pub fn with_read_limit(mut self, per_second: f64, burst: f64) -> Self {
+        self.read_limit = Arc::new(http::read_limit::ReadLimit::new(per_second, burst));
         self
     }
 

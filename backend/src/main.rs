@@ -80,6 +80,16 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<rollgate::http::client_ip::Cidr>,
+
+    /// Most database connections this instance holds open.
+    /// [default: 8 on SQLite, 16 on PostgreSQL]
+    #[arg(
+        long,
+        env = "ROLLGATE_DB_POOL_SIZE",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
+    db_pool_size: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +161,7 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             config.secure_cookies = args.secure_cookies;
             config.public_url = args.public_url;
             config.trusted_proxies = args.trusted_proxies;
+            config.db_pool_size = args.db_pool_size;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
             Ok(runtime.block_on(rollgate::serve(config))?)

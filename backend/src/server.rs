@@ -42,6 +42,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<crate::http::client_ip::Cidr>,
+    /// Connections in the pool; `None` for the database's default
+    /// ([`db::Backend::default_pool_size`]).
+    pub db_pool_size: Option<u32>,
 }
 
 /// A public address as `--public-url` takes it: `http(s)://host[:port][/path]`, without a
@@ -76,6 +79,7 @@ impl Config {
             secure_cookies: false,
             public_url: None,
             trusted_proxies: Vec::new(),
+            db_pool_size: None,
         }
     }
 }
@@ -120,7 +124,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         })?;
     let addr = listener.local_addr().unwrap_or(config.addr);
 
-    let (pool, backend) = db::connect(&config.database_url).await?;
+    let (pool, backend) = db::connect_with(&config.database_url, config.db_pool_size).await?;
     tracing::info!(database = %db::redact(&config.database_url), "database ready");
     let passwords = crate::accounts::Passwords::production();
     if config.demo {

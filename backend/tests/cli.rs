@@ -11,6 +11,7 @@ fn rollgate(cwd: &std::path::Path) -> Command {
     for var in [
         "ROLLGATE_ADDR",
         "ROLLGATE_DATABASE_URL",
+        "ROLLGATE_DB_POOL_SIZE",
         "ROLLGATE_DEMO",
         "ROLLGATE_DIST",
         "ROLLGATE_PASSWORD",
@@ -180,6 +181,68 @@ fn serves_the_demo_and_stops_on_sigterm() {
     assert!(killed.success());
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+}
+
+/// `--db-pool-size` (or its variable) sizes the pool, as health reports it; a flag wins.
+#[cfg(unix)]
+#[test]
+fn the_pool_size_flag_reaches_the_pool() {
+    for (flag, env, expected) in [
+        (Some("3"), None, "3"),
+        (None, Some("5"), "5"),
+        (Some("6"), Some("5"), "6"),
+    ] {
+        let cwd = tempfile::tempdir().expect("tempdir");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut cmd = rollgate(cwd.path());
+        cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}")]);
+        if let Some(size) = flag {
+            cmd.args(["--db-pool-size", size]);
+        }
+        if let Some(size) = env {
+            cmd.env("ROLLGATE_DB_POOL_SIZE", size);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read");
+        let answer = http(
+            port,
+            "GET /api/v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        );
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let out = child.wait_with_output().expect("wait");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            answer.contains(&format!("\"max\":{expected}")),
+            "{flag:?} {env:?}: {answer}"
+        );
+        assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+    }
+}
+
+#[test]
+fn a_zero_pool_size_is_refused() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let out = rollgate(cwd.path())
+        .args(["serve", "--addr", "127.0.0.1:0", "--db-pool-size", "0"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--db-pool-size"), "{}", stderr(&out));
+    assert!(!cwd.path().join("rollgate.db").exists());
 }
 
 /// One HTTP/1.1 exchange over a fresh connection; the whole answer as text.

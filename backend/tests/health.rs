@@ -17,6 +17,7 @@ async fn health_reports_ok_version_and_database() {
         assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(body["database"], app.backend.name());
         assert_eq!(body["pool"]["available"], true);
+        assert_eq!(body["pool"]["max"], app.backend.default_pool_size());
     })
     .await;
 }

@@ -46,6 +46,19 @@ impl Backend {
         }
     }
 
+    /// Connections per pool when `--db-pool-size` is not given. SQLite in WAL mode reads on
+    /// every connection at once but writes on one at a time (the others wait the busy
+    /// timeout), so more connections only help reads, and 8 covers the console's parallel
+    /// polls with room for ingestion and the background tasks. PostgreSQL serves reads and
+    /// writes alike in parallel; 16 per instance keeps several instances well under its
+    /// default `max_connections` of 100.
+    pub fn default_pool_size(self) -> u32 {
+        match self {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        }
+    }
+
     /// The name `GET /api/v1/health` reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -172,8 +185,17 @@ async fn protect_audit_log(pool: &AnyPool, backend: Backend) -> sqlx::Result<()>
 ///
 /// A SQLite file is created when missing (`mode=rwc`) and every SQLite connection gets WAL
 /// (readers do not block the writer), enforced foreign keys (off by default in SQLite) and a
-/// busy timeout (a second writer waits instead of failing with `SQLITE_BUSY`).
+/// busy timeout (a second writer waits instead of failing with `SQLITE_BUSY`). The pool holds
+/// [`Backend::default_pool_size`] connections at most.
 pub async fn connect(url: &str) -> Result<(AnyPool, Backend), ConnectError> {
+    connect_with(url, None).await
+}
+
+/// [`connect`] with at most `pool_size` connections instead of the backend's default.
+pub async fn connect_with(
+    url: &str,
+    pool_size: Option<u32>,
+) -> Result<(AnyPool, Backend), ConnectError> {
     install_default_drivers();
     let backend =
         Backend::from_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact(url)))?;
@@ -185,7 +207,7 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Backend), ConnectError> {
         _ => url.to_owned(),
     };
     let pool = AnyPoolOptions::new()
-        .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+        .max_connections(pool_size.unwrap_or(backend.default_pool_size()).max(1))
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {

@@ -5,6 +5,10 @@
 //! Aggregation happens on the server (`app::metrics`, with the sums in `shared::aggregate`), so
 //! the browser receives one cell per metric × segment × variant instead of thousands of
 //! windows.
+//!
+//! Both aggregate reads are rate limited per session (`super::read_limit`). A 304 counts like
+//! a 200: the server computes the whole aggregate to know its tag, so a revalidation saves
+//! the transfer and the parsing, not the query the limit protects.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -159,6 +163,10 @@ struct SummaryQuery {
         (status = 404, description = "No such change", body = ErrorBody),
         (status = 422, description = "`from` or `to` is not RFC 3339, or `to` is not after \
                                        `from`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this session read the metric aggregates \
+                                       more than 10 times a second (20 at once); a 304 counts \
+                                       too", body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait, at least 1"))),
     )
 )]
 async fn metric_summary(
@@ -166,8 +174,9 @@ async fn metric_summary(
     Path(id): Path<String>,
     Query(query): Query<SummaryQuery>,
     if_none_match: IfNoneMatch,
-    _caller: Require<AnyUser>,
+    caller: Require<AnyUser>,
 ) -> Result<Tagged<MetricSummary>> {
+    state.read_limit.take(&caller.session_id)?;
     let summary =
         metrics::summary(&state.pool, &id, query.from.as_deref(), query.to.as_deref()).await?;
     Ok(Tagged::new(summary, if_none_match))
@@ -204,6 +213,10 @@ struct SeriesQuery {
          headers(("ETag" = String, description = "Strong tag of this answer"))),
         (status = 404, description = "No such change", body = ErrorBody),
         (status = 422, description = "Unknown metric, bad resolution or time", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this session read the metric aggregates \
+                                       more than 10 times a second (20 at once); a 304 counts \
+                                       too", body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait, at least 1"))),
     )
 )]
 async fn metric_series(
@@ -211,8 +224,9 @@ async fn metric_series(
     Path(id): Path<String>,
     Query(query): Query<SeriesQuery>,
     if_none_match: IfNoneMatch,
-    _caller: Require<AnyUser>,
+    caller: Require<AnyUser>,
 ) -> Result<Tagged<MetricSeries>> {
+    state.read_limit.take(&caller.session_id)?;
     let request = metrics::SeriesRequest {
         metric: query.metric,
         segment: query.segment,

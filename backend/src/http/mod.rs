@@ -40,6 +40,7 @@ mod metrics;
 mod notices;
 mod openapi;
 mod policies;
+pub mod read_limit;
 mod session;
 mod teams;
 mod templates;
