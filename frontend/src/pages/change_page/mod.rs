@@ -25,7 +25,6 @@ use crate::components::tags::{KindTag, RiskTag, StateBadge, TrafficBar};
 use crate::components::timeline::Timeline;
 use crate::format;
 use crate::pages::change_tokens::TokensPanel;
-use crate::pages::not_found::NoSuchChange;
 use crate::session;
 use actions::Actions;
 use sections::{History, PlanPanel, WhatChanges};
@@ -45,9 +44,16 @@ pub fn ChangePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(d) => view! { <ChangeView detail=d reload=reload /> }.into_any(),
-                    Err(e) if e.is_not_found() => {
-                        view! { <NoSuchChange id=id.get_untracked() /> }.into_any()
-                    }
+                    Err(e) if e.is_not_found() => view! {
+                        <div class="page">
+                            <div class="empty-state" data-test="error">
+                                <div class="empty-code">"404"</div>
+                                <h1>"No such change"</h1>
+                                <p class="subtle">{format!("There is no AI change with the id “{}”.", id.get_untracked())}</p>
+                                <a class="btn btn-primary" href="/">"Go to all changes"</a>
+                            </div>
+                        </div>
+                    }.into_any(),
                     Err(e) => view! {
                         <div class="page">
                             <a class="back-link" href="/">"← All changes"</a>

@@ -33,7 +33,6 @@ use crate::components::metric_text::{self as text, base_def};
 use crate::components::skeleton::{PageSkeleton, SkeletonLine, TableSkeleton};
 use crate::components::tags::StateBadge;
 use crate::format;
-use crate::pages::not_found::NoSuchChange;
 use analysis::{Analysis, default_metric};
 use empty_state::EmptyState;
 use window::{Window, WindowPicker, resolution};
@@ -66,9 +65,16 @@ pub fn ComparisonPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(d) => view! { <Compare detail=d /> }.into_any(),
-                    Err(e) if e.is_not_found() => {
-                        view! { <NoSuchChange id=id.get_untracked() /> }.into_any()
-                    }
+                    Err(e) if e.is_not_found() => view! {
+                        <div class="page">
+                            <div class="empty-state" data-test="error">
+                                <div class="empty-code">"404"</div>
+                                <h1>"No such change"</h1>
+                                <p class="subtle">{format!("There is no AI change with the id “{}”.", id.get_untracked())}</p>
+                                <a class="btn btn-primary" href="/">"Go to all changes"</a>
+                            </div>
+                        </div>
+                    }.into_any(),
                     Err(e) => view! {
                         <div class="page">
                             <a class="back-link" href="/">"← All changes"</a>
