@@ -18,16 +18,122 @@ pub const MAX_POINTS: i64 = 5_000;
 /// Points a series aims for when no resolution is asked.
 pub const TARGET_POINTS: i64 = 200;
 
-/// A stored window with the values of the asked metrics, by their index in the asked list.
+/// Stored windows of one variant and segment with the values of the asked metrics, by their
+/// index in the asked list: one window as it was sent, or a rollup that stands for several
+/// (see [`Source`]). The times are those of the windows it holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window {
     pub variant: Variant,
     pub segment: String,
-    /// Unix seconds.
+    /// The earliest window start, Unix seconds.
     pub start: i64,
+    /// The latest window end.
     pub end: i64,
+    /// The latest window start (`start` for a single window).
+    pub last_start: i64,
+    /// The shortest window's length, seconds.
+    pub shortest: i64,
+    /// How many windows this stands for.
+    pub windows: u64,
     pub requests: u64,
     pub values: Vec<(usize, MetricValue)>,
+}
+
+impl Window {
+    /// One window as it was sent.
+    pub fn single(
+        variant: Variant,
+        segment: String,
+        start: i64,
+        end: i64,
+        requests: u64,
+        values: Vec<(usize, MetricValue)>,
+    ) -> Window {
+        Window {
+            variant,
+            segment,
+            start,
+            end,
+            last_start: start,
+            shortest: end - start,
+            windows: 1,
+            requests,
+            values,
+        }
+    }
+}
+
+/// Widths of the stored rollups, coarsest first: a day, an hour. A rollup of width `w` sums
+/// the windows of one change, variant and segment that start in one `[k·w, (k+1)·w)`; one more
+/// rollup per change, variant and segment sums its whole history.
+pub const ROLLUP_WIDTHS: [i64; 2] = [86_400, 3_600];
+
+/// Where the windows starting in a time range are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The rollups summing each variant and segment's whole history.
+    Whole,
+    /// Rollups of this width whose bucket starts in `[from, to)` (`None`: unbounded).
+    Rollups {
+        width: i64,
+        from: Option<i64>,
+        to: Option<i64>,
+    },
+    /// The windows themselves, starting in `[from, to)`.
+    Windows { from: Option<i64>, to: Option<i64> },
+}
+
+/// The fewest stored rows that hold exactly the windows starting in `[from, to)`: whole-history
+/// rollups when the range is unbounded, else day rollups for the whole days inside it, hour
+/// rollups for the whole hours left at its edges and the windows themselves for what is left
+/// of a partial hour. Rollups wider than `widest` are not used (a series needs every row to
+/// fall in one of its buckets; `Some(0)` reads windows only); `None` allows the
+/// whole-history rollups too. In time order.
+pub fn sources(from: Option<i64>, to: Option<i64>, widest: Option<i64>) -> Vec<Source> {
+    if from.is_none() && to.is_none() && widest.is_none() {
+        return vec![Source::Whole];
+    }
+    let widths: Vec<i64> = ROLLUP_WIDTHS
+        .into_iter()
+        .filter(|&w| widest.is_none_or(|widest| w <= widest))
+        .collect();
+    let mut out = Vec::new();
+    cover(from, to, &widths, &mut out);
+    out
+}
+
+fn cover(from: Option<i64>, to: Option<i64>, widths: &[i64], out: &mut Vec<Source>) {
+    let Some((&w, narrower)) = widths.split_first() else {
+        out.push(Source::Windows { from, to });
+        return;
+    };
+    let inner_from = from.map(|f| f.div_euclid(w) * w + if f.rem_euclid(w) == 0 { 0 } else { w });
+    let inner_to = to.map(|t| t.div_euclid(w) * w);
+    if let (Some(a), Some(b)) = (inner_from, inner_to)
+        && a >= b
+    {
+        cover(from, to, narrower, out);
+        return;
+    }
+    if from != inner_from {
+        cover(from, inner_from, narrower, out);
+    }
+    out.push(Source::Rollups {
+        width: w,
+        from: inner_from,
+        to: inner_to,
+    });
+    if to != inner_to {
+        cover(inner_to, to, narrower, out);
+    }
+}
+
+/// The widest rollup a series of buckets `width` wide starting at `origin` can read: every
+/// rollup must fall in one of its buckets.
+pub fn widest_for_series(width: i64, origin: Option<i64>) -> Option<i64> {
+    ROLLUP_WIDTHS
+        .into_iter()
+        .find(|&w| width % w == 0 && origin.is_none_or(|o| o.rem_euclid(w) == 0))
 }
 
 /// Why windows cannot be added up.
@@ -57,7 +163,9 @@ pub fn summarize(
     let mut cells: HashMap<(usize, usize, Variant), MetricValue> = HashMap::new();
     let mut traffic: HashMap<(usize, Variant), u64> = HashMap::new();
     let (mut first, mut last) = (i64::MAX, i64::MIN);
+    let mut count = 0u64;
     for w in windows {
+        count = count.saturating_add(w.windows);
         first = first.min(w.start);
         last = last.max(w.end);
         let seg = if w.segment == ALL_SEGMENTS {
@@ -122,7 +230,7 @@ pub fn summarize(
         segments: order[1..].iter().map(|&s| names[s].to_owned()).collect(),
         from: (!windows.is_empty()).then(|| rfc3339(first)),
         to: (!windows.is_empty()).then(|| rfc3339(last)),
-        windows: windows.len() as u64,
+        windows: count,
         cells: out_cells,
         traffic: out_traffic,
     })
@@ -140,26 +248,36 @@ pub fn nice_at_least(min: i64) -> i64 {
         .unwrap_or_else(|| (min + 86_399) / 86_400 * 86_400)
 }
 
-/// Buckets windows (ordered by start) by their start and accumulates. Buckets are aligned to
-/// `from` when given, else to multiples of the width since the Unix epoch (so hourly buckets
-/// start on the hour). Returns the width and the points.
+/// The bucket width of a series: `resolution` when asked, else a round width giving about
+/// [`TARGET_POINTS`] points over the windows' starts and no shorter than the shortest window.
+/// `None` when there are no windows.
+pub fn series_width(windows: &[Window], resolution: Option<i64>) -> Option<i64> {
+    let first = windows.iter().map(|w| w.start).min()?;
+    let last = windows.iter().map(|w| w.last_start).max()?;
+    Some(match resolution {
+        Some(r) => r,
+        None => {
+            let shortest = windows.iter().map(|w| w.shortest).min().unwrap_or(60);
+            let span = last - first + 1;
+            nice_at_least(shortest.max((span + TARGET_POINTS - 1) / TARGET_POINTS))
+        }
+    })
+}
+
+/// Buckets windows (ordered by start, each within one bucket of the series: see
+/// [`widest_for_series`]) by their start and accumulates. Buckets are aligned to `from` when
+/// given, else to multiples of the width since the Unix epoch (so hourly buckets start on the
+/// hour). Returns the width and the points.
 pub fn series(
     windows: &[Window],
     from: Option<i64>,
     resolution: Option<i64>,
 ) -> Result<(i64, Vec<SeriesPoint>), AggregateError> {
-    let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
+    let Some(width) = series_width(windows, resolution) else {
         return Ok((resolution.unwrap_or(3600), Vec::new()));
     };
-    let (first, last) = (first.start, last.start);
-    let width = match resolution {
-        Some(r) => r,
-        None => {
-            let shortest = windows.iter().map(|w| w.end - w.start).min().unwrap_or(60);
-            let span = last - first + 1;
-            nice_at_least(shortest.max((span + TARGET_POINTS - 1) / TARGET_POINTS))
-        }
-    };
+    let first = windows.iter().map(|w| w.start).min().unwrap_or(0);
+    let last = windows.iter().map(|w| w.last_start).max().unwrap_or(0);
     let origin = from.unwrap_or(first.div_euclid(width) * width);
     let buckets = (last - origin) / width + 1;
     if buckets > MAX_POINTS {
@@ -229,14 +347,14 @@ mod tests {
     }
 
     fn window(variant: Variant, segment: &str, start: i64, n: u64, s: u64) -> Window {
-        Window {
+        Window::single(
             variant,
-            segment: segment.into(),
+            segment.into(),
             start,
-            end: start + 3600,
-            requests: n,
-            values: vec![(0, MetricValue::Rate { n, successes: s })],
-        }
+            start + 3600,
+            n,
+            vec![(0, MetricValue::Rate { n, successes: s })],
+        )
     }
 
     fn rate_catalogue() -> Vec<MetricDef> {
@@ -318,6 +436,70 @@ mod tests {
         let (_, fine) = series(&windows, None, Some(600)).unwrap();
         assert_eq!(fine.len(), 13);
         assert!(series(&windows, Some(0), Some(60)).is_ok());
+    }
+
+    #[test]
+    fn sources_cover_a_range_with_the_fewest_rows() {
+        use Source::*;
+        const H: i64 = 3600;
+        const D: i64 = 86_400;
+        assert_eq!(sources(None, None, None), [Whole]);
+        let r = |width, from, to| Rollups { width, from, to };
+        assert_eq!(sources(None, None, Some(H)), [r(H, None, None)]);
+        // 2 days and 90 minutes from 23:30 on day 0: half an hour of windows, a day, an hour,
+        // half an hour of windows.
+        let (from, to) = (D - 1800, 2 * D + H + 1800);
+        assert_eq!(
+            sources(Some(from), Some(to), None),
+            [
+                Windows {
+                    from: Some(from),
+                    to: Some(D)
+                },
+                r(D, Some(D), Some(2 * D)),
+                r(H, Some(2 * D), Some(2 * D + H)),
+                Windows {
+                    from: Some(2 * D + H),
+                    to: Some(to)
+                },
+            ]
+        );
+        // Aligned bounds need no windows; a span inside one hour needs nothing else.
+        assert_eq!(sources(Some(D), None, None), [r(D, Some(D), None)]);
+        assert_eq!(
+            sources(Some(60), Some(120), None),
+            [Windows {
+                from: Some(60),
+                to: Some(120)
+            }]
+        );
+        assert_eq!(sources(Some(60), Some(120), Some(1)).len(), 1);
+        assert_eq!(widest_for_series(7200, None), Some(H));
+        assert_eq!(widest_for_series(2 * D, Some(D)), Some(D));
+        assert_eq!(widest_for_series(2 * D, Some(H)), Some(H));
+        assert_eq!(widest_for_series(600, None), None);
+    }
+
+    #[test]
+    fn rollups_answer_like_their_windows() {
+        use Variant::*;
+        let windows = [
+            window(Control, "a", 0, 10, 5),
+            window(Control, "a", 1800, 2, 1),
+            window(Control, "a", 7200, 10, 10),
+        ];
+        let mut rollup = window(Control, "a", 0, 12, 6);
+        rollup.end = 1800 + 3600;
+        rollup.last_start = 1800;
+        rollup.windows = 2;
+        let rolled = [rollup, windows[2].clone()];
+        let s = |w: &[Window]| summarize(rate_catalogue(), w).unwrap();
+        assert_eq!(s(&windows), s(&rolled));
+        assert_eq!(
+            series(&windows, None, Some(3600)),
+            series(&rolled, None, Some(3600))
+        );
+        assert_eq!(series(&windows, None, None), series(&rolled, None, None));
     }
 
     #[test]

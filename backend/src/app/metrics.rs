@@ -243,7 +243,7 @@ async fn summary_between(
         to,
         segment: None,
     };
-    let windows = db::metrics::windows(pool, id, sel, &keys).await?;
+    let windows = db::rollups::read(pool, id, sel, &keys, None).await?;
     aggregate::summarize(catalogue, &windows).map_err(aggregate_error)
 }
 
@@ -287,7 +287,14 @@ pub async fn series(pool: &AnyPool, id: &str, request: SeriesRequest) -> Result<
         to,
         segment: (segment != ALL_SEGMENTS).then_some(segment.as_str()),
     };
-    let windows = db::metrics::windows(pool, id, sel, &[request.metric.as_str()]).await?;
+    // The width first, from the coarsest rows (their times are the windows'), then the
+    // metric from the widest rollups that fit in the series' buckets.
+    let outline = db::rollups::read(pool, id, sel, &[], None).await?;
+    let widest = aggregate::series_width(&outline, request.resolution)
+        .and_then(|width| aggregate::widest_for_series(width, from))
+        .unwrap_or(0);
+    let windows =
+        db::rollups::read(pool, id, sel, &[request.metric.as_str()], Some(widest)).await?;
     let (width, points) =
         aggregate::series(&windows, from, request.resolution).map_err(aggregate_error)?;
     Ok(MetricSeries {

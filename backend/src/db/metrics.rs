@@ -202,11 +202,27 @@ impl Writer {
                 }
             }
         }
+        super::rollups::update(
+            &mut self.tx,
+            &self.change_id,
+            windows
+                .iter()
+                .map(|w| (w.start, w.variant, w.segment.as_str())),
+        )
+        .await?;
         self.tx.commit().await?;
         Ok(Stored {
             accepted: windows.len() as u64,
             replaced,
         })
+    }
+
+    /// Builds the change's rollups from its stored windows when it has none (see
+    /// `super::rollups::backfill`), then commits; whether it built them.
+    pub async fn rebuild_rollups_if_missing(mut self) -> Result<bool> {
+        let built = super::rollups::rebuild_if_missing(&mut self.tx, &self.change_id).await?;
+        self.tx.commit().await?;
+        Ok(built)
     }
 
     /// Replaces the change's catalogue and records the edit in the audit log, then commits.
@@ -270,7 +286,7 @@ pub struct Selection<'a> {
     pub segment: Option<&'a str>,
 }
 
-/// The selected windows of a change, oldest first, decoding only the metrics in `metrics`
+/// The selected windows of a change as they were sent, oldest first, decoding only the metrics in `metrics`
 /// (the others are skipped unparsed).
 pub async fn windows(
     pool: &AnyPool,
@@ -320,14 +336,14 @@ pub async fn windows(
         let requests: i64 = row.try_get(4)?;
         let text: String = row.try_get(5)?;
         let values = decode(&text, metrics).map_err(|e| corrupt(&e))?;
-        out.push(Window {
-            variant: Variant::parse(&variant).ok_or_else(|| corrupt(&variant))?,
-            segment: row.try_get(1)?,
+        out.push(Window::single(
+            Variant::parse(&variant).ok_or_else(|| corrupt(&variant))?,
+            row.try_get(1)?,
             start,
-            end: row.try_get(3)?,
-            requests: u64::try_from(requests).map_err(|e| corrupt(&e))?,
+            row.try_get(3)?,
+            u64::try_from(requests).map_err(|e| corrupt(&e))?,
             values,
-        });
+        ));
     }
     Ok(out)
 }
@@ -354,12 +370,18 @@ pub async fn latest_end(pool: &AnyPool, change_id: &str) -> Result<Option<i64>> 
     )
 }
 
-fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+pub(super) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::internal(format!("cannot serialize: {e}")))
 }
 
+/// Reads a stored `{key: MetricValue}` object whole.
+pub(super) fn decode_all(text: &str) -> serde_json::Result<BTreeMap<String, MetricValue>> {
+    let values: BTreeMap<String, StoredValue> = serde_json::from_str(text)?;
+    Ok(values.into_iter().map(|(k, v)| (k, v.0)).collect())
+}
+
 /// Reads a stored `{key: MetricValue}` object, keeping only the keys in `wanted`.
-fn decode(text: &str, wanted: &[&str]) -> serde_json::Result<Vec<(usize, MetricValue)>> {
+pub(super) fn decode(text: &str, wanted: &[&str]) -> serde_json::Result<Vec<(usize, MetricValue)>> {
     let mut de = serde_json::Deserializer::from_str(text);
     let values = Wanted(wanted).deserialize(&mut de)?;
     de.end()?;

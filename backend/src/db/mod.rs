@@ -16,6 +16,7 @@ pub mod deliveries;
 pub mod metrics;
 pub mod notices;
 pub mod policies;
+pub mod rollups;
 pub mod teams;
 pub mod tokens;
 pub mod transitions;
@@ -100,6 +101,8 @@ pub enum ConnectError {
     Connect(#[source] sqlx::Error),
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot build the metric rollups of stored windows: {0}")]
+    Rollups(String),
 }
 
 /// Starts a transaction that writes. On SQLite it takes the write lock at once
@@ -230,6 +233,9 @@ pub async fn connect_with(
     protect_audit_log(&pool, backend)
         .await
         .map_err(ConnectError::Connect)?;
+    rollups::backfill(&pool)
+        .await
+        .map_err(|e| ConnectError::Rollups(e.to_string()))?;
     Ok((pool, backend))
 }
 
