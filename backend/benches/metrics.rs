@@ -251,11 +251,34 @@ fn windows(count: usize, len: i64, wide: bool) -> Vec<Value> {
     out
 }
 
+/// Stores `days` of hourly windows of the 30-metric catalogue over 12 segments × 2 variants
+/// for a new change; its id.
+async fn history(router: &Router, session: &Session, days: i64) -> String {
+    let (id, token) = change(router, session, true).await;
+    let data = windows((days * 24 * 24) as usize, 3600, true);
+    for chunk in data.chunks(4000) {
+        let (status, answer) = call(
+            router,
+            json_req(
+                "POST",
+                &format!("/api/v1/changes/{id}/metrics"),
+                &json!({ "windows": chunk }),
+                Caller::Token(&token),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    id
+}
+
 fn run(c: &mut Criterion, label: &str, url: &str) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (router, session) = rt.block_on(async {
         let (pool, backend) = rollgate::db::connect(url).await.expect("connect");
-        let router = app(AppState::new(pool.clone(), backend, "dist"));
+        // The per-session read limit (10 requests/s) would answer most of these requests 429:
+        // the bench measures what the server can do, so it lifts it.
+        let router = app(AppState::new(pool.clone(), backend, "dist").with_read_limit(1e9, 1e9));
         let session = sign_in(&router, &pool).await;
         (router, session)
     });
@@ -287,20 +310,7 @@ fn run(c: &mut Criterion, label: &str, url: &str) {
     });
 
     // Aggregation: 14 days of hourly windows, 30 metrics × 12 segments × 2 variants.
-    let (id, token) = rt.block_on(change(&router, &session, true));
-    let data = windows(14 * 24 * 24, 3600, true);
-    for chunk in data.chunks(4000) {
-        let (status, answer) = rt.block_on(call(
-            &router,
-            json_req(
-                "POST",
-                &format!("/api/v1/changes/{id}/metrics"),
-                &json!({ "windows": chunk }),
-                Caller::Token(&token),
-            ),
-        ));
-        assert_eq!(status, StatusCode::OK, "{answer}");
-    }
+    let id = rt.block_on(history(&router, &session, 14));
     let get = |uri: String| {
         Request::get(uri)
             .header(header::COOKIE, &session.cookie)
@@ -324,6 +334,179 @@ fn run(c: &mut Criterion, label: &str, url: &str) {
             assert_eq!(status, StatusCode::OK);
         })
     });
+    // The same summary over 7, 28 and 56 days of history (14 is above): its cost should not
+    // grow with the history.
+    for days in [7, 28, 56] {
+        let id = rt.block_on(history(&router, &session, days));
+        let summary = format!("/api/v1/changes/{id}/metrics/summary");
+        let (_, s) = rt.block_on(call(&router, get(summary.clone())));
+        assert_eq!(s["windows"], days * 24 * 24);
+        c.bench_function(&format!("{label}/summary_30x12x{days}d"), |b| {
+            b.iter(|| {
+                let (status, _) = rt.block_on(call(&router, get(summary.clone())));
+                assert_eq!(status, StatusCode::OK);
+            })
+        });
+    }
+
+    let seconds: u64 = std::env::var("ROLLGATE_BENCH_LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    if seconds > 0 {
+        let summary = format!("/api/v1/changes/{id}/metrics/summary");
+        load::run(&rt, label, router, &session.cookie, &summary, seconds);
+    }
+}
+
+/// 50 viewers polling a summary over real sockets while a monitor probes `/api/v1/health`.
+mod load {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use axum::Router;
+    use axum::body::Bytes;
+    use axum::http::{Request, StatusCode, header};
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
+
+    const VIEWERS: usize = 50;
+
+    type Http = Client<HttpConnector, Empty<Bytes>>;
+
+    /// One GET; its status, ETag and time.
+    async fn get(
+        client: &Http,
+        uri: &str,
+        cookie: &str,
+        etag: Option<&str>,
+    ) -> (StatusCode, Option<String>, Duration) {
+        let started = Instant::now();
+        let mut req = Request::get(uri)
+            .header(header::COOKIE, cookie)
+            .header(header::ACCEPT_ENCODING, "gzip");
+        if let Some(tag) = etag {
+            req = req.header(header::IF_NONE_MATCH, tag);
+        }
+        let res = client
+            .request(req.body(Empty::new()).expect("request"))
+            .await
+            .expect("response");
+        let status = res.status();
+        let tag = res
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        res.into_body().collect().await.expect("body");
+        (status, tag, started.elapsed())
+    }
+
+    fn percentile(sorted: &[Duration], p: f64) -> f64 {
+        let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+        sorted[i].as_secs_f64() * 1e3
+    }
+
+    /// Serves `router` on a loopback port of `rt` (multi-threaded, where its pool lives) and
+    /// prints the figures.
+    pub fn run(
+        rt: &tokio::runtime::Runtime,
+        label: &str,
+        router: Router,
+        cookie: &str,
+        summary: &str,
+        seconds: u64,
+    ) {
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            tokio::spawn(async move {
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .await
+                .expect("serve");
+            });
+            let base = format!("http://{addr}");
+            let client: Http = Client::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(VIEWERS + 1)
+                .build_http();
+            // Polls that send back the ETag they hold (the console's), then full answers.
+            for conditional in [true, false] {
+                let stop = Arc::new(AtomicBool::new(false));
+                let mut viewers = Vec::new();
+                for _ in 0..VIEWERS {
+                    let (client, stop) = (client.clone(), stop.clone());
+                    let (uri, cookie) = (format!("{base}{summary}"), cookie.to_owned());
+                    viewers.push(tokio::spawn(async move {
+                        let mut times = Vec::new();
+                        let mut tag: Option<String> = None;
+                        while !stop.load(Ordering::Relaxed) {
+                            let held = if conditional { tag.as_deref() } else { None };
+                            let (status, etag, took) = get(&client, &uri, &cookie, held).await;
+                            assert!(
+                                status == StatusCode::OK || status == StatusCode::NOT_MODIFIED,
+                                "summary answered {status}"
+                            );
+                            tag = etag.or(tag);
+                            times.push(took);
+                        }
+                        times
+                    }));
+                }
+                let monitor = {
+                    let (client, stop) = (client.clone(), stop.clone());
+                    let uri = format!("{base}/api/v1/health");
+                    tokio::spawn(async move {
+                        let mut times = Vec::new();
+                        while !stop.load(Ordering::Relaxed) {
+                            let (status, _, took) = get(&client, &uri, "", None).await;
+                            assert_eq!(status, StatusCode::OK, "health");
+                            times.push(took);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        times
+                    })
+                };
+                let started = Instant::now();
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                stop.store(true, Ordering::Relaxed);
+                let mut times = Vec::new();
+                for v in viewers {
+                    times.extend(v.await.expect("viewer"));
+                }
+                let elapsed = started.elapsed().as_secs_f64();
+                let mut health = monitor.await.expect("monitor");
+                times.sort();
+                health.sort();
+                println!(
+                    "[{label}] load, {VIEWERS} viewers polling the 14-day summary{}: {} requests \
+                     in {elapsed:.1} s = {:.0} req/s; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+                     health p50 {:.2} ms, p99 {:.2} ms ({} probes)",
+                    if conditional {
+                        " with If-None-Match (304)"
+                    } else {
+                        " (full answers, gzip)"
+                    },
+                    times.len(),
+                    times.len() as f64 / elapsed,
+                    percentile(&times, 0.5),
+                    percentile(&times, 0.99),
+                    percentile(&times, 1.0),
+                    percentile(&health, 0.5),
+                    percentile(&health, 0.99),
+                    health.len(),
+                );
+            }
+        });
+    }
 }
 
 fn benches(c: &mut Criterion) {
