@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod demo;
 pub mod demo_traffic;
 pub mod error;
+pub mod guardian;
 pub mod http;
 mod server;
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[http::client_ip::Cidr]>,
     /// Per-session rate limit of the metric aggregate reads (per instance).
     pub read_limit: Arc<http::read_limit::ReadLimit>,
+    /// Wakes this instance's guardian after an ingestion batch is stored.
+    pub guardian: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             public_url: None,
             trusted_proxies: Arc::from([]),
             read_limit: Arc::default(),
+            guardian: Arc::default(),
         }
     }
 

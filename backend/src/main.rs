@@ -90,6 +90,20 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=10_000)
     )]
     db_pool_size: Option<u32>,
+
+    /// Whether the guardian rolls back live changes whose pre-registered criteria breach
+    /// (on or off).
+    #[arg(long, env = "ROLLGATE_GUARDIAN", value_name = "on|off", default_value = "on",
+          value_parser = parse_on_off)]
+    guardian: bool,
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("`{other}` is neither on nor off")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +176,7 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             config.public_url = args.public_url;
             config.trusted_proxies = args.trusted_proxies;
             config.db_pool_size = args.db_pool_size;
+            config.guardian = args.guardian;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
             Ok(runtime.block_on(rollgate::serve(config))?)

@@ -45,6 +45,8 @@ pub struct Config {
     /// Connections in the pool; `None` for the database's default
     /// ([`db::Backend::default_pool_size`]).
     pub db_pool_size: Option<u32>,
+    /// Run the guardian (automatic rollback on a breached criterion).
+    pub guardian: bool,
 }
 
 /// A public address as `--public-url` takes it: `http(s)://host[:port][/path]`, without a
@@ -80,6 +82,7 @@ impl Config {
             public_url: None,
             trusted_proxies: Vec::new(),
             db_pool_size: None,
+            guardian: true,
         }
     }
 }
@@ -171,8 +174,15 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .with_public_url(config.public_url.clone())
         .with_trusted_proxies(config.trusted_proxies.clone())
         .with_demo(config.demo);
+    let wake_guardian = state.guardian.clone();
     let router = app(state);
     let (stop, stopped) = watch::channel(false);
+    let guardian = config
+        .guardian
+        .then(|| crate::guardian::spawn(pool.clone(), wake_guardian, stopped.clone()));
+    if !config.guardian {
+        tracing::warn!("the guardian is off: breached criteria are not rolled back automatically");
+    }
     // The demo's simulated production app sends its windows through this very router.
     let traffic = config
         .demo
@@ -203,6 +213,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         && let Err(e) = task.await
     {
         tracing::error!(error = %e, "the demo traffic task failed");
+    }
+    if let Some(task) = guardian
+        && let Err(e) = task.await
+    {
+        tracing::error!(error = %e, "the guardian task failed");
     }
     if let Err(e) = housekeeping.await {
         tracing::error!(error = %e, "the housekeeping task failed");

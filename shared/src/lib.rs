@@ -52,6 +52,7 @@ pub mod change;
 pub mod comparison;
 pub mod error;
 pub mod feed;
+pub mod guardian;
 pub mod metrics;
 pub mod notices;
 pub mod paths;

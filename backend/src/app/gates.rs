@@ -12,7 +12,7 @@ use shared::approvals::{
 };
 use shared::auth::{Role, User};
 use shared::change::AiChange;
-use shared::comparison::{ReportOptions, report};
+use shared::comparison::{ComparisonReport, ReportOptions, report};
 use shared::metrics::ALL_SEGMENTS;
 use shared::rollout::RolloutState;
 use sqlx::AnyPool;
@@ -349,26 +349,19 @@ pub async fn sign(
     status(pool, &change, Some(stage)).await
 }
 
-/// The plan revision and the aggregate's metric verdicts since the canary started.
-async fn evidence(
-    pool: &AnyPool,
-    change: &AiChange,
-    plan_revision: i64,
-) -> Result<EvidenceSnapshot> {
-    let empty = EvidenceSnapshot {
-        plan_revision,
-        overall: None,
-        verdicts: vec![],
-    };
+/// The comparison report over the change's data since its canary started, as the console
+/// draws it (the aggregate's rows, every segment in the matrix) with the plan's criteria;
+/// `None` before the canary or without data.
+pub async fn stage_report(pool: &AnyPool, change: &AiChange) -> Result<Option<ComparisonReport>> {
     let Some(started) = db::transitions::entered_at(pool, &change.id, "canary").await? else {
-        return Ok(empty);
+        return Ok(None);
     };
     let from = OffsetDateTime::parse(&started, &Rfc3339)
         .map(OffsetDateTime::unix_timestamp)
         .map_err(|e| Error::internal(format!("stored transition time {started}: {e}")))?;
     let summary = metrics::summary_since(pool, &change.id, Some(from)).await?;
     if summary.windows == 0 {
-        return Ok(empty);
+        return Ok(None);
     }
     let opts = ReportOptions {
         segment: ALL_SEGMENTS.to_owned(),
@@ -379,7 +372,22 @@ async fn evidence(
         },
         ..ReportOptions::default()
     };
-    let report = report(&summary, &change.plan.criteria, &opts);
+    Ok(Some(report(&summary, &change.plan.criteria, &opts)))
+}
+
+/// The plan revision and the aggregate's metric verdicts since the canary started.
+async fn evidence(
+    pool: &AnyPool,
+    change: &AiChange,
+    plan_revision: i64,
+) -> Result<EvidenceSnapshot> {
+    let Some(report) = stage_report(pool, change).await? else {
+        return Ok(EvidenceSnapshot {
+            plan_revision,
+            overall: None,
+            verdicts: vec![],
+        });
+    };
     let name = |v: shared::stats::Verdict| {
         serde_json::to_value(v)
             .ok()

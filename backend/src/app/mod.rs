@@ -28,23 +28,52 @@ use shared::auth::{Role, User};
 use crate::db::audit::Who;
 use crate::error::{Error, Result};
 
-/// Who acts: a signed-in user, a demo user, or a person at the command line.
+/// Who acts: a signed-in user, a demo user, a person at the command line, or the guardian.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user: User,
     /// Where the request came from, for the audit log; `None` outside a request.
     pub address: Option<String>,
+    /// Whether `user` is an account (`false` for the guardian, which has none).
+    account: bool,
 }
 
 impl Actor {
     pub fn new(user: User, address: Option<String>) -> Self {
-        Actor { user, address }
+        Actor {
+            user,
+            address,
+            account: true,
+        }
+    }
+
+    /// The guardian (`crate::guardian`): Rollgate itself, acting on a change's metrics. It is no
+    /// account, so it cannot sign in or sign a gate; its transitions and audit rows carry the
+    /// name [`crate::guardian::ACTOR`] and no user id. It may roll back, as an engineer may.
+    pub fn guardian() -> Self {
+        Actor {
+            user: User {
+                id: String::new(),
+                email: crate::guardian::ACTOR.to_owned(),
+                name: "Guardian".to_owned(),
+                roles: vec![Role::Engineer],
+                disabled: false,
+                created_at: String::new(),
+            },
+            address: None,
+            account: false,
+        }
+    }
+
+    /// The account's id; `None` for the guardian.
+    pub fn user_id(&self) -> Option<&str> {
+        self.account.then_some(self.user.id.as_str())
     }
 
     /// The audit log's name for this actor.
     pub fn who(&self) -> Who {
         Who {
-            id: Some(self.user.id.clone()),
+            id: self.user_id().map(str::to_owned),
             label: self.user.email.clone(),
             address: self.address.clone(),
         }

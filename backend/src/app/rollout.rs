@@ -1,5 +1,5 @@
-//! Moving a rollout: advance, skip, roll back. The console (through the API), the demo seeding
-//! and, later, the guardian that rolls back on bad metrics and the command line all call
+//! Moving a rollout: advance, skip, roll back. The console (through the API), the demo seeding,
+//! the guardian that rolls back on bad metrics (`crate::guardian`) and the command line all call
 //! [`transition`] or [`apply`], so a move is checked and recorded one way.
 
 use shared::access::transition_roles;
@@ -94,7 +94,7 @@ pub async fn apply(
             action,
             to,
             actor: &actor.user.email,
-            actor_id: Some(&actor.user.id),
+            actor_id: actor.user_id(),
             reason,
             at,
         },

@@ -213,6 +213,16 @@ pub async fn open(pool: &AnyPool, limit: i64) -> Result<Vec<AiChange>> {
     rows.iter().map(from_row).collect()
 }
 
+/// The changes the guardian watches: at the canary or a ramp step.
+pub async fn live(pool: &AnyPool) -> Result<Vec<AiChange>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM changes WHERE state IN ('canary', 'ramp') \
+         ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(&sql).fetch_all(pool).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Moves a change to `to` inside the caller's transaction, provided it is still at
 /// `revision`. Returns `false` when it is not (someone else moved or edited it).
 pub(super) async fn set_state(

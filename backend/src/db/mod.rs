@@ -120,6 +120,8 @@ pub async fn begin(pool: &AnyPool) -> sqlx::Result<sqlx::Transaction<'static, sq
 
 /// Advisory lock keys, one per piece of work that must happen once across instances.
 pub const DEMO_SEED_LOCK: i64 = 7_423_011;
+/// Held (session-level) by the instance that runs the guardian's sweeps.
+pub const GUARDIAN_LOCK: i64 = 7_423_012;
 
 /// On PostgreSQL, a transaction holding the transaction-level advisory lock `key`: whoever
 /// else asks for the same key waits until this transaction ends (commit, rollback or drop), so

@@ -130,6 +130,7 @@ async fn ingest_metrics(
 ) -> Result<Json<IngestResult>> {
     token.authorize(&id)?;
     let stored = metrics::ingest(&state.pool, &id, batch).await?;
+    state.guardian.notify_one();
     tracing::debug!(change = %id, token = %token.id, accepted = stored.accepted,
                     replaced = stored.replaced, "metric windows stored");
     Ok(Json(IngestResult {

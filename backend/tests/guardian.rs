@@ -1,0 +1,203 @@
+//! The guardian: windows sent through the real ingestion route; a breach of a pre-registered
+//! criterion is rolled back once, as `guardian`, with a reason and the automatic notice; an A/A
+//! feed and a broken split are left alone.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{TestApp, each_database};
+use rollgate::guardian;
+use serde_json::{Value, json};
+
+fn at(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(rollgate::db::timestamp)
+        .expect("time")
+}
+
+/// A change at its 5 % canary, with an ingestion token.
+async fn canary(app: &TestApp) -> (String, String) {
+    let id = app.create_default().await;
+    app.transition(&id, &json!({ "action": "advance" })).await;
+    let d = app.transition(&id, &json!({ "action": "advance" })).await;
+    assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
+    let res = app
+        .post(
+            "/api/v1/tokens",
+            &json!({ "name": "guardian test", "change_id": id }),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    (
+        id,
+        res.json()["secret"].as_str().expect("secret").to_owned(),
+    )
+}
+
+/// One second of traffic after the canary started: `control` and `candidate` requests with
+/// a mean cost of 0.004 on control and `0.004 × (1 + lift)` on the candidate.
+async fn send(app: &TestApp, id: &str, token: &str, control: u64, candidate: u64, lift: f64) {
+    // Window times are whole seconds and may not lie in the future.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let end = time::OffsetDateTime::now_utc().unix_timestamp();
+    let window = |variant: &str, n: u64, mean: f64| {
+        json!({
+            "variant": variant,
+            "segment": "all",
+            "window_start": at(end - 1),
+            "window_end": at(end),
+            "requests": n,
+            "metrics": {
+                "cost_per_request": {
+                    "n": n,
+                    "sum": mean * n as f64,
+                    "sum_squares": (mean * mean + 0.001 * 0.001) * n as f64,
+                },
+            },
+        })
+    };
+    let body = json!({ "windows": [
+        window("control", control, 0.004),
+        window("candidate", candidate, 0.004 * (1.0 + lift)),
+    ] });
+    let res = app
+        .request(
+            Request::post(format!("/api/v1/changes/{id}/metrics"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+}
+
+async fn detail(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/api/v1/changes/{id}")).await.json()
+}
+
+#[tokio::test]
+async fn a_breach_is_rolled_back_once_by_the_guardian_with_its_reason() {
+    each_database(|app| async move {
+        let (id, token) = canary(&app).await;
+        send(&app, &id, &token, 19_000, 1_000, 0.30).await;
+        let (_, transitions) = app.counts().await;
+
+        // Two sweeps at once (two instances): one rollback between them.
+        let (a, b) = tokio::join!(guardian::sweep(&app.pool), guardian::sweep(&app.pool));
+        let done: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0].change_id, id);
+        assert!(
+            done[0]
+                .reason
+                .starts_with("Automatic rollback: cost_per_request in all: +30.0% ["),
+            "{}",
+            done[0].reason
+        );
+
+        let d = detail(&app, &id).await;
+        assert_eq!(d["change"]["state"], json!({ "stage": "rolled_back" }));
+        assert_eq!(d["change"]["traffic_percent"], 0.0);
+        let last = d["history"]
+            .as_array()
+            .and_then(|h| h.last())
+            .cloned()
+            .unwrap();
+        assert_eq!(last["actor"], guardian::ACTOR);
+        assert_eq!(last["action"], "roll_back");
+        assert_eq!(last["reason"].as_str(), Some(done[0].reason.as_str()));
+        assert_eq!(app.counts().await.1, transitions + 1);
+
+        // The automatic notice went out, once, naming the reason.
+        let notices = app.get(&format!("/api/v1/changes/{id}/notices")).await;
+        assert_eq!(notices.status, StatusCode::OK, "{}", notices.text());
+        let text = notices.text();
+        assert_eq!(text.matches("Automatic rollback").count(), 1, "{text}");
+
+        // The audit log names the guardian.
+        let audit = app.get("/api/v1/audit?action=change.roll_back").await;
+        assert!(audit.text().contains(guardian::ACTOR), "{}", audit.text());
+
+        // Judged again: nothing left to do.
+        assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
+        assert_eq!(app.counts().await.1, transitions + 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_aa_feed_and_a_broken_split_are_left_alone() {
+    each_database(|app| async move {
+        let (id, token) = canary(&app).await;
+        for _ in 0..3 {
+            send(&app, &id, &token, 19_000, 1_000, 0.0).await;
+            assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
+        }
+        assert_eq!(
+            detail(&app, &id).await["change"]["state"],
+            json!({ "stage": "canary" })
+        );
+
+        // A breach seen through a split far from the plan's 5 %: not trusted, not acted on.
+        let (id, token) = canary(&app).await;
+        send(&app, &id, &token, 10_000, 10_000, 0.30).await;
+        assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
+        assert_eq!(
+            detail(&app, &id).await["change"]["state"],
+            json!({ "stage": "canary" })
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_task_acts_when_woken_by_an_ingestion() {
+    each_database(|app| async move {
+        let (id, token) = canary(&app).await;
+        send(&app, &id, &token, 19_000, 1_000, 0.30).await;
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = guardian::spawn(app.pool.clone(), wake.clone(), stopped);
+        wake.notify_one();
+        let mut state = Value::Null;
+        for _ in 0..100 {
+            state = detail(&app, &id).await["change"]["state"].clone();
+            if state == json!({ "stage": "rolled_back" }) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(state, json!({ "stage": "rolled_back" }));
+        stop.send(true).unwrap();
+        task.await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn in_the_demo_the_breaching_canary_is_rolled_back_and_the_ramp_goes_on() {
+    each_database(|app| async move {
+        assert!(app.seed_demo().await);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let instance = rollgate::demo_traffic::Instance::generate();
+        rollgate::demo_traffic::prepare(&app.router, &app.pool, &instance, now)
+            .await
+            .expect("demo backfill");
+        let done = guardian::sweep(&app.pool).await.expect("sweep");
+        let live = rollgate::db::changes::live(&app.pool).await.expect("live");
+        let mut rolled = Vec::new();
+        for r in &done {
+            let d = detail(&app, &r.change_id).await;
+            rolled.push(d["change"]["title"].as_str().unwrap_or_default().to_owned());
+        }
+        assert_eq!(rolled.len(), 1, "{rolled:?} {done:?}");
+        assert!(
+            rolled[0].starts_with("Shorter billing answers"),
+            "{rolled:?}"
+        );
+        assert!(!live.is_empty());
+    })
+    .await;
+}
