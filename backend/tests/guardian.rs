@@ -37,7 +37,7 @@ async fn canary(app: &TestApp) -> (String, String) {
 
 /// One second of traffic after the canary started: `control` and `candidate` requests with
 /// a mean cost of 0.004 on control and `0.004 × (1 + lift)` on the candidate.
-async fn send(app: &TestApp, id: &str, token: &str, control: u64, candidate: u64, lift: f64) {
+async fn windows(control: u64, candidate: u64, lift: f64) -> Value {
     // Window times are whole seconds and may not lie in the future.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let end = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -57,10 +57,14 @@ async fn send(app: &TestApp, id: &str, token: &str, control: u64, candidate: u64
             },
         })
     };
-    let body = json!({ "windows": [
+    json!({ "windows": [
         window("control", control, 0.004),
         window("candidate", candidate, 0.004 * (1.0 + lift)),
-    ] });
+    ] })
+}
+
+async fn send(app: &TestApp, id: &str, token: &str, control: u64, candidate: u64, lift: f64) {
+    let body = windows(control, candidate, lift).await;
     let res = app
         .request(
             Request::post(format!("/api/v1/changes/{id}/metrics"))
@@ -200,4 +204,190 @@ async fn in_the_demo_the_breaching_canary_is_rolled_back_and_the_ramp_goes_on() 
         assert!(!live.is_empty());
     })
     .await;
+}
+
+/// A `rollgate serve` process on `url`, its stderr collected.
+struct Instance {
+    child: std::process::Child,
+    port: u16,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Instance {
+    fn start(url: &str, dir: &std::path::Path) -> Instance {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rollgate"))
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                url,
+            ])
+            .args(["--dist", &dir.display().to_string()])
+            .env("RUST_LOG", "info")
+            .env_remove("ROLLGATE_DEMO")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn rollgate serve");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let instance = Instance { child, port, log };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return instance;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("rollgate serve did not listen: {}", instance.log());
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn leads(&self) -> bool {
+        self.log().contains("now runs the guardian's sweeps")
+    }
+
+    /// Sends windows to this instance over HTTP; the answer's status line.
+    fn ingest(&self, id: &str, token: &str, body: &Value) -> String {
+        use std::io::{Read, Write};
+        let body = body.to_string();
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        write!(
+            stream,
+            "POST /api/v1/changes/{id}/metrics HTTP/1.1\r\nHost: localhost\r\n\
+             Connection: close\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer.lines().next().unwrap_or_default().to_owned()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls until the change is rolled back, for at most `limit`; how long it took.
+async fn rolled_back_within(
+    app: &TestApp,
+    id: &str,
+    limit: std::time::Duration,
+) -> Option<std::time::Duration> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if detail(app, id).await["change"]["state"] == json!({ "stage": "rolled_back" }) {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// Two instances on one PostgreSQL database: an ingestion on either is judged at once and
+/// rolled back once; when the instance holding the lease is killed (-9), the other takes the
+/// sweeps over and acts on a breach nobody woke it for, within 15 s.
+#[tokio::test]
+async fn two_instances_act_once_and_one_takes_over_when_the_leader_dies() {
+    let Ok(admin_url) = std::env::var(common::POSTGRES_ENV) else {
+        eprintln!("PostgreSQL test skipped: set {}", common::POSTGRES_ENV);
+        return;
+    };
+    use sqlx::{Connection, Executor};
+    let name = format!("rollgate_t_{}", uuid::Uuid::now_v7().simple());
+    sqlx::any::install_default_drivers();
+    let mut admin = sqlx::AnyConnection::connect(&admin_url)
+        .await
+        .expect("admin");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create database");
+    let url = common::with_database(&admin_url, &name);
+    let dist = tempfile::tempdir().expect("tempdir");
+    common::write_dist(dist.path());
+    let app = common::connect(&url, dist.path()).await;
+
+    let a = Instance::start(&url, dist.path());
+    let b = Instance::start(&url, dist.path());
+    let mut leader_known = false;
+    for _ in 0..100 {
+        if a.leads() != b.leads() {
+            leader_known = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        leader_known,
+        "no single leader:\n{}\n---\n{}",
+        a.log(),
+        b.log()
+    );
+    let (leader, other) = if a.leads() { (a, b) } else { (b, a) };
+
+    // Sent to the instance without the lease: it judges on the spot; one rollback.
+    let (id, token) = canary(&app).await;
+    let (_, before) = app.counts().await;
+    let status = other.ingest(&id, &token, &windows(19_000, 1_000, 0.30).await);
+    assert!(status.contains("200"), "{status}");
+    let took = rolled_back_within(&app, &id, std::time::Duration::from_secs(10)).await;
+    assert!(took.is_some(), "not rolled back:\n{}", other.log());
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(app.counts().await.1, before + 1);
+
+    // The leader dies; a breach arrives that wakes nobody (stored in-process here).
+    let mut leader = leader;
+    leader.child.kill().expect("kill -9");
+    leader.child.wait().expect("reaped");
+    let (id, token) = canary(&app).await;
+    send(&app, &id, &token, 19_000, 1_000, 0.30).await;
+    let took = rolled_back_within(&app, &id, std::time::Duration::from_secs(15)).await;
+    assert!(
+        took.is_some(),
+        "the survivor did not take over:\n{}",
+        other.log()
+    );
+    assert!(other.leads());
+    eprintln!("taken over and rolled back in {:?}", took.unwrap());
+    let history = detail(&app, &id).await["history"].clone();
+    let rollbacks = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["action"] == "roll_back")
+        .count();
+    assert_eq!(rollbacks, 1);
+
+    drop(other);
+    drop(leader);
+    app.pool.close().await;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .expect("drop database");
 }

@@ -163,7 +163,7 @@ where
 }
 
 /// `postgres://u@h:5432/admin?x=y` with another database name.
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
