@@ -27,3 +27,8 @@ CREATE TABLE metric_rollups (
     metrics     TEXT NOT NULL,
     PRIMARY KEY (change_id, width, bucket, variant, segment)
 );
+
+-- Raised by every ingestion and catalogue edit of the change, in their transaction: an
+-- instance keeps the aggregates it answered for one version and answers polls from memory
+-- while the version stands (`http::etag::Answers`).
+ALTER TABLE changes ADD COLUMN metrics_version BIGINT NOT NULL DEFAULT 0;

@@ -52,6 +52,8 @@ pub struct AppState {
     pub read_limit: Arc<http::read_limit::ReadLimit>,
     /// Wakes this instance's guardian after an ingestion batch is stored.
     pub guardian: Arc<tokio::sync::Notify>,
+    /// The metric aggregates this instance answered, by version (`http::etag::Answers`).
+    pub answers: Arc<http::etag::Answers>,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             trusted_proxies: Arc::from([]),
             read_limit: Arc::default(),
             guardian: Arc::default(),
+            answers: Arc::default(),
         }
     }
 

@@ -22,6 +22,14 @@ pub const MAX_METRICS: usize = 100;
 /// Longest metric key; keys are `[a-z0-9_]`.
 pub const MAX_KEY: usize = 64;
 
+/// The version of the change's metrics: raised by every ingestion and catalogue edit, so an
+/// aggregate computed at one version stays right while it stands; 404 when there is no change.
+pub async fn version(pool: &AnyPool, id: &str) -> Result<i64> {
+    db::metrics::version(pool, id)
+        .await?
+        .ok_or_else(|| Error::not_found("change"))
+}
+
 /// The change's catalogue, or 404.
 pub async fn catalogue(pool: &AnyPool, id: &str) -> Result<Vec<MetricDef>> {
     db::metrics::catalogue(pool, id)
@@ -243,7 +251,7 @@ async fn summary_between(
         to,
         segment: None,
     };
-    let windows = db::rollups::read(pool, id, sel, &keys, None).await?;
+    let windows = db::rollups::read(pool, id, sel, &keys, None, false).await?;
     aggregate::summarize(catalogue, &windows).map_err(aggregate_error)
 }
 
@@ -288,13 +296,22 @@ pub async fn series(pool: &AnyPool, id: &str, request: SeriesRequest) -> Result<
         segment: (segment != ALL_SEGMENTS).then_some(segment.as_str()),
     };
     // The width first, from the coarsest rows (their times are the windows'), then the
-    // metric from the widest rollups that fit in the series' buckets.
-    let outline = db::rollups::read(pool, id, sel, &[], None).await?;
+    // metric from the widest rollups that fit in the series' buckets (all segments together
+    // have rollups of their own).
+    let together = sel.segment.is_none();
+    let outline = db::rollups::read(pool, id, sel, &[], None, false).await?;
     let widest = aggregate::series_width(&outline, request.resolution)
         .and_then(|width| aggregate::widest_for_series(width, from))
         .unwrap_or(0);
-    let windows =
-        db::rollups::read(pool, id, sel, &[request.metric.as_str()], Some(widest)).await?;
+    let windows = db::rollups::read(
+        pool,
+        id,
+        sel,
+        &[request.metric.as_str()],
+        Some(widest),
+        together,
+    )
+    .await?;
     let (width, points) =
         aggregate::series(&windows, from, request.resolution).map_err(aggregate_error)?;
     Ok(MetricSeries {

@@ -58,8 +58,10 @@ pub async fn lock(pool: &AnyPool, change_id: &str) -> Result<Option<Writer>> {
     let mut tx = super::begin(pool).await?;
     // A write first, not a read: it takes the lock before anything is read, and on SQLite a
     // transaction that reads and then writes can fail with SQLITE_BUSY instead of waiting.
+    // It also raises the version the answers kept in memory are checked against (a write that
+    // is rolled back leaves it as it was).
     let locked =
-        sqlx::query("UPDATE changes SET metric_catalogue = metric_catalogue WHERE id = $1")
+        sqlx::query("UPDATE changes SET metrics_version = metrics_version + 1 WHERE id = $1")
             .bind(change_id)
             .execute(&mut *tx)
             .await?;
@@ -202,14 +204,7 @@ impl Writer {
                 }
             }
         }
-        super::rollups::update(
-            &mut self.tx,
-            &self.change_id,
-            windows
-                .iter()
-                .map(|w| (w.start, w.variant, w.segment.as_str())),
-        )
-        .await?;
+        super::rollups::update(&mut self.tx, &self.change_id, windows).await?;
         self.tx.commit().await?;
         Ok(Stored {
             accepted: windows.len() as u64,
@@ -253,6 +248,19 @@ impl Writer {
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// The version of the change's metrics (see migration 0010); `None` when there is no such
+/// change.
+pub async fn version(pool: &AnyPool, change_id: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query("SELECT metrics_version FROM changes WHERE id = $1")
+            .bind(change_id)
+            .fetch_optional(pool)
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?,
+    )
 }
 
 /// The change's catalogue (its own or the default); `None` when there is no such change.

@@ -9,10 +9,10 @@
 //! exactly like a new one, and costs the windows of the touched hours only. Readers call
 //! [`read`], which asks `shared::aggregate::sources` which rows hold the selected windows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use shared::aggregate::{Source, Window, sources};
-use shared::metrics::{MetricValue, Variant};
+use shared::metrics::{MetricValue, ParsedWindow, Variant};
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
 use super::metrics::{Selection, decode, decode_all, to_json, windows};
@@ -44,6 +44,18 @@ struct Rollup {
 }
 
 impl Rollup {
+    fn of(w: &ParsedWindow) -> Rollup {
+        Rollup {
+            windows: 1,
+            first_start: w.start,
+            last_start: w.start,
+            last_end: w.end,
+            shortest: w.end - w.start,
+            requests: w.requests,
+            metrics: w.values.clone(),
+        }
+    }
+
     fn add(&mut self, other: Rollup) -> std::result::Result<(), String> {
         self.windows = self.windows.saturating_add(other.windows);
         self.first_start = self.first_start.min(other.first_start);
@@ -63,122 +75,89 @@ impl Rollup {
     }
 }
 
-/// Brings the rollups up to date with the windows stored in `tx` that start at the given
-/// times, variants and segments (the batch just stored, or every window of a change).
-pub(super) async fn update<'a>(
+/// The segment of the rollups that sum every segment together (a series of all segments reads
+/// them); no window has it, since a window's segment is never empty.
+const TOGETHER: &str = "";
+
+/// Brings the rollups up to date with a batch just stored in `tx`: every hour a window of the
+/// batch starts in, for its variant and segment and for all segments together; every day such
+/// an hour falls in; and the whole history of each variant and segment touched. The batch's
+/// windows are added from memory; the stored windows and rollups around them are read, skipping
+/// those the batch replaces, so each row is a fresh sum.
+pub(super) async fn update(
     tx: &mut Transaction<'static, Any>,
     change_id: &str,
-    touched: impl Iterator<Item = (i64, Variant, &'a str)>,
+    batch: &[ParsedWindow],
 ) -> Result<()> {
-    let hours: BTreeSet<Key> = touched
-        .map(|(start, v, s)| (start.div_euclid(HOUR) * HOUR, v, s.to_owned()))
-        .collect();
-    if hours.is_empty() {
-        return Ok(());
-    }
-    let sums = sum_into(tx, change_id, None, HOUR, &hours).await?;
-    upsert(tx, change_id, HOUR, sums).await?;
-    let days: BTreeSet<Key> = hours
+    let touched: Vec<(i64, Variant, &str)> = batch
         .iter()
-        .map(|(h, v, s)| (h.div_euclid(DAY) * DAY, *v, s.clone()))
+        .map(|w| (w.start, w.variant, w.segment.as_str()))
         .collect();
-    let sums = sum_into(tx, change_id, Some(HOUR), DAY, &days).await?;
-    upsert(tx, change_id, DAY, sums).await?;
-    let arms: BTreeSet<Key> = days.into_iter().map(|(_, v, s)| (0, v, s)).collect();
-    let sums = sum_into(tx, change_id, Some(DAY), WHOLE, &arms).await?;
-    upsert(tx, change_id, WHOLE, sums).await
+    let sent: HashSet<(i64, i64, Variant, &str)> = batch
+        .iter()
+        .map(|w| (w.start, w.end, w.variant, w.segment.as_str()))
+        .collect();
+    let mut hours = sum_windows(tx, change_id, &touched, &sent).await?;
+    for w in batch {
+        let key = (bucket(w.start, HOUR), w.variant, w.segment.clone());
+        add(change_id, &mut hours, key, Rollup::of(w))?;
+    }
+    roll_up(tx, change_id, hours).await
 }
 
-/// Sums the rows of `source` (the windows when `None`, else the rollups of that width) into
-/// buckets of `width`, for the buckets in `wanted` only.
-async fn sum_into(
+/// Rebuilds every rollup of the windows that start at the given times, variants and segments,
+/// reading the windows themselves.
+async fn rebuild(
+    tx: &mut Transaction<'static, Any>,
+    change_id: &str,
+    touched: &[(i64, Variant, &str)],
+) -> Result<()> {
+    let hours = sum_windows(tx, change_id, touched, &HashSet::new()).await?;
+    roll_up(tx, change_id, hours).await
+}
+
+/// The stored windows (but those in `skip`) of the hours, variants and segments of `touched`,
+/// summed per hour.
+async fn sum_windows(
     conn: &mut AnyConnection,
     change_id: &str,
-    source: Option<i64>,
-    width: i64,
-    wanted: &BTreeSet<Key>,
+    touched: &[(i64, Variant, &str)],
+    skip: &HashSet<(i64, i64, Variant, &str)>,
 ) -> Result<BTreeMap<Key, Rollup>> {
-    // Runs of nearby buckets, each read with one range query.
-    let mut runs: Vec<(Option<i64>, Option<i64>)> = Vec::new();
-    if width == WHOLE {
-        runs.push((None, None));
-    } else {
-        let starts: BTreeSet<i64> = wanted.iter().map(|k| k.0).collect();
-        for start in starts {
-            match runs.last_mut() {
-                Some((_, Some(end))) if start - *end <= RUN_GAP => *end = start + width,
-                _ => runs.push((Some(start), Some(start + width))),
-            }
-        }
-    }
-    let mut sums: BTreeMap<Key, Rollup> = BTreeMap::new();
-    for (from, to) in runs {
-        let rows = match source {
-            None => window_rows(conn, change_id, from, to).await?,
-            Some(w) => rollup_rows(conn, change_id, w, from, to).await?,
-        };
-        for (start, variant, segment, rollup) in rows {
-            let bucket = if width == WHOLE {
-                0
-            } else {
-                start.div_euclid(width) * width
-            };
-            let key = (bucket, variant, segment);
-            if !wanted.contains(&key) {
+    let wanted: BTreeSet<(i64, Variant, &str)> = touched
+        .iter()
+        .map(|&(start, v, s)| (bucket(start, HOUR), v, s))
+        .collect();
+    let mut hours = BTreeMap::new();
+    for (from, to) in runs(wanted.iter().map(|k| k.0), HOUR) {
+        let rows = sqlx::query(
+            "SELECT variant, segment, window_start, window_end, requests, metrics \
+             FROM metric_windows WHERE change_id = $1 AND window_start >= $2 \
+             AND window_start < $3",
+        )
+        .bind(change_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            let variant = parse_variant(change_id, &row.try_get::<String, _>(0)?)?;
+            let segment: String = row.try_get(1)?;
+            let start: i64 = row.try_get(2)?;
+            let end: i64 = row.try_get(3)?;
+            if skip.contains(&(start, end, variant, segment.as_str()))
+                || !wanted.contains(&(bucket(start, HOUR), variant, segment.as_str()))
+            {
                 continue;
             }
-            match sums.entry(key) {
-                std::collections::btree_map::Entry::Occupied(mut e) => {
-                    e.get_mut().add(rollup).map_err(|why| {
-                        Error::internal(format!(
-                            "change {change_id}: stored windows do not add up: {why}"
-                        ))
-                    })?;
-                }
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert(rollup);
-                }
-            }
-        }
-    }
-    Ok(sums)
-}
-
-/// A stored row read whole: its start (window start or bucket), variant, segment and sums.
-type Row4 = (i64, Variant, String, Rollup);
-
-async fn window_rows(
-    conn: &mut AnyConnection,
-    change_id: &str,
-    from: Option<i64>,
-    to: Option<i64>,
-) -> Result<Vec<Row4>> {
-    let rows = sqlx::query(
-        "SELECT variant, segment, window_start, window_end, requests, metrics \
-         FROM metric_windows WHERE change_id = $1 AND window_start >= $2 AND window_start < $3",
-    )
-    .bind(change_id)
-    .bind(from.unwrap_or(i64::MIN))
-    .bind(to.unwrap_or(i64::MAX))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let start: i64 = row.try_get(2)?;
-        let end: i64 = row.try_get(3)?;
-        let requests: i64 = row.try_get(4)?;
-        let text: String = row.try_get(5)?;
-        let corrupt = |what: String| {
-            Error::internal(format!(
-                "change {change_id}: stored window at {start} does not parse: {what}"
-            ))
-        };
-        let variant: String = row.try_get(0)?;
-        out.push((
-            start,
-            Variant::parse(&variant).ok_or_else(|| corrupt(variant.clone()))?,
-            row.try_get(1)?,
-            Rollup {
+            let corrupt = |what: String| {
+                Error::internal(format!(
+                    "change {change_id}: stored window at {start} does not parse: {what}"
+                ))
+            };
+            let requests: i64 = row.try_get(4)?;
+            let text: String = row.try_get(5)?;
+            let window = Rollup {
                 windows: 1,
                 first_start: start,
                 last_start: start,
@@ -186,35 +165,177 @@ async fn window_rows(
                 shortest: end - start,
                 requests: u64::try_from(requests).map_err(|e| corrupt(e.to_string()))?,
                 metrics: decode_all(&text).map_err(|e| corrupt(e.to_string()))?,
-            },
-        ));
+            };
+            add(
+                change_id,
+                &mut hours,
+                (bucket(start, HOUR), variant, segment),
+                window,
+            )?;
+        }
     }
-    Ok(out)
+    Ok(hours)
+}
+
+/// Writes the fresh `hours` (per variant and segment) and everything summed from them: the
+/// same hours for all segments together, the days they fall in (per segment and together)
+/// and the whole history of each variant and segment. Stored rows of the same days and
+/// histories are read, skipping those the fresh ones replace.
+async fn roll_up(
+    tx: &mut Transaction<'static, Any>,
+    change_id: &str,
+    hours: BTreeMap<Key, Rollup>,
+) -> Result<()> {
+    if hours.is_empty() {
+        return Ok(());
+    }
+    let together_wanted: BTreeSet<(i64, Variant)> = hours.keys().map(|k| (k.0, k.1)).collect();
+    let days_wanted: BTreeSet<(i64, Variant, &str)> = hours
+        .keys()
+        .flat_map(|(h, v, s)| {
+            [
+                (bucket(*h, DAY), *v, s.as_str()),
+                (bucket(*h, DAY), *v, TOGETHER),
+            ]
+        })
+        .collect();
+    let mut together: BTreeMap<Key, Rollup> = BTreeMap::new();
+    let mut days: BTreeMap<Key, Rollup> = BTreeMap::new();
+    // The stored hours of the days touched: other segments' rows of a touched hour go into
+    // its all-segments row, untouched hours into their days.
+    for (from, to) in runs(days_wanted.iter().map(|k| k.0), DAY) {
+        for (start, variant, segment, rollup) in
+            rollup_rows(tx, change_id, HOUR, from, to, |b, v, s| {
+                if s == TOGETHER {
+                    !together_wanted.contains(&(b, v))
+                        && days_wanted.contains(&(bucket(b, DAY), v, s))
+                } else {
+                    !hours.contains_key(&(b, v, s.to_owned()))
+                        && (together_wanted.contains(&(b, v))
+                            || days_wanted.contains(&(bucket(b, DAY), v, s)))
+                }
+            })
+            .await?
+        {
+            let day = bucket(start, DAY);
+            if segment != TOGETHER && together_wanted.contains(&(start, variant)) {
+                add(
+                    change_id,
+                    &mut together,
+                    (start, variant, TOGETHER.to_owned()),
+                    rollup.clone(),
+                )?;
+            }
+            if days_wanted.contains(&(day, variant, segment.as_str())) {
+                add(change_id, &mut days, (day, variant, segment), rollup)?;
+            }
+        }
+    }
+    for (key, rollup) in &hours {
+        add(
+            change_id,
+            &mut together,
+            (key.0, key.1, TOGETHER.to_owned()),
+            rollup.clone(),
+        )?;
+    }
+    for (key, rollup) in hours.iter().chain(&together) {
+        add(
+            change_id,
+            &mut days,
+            (bucket(key.0, DAY), key.1, key.2.clone()),
+            rollup.clone(),
+        )?;
+    }
+    let arms: BTreeSet<(Variant, &str)> = hours.keys().map(|k| (k.1, k.2.as_str())).collect();
+    let mut whole: BTreeMap<Key, Rollup> = BTreeMap::new();
+    for (_, variant, segment, rollup) in rollup_rows(tx, change_id, DAY, None, None, |b, v, s| {
+        s != TOGETHER && arms.contains(&(v, s)) && !days.contains_key(&(b, v, s.to_owned()))
+    })
+    .await?
+    {
+        add(change_id, &mut whole, (0, variant, segment), rollup)?;
+    }
+    for (key, rollup) in days.iter().filter(|(k, _)| k.2 != TOGETHER) {
+        add(
+            change_id,
+            &mut whole,
+            (0, key.1, key.2.clone()),
+            rollup.clone(),
+        )?;
+    }
+    upsert(tx, change_id, HOUR, hours.into_iter().chain(together)).await?;
+    upsert(tx, change_id, DAY, days.into_iter()).await?;
+    upsert(tx, change_id, WHOLE, whole.into_iter()).await
+}
+
+fn bucket(start: i64, width: i64) -> i64 {
+    start.div_euclid(width) * width
+}
+
+/// Ranges `[from, to)` covering buckets of `width` starting at `starts`, nearby ones together.
+fn runs(starts: impl Iterator<Item = i64>, width: i64) -> Vec<(i64, i64)> {
+    let starts: BTreeSet<i64> = starts.collect();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for start in starts {
+        match out.last_mut() {
+            Some((_, end)) if start - *end <= RUN_GAP => *end = start + width,
+            _ => out.push((start, start + width)),
+        }
+    }
+    out
+}
+
+fn add(change_id: &str, sums: &mut BTreeMap<Key, Rollup>, key: Key, rollup: Rollup) -> Result<()> {
+    match sums.entry(key) {
+        std::collections::btree_map::Entry::Occupied(mut e) => {
+            e.get_mut().add(rollup).map_err(|why| {
+                Error::internal(format!(
+                    "change {change_id}: stored windows do not add up: {why}"
+                ))
+            })
+        }
+        std::collections::btree_map::Entry::Vacant(e) => {
+            e.insert(rollup);
+            Ok(())
+        }
+    }
+}
+
+fn parse_variant(change_id: &str, text: &str) -> Result<Variant> {
+    Variant::parse(text)
+        .ok_or_else(|| Error::internal(format!("change {change_id}: stored variant {text}")))
 }
 
 const ROLLUP_COLUMNS: &str = "variant, segment, bucket, windows, first_start, last_start, \
                               last_end, shortest, requests, metrics";
 
+/// Stored rollups of `width` with buckets in `[from, to)`, those `keep(bucket, variant,
+/// segment)` accepts, decoded whole.
 async fn rollup_rows(
     conn: &mut AnyConnection,
     change_id: &str,
     width: i64,
-    from: Option<i64>,
-    to: Option<i64>,
-) -> Result<Vec<Row4>> {
+    from: impl Into<Option<i64>>,
+    to: impl Into<Option<i64>>,
+    keep: impl Fn(i64, Variant, &str) -> bool,
+) -> Result<Vec<(i64, Variant, String, Rollup)>> {
     let rows = sqlx::query(&format!(
         "SELECT {ROLLUP_COLUMNS} FROM metric_rollups \
          WHERE change_id = $1 AND width = $2 AND bucket >= $3 AND bucket < $4"
     ))
     .bind(change_id)
     .bind(width)
-    .bind(from.unwrap_or(i64::MIN))
-    .bind(to.unwrap_or(i64::MAX))
+    .bind(from.into().unwrap_or(i64::MIN))
+    .bind(to.into().unwrap_or(i64::MAX))
     .fetch_all(&mut *conn)
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
+    let mut out = Vec::new();
     for row in rows {
         let (variant, segment, bucket, mut head) = rollup_head(change_id, &row)?;
+        if !keep(bucket, variant, &segment) {
+            continue;
+        }
         let text: String = row.try_get(9)?;
         head.metrics = decode_all(&text).map_err(|e| {
             Error::internal(format!(
@@ -259,9 +380,9 @@ async fn upsert(
     conn: &mut AnyConnection,
     change_id: &str,
     width: i64,
-    sums: BTreeMap<Key, Rollup>,
+    sums: impl Iterator<Item = (Key, Rollup)>,
 ) -> Result<()> {
-    let sums: Vec<(Key, Rollup)> = sums.into_iter().collect();
+    let sums: Vec<(Key, Rollup)> = sums.collect();
     for chunk in sums.chunks(ROWS_PER_UPSERT) {
         let mut sql = String::from(
             "INSERT INTO metric_rollups (change_id, width, bucket, variant, segment, windows, \
@@ -314,6 +435,7 @@ pub async fn read(
     sel: Selection<'_>,
     metrics: &[&str],
     widest: Option<i64>,
+    together: bool,
 ) -> Result<Vec<Window>> {
     let mut out = Vec::new();
     for source in sources(sel.from, sel.to, widest) {
@@ -334,18 +456,20 @@ pub async fn read(
             "SELECT {ROLLUP_COLUMNS} FROM metric_rollups \
              WHERE change_id = $1 AND width = $2 AND bucket >= $3 AND bucket < $4"
         );
-        if sel.segment.is_some() {
-            sql.push_str(" AND segment = $5");
-        }
+        // One segment's rows, the all-segments rows, or every segment's.
+        let segment = sel.segment.or(together.then_some(TOGETHER));
+        sql.push_str(if segment.is_some() {
+            " AND segment = $5"
+        } else {
+            " AND segment <> $5"
+        });
         sql.push_str(" ORDER BY bucket");
-        let mut query = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(change_id)
             .bind(width)
             .bind(from.unwrap_or(i64::MIN))
-            .bind(to.unwrap_or(i64::MAX));
-        if let Some(segment) = sel.segment {
-            query = query.bind(segment);
-        }
+            .bind(to.unwrap_or(i64::MAX))
+            .bind(segment.unwrap_or(TOGETHER));
         for row in query.fetch_all(pool).await? {
             let (variant, segment, bucket, head) = rollup_head(change_id, &row)?;
             let text: String = row.try_get(9)?;
@@ -433,11 +557,10 @@ pub(super) async fn rebuild_if_missing(
     if touched.is_empty() {
         return Ok(false);
     }
-    update(
-        tx,
-        change_id,
-        touched.iter().map(|(t, v, s)| (*t, *v, s.as_str())),
-    )
-    .await?;
+    let touched: Vec<(i64, Variant, &str)> = touched
+        .iter()
+        .map(|(t, v, s)| (*t, *v, s.as_str()))
+        .collect();
+    rebuild(tx, change_id, &touched).await?;
     Ok(true)
 }

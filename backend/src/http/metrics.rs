@@ -11,6 +11,7 @@
 //! the transfer and the parsing, not the query the limit protects.
 
 use axum::extract::State;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use shared::access::{AnyUser, Editors};
 use shared::api::{ErrorBody, MetricCatalogue};
@@ -176,11 +177,18 @@ async fn metric_summary(
     Query(query): Query<SummaryQuery>,
     if_none_match: IfNoneMatch,
     caller: Require<AnyUser>,
-) -> Result<Tagged<MetricSummary>> {
+) -> Result<Response> {
     state.read_limit.take(&caller.session_id)?;
-    let summary =
-        metrics::summary(&state.pool, &id, query.from.as_deref(), query.to.as_deref()).await?;
-    Ok(Tagged::new(summary, if_none_match))
+    let version = metrics::version(&state.pool, &id).await?;
+    let (from, to) = (query.from.as_deref(), query.to.as_deref());
+    let key = format!("summary\0{id}\0{from:?}\0{to:?}");
+    let answer = state
+        .answers
+        .get_or_compute(key, version, || async {
+            Tagged::of(&metrics::summary(&state.pool, &id, from, to).await?)
+        })
+        .await?;
+    Ok(answer.respond(&if_none_match))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -226,8 +234,13 @@ async fn metric_series(
     Query(query): Query<SeriesQuery>,
     if_none_match: IfNoneMatch,
     caller: Require<AnyUser>,
-) -> Result<Tagged<MetricSeries>> {
+) -> Result<Response> {
     state.read_limit.take(&caller.session_id)?;
+    let version = metrics::version(&state.pool, &id).await?;
+    let key = format!(
+        "series\0{id}\0{}\0{:?}\0{:?}\0{:?}\0{:?}",
+        query.metric, query.segment, query.resolution, query.from, query.to
+    );
     let request = metrics::SeriesRequest {
         metric: query.metric,
         segment: query.segment,
@@ -235,8 +248,11 @@ async fn metric_series(
         from: query.from,
         to: query.to,
     };
-    Ok(Tagged::new(
-        metrics::series(&state.pool, &id, request).await?,
-        if_none_match,
-    ))
+    let answer = state
+        .answers
+        .get_or_compute(key, version, || async {
+            Tagged::of(&metrics::series(&state.pool, &id, request).await?)
+        })
+        .await?;
+    Ok(answer.respond(&if_none_match))
 }

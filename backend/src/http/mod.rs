@@ -31,7 +31,7 @@ mod changes;
 pub mod client_ip;
 mod console;
 mod deliveries;
-mod etag;
+pub mod etag;
 pub mod extract;
 mod feed;
 mod health;
