@@ -45,6 +45,9 @@ pub struct Config {
     /// Connections in the pool; `None` for the database's default
     /// ([`db::Backend::default_pool_size`]).
     pub db_pool_size: Option<u32>,
+    /// Requests a second per session on the expensive reads (bursts of twice as many);
+    /// `None` for [`crate::http::read_limit::DEFAULT_RATE`] and its burst.
+    pub read_rate_limit: Option<u32>,
 }
 
 /// A public address as `--public-url` takes it: `http(s)://host[:port][/path]`, without a
@@ -80,6 +83,7 @@ impl Config {
             public_url: None,
             trusted_proxies: Vec::new(),
             db_pool_size: None,
+            read_rate_limit: None,
         }
     }
 }
@@ -171,6 +175,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .with_public_url(config.public_url.clone())
         .with_trusted_proxies(config.trusted_proxies.clone())
         .with_demo(config.demo);
+    let state = match config.read_rate_limit {
+        Some(rate) => state.with_read_limit(f64::from(rate), 2.0 * f64::from(rate)),
+        None => state,
+    };
     let router = app(state);
     let (stop, stopped) = watch::channel(false);
     // The demo's simulated production app sends its windows through this very router.
