@@ -49,10 +49,15 @@ pub fn run(admin_url: &str) -> Result {
     run.start_server(&bin, &database_url, addr, &work.join("dist"), &log)?;
     wait_until_ready(&mut run, addr, &log)?;
     let session = sign_in_as_demo_admin(addr)?;
+    let config = work.join("schemathesis.toml");
+    fs::write(&config, session.config(addr)?)
+        .map_err(|e| format!("could not write {}: {e}", config.display()))?;
 
     let seed = std::env::var("ROLLGATE_SCHEMATHESIS_SEED").ok();
     let mut cmd = Command::new(&schemathesis);
     cmd.current_dir(&work)
+        .arg("--config-file")
+        .arg(&config)
         .arg("run")
         .arg(format!("http://{addr}/api/v1/openapi.json"))
         .args(["--checks", "not_a_server_error"])
@@ -63,11 +68,6 @@ pub fn run(admin_url: &str) -> Result {
         // Signing out ends the session every other request is sent with; the rest of the run
         // would only see 401s. Signing out is covered by tests/session.rs.
         .args(["--exclude-operation-id", "logout"])
-        .args([
-            "--header",
-            &format!("Cookie: rollgate_session={}", session.token),
-        ])
-        .args(["--header", &format!("X-CSRF-Token: {}", session.csrf)])
         .args(["--output-sanitize", "false"])
         .arg("--no-color");
     if let Some(seed) = &seed {
@@ -326,6 +326,86 @@ impl Session {
             ("Cookie", format!("rollgate_session={}", self.token)),
             ("X-CSRF-Token", self.csrf.clone()),
         ]
+    }
+
+    /// A request with this session's cookie and CSRF token.
+    fn send(
+        &self,
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<Answer> {
+        let headers = self.headers();
+        let mut headers: Vec<(&str, &str)> =
+            headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if body.is_some() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        request(addr, method, path, &headers, body)
+    }
+
+    /// The ids in the list `path` answers (an array, or a page with `items`).
+    fn ids(&self, addr: SocketAddr, path: &str) -> Result<Vec<String>> {
+        let list = self.send(addr, "GET", path, None)?.json(200)?;
+        let items = list["items"].as_array().or(list.as_array());
+        Ok(items
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item["id"].as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// Schemathesis's configuration: this session on every request, a workspace-wide
+    /// ingestion token where the document asks for one, and the demo's own changes, teams and
+    /// notices as ids most of the time, so that the operations on one of them get past the 404
+    /// of an id that does not exist (which they still get the rest of the time).
+    fn config(&self, addr: SocketAddr) -> Result<String> {
+        let token = self
+            .send(
+                addr,
+                "POST",
+                "/api/v1/tokens",
+                Some(r#"{"name": "Schemathesis", "scopes": ["ingest"]}"#),
+            )?
+            .json(201)?;
+        let secret = token["secret"]
+            .as_str()
+            .ok_or("the new token's answer has no secret")?;
+        let changes = self.ids(addr, "/api/v1/changes?per_page=100")?;
+        let teams = self.ids(addr, "/api/v1/teams")?;
+        let mut notices = Vec::new();
+        for change in &changes {
+            notices.extend(self.ids(addr, &format!("/api/v1/changes/{change}/notices"))?);
+        }
+        // TOML basic strings and arrays of them are JSON strings and arrays of them.
+        let quoted = |s: &str| serde_json::Value::from(s).to_string();
+        let mut toml = String::from("# Written by `cargo xtask test` (xtask/src/fuzz.rs).\n");
+        toml.push_str(&format!(
+            "headers = {{ Cookie = {}, X-CSRF-Token = {} }}\n\n",
+            quoted(&format!("rollgate_session={}", self.token)),
+            quoted(&self.csrf)
+        ));
+        toml.push_str(&format!(
+            "[auth.openapi.ingest_token]\nbearer = {}\n",
+            quoted(secret)
+        ));
+        for (name, ids, prefix) in [
+            ("changes", &changes, "/api/v1/changes/"),
+            ("teams", &teams, "/api/v1/teams/"),
+            ("notices", &notices, "/api/v1/notices/"),
+        ] {
+            if ids.is_empty() {
+                continue;
+            }
+            let values = serde_json::Value::from(ids.clone()).to_string();
+            toml.push_str(&format!(
+                "\n[dictionaries.{name}]\nvalues = {values}\n\n[[operations]]\n\
+                 include-path-regex = '^{prefix}\\{{id\\}}'\n\
+                 parameters = {{ \"path.id\" = {{ dictionary = \"{name}\", probability = 0.8 }} }}\n"
+            ));
+        }
+        Ok(toml)
     }
 
     /// Ok when the session still belongs to a signed-in admin.
