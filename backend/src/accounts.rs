@@ -4,7 +4,7 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use shared::auth::{self, DemoUser, NewUser, Role, User};
-use sqlx::AnyPool;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
 
 use crate::db::{self, audit::Record, audit::Who};
 use crate::error::{Error, Result};
@@ -110,23 +110,53 @@ pub async fn create_user(
     new: &NewUser,
     who: &Who,
 ) -> Result<User> {
+    check_new_user(pool, new).await?;
+    // Hashed before the transaction: Argon2 takes tens of milliseconds, and SQLite's write
+    // lock is held from the start of a transaction.
+    let hash = passwords.hash(&new.password).await?;
+    let mut tx = db::begin(pool).await?;
+    let user = insert_user(&mut tx, new, &hash, who).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// [`create_user`] on the caller's transaction.
+pub async fn create_user_in(
+    conn: &mut AnyConnection,
+    passwords: &Passwords,
+    new: &NewUser,
+    who: &Who,
+) -> Result<User> {
+    check_new_user(&mut *conn, new).await?;
+    let hash = passwords.hash(&new.password).await?;
+    insert_user(conn, new, &hash, who).await
+}
+
+async fn check_new_user<'e>(db: impl Executor<'e, Database = Any>, new: &NewUser) -> Result<()> {
     auth::validate_new_user(new)?;
-    if db::users::email_taken(pool, &new.email).await? {
+    if db::users::email_taken(db, &new.email).await? {
         return Err(Error::conflict(format!(
             "an account with the e-mail {} already exists",
             new.email.trim()
         )));
     }
-    let hash = passwords.hash(&new.password).await?;
+    Ok(())
+}
+
+/// The user's row and its audit row.
+async fn insert_user(
+    conn: &mut AnyConnection,
+    new: &NewUser,
+    hash: &str,
+    who: &Who,
+) -> Result<User> {
     let at = db::now();
-    let mut tx = db::begin(pool).await?;
-    let user = db::users::create(&mut tx, &new.email, &new.name, &new.roles, &hash, &at).await?;
+    let user = db::users::create(&mut *conn, &new.email, &new.name, &new.roles, hash, &at).await?;
     db::audit::append(
-        &mut tx,
+        conn,
         &Record::new(who, "user.create", "user", Some(&user.id), &at).after(&user),
     )
     .await?;
-    tx.commit().await?;
     Ok(user)
 }
 
@@ -163,20 +193,21 @@ pub fn demo_users() -> Vec<DemoUser> {
     ]
 }
 
-/// Creates the demo accounts that do not exist yet. Returns them all, in [`demo_users`] order.
-pub async fn seed_demo_users(pool: &AnyPool, passwords: &Passwords) -> Result<Vec<User>> {
+/// Creates the demo accounts that do not exist yet, on the caller's transaction. Returns them
+/// all, in [`demo_users`] order.
+pub async fn seed_demo_users(conn: &mut AnyConnection, passwords: &Passwords) -> Result<Vec<User>> {
     let mut out = Vec::new();
     for d in demo_users() {
-        if !db::users::email_taken(pool, &d.email).await? {
+        if !db::users::email_taken(&mut *conn, &d.email).await? {
             let new = NewUser {
                 email: d.email.clone(),
                 name: d.name.clone(),
                 roles: d.roles.clone(),
                 password: DEMO_PASSWORD.to_owned(),
             };
-            create_user(pool, passwords, &new, &Who::system()).await?;
+            create_user_in(conn, passwords, &new, &Who::system()).await?;
         }
-        let user = db::users::credentials(pool, &d.email)
+        let user = db::users::credentials(&mut *conn, &d.email)
             .await?
             .ok_or_else(|| Error::internal("a demo user vanished"))?
             .user;

@@ -13,7 +13,7 @@ use shared::change::{AiChange, ChangeKind, RiskTier};
 use shared::plan::{Audience, AudienceKind, PlanTemplate, RolloutPlan};
 use shared::rollout::TransitionAction;
 use shared::validate;
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool};
 use time::{Duration, OffsetDateTime};
 
 use crate::accounts::{self, Passwords};
@@ -28,22 +28,26 @@ use TransitionAction::{Advance, RollBack};
 /// has none. Returns whether it seeded changes, so a second start (or a workspace someone has
 /// used) is left alone.
 ///
-/// Several instances may start together on one PostgreSQL database: they take turns under an
-/// advisory lock, and each checks for accounts and changes only once it holds the lock, so the
-/// second finds the workspace the first seeded instead of inserting the same accounts again.
+/// All of it is one transaction: a failure (or a crash) midway leaves nothing, and the next
+/// start seeds from scratch. Several instances may start together on one PostgreSQL database:
+/// that transaction holds an advisory lock, so they take turns, and each checks for accounts
+/// and changes only once it holds the lock; the second finds the workspace the first seeded
+/// instead of inserting the same accounts again. On SQLite the transaction holds the write
+/// lock (`BEGIN IMMEDIATE`), which serves the same end.
 pub async fn seed(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
-    let lock = db::advisory_xact_lock(pool, db::DEMO_SEED_LOCK).await?;
-    let seeded = seed_unlocked(pool, passwords).await?;
-    if let Some(lock) = lock {
-        lock.commit().await?;
-    }
+    let mut tx = match db::advisory_xact_lock(pool, db::DEMO_SEED_LOCK).await? {
+        Some(locked) => locked,
+        None => db::begin(pool).await?,
+    };
+    let seeded = seed_in(&mut tx, passwords).await?;
+    tx.commit().await?;
     Ok(seeded)
 }
 
-async fn seed_unlocked(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
-    let users = accounts::seed_demo_users(pool, passwords).await?;
-    seed_teams(pool, &users).await?;
-    if db::changes::count(pool).await? > 0 {
+async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords) -> Result<bool> {
+    let users = accounts::seed_demo_users(&mut *conn, passwords).await?;
+    seed_teams(&mut *conn, &users).await?;
+    if db::changes::count(&mut *conn).await? > 0 {
         return Ok(false);
     }
     let by_email = |email: &str| {
@@ -65,7 +69,7 @@ async fn seed_unlocked(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
         item.done = true;
     }
     let change = create(
-        pool,
+        &mut *conn,
         engineer,
         NewChange {
             title: "Upgrade support assistant to a newer model".into(),
@@ -98,7 +102,7 @@ async fn seed_unlocked(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
     )
     .await?;
     walk(
-        pool,
+        &mut *conn,
         change,
         &[
             (Advance, engineer, Some("Checklist items 1–3 done: eval bench 96.2 % (gate 95 %), no new safety, PII or refusal failures."), ago(24 * 8)),
@@ -111,7 +115,7 @@ async fn seed_unlocked(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
 
     // (c) A tool change rolled back from canary when hard errors rose.
     let change = create(
-        pool,
+        &mut *conn,
         engineer,
         NewChange {
             title: "Add order-lookup tool to the returns flow".into(),
@@ -143,7 +147,7 @@ async fn seed_unlocked(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
     )
     .await?;
     walk(
-        pool,
+        &mut *conn,
         change,
         &[
             (
@@ -170,7 +174,7 @@ async fn seed_unlocked(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
 
     // (a) A prompt change in canary at 5 %.
     let change = create(
-        pool,
+        &mut *conn,
         engineer,
         NewChange {
             title: "Shorter billing answers (prompt billing-v13)".into(),
@@ -201,7 +205,7 @@ async fn seed_unlocked(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
     )
     .await?;
     walk(
-        pool,
+        &mut *conn,
         change,
         &[
             (Advance, engineer, None, ago(24 * 2)),
@@ -232,7 +236,7 @@ async fn seed_unlocked(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
         },
     ];
     create(
-        pool,
+        &mut *conn,
         engineer,
         NewChange {
             title: "Route Spanish conversations to the multilingual model".into(),
@@ -265,17 +269,14 @@ async fn seed_unlocked(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
 }
 
 async fn create(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     author: &User,
     new: NewChange,
     at: OffsetDateTime,
 ) -> Result<AiChange> {
     validate::new_change(&new)?;
     let at = db::timestamp(at);
-    let mut tx = db::begin(pool).await?;
-    let change = db::changes::create_recorded(&mut tx, &new, &who(author), &at).await?;
-    tx.commit().await?;
-    Ok(change)
+    Ok(db::changes::create_recorded(conn, &new, &who(author), &at).await?)
 }
 
 fn who(user: &User) -> Who {
@@ -288,27 +289,31 @@ fn who(user: &User) -> Who {
 
 /// Applies transitions in order, as the API would.
 async fn walk(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     mut change: AiChange,
     steps: &[(TransitionAction, &User, Option<&str>, OffsetDateTime)],
 ) -> Result<AiChange> {
     for &(action, actor, reason, at) in steps {
         let from = change.state.name();
         let actor = Actor::new(actor.clone(), None);
-        change = rollout::apply(pool, &actor, &change, action, reason, &db::timestamp(at))
-            .await
-            .map_err(|e| {
-                Error::internal(format!("demo step {} from {from}: {e}", action.as_str()))
-            })?;
+        change = rollout::apply_in(
+            &mut *conn,
+            &actor,
+            &change,
+            action,
+            reason,
+            &db::timestamp(at),
+        )
+        .await
+        .map_err(|e| Error::internal(format!("demo step {} from {from}: {e}", action.as_str())))?;
     }
     Ok(change)
 }
 
 /// The demo's teams: Sam in Support, Pat in Marketing, and a downstream "Billing platform"
 /// team with Erin. Only once: a workspace that already has the downstream team is left alone.
-async fn seed_teams(pool: &AnyPool, users: &[shared::auth::User]) -> Result<()> {
-    let mut tx = db::begin(pool).await?;
-    if db::teams::id_by_name(&mut tx, "Billing platform")
+async fn seed_teams(conn: &mut AnyConnection, users: &[shared::auth::User]) -> Result<()> {
+    if db::teams::id_by_name(&mut *conn, "Billing platform")
         .await?
         .is_some()
     {
@@ -316,7 +321,7 @@ async fn seed_teams(pool: &AnyPool, users: &[shared::auth::User]) -> Result<()> 
     }
     let at = db::now();
     let secret = db::teams::new_secret(shared::teams::WEBHOOK_SECRET_PREFIX)?;
-    let billing = db::teams::create(&mut tx, "Billing platform", None, &secret, &at).await?;
+    let billing = db::teams::create(&mut *conn, "Billing platform", None, &secret, &at).await?;
     let id_of = |email: &str| {
         users
             .iter()
@@ -328,14 +333,13 @@ async fn seed_teams(pool: &AnyPool, users: &[shared::auth::User]) -> Result<()> 
         ("Marketing", "pat.pm@demo.rollgate"),
     ] {
         if let (Some(team), Some(user)) =
-            (db::teams::id_by_name(&mut tx, team).await?, id_of(email))
+            (db::teams::id_by_name(&mut *conn, team).await?, id_of(email))
         {
-            db::teams::set_members(&mut tx, &team, &[user]).await?;
+            db::teams::set_members(&mut *conn, &team, &[user]).await?;
         }
     }
     if let Some(erin) = id_of("erin.engineer@demo.rollgate") {
-        db::teams::set_members(&mut tx, &billing, &[erin]).await?;
+        db::teams::set_members(&mut *conn, &billing, &[erin]).await?;
     }
-    tx.commit().await?;
     Ok(())
 }

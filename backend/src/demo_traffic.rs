@@ -50,6 +50,14 @@ const BATCH: usize = 2000;
 /// Who the demo's tokens are created by, and their name.
 const ACTOR: &str = "demo-traffic";
 const TOKEN_NAME: &str = "Demo traffic simulator";
+/// A simulator token unused this long belongs to an instance that stopped without revoking it
+/// (a crash, a kill): any running instance revokes it. A running simulator uses its tokens
+/// every [`TICK`] and ingestion records the use to the minute, so ten minutes leaves a wide
+/// margin for a slow database; an instance whose tokens were revoked all the same (one that
+/// could not send for ten minutes) makes itself new ones.
+pub const ABANDONED_AFTER: time::Duration = time::Duration::minutes(10);
+/// Ticks between two looks for abandoned tokens (and for this instance's own revoked ones).
+const SWEEP_TICKS: u32 = 12;
 
 /// Latency buckets (ms), Prometheus-style; the last one catches everything slower.
 pub const LATENCY_LE: [f64; 13] = [
@@ -159,6 +167,8 @@ pub fn scenarios() -> Vec<Scenario> {
 /// The simulator of one running server. Several instances may serve one PostgreSQL database,
 /// each with its own simulator: the token names carry the instance's id so that an instance
 /// replaces and revokes its own tokens only, never those another instance is sending with.
+/// The tokens of an instance that died are revoked by the others once unused for
+/// [`ABANDONED_AFTER`] ([`revoke_abandoned`]).
 #[derive(Debug, Clone)]
 pub struct Instance(String);
 
@@ -192,7 +202,7 @@ pub fn spawn(
     tokio::spawn(async move {
         let now = unix_now();
         let instance = Instance::generate();
-        let feeds = match prepare(&router, &pool, &instance, now).await {
+        let mut feeds = match prepare(&router, &pool, &instance, now).await {
             Ok(feeds) => feeds,
             Err(e) => {
                 tracing::error!(error = %e, "demo traffic cannot start");
@@ -205,6 +215,7 @@ pub fn spawn(
         }
         tracing::info!(changes = feeds.len(), "demo traffic running");
         let mut last = now.div_euclid(WINDOW) * WINDOW;
+        let mut ticks = 0u32;
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
@@ -212,6 +223,16 @@ pub fn spawn(
             }
             if *stop.borrow() {
                 break;
+            }
+            ticks += 1;
+            if ticks.is_multiple_of(SWEEP_TICKS) {
+                let now = time::OffsetDateTime::now_utc();
+                if let Err(e) = revoke_abandoned(&pool, &instance, now).await {
+                    tracing::warn!(error = %e, "abandoned demo traffic tokens not revoked");
+                }
+                if let Err(e) = renew_revoked(&pool, &instance, &mut feeds).await {
+                    tracing::warn!(error = %e, "revoked demo traffic token not renewed");
+                }
             }
             let now = unix_now();
             for feed in &feeds {
@@ -232,14 +253,15 @@ pub fn spawn(
 }
 
 /// Finds the demo changes, gives each a fresh token of `instance` (revoking that instance's
-/// earlier ones, and no other's) and fills in the last 24 hours up to the window running at
-/// `now`.
+/// earlier ones, other instances' abandoned ones, and no live instance's) and fills in the
+/// last 24 hours up to the window running at `now`.
 pub async fn prepare(
     router: &Router,
     pool: &AnyPool,
     instance: &Instance,
     now: i64,
 ) -> Result<Vec<Feed>> {
+    revoke_abandoned(pool, instance, time::OffsetDateTime::now_utc()).await?;
     let (items, _) = db::changes::list(pool, &db::changes::Filter::default(), 100, 0).await?;
     let mut feeds = Vec::new();
     for scenario in scenarios() {
@@ -279,6 +301,49 @@ async fn revoke_own(pool: &AnyPool, instance: &Instance, change_id: &str) -> Res
         }
     }
     Ok(())
+}
+
+/// Revokes the simulator tokens of other instances that nobody has used for
+/// [`ABANDONED_AFTER`] before `now`: their instance stopped without revoking them. Tokens
+/// that people made are never touched, whatever their name. Answers how many went.
+pub async fn revoke_abandoned(
+    pool: &AnyPool,
+    instance: &Instance,
+    now: time::OffsetDateTime,
+) -> Result<usize> {
+    let before = db::timestamp(now - ABANDONED_AFTER);
+    let own = instance.token_name();
+    let mut revoked = 0;
+    for t in db::tokens::idle(pool, ACTOR, &before).await? {
+        if t.name.starts_with(TOKEN_NAME) && t.name != own {
+            db::tokens::revoke(pool, &t.id, &system(), &db::now()).await?;
+            revoked += 1;
+        }
+    }
+    if revoked > 0 {
+        tracing::info!(tokens = revoked, "revoked abandoned demo traffic tokens");
+    }
+    Ok(revoked)
+}
+
+/// Gives a feed whose token was revoked (another instance took this one for dead, say after
+/// ten minutes without a database) a fresh one. Answers how many feeds got one.
+pub async fn renew_revoked(
+    pool: &AnyPool,
+    instance: &Instance,
+    feeds: &mut [Feed],
+) -> Result<usize> {
+    let mut renewed = 0;
+    for feed in feeds.iter_mut() {
+        let revoked = db::tokens::find_by_secret(pool, &feed.token)
+            .await?
+            .is_none_or(|t| t.revoked_at.is_some());
+        if revoked {
+            feed.token = fresh_token(pool, instance, &feed.change_id).await?;
+            renewed += 1;
+        }
+    }
+    Ok(renewed)
 }
 
 async fn fresh_token(pool: &AnyPool, instance: &Instance, change_id: &str) -> Result<String> {

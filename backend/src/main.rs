@@ -91,6 +91,17 @@ struct ServeArgs {
     )]
     db_pool_size: Option<u32>,
 
+    /// Requests a second each session may make on the expensive reads (the metric
+    /// aggregates), with bursts of twice as many; above it they are answered 429.
+    /// [default: 10]
+    #[arg(
+        long,
+        env = "ROLLGATE_READ_RATE_LIMIT",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    read_rate_limit: Option<u32>,
+
     /// Whether the guardian rolls back live changes whose pre-registered criteria breach
     /// (on or off).
     #[arg(long, env = "ROLLGATE_GUARDIAN", value_name = "on|off", default_value = "on",
@@ -176,6 +187,7 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             config.public_url = args.public_url;
             config.trusted_proxies = args.trusted_proxies;
             config.db_pool_size = args.db_pool_size;
+            config.read_rate_limit = args.read_rate_limit;
             config.guardian = args.guardian;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;

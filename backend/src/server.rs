@@ -45,6 +45,9 @@ pub struct Config {
     /// Connections in the pool; `None` for the database's default
     /// ([`db::Backend::default_pool_size`]).
     pub db_pool_size: Option<u32>,
+    /// Requests a second per session on the expensive reads (bursts of twice as many);
+    /// `None` for [`crate::http::read_limit::DEFAULT_RATE`] and its burst.
+    pub read_rate_limit: Option<u32>,
     /// Run the guardian (automatic rollback on a breached criterion).
     pub guardian: bool,
 }
@@ -82,6 +85,7 @@ impl Config {
             public_url: None,
             trusted_proxies: Vec::new(),
             db_pool_size: None,
+            read_rate_limit: None,
             guardian: true,
         }
     }
@@ -174,6 +178,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .with_public_url(config.public_url.clone())
         .with_trusted_proxies(config.trusted_proxies.clone())
         .with_demo(config.demo);
+    let state = match config.read_rate_limit {
+        Some(rate) => state.with_read_limit(f64::from(rate), 2.0 * f64::from(rate)),
+        None => state,
+    };
     let wake_guardian = state.guardian.clone();
     let router = app(state);
     let (stop, stopped) = watch::channel(false);

@@ -163,7 +163,76 @@ async fn two_instances_seed_one_workspace() {
             })
             .count();
         assert_eq!(demo_accounts, 6);
+        let teams = app.get("/api/v1/teams").await.json();
+        assert_eq!(teams.as_array().map(Vec::len), Some(3), "{teams}");
         other.close().await;
+    })
+    .await;
+}
+
+/// Rows in the tables seeding writes to: demo accounts, teams, team members, changes,
+/// transitions, notices, audit log.
+async fn seeded_rows(app: &common::TestApp) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for sql in [
+        "SELECT COUNT(*) FROM users WHERE email LIKE '%@demo.rollgate'",
+        "SELECT COUNT(*) FROM teams",
+        "SELECT COUNT(*) FROM team_members",
+        "SELECT COUNT(*) FROM changes",
+        "SELECT COUNT(*) FROM transitions",
+        "SELECT COUNT(*) FROM notices",
+        "SELECT COUNT(*) FROM audit_log",
+    ] {
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        counts.push(n);
+    }
+    counts
+}
+
+/// Seeding is one transaction: when it fails midway (here the first transition, after the
+/// accounts, teams and a change were written) nothing of it stays, and the next start seeds
+/// the whole workspace.
+#[tokio::test]
+async fn a_seeding_that_fails_midway_leaves_nothing() {
+    each_database(|app| async move {
+        let before = seeded_rows(&app).await;
+        let (create, drop) = match app.backend {
+            rollgate::db::Backend::Sqlite => (
+                vec![
+                    "CREATE TRIGGER no_transitions BEFORE INSERT ON transitions \
+                     BEGIN SELECT RAISE(ABORT, 'transitions refused by the test'); END",
+                ],
+                "DROP TRIGGER no_transitions",
+            ),
+            rollgate::db::Backend::Postgres => (
+                vec![
+                    "CREATE FUNCTION no_transitions() RETURNS trigger LANGUAGE plpgsql AS \
+                     $$ BEGIN RAISE EXCEPTION 'transitions refused by the test'; END $$",
+                    "CREATE TRIGGER no_transitions BEFORE INSERT ON transitions \
+                     FOR EACH ROW EXECUTE FUNCTION no_transitions()",
+                ],
+                "DROP TRIGGER no_transitions ON transitions",
+            ),
+        };
+        for sql in create {
+            sqlx::query(sql).execute(&app.pool).await.expect(sql);
+        }
+        let passwords = rollgate::accounts::Passwords::cheap_for_tests();
+        let err = rollgate::demo::seed(&app.pool, &passwords)
+            .await
+            .expect_err("seeding fails at the first transition");
+        assert!(
+            format!("{err:?}").contains("transitions refused by the test"),
+            "{err:?}"
+        );
+        assert_eq!(seeded_rows(&app).await, before);
+
+        sqlx::query(drop).execute(&app.pool).await.expect(drop);
+        assert!(app.seed_demo().await);
+        assert_eq!(app.counts().await, (4, 9));
     })
     .await;
 }

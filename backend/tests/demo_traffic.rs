@@ -5,9 +5,10 @@ mod common;
 
 use std::time::Instant;
 
+use axum::http::StatusCode;
 use common::{TestApp, each_database};
 use rollgate::demo_traffic;
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::comparison::{ReportOptions, report};
 use shared::metrics::{ALL_SEGMENTS, MetricSummary};
 use shared::plan::PlanTemplate;
@@ -210,6 +211,113 @@ async fn two_instances_keep_their_own_tokens() {
         demo_traffic::tick(&app.router, &first[0], NOW, NOW + 90)
             .await
             .expect_err("the replaced token is revoked");
+    })
+    .await;
+}
+
+/// The live, unrevoked tokens: (name, last use).
+async fn live_tokens(app: &TestApp) -> Vec<(String, Option<String>)> {
+    sqlx::query_as(
+        "SELECT name, last_used_at FROM ingest_tokens WHERE revoked_at IS NULL ORDER BY name",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("tokens")
+}
+
+/// An instance that crashed never revokes its simulator tokens: the other instances revoke
+/// them once nobody has used them for ten minutes, and never a token a live instance sends
+/// with, nor one a person made; an instance whose tokens were revoked all the same makes new
+/// ones.
+#[tokio::test]
+async fn a_crashed_instance_s_tokens_expire_and_no_live_one_s() {
+    each_database(|app| async move {
+        assert!(app.seed_demo().await);
+        let now = time::OffsetDateTime::now_utc();
+        let crashed = demo_traffic::Instance::generate();
+        let crashed_feeds = demo_traffic::prepare(&app.router, &app.pool, &crashed, NOW)
+            .await
+            .expect("first instance");
+        for feed in &crashed_feeds {
+            demo_traffic::tick(&app.router, feed, NOW, NOW + 60)
+                .await
+                .expect("tick");
+        }
+        // Ingestion records the use.
+        let tokens = live_tokens(&app).await;
+        assert_eq!(tokens.len(), 2);
+        assert!(tokens.iter().all(|(_, used)| used.is_some()), "{tokens:?}");
+
+        // A person's token, whatever its name, is theirs to revoke.
+        let res = app
+            .post(
+                "/api/v1/tokens",
+                &json!({ "name": "Demo traffic simulator (mine)", "scopes": ["ingest"] }),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        // The first instance crashed eleven minutes ago; the person's token is as old.
+        let long_ago = rollgate::db::timestamp(now - time::Duration::minutes(11));
+        sqlx::query("UPDATE ingest_tokens SET created_at = $1, last_used_at = $1")
+            .bind(&long_ago)
+            .execute(&app.pool)
+            .await
+            .expect("age the tokens");
+
+        // Another instance starts: it revokes the abandoned tokens and makes its own.
+        let live = demo_traffic::Instance::generate();
+        let mut live_feeds = demo_traffic::prepare(&app.router, &app.pool, &live, NOW)
+            .await
+            .expect("second instance");
+        for feed in &crashed_feeds {
+            demo_traffic::tick(&app.router, feed, NOW, NOW + 90)
+                .await
+                .expect_err("the abandoned token is revoked");
+        }
+        for feed in &live_feeds {
+            demo_traffic::tick(&app.router, feed, NOW, NOW + 90)
+                .await
+                .expect("the new instance's token works");
+        }
+        let names: Vec<String> = live_tokens(&app).await.into_iter().map(|t| t.0).collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names.contains(&"Demo traffic simulator (mine)".to_owned()));
+
+        // A third instance, five minutes on, leaves the running instance's tokens alone.
+        let third = demo_traffic::Instance::generate();
+        let later = |minutes| now + time::Duration::minutes(minutes);
+        assert_eq!(
+            demo_traffic::revoke_abandoned(&app.pool, &third, later(5))
+                .await
+                .expect("sweep"),
+            0
+        );
+        assert_eq!(
+            demo_traffic::renew_revoked(&app.pool, &live, &mut live_feeds)
+                .await
+                .expect("renew"),
+            0
+        );
+        // Eleven minutes on without a tick, they count as abandoned; the instance was only
+        // cut off, and once it is back it makes new tokens and sends again.
+        assert_eq!(
+            demo_traffic::revoke_abandoned(&app.pool, &third, later(11))
+                .await
+                .expect("sweep"),
+            2
+        );
+        assert_eq!(
+            demo_traffic::renew_revoked(&app.pool, &live, &mut live_feeds)
+                .await
+                .expect("renew"),
+            2
+        );
+        for feed in &live_feeds {
+            demo_traffic::tick(&app.router, feed, NOW, NOW + 120)
+                .await
+                .expect("the renewed token works");
+        }
+        assert_eq!(live_tokens(&app).await.len(), 3);
     })
     .await;
 }

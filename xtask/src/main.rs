@@ -2,11 +2,14 @@
 //!
 //! - `build [--dev]`: the browser bundle in `dist/` (Wasm, JS glue, HTML, CSS), no downloads.
 //! - `serve [args…]`: build everything, then `rollgate serve --demo [args…]`.
-//! - `test`: everything the project checks (format, lints, tests, Wasm build, browser tests).
+//! - `test`: everything the project checks (format, lints, tests, Schemathesis, Wasm build,
+//!   browser tests).
+//! - `schemathesis`: the Schemathesis run of `test` alone.
 //! - `bench`: the benchmarks whose figures go in BENCHMARKS.md.
 
 mod bench;
 mod build;
+mod fuzz;
 mod test;
 mod util;
 
@@ -20,6 +23,13 @@ fn main() -> ExitCode {
         "build" => build::run(&rest).map(|_| ()),
         "serve" => build::serve(&rest),
         "test" => test::run(&rest),
+        "schemathesis" => match std::env::var(test::POSTGRES_ENV) {
+            Ok(url) if !url.is_empty() => fuzz::run(&url),
+            _ => Err(format!(
+                "schemathesis runs the server on PostgreSQL: set {}",
+                test::POSTGRES_ENV
+            )),
+        },
         "bench" => bench::run(&rest),
         "" | "help" | "--help" | "-h" => {
             print!("{}", USAGE);
@@ -44,7 +54,10 @@ tasks:
   serve [args...]   build, then run `rollgate serve --demo [args...]`
                     (honours ROLLGATE_ADDR, ROLLGATE_DATABASE_URL, ...)
   test              format check, clippy (native and wasm32), all tests, the Wasm
-                    build and the browser tests; PostgreSQL too when
+                    build and the browser tests; PostgreSQL and Schemathesis
+                    against the running server too when
                     ROLLGATE_TEST_POSTGRES_URL is set
+  schemathesis      only the Schemathesis run of `test` (needs
+                    ROLLGATE_TEST_POSTGRES_URL)
   bench             benchmarks recorded in BENCHMARKS.md
 ";

@@ -2,8 +2,8 @@
 
 use std::process::Command;
 
-use crate::build;
 use crate::util::{Result, Step, cargo_cmd, exec, on_path, step};
+use crate::{build, fuzz};
 
 /// Where the server tests find PostgreSQL. `.ci/run` sets it to the machine's local server.
 pub const POSTGRES_ENV: &str = "ROLLGATE_TEST_POSTGRES_URL";
@@ -56,6 +56,15 @@ pub fn run(_args: &[String]) -> Result {
             "rollgate-e2e",
         ]))
     }));
+    match &postgres {
+        Some(url) => steps.push(step("Schemathesis against the API (PostgreSQL)", || {
+            fuzz::run(url)
+        })),
+        None => notes.push(format!(
+            "SKIPPED: Schemathesis against the API (it runs on PostgreSQL; {POSTGRES_ENV} is \
+             not set)"
+        )),
+    }
 
     let mut bundle = None;
     steps.push(step("console bundle (wasm32, release)", || {

@@ -7,7 +7,7 @@ use shared::api::{ChangeDetail, TransitionRequest};
 use shared::change::AiChange;
 use shared::rollout::{self, TransitionAction};
 use shared::validate;
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool};
 
 use super::{Actor, changes, gates, notices};
 use crate::db::{self, transitions::NewTransition};
@@ -82,12 +82,30 @@ pub async fn apply(
     reason: Option<&str>,
     at: &str,
 ) -> Result<AiChange> {
+    // Checked before the transaction too, so a refused move never takes SQLite's write lock.
+    rollout::transition(&change.plan, change.state, action, reason)?;
+    let mut tx = db::begin(pool).await?;
+    let moved = apply_in(&mut tx, actor, change, action, reason, at).await?;
+    tx.commit().await?;
+    tracing::info!(actor = %actor.user.email, id = %change.id, from = change.state.name(),
+                   to = moved.state.name(), "rollout moved");
+    Ok(moved)
+}
+
+/// [`apply`] on the caller's transaction (the demo seeds its whole workspace in one).
+pub async fn apply_in(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    change: &AiChange,
+    action: TransitionAction,
+    reason: Option<&str>,
+    at: &str,
+) -> Result<AiChange> {
     let to = rollout::transition(&change.plan, change.state, action, reason)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     let who = actor.who();
-    let mut tx = db::begin(pool).await?;
     let moved = db::transitions::record(
-        &mut tx,
+        &mut *conn,
         change,
         change.revision,
         &NewTransition {
@@ -101,9 +119,6 @@ pub async fn apply(
         &who,
     )
     .await?;
-    notices::automatic(&mut tx, change, action, to, reason, &who, at).await?;
-    tx.commit().await?;
-    tracing::info!(actor = %actor.user.email, id = %change.id, from = change.state.name(),
-                   to = to.name(), "rollout moved");
+    notices::automatic(conn, change, action, to, reason, &who, at).await?;
     Ok(moved)
 }

@@ -72,9 +72,10 @@ pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<AiChange>> {
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn count(pool: &AnyPool) -> Result<i64> {
+/// How many changes there are; on a pool or on the caller's transaction (`&mut *tx`).
+pub async fn count<'e>(db: impl sqlx::Executor<'e, Database = sqlx::Any>) -> Result<i64> {
     Ok(sqlx::query("SELECT COUNT(*) FROM changes")
-        .fetch_one(pool)
+        .fetch_one(db)
         .await?
         .try_get(0)?)
 }

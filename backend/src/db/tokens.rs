@@ -166,6 +166,46 @@ pub async fn find_by_secret(pool: &AnyPool, secret: &str) -> Result<Option<Token
     row.as_ref().map(from_row).transpose()
 }
 
+/// [`find_by_secret`], with when the token last authenticated a request (`None`: never), for
+/// the ingestion check that records uses.
+pub async fn find_for_use(
+    pool: &AnyPool,
+    secret: &str,
+) -> Result<Option<(TokenInfo, Option<String>)>> {
+    let sql = format!("SELECT {COLUMNS}, last_used_at FROM ingest_tokens WHERE secret_sha256 = $1");
+    let row = sqlx::query(&sql)
+        .bind(hash(secret))
+        .fetch_optional(pool)
+        .await?;
+    row.map(|row| Ok((from_row(&row)?, row.try_get("last_used_at")?)))
+        .transpose()
+}
+
+/// Records that token `id` was used at `at`.
+pub async fn mark_used(pool: &AnyPool, id: &str, at: &str) -> Result<()> {
+    sqlx::query("UPDATE ingest_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Unrevoked tokens created by `created_by` that have not been used since `before` (never
+/// used ones count from their creation), oldest first.
+pub async fn idle(pool: &AnyPool, created_by: &str, before: &str) -> Result<Vec<TokenInfo>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM ingest_tokens WHERE created_by = $1 AND revoked_at IS NULL \
+         AND COALESCE(last_used_at, created_at) < $2 ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(created_by)
+        .bind(before)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// A random 256-bit secret in base64url (43 characters), for session and CSRF tokens.
 pub fn random_token() -> Result<String> {
     let mut bytes = [0u8; SECRET_BYTES];

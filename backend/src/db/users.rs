@@ -2,7 +2,7 @@
 
 use shared::auth::{Role, User};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 
 use super::{Error, Result};
 
@@ -47,11 +47,12 @@ pub async fn create(
     Ok(user)
 }
 
-/// Whether an account uses this address (compared case-insensitively).
-pub async fn email_taken(pool: &AnyPool, email: &str) -> Result<bool> {
+/// Whether an account uses this address (compared case-insensitively). On a pool or on the
+/// caller's transaction (`&mut *tx`).
+pub async fn email_taken<'e>(db: impl Executor<'e, Database = Any>, email: &str) -> Result<bool> {
     Ok(sqlx::query("SELECT 1 FROM users WHERE email_key = $1")
         .bind(shared::auth::email_key(email))
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?
         .is_some())
 }
@@ -68,11 +69,15 @@ pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<User>> {
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn credentials(pool: &AnyPool, email: &str) -> Result<Option<Credentials>> {
+/// The account of this address with its password hash; on a pool or a transaction.
+pub async fn credentials<'e>(
+    db: impl Executor<'e, Database = Any>,
+    email: &str,
+) -> Result<Option<Credentials>> {
     let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE email_key = $1");
     let row = sqlx::query(&sql)
         .bind(shared::auth::email_key(email))
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?;
     row.map(|r| {
         Ok(Credentials {

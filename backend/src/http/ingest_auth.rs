@@ -63,7 +63,7 @@ impl FromRequestParts<AppState> for IngestToken {
         if !db::tokens::looks_like_secret(secret) {
             return Err(unknown());
         }
-        let token = db::tokens::find_by_secret(&state.pool, secret)
+        let (token, last_used) = db::tokens::find_for_use(&state.pool, secret)
             .await?
             .ok_or_else(unknown)?;
         if !token.scopes.contains(&TokenScope::Ingest) {
@@ -80,11 +80,29 @@ impl FromRequestParts<AppState> for IngestToken {
                 token.name, token.prefix
             )));
         }
+        record_use(state, &token.id, last_used.as_deref()).await;
         Ok(IngestToken {
             id: token.id,
             name: token.name,
             change_id: token.change_id,
         })
+    }
+}
+
+/// How stale a token's recorded last use may get: it is written again only after this long,
+/// so a client sending every few seconds costs one write a minute, not one per request.
+pub const LAST_USE_PRECISION: time::Duration = time::Duration::minutes(1);
+
+/// Records the token's use when the recorded one is older than [`LAST_USE_PRECISION`]. A
+/// failure is logged and the request goes on: the record is bookkeeping, not a check.
+async fn record_use(state: &AppState, id: &str, last_used: Option<&str>) {
+    let now = time::OffsetDateTime::now_utc();
+    let stale_before = db::timestamp(now - LAST_USE_PRECISION);
+    if last_used.is_some_and(|at| at >= stale_before.as_str()) {
+        return;
+    }
+    if let Err(e) = db::tokens::mark_used(&state.pool, id, &db::timestamp(now)).await {
+        tracing::warn!(error = %e, token = %id, "the token's last use was not recorded");
     }
 }
 
