@@ -49,11 +49,14 @@ pub struct AppState {
     pub trusted_proxies: Arc<[http::client_ip::Cidr]>,
     /// Per-session rate limit of the metric aggregate reads (per instance).
     pub read_limit: Arc<http::read_limit::ReadLimit>,
+    /// The flags this instance evaluates from memory (OFREP).
+    pub flags: Arc<app::flags::FlagStore>,
 }
 
 impl AppState {
     pub fn new(pool: AnyPool, backend: db::Backend, dist: impl Into<PathBuf>) -> Self {
         AppState {
+            flags: app::flags::FlagStore::new(&pool),
             pool,
             backend,
             dist: Arc::new(dist.into()),

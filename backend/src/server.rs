@@ -171,8 +171,19 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .with_public_url(config.public_url.clone())
         .with_trusted_proxies(config.trusted_proxies.clone())
         .with_demo(config.demo);
+    // Read the flags before serving, so that the first evaluation is answered from memory.
+    if let Err(e) = state.flags.rebuild(&pool).await {
+        tracing::warn!(error = %e, "could not read the flags yet; the background sync retries");
+    }
+    let flags = state.flags.clone();
     let router = app(state);
     let (stop, stopped) = watch::channel(false);
+    let flag_sync = crate::app::flags::spawn_sync(
+        flags,
+        pool.clone(),
+        config.database_url.clone(),
+        stopped.clone(),
+    );
     // The demo's simulated production app sends its windows through this very router.
     let traffic = config
         .demo
@@ -203,6 +214,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         && let Err(e) = task.await
     {
         tracing::error!(error = %e, "the demo traffic task failed");
+    }
+    if let Err(e) = flag_sync.await {
+        tracing::error!(error = %e, "the flag sync task failed");
     }
     if let Err(e) = housekeeping.await {
         tracing::error!(error = %e, "the housekeeping task failed");

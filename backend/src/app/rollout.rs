@@ -9,7 +9,7 @@ use shared::rollout::{self, TransitionAction};
 use shared::validate;
 use sqlx::AnyPool;
 
-use super::{Actor, changes, gates, notices};
+use super::{Actor, changes, flags, gates, notices};
 use crate::db::{self, transitions::NewTransition};
 use crate::error::Result;
 
@@ -103,6 +103,8 @@ pub async fn apply(
     .await?;
     notices::automatic(&mut tx, change, action, to, reason, &who, at).await?;
     tx.commit().await?;
+    // Before answering: the caller's next evaluation must see the move (a rollback in seconds).
+    flags::changed(pool).await;
     tracing::info!(actor = %actor.user.email, id = %change.id, from = change.state.name(),
                    to = to.name(), "rollout moved");
     Ok(moved)
