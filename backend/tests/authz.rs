@@ -124,6 +124,10 @@ fn the_table_says_what_the_issue_asks() {
             Some(Rule::ServiceToken("evaluate"))
         );
     }
+    assert_eq!(
+        rule(&Method::GET, "/ofrep/v1/events"),
+        Some(Rule::ServiceToken("evaluate"))
+    );
     use rollgate::http::authz::transition_roles;
     use shared::rollout::TransitionAction::*;
     assert_eq!(transition_roles(Advance), [Engineer, Admin]);

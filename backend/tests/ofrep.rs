@@ -531,3 +531,76 @@ async fn evaluation_survives_a_lost_database() {
     })
     .await;
 }
+
+/// The bulk answer names the event stream; a rollout move reaches a connected client as
+/// `refetchEvaluation` within a second.
+#[tokio::test]
+async fn the_event_stream_says_when_to_evaluate_again() {
+    use http_body_util::BodyExt;
+    use std::time::{Duration, Instant};
+    use tower::ServiceExt;
+
+    each_database(|app| async move {
+        let id = app.create_default().await;
+        let secret = token(&app, &["evaluate"], None).await;
+        let body = json!({ "context": { "targetingKey": "u1" } }).to_string();
+        let bulk = call(
+            &app,
+            FLAGS,
+            Auth::Bearer(&secret),
+            Some("application/json"),
+            body,
+            None,
+        )
+        .await
+        .json();
+        assert_eq!(bulk["eventStreams"][0]["type"], "sse", "{bulk}");
+        let url = bulk["eventStreams"][0]["url"].as_str().expect("url");
+        assert!(url.ends_with("/ofrep/v1/events"), "{url}");
+
+        let mut req = raw_request(Method::GET, "/ofrep/v1/events", None, "");
+        req.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {secret}").parse().expect("header"),
+        );
+        let res = app.router.clone().oneshot(req).await.expect("infallible");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("text/event-stream")
+        );
+        let mut stream = res.into_body();
+
+        let moved = Instant::now();
+        app.transition(&id, &json!({ "action": "advance" })).await;
+        let mut received = String::new();
+        while !received.contains("refetchEvaluation") {
+            let left = Duration::from_secs(1).saturating_sub(moved.elapsed());
+            let frame = tokio::time::timeout(left, stream.frame())
+                .await
+                .expect("an event within a second of the move")
+                .expect("the stream stays open")
+                .expect("a frame");
+            if let Some(data) = frame.data_ref() {
+                received.push_str(&String::from_utf8_lossy(data));
+            }
+        }
+        assert!(
+            received.contains("data: {\"type\":\"refetchEvaluation\""),
+            "{received}"
+        );
+        assert!(received.contains("id: "), "{received}");
+
+        // Without a token: the protocol's 401.
+        let anonymous = raw_request(Method::GET, "/ofrep/v1/events", None, "");
+        assert_failure(
+            &app.anonymous(anonymous).await,
+            StatusCode::UNAUTHORIZED,
+            "GENERAL",
+            None,
+        );
+    })
+    .await;
+}

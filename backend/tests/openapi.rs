@@ -46,6 +46,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/teams/{id}/feed.atom", &["get"]),
     ("/ofrep/v1/evaluate/flags", &["post"]),
     ("/ofrep/v1/evaluate/flags/{key}", &["post"]),
+    ("/ofrep/v1/events", &["get"]),
 ];
 
 const METHODS: [&str; 8] = [

@@ -82,11 +82,43 @@ pub enum OfrepBulkItem {
     Failed(OfrepFailure),
 }
 
-/// `POST /ofrep/v1/evaluate/flags` (`bulkEvaluationSuccess`): every flag the token may see.
+/// `POST /ofrep/v1/evaluate/flags` (`bulkEvaluationSuccess`): every flag the token may see,
+/// and where to hear that they changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct OfrepBulk {
     pub flags: Vec<OfrepBulkItem>,
+    /// Server-sent event streams announcing changes (OFREP ADR 0008): a client re-fetches the
+    /// bulk evaluation when one sends `refetchEvaluation`.
+    #[serde(default)]
+    pub event_streams: Vec<OfrepEventStream>,
+}
+
+/// A push channel of flag changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OfrepEventStream {
+    /// `sse`, the one kind defined.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where to connect, with the same service token as the evaluations.
+    pub url: String,
+    /// Seconds of client inactivity after which the client may close the stream.
+    pub inactivity_delay_sec: u32,
+}
+
+/// The data of an event on the stream: `{"type": "refetchEvaluation", "lastModified": …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OfrepStreamEvent {
+    /// `refetchEvaluation`: flags changed, evaluate again.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the flags changed, Unix seconds.
+    pub last_modified: i64,
 }
 
 /// The request body of both routes (`evaluationRequest`), as documented; the server reads it

@@ -109,10 +109,22 @@ pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
                         "`GENERAL`: the token lacks the scope `evaluate`, or a session cookie \
                          was sent",
                     ),
-                    ("413", "`GENERAL`: the body is too large"),
-                    ("415", "`GENERAL`: the body is not declared as JSON"),
                 ] {
                     add_as(op, status, text, "OfrepFailure");
+                }
+                if op.request_body.is_some() {
+                    add_as(
+                        op,
+                        "413",
+                        "`GENERAL`: the body is too large",
+                        "OfrepFailure",
+                    );
+                    add_as(
+                        op,
+                        "415",
+                        "`GENERAL`: the body is not declared as JSON",
+                        "OfrepFailure",
+                    );
                 }
                 continue;
             }
