@@ -71,6 +71,7 @@ impl Caller for super::evaluate_auth::EvaluateToken {
     const RULE: Option<Rule> = Some(Rule::ServiceToken(SCOPE_EVALUATE));
 }
 impl Caller for super::evaluate_auth::OfrepBody {}
+impl Caller for super::evaluate_auth::OfrepKey {}
 impl<A: Audience> Caller for Require<A> {
     const RULE: Option<Rule> = Some(A::RULE);
 }

@@ -212,3 +212,24 @@ impl<S: Send + Sync> FromRequest<S> for OfrepBody {
             })
     }
 }
+
+/// The flag key in the path, read without the API's checks: a key no flag can have (one with
+/// a NUL, say) is simply not found, and the answer stays in OFREP's shape.
+#[derive(Debug, Clone)]
+pub struct OfrepKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for OfrepKey {
+    type Rejection = OfrepError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(key)| OfrepKey(key))
+            .map_err(|e| {
+                OfrepError::bad_request(
+                    OfrepErrorCode::ParseError,
+                    format!("the flag key in the path cannot be read: {e}"),
+                )
+            })
+    }
+}

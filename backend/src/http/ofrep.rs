@@ -16,8 +16,8 @@ use shared::ofrep::{
 use utoipa_axum::router::OpenApiRouter;
 
 use super::etag::{IfNoneMatch, Tagged};
-use super::evaluate_auth::{EvaluateToken, OfrepBody, OfrepError};
-use super::extract::{Json, Path};
+use super::evaluate_auth::{EvaluateToken, OfrepBody, OfrepError, OfrepKey};
+use super::extract::Json;
 use crate::{AppState, app};
 
 /// Largest evaluation request. A context is a handful of attributes; anything near this is
@@ -58,7 +58,7 @@ const INACTIVITY_DELAY_SEC: u32 = 120;
 async fn evaluate_flag(
     token: EvaluateToken,
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    OfrepKey(key): OfrepKey,
     OfrepBody(body): OfrepBody,
 ) -> Result<Json<OfrepEvaluation>, OfrepError> {
     let context = shared::ofrep::read_request(&body)
