@@ -54,11 +54,14 @@ pub struct AppState {
     pub guardian: Arc<tokio::sync::Notify>,
     /// The metric aggregates this instance answered, by version (`http::etag::Answers`).
     pub answers: Arc<http::etag::Answers>,
+    /// The flags this instance evaluates from memory (OFREP).
+    pub flags: Arc<app::flags::FlagStore>,
 }
 
 impl AppState {
     pub fn new(pool: AnyPool, backend: db::Backend, dist: impl Into<PathBuf>) -> Self {
         AppState {
+            flags: app::flags::FlagStore::new(&pool),
             pool,
             backend,
             dist: Arc::new(dist.into()),

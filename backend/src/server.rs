@@ -182,9 +182,20 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         Some(rate) => state.with_read_limit(f64::from(rate), 2.0 * f64::from(rate)),
         None => state,
     };
+    // Read the flags before serving, so that the first evaluation is answered from memory.
+    if let Err(e) = state.flags.rebuild(&pool).await {
+        tracing::warn!(error = %e, "could not read the flags yet; the background sync retries");
+    }
+    let flags = state.flags.clone();
     let wake_guardian = state.guardian.clone();
     let router = app(state);
     let (stop, stopped) = watch::channel(false);
+    let flag_sync = crate::app::flags::spawn_sync(
+        flags,
+        pool.clone(),
+        config.database_url.clone(),
+        stopped.clone(),
+    );
     let guardian = config
         .guardian
         .then(|| crate::guardian::spawn(pool.clone(), wake_guardian, stopped.clone()));
@@ -226,6 +237,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         && let Err(e) = task.await
     {
         tracing::error!(error = %e, "the guardian task failed");
+    }
+    if let Err(e) = flag_sync.await {
+        tracing::error!(error = %e, "the flag sync task failed");
     }
     if let Err(e) = housekeeping.await {
         tracing::error!(error = %e, "the housekeeping task failed");

@@ -26,7 +26,9 @@ async fn every_route_allows_exactly_the_roles_of_its_rule() {
                 let m: Method = method.to_uppercase().parse().expect("method");
                 let rule = rule(&m, path)
                     .unwrap_or_else(|| panic!("{method} {path} has no authorization rule"));
-                let uri = path.replace("{id}", "no-such-id");
+                let uri = path
+                    .replace("{id}", "no-such-id")
+                    .replace("{key}", "no-such-flag");
                 let req = || raw_request(m.clone(), &uri, Some("application/json"), "{}");
 
                 // Anonymous.
@@ -70,6 +72,10 @@ async fn every_route_allows_exactly_the_roles_of_its_rule() {
                                 && res.status != StatusCode::FORBIDDEN,
                             "{what}"
                         );
+                    } else if rule == Rule::ServiceToken("evaluate") {
+                        // A session is no service token; OFREP says so with a 403.
+                        assert_eq!(res.status, StatusCode::FORBIDDEN, "{what}");
+                        assert_eq!(res.json()["errorCode"], "GENERAL", "{what}");
                     } else if matches!(rule, Rule::ServiceToken(_)) {
                         // A session is no service token.
                         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{what}");
@@ -112,6 +118,16 @@ fn the_table_says_what_the_issue_asks() {
         rule(&Method::POST, "/api/v1/changes/{id}/metrics"),
         Some(Rule::ServiceToken("ingest"))
     ));
+    for path in ["/ofrep/v1/evaluate/flags", "/ofrep/v1/evaluate/flags/{key}"] {
+        assert_eq!(
+            rule(&Method::POST, path),
+            Some(Rule::ServiceToken("evaluate"))
+        );
+    }
+    assert_eq!(
+        rule(&Method::GET, "/ofrep/v1/events"),
+        Some(Rule::ServiceToken("evaluate"))
+    );
     use rollgate::http::authz::transition_roles;
     use shared::rollout::TransitionAction::*;
     assert_eq!(transition_roles(Advance), [Engineer, Admin]);

@@ -8,6 +8,9 @@
 //! CSRF let them through to the extractors; each is also sent anonymously, where it must be
 //! refused all the same. No operation is an exception: the Atom feed, which takes its token
 //! in the query string rather than a session, refuses a NUL in that token with the same 422.
+//! OpenFeature's routes (`/ofrep/v1`, with an `evaluate` token) answer in their protocol's
+//! shape instead: a 4xx with an OFREP `errorCode` (no flag key holds a NUL, and a body
+//! without a targeting key is refused before anything is read for it).
 
 mod common;
 
@@ -25,6 +28,11 @@ async fn every_string_a_route_reads_refuses_nul() {
         let token = app.post("/api/v1/tokens", &json!({ "name": "app" })).await;
         assert_eq!(token.status, StatusCode::CREATED, "{}", token.text());
         let secret = token.json()["secret"].as_str().expect("secret").to_owned();
+        let evaluate = json!({ "name": "flags", "scopes": ["evaluate"] });
+        let evaluator = app.post("/api/v1/tokens", &evaluate).await.json()["secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned();
         let doc = app.get("/api/v1/openapi.json").await.json();
         let before = app.counts().await;
         let mut failures = Vec::new();
@@ -39,6 +47,7 @@ async fn every_string_a_route_reads_refuses_nul() {
                     op,
                     id: &id,
                     secret: &secret,
+                    evaluator: &evaluator,
                 };
                 for param in route.params("path") {
                     let name = param["name"].as_str().expect("name");
@@ -93,6 +102,8 @@ struct Route<'a> {
     id: &'a str,
     /// An ingestion token's secret, for the route whose security is `ingest_token`.
     secret: &'a str,
+    /// An `evaluate` token's secret, for the OFREP routes.
+    evaluator: &'a str,
 }
 
 impl Route<'_> {
@@ -178,10 +189,16 @@ impl Route<'_> {
             anonymous.text()
         );
         let mut req = self.request(uri, body);
-        if self.op["security"][0].get("ingest_token").is_some() {
+        let scope = &self.op["security"][0]["ingest_token"][0];
+        if scope.is_string() {
+            let secret = if scope == "evaluate" {
+                self.evaluator
+            } else {
+                self.secret
+            };
             req.headers_mut().insert(
                 header::AUTHORIZATION,
-                format!("Bearer {}", self.secret).parse().expect("header"),
+                format!("Bearer {secret}").parse().expect("header"),
             );
         }
         app.request(req).await
@@ -197,6 +214,17 @@ fn expect_nul_rejected(
     res: &common::TestResponse,
 ) {
     let body: Value = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
+    if route.path.starts_with("/ofrep/") {
+        if !(res.status.is_client_error() && body["errorCode"].is_string()) {
+            failures.push(format!(
+                "{} {uri} (NUL in {field}) → {} {}",
+                route.method.to_uppercase(),
+                res.status,
+                res.text()
+            ));
+        }
+        return;
+    }
     let ok = res.status == StatusCode::UNPROCESSABLE_ENTITY
         && body["error"]["code"] == "validation"
         && body["error"]["field"] == field

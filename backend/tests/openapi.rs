@@ -44,6 +44,9 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/deliveries", &["get"]),
     ("/api/v1/deliveries/{id}/resend", &["post"]),
     ("/api/v1/teams/{id}/feed.atom", &["get"]),
+    ("/ofrep/v1/evaluate/flags", &["post"]),
+    ("/ofrep/v1/evaluate/flags/{key}", &["post"]),
+    ("/ofrep/v1/events", &["get"]),
 ];
 
 const METHODS: [&str; 8] = [
@@ -249,7 +252,7 @@ async fn every_documented_route_is_served() {
                 } else {
                     &id
                 };
-                let uri = path.replace("{id}", own);
+                let uri = path.replace("{id}", own).replace("{key}", "some-flag");
                 let req = common::raw_request(
                     method.to_uppercase().parse().expect("method"),
                     &uri,
@@ -378,6 +381,16 @@ async fn rejections_before_the_handler_are_documented() {
             .as_str()
             .expect("secret")
             .to_owned();
+        let evaluator = app
+            .post(
+                "/api/v1/tokens",
+                &serde_json::json!({ "name": "app", "scopes": ["evaluate"] }),
+            )
+            .await
+            .json()["secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned();
         let doc = app.get("/api/v1/openapi.json").await.json();
         let documented = |path: &str, method: &str, status: StatusCode| {
             let op = &doc["paths"][path][method];
@@ -392,7 +405,7 @@ async fn rejections_before_the_handler_are_documented() {
         for (path, item) in doc["paths"].as_object().expect("paths") {
             for method in METHODS {
                 let Some(op) = item.get(method) else { continue };
-                let uri = path.replace("{id}", &id);
+                let uri = path.replace("{id}", &id).replace("{key}", "some-flag");
                 let verb: axum::http::Method = method.to_uppercase().parse().expect("method");
                 let anonymous = common::raw_request(verb.clone(), &uri, None, "");
                 let res = app.anonymous(anonymous).await;
@@ -419,11 +432,17 @@ async fn rejections_before_the_handler_are_documented() {
                 for (content_type, body, expected) in cases {
                     let mut req =
                         common::raw_request(verb.clone(), &uri, content_type, body.to_owned());
-                    // The ingestion route takes a service token, not the session.
-                    if op["security"][0].get("ingest_token").is_some() {
+                    // Token routes take a service token of their scope, not the session.
+                    let scope = &op["security"][0]["ingest_token"][0];
+                    if scope.is_string() {
+                        let secret = if scope == "evaluate" {
+                            &evaluator
+                        } else {
+                            &token
+                        };
                         req.headers_mut().insert(
                             axum::http::header::AUTHORIZATION,
-                            format!("Bearer {token}").parse().expect("header"),
+                            format!("Bearer {secret}").parse().expect("header"),
                         );
                     }
                     let res = app.request(req).await;
@@ -551,13 +570,19 @@ fn short(value: &Value) -> String {
 async fn the_consoles_paths_are_the_documented_ones() {
     use std::collections::BTreeSet;
 
-    use shared::paths::{BASE, OPENAPI, TEMPLATES};
+    use shared::paths::{BASE, OFREP_BASE, OFREP_TEMPLATES, OPENAPI, TEMPLATES};
     each_database(|app| async move {
         let doc = app.get(&format!("{BASE}{OPENAPI}")).await.json();
-        let documented: BTreeSet<&str> = doc["paths"]
-            .as_object()
-            .expect("paths")
+        let paths = doc["paths"].as_object().expect("paths");
+        // OpenFeature's protocol is served beside the API, at its own base.
+        let ofrep: BTreeSet<&str> = paths
             .keys()
+            .filter_map(|p| p.strip_prefix(OFREP_BASE))
+            .collect();
+        assert_eq!(ofrep, OFREP_TEMPLATES.iter().copied().collect());
+        let documented: BTreeSet<&str> = paths
+            .keys()
+            .filter(|p| !p.starts_with(OFREP_BASE))
             .map(|p| {
                 p.strip_prefix(BASE)
                     .unwrap_or_else(|| panic!("{p} is outside {BASE}"))

@@ -81,6 +81,10 @@ pub struct ChangeUpdate {
     #[cfg_attr(feature = "openapi", schema(max_length = 60))]
     pub product_area: Option<String>,
     pub plan: RolloutPlan,
+    /// A new flag key (`shared::validate::flag_key`); absent keeps the current one.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub flag_key: Option<String>,
 }
 
 /// One row of the change list.
@@ -88,6 +92,8 @@ pub struct ChangeUpdate {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeSummary {
     pub id: String,
+    /// The key OpenFeature clients evaluate the change by.
+    pub flag_key: String,
     pub title: String,
     pub kind: ChangeKind,
     pub risk: RiskTier,
@@ -103,6 +109,7 @@ impl From<&AiChange> for ChangeSummary {
     fn from(c: &AiChange) -> Self {
         ChangeSummary {
             id: c.id.clone(),
+            flag_key: c.flag_key.clone(),
             title: c.title.clone(),
             kind: c.kind,
             risk: c.risk,
@@ -186,6 +193,25 @@ pub struct Health {
     /// "sqlite" or "postgres".
     pub database: String,
     pub pool: PoolHealth,
+    /// The flags this instance evaluates from memory (OFREP).
+    pub flags: FlagSnapshotHealth,
+}
+
+/// The in-memory flag snapshot OFREP evaluations are answered from. While the database is
+/// unreachable the last snapshot keeps being served; its age says how old the answers may be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FlagSnapshotHealth {
+    /// Whether the flags were read at least once since the server started.
+    pub loaded: bool,
+    /// Number of flags (changes) in it.
+    pub flags: u32,
+    /// When it was read, RFC 3339 UTC.
+    pub loaded_at: Option<String>,
+    /// Seconds since it was read; it is read again on every change and every 30 s.
+    pub age_seconds: Option<f64>,
+    /// Set when the last attempt to read it failed: the snapshot is older than it should be.
+    pub last_error: Option<String>,
 }
 
 /// Whether the server can serve requests that need the database right now.

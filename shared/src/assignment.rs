@@ -377,6 +377,7 @@ pub fn buckets_for_percent(percent: f64) -> u16 {
 
 /// Why a context got its variant, named as OpenFeature/OFREP name evaluation reasons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Reason {
     /// The rollout serves the candidate to no one: draft, eval, rolled back, paused at 0 %.

@@ -114,6 +114,10 @@ impl RiskTier {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AiChange {
     pub id: String,
+    /// The key OpenFeature clients evaluate the change by (OFREP): its variants are `control`
+    /// (the baseline) and `candidate`. Unique; set from the title, editable while a draft.
+    #[serde(default)]
+    pub flag_key: String,
     pub title: String,
     pub kind: ChangeKind,
     pub risk: RiskTier,

@@ -19,6 +19,7 @@
 //! | [`stats`] | the significance maths and the `rollgate stats` JSON contract |
 //! | [`comparison`], [`series`] | the canary report and the charts' data, computed from [`metrics`] by [`stats`] |
 //! | [`api`] | request and answer bodies under `/api/v1` that belong to no single domain module |
+//! | [`ofrep`] | the OpenFeature Remote Evaluation Protocol's answers under `/ofrep/v1` |
 //! | [`paths`] | the API's paths under `/api/v1`, as the console builds them and the OpenAPI document lists them |
 //! | [`validate`] | the rules a new change and an edit follow (text limits, plan checks) |
 //! | [`audit`], [`feed`] | the audit log and the support change feed as the API shows them |
@@ -55,6 +56,7 @@ pub mod feed;
 pub mod guardian;
 pub mod metrics;
 pub mod notices;
+pub mod ofrep;
 pub mod paths;
 pub mod plan;
 pub mod rollout;

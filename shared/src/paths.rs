@@ -9,6 +9,17 @@
 /// Where the API is served.
 pub const BASE: &str = "/api/v1";
 
+/// Where the OpenFeature Remote Evaluation Protocol is served, beside the API.
+pub const OFREP_BASE: &str = "/ofrep/v1";
+/// OFREP bulk evaluation, under [`OFREP_BASE`].
+pub const OFREP_FLAGS: &str = "/evaluate/flags";
+/// OFREP single flag evaluation, under [`OFREP_BASE`].
+pub const OFREP_FLAG: &str = "/evaluate/flags/{key}";
+/// The server-sent events announcing flag changes, under [`OFREP_BASE`].
+pub const OFREP_EVENTS: &str = "/events";
+/// Every OFREP path, under [`OFREP_BASE`], as the OpenAPI document spells it.
+pub const OFREP_TEMPLATES: &[&str] = &[OFREP_FLAGS, OFREP_FLAG, OFREP_EVENTS];
+
 /// Percent-encodes a path segment or query value as the browser's `encodeURIComponent` does
 /// (ids and filter names are plain, but a hand-typed URL may not be): letters, digits and
 /// `-_.!~*'()` stay as they are; every other byte of the UTF-8, `/` and `?` included, is

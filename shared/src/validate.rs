@@ -21,6 +21,54 @@ pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
 pub const MAX_RAMP_STEPS: usize = 10;
 pub const MAX_LIST: usize = 50;
 pub const MAX_PRODUCT_AREA: usize = 60;
+/// Longest flag key.
+pub const MAX_FLAG_KEY: usize = 64;
+
+/// A change's flag key, as OpenFeature clients name the flag: a lower-case ASCII letter or
+/// digit, then up to 63 of letters, digits, `.`, `_` and `-`. Kept to URL-safe characters so
+/// that it needs no encoding in `/ofrep/v1/evaluate/flags/{key}` or in a snippet.
+pub fn flag_key(key: &str) -> Result {
+    let mut chars = key.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c));
+    if first_ok && rest_ok && key.len() <= MAX_FLAG_KEY {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "flag_key",
+            format!(
+                "must be 1–{MAX_FLAG_KEY} characters: lower-case letters, digits, `.`, `_` and \
+                 `-`, starting with a letter or digit"
+            ),
+        ))
+    }
+}
+
+/// The flag key a new change gets from its title: lower-cased ASCII letters and digits, every
+/// other run of characters one `-`, at most 48 characters (room for a suffix that makes it
+/// unique); `change` when nothing is left.
+pub fn flag_key_from_title(title: &str) -> String {
+    let mut key = String::with_capacity(48);
+    for c in title.chars() {
+        if key.len() >= 48 {
+            break;
+        }
+        if c.is_ascii_alphanumeric() {
+            key.push(c.to_ascii_lowercase());
+        } else if !key.is_empty() && !key.ends_with('-') {
+            key.push('-');
+        }
+    }
+    while key.ends_with('-') {
+        key.pop();
+    }
+    if key.is_empty() {
+        key.push_str("change");
+    }
+    key
+}
 
 /// A product area as stored: trimmed, and `None` when blank.
 pub fn product_area(area: Option<&str>) -> Option<String> {
@@ -68,7 +116,11 @@ pub fn change_update(c: &ChangeUpdate) -> Result {
         owner: &c.owner,
         product_area: c.product_area.as_deref(),
         plan: &c.plan,
-    })
+    })?;
+    match &c.flag_key {
+        Some(key) => flag_key(key),
+        None => Ok(()),
+    }
 }
 
 pub fn change(c: &ChangeFields<'_>) -> Result {
@@ -391,6 +443,24 @@ mod tests {
             template: None,
             plan: None,
         }
+    }
+
+    #[test]
+    fn flag_keys_are_url_safe_slugs() {
+        for ok in ["a", "billing-prompt-v2", "0.9_x-y", &"a".repeat(64)] {
+            assert!(flag_key(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-a", ".a", "A", "a b", "a/b", "é", &"a".repeat(65)] {
+            assert_eq!(flag_key(bad).unwrap_err().field, "flag_key", "{bad}");
+        }
+        assert_eq!(
+            flag_key_from_title("Shorter system prompt, for Billing!"),
+            "shorter-system-prompt-for-billing"
+        );
+        assert_eq!(flag_key_from_title("  ¿Qué? "), "qu");
+        assert_eq!(flag_key_from_title("!!!"), "change");
+        let long = flag_key_from_title(&"word ".repeat(40));
+        assert!(long.len() <= 48 && flag_key(&long).is_ok(), "{long}");
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub async fn create(pool: &AnyPool, actor: &Actor, new: &NewChange) -> Result<Ai
     let mut tx = db::begin(pool).await?;
     let change = db::changes::create_recorded(&mut tx, new, &actor.who(), &at).await?;
     tx.commit().await?;
+    super::flags::changed(pool).await;
     tracing::info!(actor = %actor.user.email, id = %change.id, "change created");
     Ok(change)
 }
@@ -69,6 +70,15 @@ pub async fn update(
     validate::change_update(edit)?;
     let at = db::now();
     let mut tx = db::begin(pool).await?;
+    if let Some(key) = &edit.flag_key
+        && let Some(owner) = db::changes::flag_key_owner(&mut tx, key).await?
+        && owner != id
+    {
+        return Err(Error::validation(
+            "flag_key",
+            format!("`{key}` is already the flag key of another change"),
+        ));
+    }
     let updated = db::changes::update_draft(&mut tx, id, edit, &at).await?;
     if updated {
         db::audit::append(
@@ -79,6 +89,7 @@ pub async fn update(
         )
         .await?;
         tx.commit().await?;
+        super::flags::changed(pool).await;
     } else {
         tx.rollback().await?;
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use shared::api::{Health, HealthStatus, PoolHealth};
 use sqlx::AnyPool;
 
+use super::flags::FlagStore;
 use crate::db::Backend;
 use crate::error::Result;
 
@@ -17,7 +18,7 @@ pub const POOL_WAIT: Duration = Duration::from_millis(100);
 
 /// The pool's state and, when a connection is had within [`POOL_WAIT`], whether the database
 /// answers `SELECT 1` (an error when it does not, so a lost database shows).
-pub async fn check(pool: &AnyPool, backend: Backend) -> Result<Health> {
+pub async fn check(pool: &AnyPool, backend: Backend, flags: &FlagStore) -> Result<Health> {
     let available = match tokio::time::timeout(POOL_WAIT, pool.acquire()).await {
         Ok(conn) => {
             let mut conn = conn?;
@@ -40,5 +41,6 @@ pub async fn check(pool: &AnyPool, backend: Backend) -> Result<Health> {
             max: pool.options().get_max_connections(),
             available,
         },
+        flags: flags.health(),
     })
 }

@@ -9,7 +9,7 @@ use shared::rollout::{self, TransitionAction};
 use shared::validate;
 use sqlx::{AnyConnection, AnyPool};
 
-use super::{Actor, changes, gates, notices};
+use super::{Actor, changes, flags, gates, notices};
 use crate::db::{self, transitions::NewTransition};
 use crate::error::Result;
 
@@ -87,6 +87,8 @@ pub async fn apply(
     let mut tx = db::begin(pool).await?;
     let moved = apply_in(&mut tx, actor, change, action, reason, at).await?;
     tx.commit().await?;
+    // Before answering: the caller's next evaluation must see the move (a rollback in seconds).
+    flags::changed(pool).await;
     tracing::info!(actor = %actor.user.email, id = %change.id, from = change.state.name(),
                    to = moved.state.name(), "rollout moved");
     Ok(moved)

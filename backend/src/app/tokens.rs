@@ -41,6 +41,8 @@ pub async fn revoke(pool: &AnyPool, actor: &Actor, id: &str) -> Result<TokenInfo
     let token = db::tokens::revoke(pool, id, &actor.who(), &db::now())
         .await?
         .ok_or_else(|| Error::not_found("token"))?;
+    // Instances cache tokens for evaluation: have them read this one again.
+    super::flags::changed(pool).await;
     tracing::info!(actor = %actor.user.email, %id, prefix = %token.prefix, "ingestion token revoked");
     Ok(token)
 }

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::{Error, Result};
 
-const COLUMNS: &str = "id, title, kind, risk, baseline, candidate, expected_changes, owner, \
+const COLUMNS: &str = "id, flag_key, title, kind, risk, baseline, candidate, expected_changes, owner, \
                        product_area, plan, state, ramp_step, traffic_percent, revision, \
                        created_at, updated_at";
 
@@ -105,8 +105,11 @@ pub async fn create(
     at: &str,
 ) -> Result<AiChange> {
     let plan = new.resolved_plan();
+    let id = super::new_id();
+    let flag_key = free_flag_key(conn, &new.title, &id).await?;
     let change = AiChange {
-        id: super::new_id(),
+        flag_key,
+        id,
         title: new.title.clone(),
         kind: new.kind,
         risk: new.risk,
@@ -125,8 +128,9 @@ pub async fn create(
     sqlx::query(
         "INSERT INTO changes (id, title, kind, risk, baseline, candidate, expected_changes, \
          owner, plan, state, ramp_step, traffic_percent, revision, created_at, updated_at, \
-         created_by, plan_revision, product_area) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17)",
+         created_by, plan_revision, product_area, flag_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, \
+         $18)",
     )
     .bind(change.id.as_str())
     .bind(change.title.as_str())
@@ -145,9 +149,31 @@ pub async fn create(
     .bind(change.updated_at.as_str())
     .bind(created_by)
     .bind(change.product_area.as_deref())
+    .bind(change.flag_key.as_str())
     .execute(conn)
     .await?;
     Ok(change)
+}
+
+/// A flag key for a new change titled `title`: the title's slug, or, when another change has
+/// it, the slug with the end of the new change's `id` (random, so unique in practice; the
+/// unique index catches the rest).
+async fn free_flag_key(conn: &mut AnyConnection, title: &str, id: &str) -> Result<String> {
+    let key = shared::validate::flag_key_from_title(title);
+    if flag_key_owner(conn, &key).await?.is_none() {
+        return Ok(key);
+    }
+    let suffix = id.get(id.len().saturating_sub(8)..).unwrap_or(id);
+    Ok(format!("{key}-{}", suffix.to_ascii_lowercase()))
+}
+
+/// The id of the change whose flag key is `key`, if any.
+pub async fn flag_key_owner(conn: &mut AnyConnection, key: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT id FROM changes WHERE flag_key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
 /// Replaces the editable content of a draft, provided it is still at `edit.revision`.
@@ -163,7 +189,8 @@ pub async fn update_draft(
     let done = sqlx::query(
         "UPDATE changes SET title = $1, kind = $2, risk = $3, baseline = $4, candidate = $5, \
          expected_changes = $6, owner = $7, plan = $8, revision = revision + 1, \
-         plan_revision = revision + 1, updated_at = $9, product_area = $12 \
+         plan_revision = revision + 1, updated_at = $9, product_area = $12, \
+         flag_key = COALESCE($13, flag_key) \
          WHERE id = $10 AND revision = $11 AND state = 'draft'",
     )
     .bind(edit.title.as_str())
@@ -178,6 +205,7 @@ pub async fn update_draft(
     .bind(id)
     .bind(edit.revision)
     .bind(shared::validate::product_area(edit.product_area.as_deref()))
+    .bind(edit.flag_key.as_deref())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -275,6 +303,7 @@ fn from_row(row: &AnyRow) -> Result<AiChange> {
     };
     let plan_text: String = row.try_get("plan")?;
     Ok(AiChange {
+        flag_key: row.try_get("flag_key")?,
         title: row.try_get("title")?,
         kind: ChangeKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
         risk: RiskTier::parse(&risk).ok_or_else(|| corrupt("risk", &risk))?,
@@ -299,4 +328,13 @@ pub async fn all(pool: &AnyPool) -> Result<Vec<AiChange>> {
     let sql = format!("SELECT {COLUMNS} FROM changes ORDER BY created_at, id");
     let rows = sqlx::query(&sql).fetch_all(pool).await?;
     rows.iter().map(from_row).collect()
+}
+
+/// Every change with its plan revision, for the in-memory flag snapshot (`app::flags`).
+pub async fn flags(pool: &AnyPool) -> Result<Vec<(AiChange, i64)>> {
+    let sql = format!("SELECT {COLUMNS}, plan_revision FROM changes ORDER BY created_at, id");
+    let rows = sqlx::query(&sql).fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| Ok((from_row(row)?, row.try_get("plan_revision")?)))
+        .collect()
 }

@@ -42,6 +42,12 @@ pub use shared::access::{Rule, transition_roles};
 /// The security scheme of signed-in users and of service tokens in the OpenAPI document.
 pub const SESSION_SCHEME: &str = "session_cookie";
 pub const TOKEN_SCHEME: &str = "ingest_token";
+/// OFREP's other way to send the token: the `X-API-Key` header (evaluation only).
+pub const API_KEY_SCHEME: &str = "api_key";
+
+/// The scope of evaluating flags, as the route rule names it; a test checks it is
+/// [`TokenScope::Evaluate`](shared::tokens::TokenScope)'s name.
+pub const SCOPE_EVALUATE: &str = "evaluate";
 
 /// An extractor type's say in who may call: `Some` for the extractors that identify the
 /// caller ([`Require`], the ingestion token), `None` for the others. Every extractor a
@@ -61,6 +67,11 @@ impl Caller for super::etag::IfNoneMatch {}
 impl Caller for super::ingest_auth::IngestToken {
     const RULE: Option<Rule> = Some(Rule::ServiceToken(db::tokens::SCOPE_INGEST));
 }
+impl Caller for super::evaluate_auth::EvaluateToken {
+    const RULE: Option<Rule> = Some(Rule::ServiceToken(SCOPE_EVALUATE));
+}
+impl Caller for super::evaluate_auth::OfrepBody {}
+impl Caller for super::evaluate_auth::OfrepKey {}
 impl<A: Audience> Caller for Require<A> {
     const RULE: Option<Rule> = Some(A::RULE);
 }
@@ -134,6 +145,11 @@ fn requirement(rule: Rule) -> Vec<SecurityRequirement> {
             SESSION_SCHEME,
             scopes(roles.iter().map(|r| r.as_str()).collect()),
         )],
+        // Evaluation takes the token as a bearer token or in `X-API-Key`, as OFREP says.
+        Rule::ServiceToken(scope) if scope == SCOPE_EVALUATE => vec![
+            SecurityRequirement::new(TOKEN_SCHEME, scopes(vec![scope])),
+            SecurityRequirement::new(API_KEY_SCHEME, scopes(vec![scope])),
+        ],
         Rule::ServiceToken(scope) => {
             vec![SecurityRequirement::new(TOKEN_SCHEME, scopes(vec![scope]))]
         }
@@ -157,6 +173,7 @@ fn declared_rule(security: Option<&Vec<SecurityRequirement>>) -> Option<Rule> {
             [scope] if scope == db::tokens::SCOPE_INGEST => {
                 Some(Rule::ServiceToken(db::tokens::SCOPE_INGEST))
             }
+            [scope] if scope == SCOPE_EVALUATE => Some(Rule::ServiceToken(SCOPE_EVALUATE)),
             _ => None,
         },
         SESSION_SCHEME if scopes.is_empty() => Some(Rule::AnyUser),
@@ -558,9 +575,14 @@ mod tests {
             Rule::Roles(shared::access::EDITORS),
             Rule::Roles(shared::access::AUDITORS),
             Rule::ServiceToken(db::tokens::SCOPE_INGEST),
+            Rule::ServiceToken(SCOPE_EVALUATE),
         ] {
             assert_eq!(declared_rule(Some(&requirement(rule))), Some(rule));
         }
+        assert_eq!(
+            SCOPE_EVALUATE,
+            shared::tokens::TokenScope::Evaluate.as_str()
+        );
         assert_eq!(declared_rule(None), None);
         let unknown = vec![SecurityRequirement::new(SESSION_SCHEME, ["nobody"])];
         assert_eq!(declared_rule(Some(&unknown)), None);

@@ -29,5 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     )
 )]
 async fn health(State(state): State<AppState>) -> Result<Json<Health>> {
-    Ok(Json(app::health::check(&state.pool, state.backend).await?))
+    Ok(Json(
+        app::health::check(&state.pool, state.backend, &state.flags).await?,
+    ))
 }

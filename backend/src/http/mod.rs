@@ -6,7 +6,8 @@
 //! answers. Handler modules never import one another; what they share is plumbing:
 //! [`extract`] (JSON, path and query with our error answers), [`authz`] (the caller
 //! extractors, the derived authorization table and its middleware), [`ingest_auth`],
-//! [`client_ip`].
+//! [`evaluate_auth`], [`client_ip`]. OpenFeature's protocol (OFREP) is served beside the API,
+//! under `/ofrep/v1`, in that protocol's shapes.
 //!
 //! A new route: a handler in `http/<resource>.rs` with its `#[utoipa::path]` and its caller
 //! in the signature, registered with `route!(handler)` in that module's `router()` (which
@@ -32,12 +33,14 @@ pub mod client_ip;
 mod console;
 mod deliveries;
 pub mod etag;
+pub mod evaluate_auth;
 pub mod extract;
 mod feed;
 mod health;
 pub mod ingest_auth;
 mod metrics;
 mod notices;
+mod ofrep;
 mod openapi;
 mod policies;
 pub mod read_limit;
@@ -98,7 +101,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(feed::router())
         .merge(deliveries::router())
         .merge(openapi::router());
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .merge(with_body_limit(ofrep::router(), ofrep::BODY_LIMIT))
 }
 
 /// The whole application: API, console, and the layers around them.

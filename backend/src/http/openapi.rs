@@ -37,6 +37,8 @@ use crate::AppState;
         (name = "templates", description = "Plan templates"),
         (name = "health", description = "Liveness"),
         (name = "meta", description = "This document"),
+        (name = "ofrep", description = "OpenFeature Remote Evaluation Protocol: which variant a \
+                                        user gets (service token with the scope `evaluate`)"),
     ),
     modifiers(&IngestTokenScheme)
 )]
@@ -65,10 +67,18 @@ impl utoipa::Modify for IngestTokenScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A service token (scope `ingest`) from POST /api/v1/tokens",
+                        "A service token from POST /api/v1/tokens; the operation's scope names \
+                         the one it must hold (`ingest`, `evaluate`)",
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            authz::API_KEY_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "A service token with the scope `evaluate`, as OFREP's ApiKeyAuth sends it",
+            ))),
         );
     }
 }
@@ -90,6 +100,34 @@ pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
         for (method, op) in methods {
             let Some(op) = op.as_mut() else { continue };
             let rule = authz::rule(&method, path);
+            // OFREP's answers are the protocol's, in its failure shape.
+            if path.starts_with("/ofrep/") {
+                for (status, text) in [
+                    ("401", "`GENERAL`: no valid service token"),
+                    (
+                        "403",
+                        "`GENERAL`: the token lacks the scope `evaluate`, or a session cookie \
+                         was sent",
+                    ),
+                ] {
+                    add_as(op, status, text, "OfrepFailure");
+                }
+                if op.request_body.is_some() {
+                    add_as(
+                        op,
+                        "413",
+                        "`GENERAL`: the body is too large",
+                        "OfrepFailure",
+                    );
+                    add_as(
+                        op,
+                        "415",
+                        "`GENERAL`: the body is not declared as JSON",
+                        "OfrepFailure",
+                    );
+                }
+                continue;
+            }
             let cookie_write = method != Method::GET;
             match rule {
                 Some(Rule::Public) | None => {}
@@ -136,6 +174,16 @@ pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
 
 /// Documents `status` as an error answer unless the handler already did.
 fn add(op: &mut utoipa::openapi::path::Operation, status: &str, description: &str) {
+    add_as(op, status, description, "ErrorBody");
+}
+
+/// Documents `status` as an answer of the schema `schema` unless the handler already did.
+fn add_as(
+    op: &mut utoipa::openapi::path::Operation,
+    status: &str,
+    description: &str,
+    schema: &str,
+) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     op.responses
         .responses
@@ -146,7 +194,7 @@ fn add(op: &mut utoipa::openapi::path::Operation, status: &str, description: &st
                 .content(
                     "application/json",
                     ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .schema(Some(Ref::from_schema_name(schema)))
                         .build(),
                 )
                 .build()

@@ -274,6 +274,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                         owner: new.owner,
                         product_area: new.product_area,
                         plan: plan_value,
+                        flag_key: None,
                     };
                     api::update_change(&id, &update).await
                 }

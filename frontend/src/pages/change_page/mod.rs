@@ -27,7 +27,7 @@ use crate::format;
 use crate::pages::change_tokens::TokensPanel;
 use crate::session;
 use actions::Actions;
-use sections::{History, PlanPanel, WhatChanges};
+use sections::{FlagPanel, History, PlanPanel, WhatChanges};
 
 #[component]
 pub fn ChangePage() -> impl IntoView {
@@ -159,6 +159,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             <div class="change-grid">
                 <div class="change-main">
                     <WhatChanges change=c.clone() />
+                    <FlagPanel flag_key=c.flag_key.clone() />
                     <NoticesPanel change_id=c.id.clone() plan=plan.clone() expected=c.expected_changes.clone()
                         on_change=Callback::new(move |_| gate_version.update(|v| *v = v.wrapping_add(1))) />
                     <PlanPanel plan=plan.clone() frozen=!state.plan_is_editable() />

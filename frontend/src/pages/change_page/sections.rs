@@ -9,6 +9,7 @@ use shared::change::AiChange;
 use shared::plan::RolloutPlan;
 use shared::rollout::TransitionAction;
 
+use crate::components::copy_button::CopyButton;
 use crate::components::plan_editor::template_blurb;
 use crate::format;
 
@@ -59,6 +60,65 @@ pub(super) fn WhatChanges(change: AiChange) -> impl IntoView {
                     <pre class="code" data-test="candidate">{cand_view}</pre>
                 </div>
             </div>
+        </section>
+    }
+}
+
+/// The change as a feature flag: its key and how an application asks for it through
+/// OpenFeature's OFREP provider, in three languages. Plain text, no highlighting: the page is
+/// near its size budget.
+#[component]
+pub(super) fn FlagPanel(flag_key: String) -> impl IntoView {
+    let origin = window().location().origin().unwrap_or_default();
+    let token = "Bearer rg_ing_…";
+    let snippets = [
+        (
+            "Rust",
+            format!(
+                "// cargo add open-feature open-feature-ofrep reqwest\n\
+                 let mut headers = reqwest::header::HeaderMap::new();\n\
+                 headers.insert(\"Authorization\", \"{token}\".parse()?);\n\
+                 let provider = OfrepProvider::new(OfrepOptions {{ base_url: \"{origin}\".into(), headers, ..Default::default() }}).await?;\n\
+                 let ctx = EvaluationContext::default().with_targeting_key(user_id);\n\
+                 let config = provider.resolve_struct_value(\"{flag_key}\", &ctx).await?.value;"
+            ),
+        ),
+        (
+            "Python",
+            format!(
+                "# pip install openfeature-sdk openfeature-provider-ofrep\n\
+                 from openfeature import api\n\
+                 from openfeature.evaluation_context import EvaluationContext\n\
+                 from openfeature.contrib.provider.ofrep import OFREPProvider\n\
+                 api.set_provider(OFREPProvider(\"{origin}\", headers_factory=lambda: {{\"Authorization\": \"{token}\"}}))\n\
+                 config = api.get_client().get_object_value(\"{flag_key}\", {{}}, EvaluationContext(targeting_key=user_id))"
+            ),
+        ),
+        (
+            "TypeScript",
+            format!(
+                "// npm install @openfeature/server-sdk @openfeature/ofrep-provider\n\
+                 import {{ OpenFeature }} from '@openfeature/server-sdk';\n\
+                 import {{ OFREPProvider }} from '@openfeature/ofrep-provider';\n\
+                 await OpenFeature.setProviderAndWait(new OFREPProvider({{ baseUrl: '{origin}', headers: [['Authorization', '{token}']] }}));\n\
+                 const config = await OpenFeature.getClient().getObjectValue('{flag_key}', {{}}, {{ targetingKey: userId }});"
+            ),
+        ),
+    ];
+    view! {
+        <section class="card" data-test="flag">
+            <div class="card-head"><h2>"Flag"</h2></div>
+            <p>
+                <code class="chip" data-test="flag-key">{flag_key.clone()}</code>" "<CopyButton text=flag_key />
+                <span class="subtle">" Variants: control (baseline), candidate. Needs a token with the scope evaluate."</span>
+            </p>
+            <details>
+                <summary>"OpenFeature snippets"</summary>
+                {snippets.into_iter().map(|(lang, code)| view! {
+                    <h3>{lang}</h3>
+                    <pre class="code">{code}</pre>
+                }).collect_view()}
+            </details>
         </section>
     }
 }
