@@ -360,6 +360,12 @@ fn run(c: &mut Criterion, label: &str, url: &str) {
 }
 
 /// 50 viewers polling a summary over real sockets while a monitor probes `/api/v1/health`.
+/// The server runs on the bench's runtime (where its pool lives); the viewers and the monitor
+/// each run on a runtime of their own on their own thread, so a slow server shows as latency
+/// and not as a starved client. Two ways of polling, each with and without `If-None-Match`:
+/// as fast as each viewer can (the most the server answers) and at 20 requests a second per
+/// viewer, 1 000 in all (latency at the target rate, measured from when each request was due,
+/// so a late answer also delays what follows it).
 mod load {
     use std::net::SocketAddr;
     use std::sync::Arc;
@@ -375,17 +381,24 @@ mod load {
     use hyper_util::rt::TokioExecutor;
 
     const VIEWERS: usize = 50;
+    /// Each viewer's rate in the paced runs: 50 × 20 = 1 000 requests a second.
+    const PACED_PER_VIEWER: u64 = 20;
 
     type Http = Client<HttpConnector, Empty<Bytes>>;
 
-    /// One GET; its status, ETag and time.
+    fn client() -> Http {
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(VIEWERS + 1)
+            .build_http()
+    }
+
+    /// One GET; its status and ETag.
     async fn get(
         client: &Http,
         uri: &str,
         cookie: &str,
         etag: Option<&str>,
-    ) -> (StatusCode, Option<String>, Duration) {
-        let started = Instant::now();
+    ) -> (StatusCode, Option<String>) {
         let mut req = Request::get(uri)
             .header(header::COOKIE, cookie)
             .header(header::ACCEPT_ENCODING, "gzip");
@@ -403,7 +416,7 @@ mod load {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         res.into_body().collect().await.expect("body");
-        (status, tag, started.elapsed())
+        (status, tag)
     }
 
     fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -411,8 +424,21 @@ mod load {
         sorted[i].as_secs_f64() * 1e3
     }
 
-    /// Serves `router` on a loopback port of `rt` (multi-threaded, where its pool lives) and
-    /// prints the figures.
+    /// Runs `f` on a runtime of its own, on a thread of its own.
+    fn on_own_thread<T: Send + 'static>(
+        f: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+        + Send
+        + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(f())
+        })
+    }
+
     pub fn run(
         rt: &tokio::runtime::Runtime,
         label: &str,
@@ -421,79 +447,107 @@ mod load {
         summary: &str,
         seconds: u64,
     ) {
-        rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let addr = listener.local_addr().expect("addr");
-            tokio::spawn(async move {
-                axum::serve(
-                    listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .await
-                .expect("serve");
-            });
-            let base = format!("http://{addr}");
-            let client: Http = Client::builder(TokioExecutor::new())
-                .pool_max_idle_per_host(VIEWERS + 1)
-                .build_http();
-            // Polls that send back the ETag they hold (the console's), then full answers.
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        rt.spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("serve");
+        });
+        let base = format!("http://{addr}");
+        for paced in [false, true] {
             for conditional in [true, false] {
                 let stop = Arc::new(AtomicBool::new(false));
-                let mut viewers = Vec::new();
-                for _ in 0..VIEWERS {
-                    let (client, stop) = (client.clone(), stop.clone());
-                    let (uri, cookie) = (format!("{base}{summary}"), cookie.to_owned());
-                    viewers.push(tokio::spawn(async move {
-                        let mut times = Vec::new();
-                        let mut tag: Option<String> = None;
-                        while !stop.load(Ordering::Relaxed) {
-                            let held = if conditional { tag.as_deref() } else { None };
-                            let (status, etag, took) = get(&client, &uri, &cookie, held).await;
-                            assert!(
-                                status == StatusCode::OK || status == StatusCode::NOT_MODIFIED,
-                                "summary answered {status}"
-                            );
-                            tag = etag.or(tag);
-                            times.push(took);
-                        }
-                        times
-                    }));
-                }
+                let viewers = {
+                    let (stop, uri, cookie) =
+                        (stop.clone(), format!("{base}{summary}"), cookie.to_owned());
+                    on_own_thread(move || {
+                        Box::pin(async move {
+                            let client = client();
+                            let mut tasks = Vec::new();
+                            for v in 0..VIEWERS {
+                                let (client, stop) = (client.clone(), stop.clone());
+                                let (uri, cookie) = (uri.clone(), cookie.clone());
+                                tasks.push(tokio::spawn(async move {
+                                    let period =
+                                        Duration::from_micros(1_000_000 / PACED_PER_VIEWER);
+                                    // Viewers spread over the period, as people are.
+                                    let first = tokio::time::Instant::now()
+                                        + period * v as u32 / VIEWERS as u32;
+                                    let mut ticks = tokio::time::interval_at(first, period);
+                                    let mut times = Vec::new();
+                                    let mut tag: Option<String> = None;
+                                    while !stop.load(Ordering::Relaxed) {
+                                        let due = if paced {
+                                            ticks.tick().await.into_std()
+                                        } else {
+                                            Instant::now()
+                                        };
+                                        let held = if conditional { tag.as_deref() } else { None };
+                                        let (status, etag) =
+                                            get(&client, &uri, &cookie, held).await;
+                                        assert!(
+                                            status == StatusCode::OK
+                                                || status == StatusCode::NOT_MODIFIED,
+                                            "summary answered {status}"
+                                        );
+                                        tag = etag.or(tag);
+                                        times.push(due.elapsed());
+                                    }
+                                    times
+                                }));
+                            }
+                            let mut times = Vec::new();
+                            for t in tasks {
+                                times.extend(t.await.expect("viewer"));
+                            }
+                            times
+                        })
+                    })
+                };
                 let monitor = {
-                    let (client, stop) = (client.clone(), stop.clone());
-                    let uri = format!("{base}/api/v1/health");
-                    tokio::spawn(async move {
-                        let mut times = Vec::new();
-                        while !stop.load(Ordering::Relaxed) {
-                            let (status, _, took) = get(&client, &uri, "", None).await;
-                            assert_eq!(status, StatusCode::OK, "health");
-                            times.push(took);
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                        times
+                    let (stop, uri) = (stop.clone(), format!("{base}/api/v1/health"));
+                    on_own_thread(move || {
+                        Box::pin(async move {
+                            let client = client();
+                            let mut times = Vec::new();
+                            while !stop.load(Ordering::Relaxed) {
+                                let started = Instant::now();
+                                let (status, _) = get(&client, &uri, "", None).await;
+                                assert_eq!(status, StatusCode::OK, "health");
+                                times.push(started.elapsed());
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                            times
+                        })
                     })
                 };
                 let started = Instant::now();
-                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                std::thread::sleep(Duration::from_secs(seconds));
                 stop.store(true, Ordering::Relaxed);
-                let mut times = Vec::new();
-                for v in viewers {
-                    times.extend(v.await.expect("viewer"));
-                }
+                let mut times = viewers.join().expect("viewers");
                 let elapsed = started.elapsed().as_secs_f64();
-                let mut health = monitor.await.expect("monitor");
+                let mut health = monitor.join().expect("monitor");
                 times.sort();
                 health.sort();
                 println!(
-                    "[{label}] load, {VIEWERS} viewers polling the 14-day summary{}: {} requests \
-                     in {elapsed:.1} s = {:.0} req/s; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
-                     health p50 {:.2} ms, p99 {:.2} ms ({} probes)",
-                    if conditional {
-                        " with If-None-Match (304)"
+                    "[{label}] {VIEWERS} viewers polling the 14-day summary, {}, {}: {} \
+                     requests in {elapsed:.1} s = {:.0} req/s; p50 {:.2} ms, p99 {:.2} ms, max \
+                     {:.1} ms; health p50 {:.2} ms, p99 {:.2} ms ({} probes)",
+                    if paced {
+                        "20 req/s each (1 000 req/s)"
                     } else {
-                        " (full answers, gzip)"
+                        "as fast as they can"
+                    },
+                    if conditional {
+                        "with If-None-Match (304)"
+                    } else {
+                        "full answers (gzip)"
                     },
                     times.len(),
                     times.len() as f64 / elapsed,
@@ -505,10 +559,9 @@ mod load {
                     health.len(),
                 );
             }
-        });
+        }
     }
 }
-
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
