@@ -717,6 +717,26 @@ async fn aggregates_answer_304_while_unchanged() {
             assert_eq!(changed.status, StatusCode::OK, "{path}");
             let new_tag = changed.header(header::ETAG).expect("an ETag");
             assert_ne!(new_tag, tag, "{path}");
+
+            // A client that takes gzip gets the same answer compressed, under the same tag.
+            let zipped = app
+                .request(
+                    Request::get(&uri)
+                        .header(header::ACCEPT_ENCODING, "gzip, br")
+                        .body(Body::empty())
+                        .expect("request"),
+                )
+                .await;
+            assert_eq!(zipped.status, StatusCode::OK, "{path}");
+            assert_eq!(zipped.header(header::CONTENT_ENCODING), Some("gzip"));
+            assert_eq!(zipped.header(header::ETAG), Some(new_tag));
+            let mut plain = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(&zipped.body[..]),
+                &mut plain,
+            )
+            .expect("gzip");
+            assert_eq!(plain, changed.body, "{path}");
         }
     })
     .await;

@@ -6,11 +6,12 @@
 //! on its side comes from [`Answers`]: an answer is computed once per version of the change's
 //! metrics and kept in memory, so a poll of an unchanged change is a version lookup.
 //!
-//! The compression layer may send the same tag with a gzip or a plain body; both decode to the
-//! bytes hashed, and the console only ever compares tags, so this is harmless here.
+//! The same tag goes with the gzip and the plain body (compressed once per answer kept); both
+//! decode to the bytes hashed, and the console only ever compares tags.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::io::Write;
 use std::sync::Mutex;
 
 use axum::body::Bytes;
@@ -18,34 +19,57 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 
-/// The `If-None-Match` request header: the tags the client already holds.
+/// What a polling client sends about the answer: the `If-None-Match` tags it already holds,
+/// and whether it takes gzip (`Accept-Encoding`), so a kept answer goes out as the gzip
+/// compressed once instead of once per request.
 #[derive(Debug, Clone, Default)]
-pub struct IfNoneMatch(Option<String>);
+pub struct IfNoneMatch {
+    tags: Option<String>,
+    gzip: bool,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        Ok(IfNoneMatch(
+        let text = |name| {
             parts
                 .headers
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        ))
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        Ok(IfNoneMatch {
+            tags: text(header::IF_NONE_MATCH).map(str::to_owned),
+            gzip: text(header::ACCEPT_ENCODING).is_some_and(accepts_gzip),
+        })
     }
+}
+
+/// Whether an `Accept-Encoding` value takes gzip: listed, and not with `q=0`.
+fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        parts.next().is_some_and(|c| c.eq_ignore_ascii_case("gzip"))
+            && !parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            })
+    })
 }
 
 impl IfNoneMatch {
     /// Whether `etag` (quoted) is among the client's tags. `If-None-Match` uses the weak
     /// comparison (RFC 9110 §13.1.2), so `W/"x"` matches `"x"`; `*` matches any answer.
     fn matches(&self, etag: &str) -> bool {
-        let Some(list) = &self.0 else {
+        let Some(list) = &self.tags else {
             return false;
         };
         list.split(',')
@@ -59,6 +83,8 @@ impl IfNoneMatch {
 #[derive(Debug, Clone)]
 pub struct Tagged {
     body: Bytes,
+    /// The body gzip-compressed, for clients that take it.
+    gzip: Bytes,
     etag: String,
 }
 
@@ -67,8 +93,15 @@ impl Tagged {
         let body = serde_json::to_vec(value)
             .map_err(|e| Error::internal(format!("answer not serialisable: {e}")))?;
         let etag = etag_of(&body);
+        let mut gz = GzEncoder::new(Vec::with_capacity(body.len() / 8), Compression::default());
+        gz.write_all(&body)
+            .map_err(|e| Error::internal(format!("cannot compress an answer: {e}")))?;
+        let gzip = gz
+            .finish()
+            .map_err(|e| Error::internal(format!("cannot compress an answer: {e}")))?;
         Ok(Tagged {
             body: body.into(),
+            gzip: gzip.into(),
             etag,
         })
     }
@@ -85,19 +118,21 @@ impl Tagged {
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("private, no-cache"),
             ),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
         ];
         if if_none_match.matches(&self.etag) {
             return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
-        (
-            headers,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            self.body.clone(),
-        )
-            .into_response()
+        let json = (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        // With a `Content-Encoding` the compression layer passes the answer through as it is.
+        if if_none_match.gzip {
+            let gzip = (header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            return (headers, [json, gzip], self.gzip.clone()).into_response();
+        }
+        (headers, [json], self.body.clone()).into_response()
     }
 }
 
@@ -155,5 +190,19 @@ impl Answers {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Tagged)>> {
         // A panic while holding it leaves plain data behind; keep serving.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_gzip;
+
+    #[test]
+    fn gzip_is_taken_when_listed_without_q_zero() {
+        assert!(accepts_gzip("gzip, deflate, br"));
+        assert!(accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+        assert!(!accepts_gzip("gzip;q=0, br"));
+        assert!(!accepts_gzip("identity"));
+        assert!(!accepts_gzip("x-gzip-like"));
     }
 }
