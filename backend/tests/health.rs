@@ -23,7 +23,7 @@ async fn health_reports_ok_version_and_database() {
 }
 
 /// With every connection in use, health answers at once that the pool is busy instead of
-/// waiting the pool's acquire timeout (seconds) like any request that needs the database.
+/// waiting for a connection like any request that needs the database.
 #[tokio::test]
 async fn health_answers_quickly_when_every_connection_is_busy() {
     each_database(|app| async move {
@@ -46,9 +46,17 @@ async fn health_answers_quickly_when_every_connection_is_busy() {
         assert_eq!(body["pool"]["size"], max);
         assert_eq!(body["pool"]["max"], max);
 
+        // Connections go back to the pool in the background; health says so once they have.
         drop(held);
-        let body = app.get("/api/v1/health").await.json();
-        assert_eq!(body["status"], "ok");
+        let mut status = serde_json::Value::Null;
+        for _ in 0..50 {
+            status = app.get("/api/v1/health").await.json()["status"].clone();
+            if status == "ok" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(status, "ok");
     })
     .await;
 }

@@ -2,8 +2,6 @@
 //! often, and it must answer quickly even when the server is overloaded, which is exactly when
 //! it is asked.
 
-use std::time::Duration;
-
 use shared::api::{Health, HealthStatus, PoolHealth};
 use sqlx::AnyPool;
 
@@ -11,21 +9,17 @@ use super::flags::FlagStore;
 use crate::db::Backend;
 use crate::error::Result;
 
-/// How long the check waits for a connection. The pool's own acquire timeout (seconds) is
-/// for requests that must get one; a monitor wants an answer, and a pool with no connection
-/// free within this is what it should hear about.
-pub const POOL_WAIT: Duration = Duration::from_millis(100);
-
-/// The pool's state and, when a connection is had within [`POOL_WAIT`], whether the database
-/// answers `SELECT 1` (an error when it does not, so a lost database shows).
+/// The pool's state and, when a connection is idle at that moment, whether the database
+/// answers `SELECT 1` (an error when it does not, so a lost database shows). It never waits
+/// for a connection: a pool with none idle is what a monitor should hear about (`busy`), and
+/// the requests queued for one must not make the monitor wait too.
 pub async fn check(pool: &AnyPool, backend: Backend, flags: &FlagStore) -> Result<Health> {
-    let available = match tokio::time::timeout(POOL_WAIT, pool.acquire()).await {
-        Ok(conn) => {
-            let mut conn = conn?;
+    let available = match pool.try_acquire() {
+        Some(mut conn) => {
             sqlx::query("SELECT 1").execute(&mut *conn).await?;
             true
         }
-        Err(_elapsed) => false,
+        None => false,
     };
     Ok(Health {
         status: if available {

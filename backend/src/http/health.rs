@@ -13,11 +13,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(crate::route!(health))
 }
 
-/// Server status, version, database kind and connection pool. Answers within about 100 ms
-/// even when every connection is in use: the status is then `busy`, still with 200, because
+/// Server status, version, database kind and connection pool. Answers without waiting for a
+/// connection, even when every one is in use: the status is then `busy`, still with 200, because
 /// the server is up and will serve requests once connections free up (a 503 would have a load
 /// balancer take every instance out at the busiest moment). When a connection is had, the
-/// check runs `SELECT 1` on it, so a lost database answers 500.
+/// check runs `SELECT 1` on an idle one, so a lost database answers 500.
 #[utoipa::path(
     get,
     path = "/health",
