@@ -130,6 +130,33 @@ async fn sum_windows(
         .collect();
     let mut hours = BTreeMap::new();
     for (from, to) in runs(wanted.iter().map(|k| k.0), HOUR) {
+        // The keys first: the batch's own windows (all of a re-send) are skipped without
+        // reading their metrics back.
+        let keys = sqlx::query(
+            "SELECT variant, segment, window_start, window_end \
+             FROM metric_windows WHERE change_id = $1 AND window_start >= $2 \
+             AND window_start < $3",
+        )
+        .bind(change_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut needed = false;
+        for row in keys {
+            let variant = parse_variant(change_id, &row.try_get::<String, _>(0)?)?;
+            let segment: String = row.try_get(1)?;
+            let (start, end): (i64, i64) = (row.try_get(2)?, row.try_get(3)?);
+            if !skip.contains(&(start, end, variant, segment.as_str()))
+                && wanted.contains(&(bucket(start, HOUR), variant, segment.as_str()))
+            {
+                needed = true;
+                break;
+            }
+        }
+        if !needed {
+            continue;
+        }
         let rows = sqlx::query(
             "SELECT variant, segment, window_start, window_end, requests, metrics \
              FROM metric_windows WHERE change_id = $1 AND window_start >= $2 \
