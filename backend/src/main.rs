@@ -105,7 +105,7 @@ struct ServeArgs {
     /// Whether the guardian rolls back live changes whose pre-registered criteria breach
     /// (on or off).
     #[arg(long, env = "ROLLGATE_GUARDIAN", value_name = "on|off", default_value = "on",
-          value_parser = parse_on_off)]
+          action = clap::ArgAction::Set, value_parser = parse_on_off)]
     guardian: bool,
 }
 

@@ -69,6 +69,30 @@ fn a_taken_port_is_a_clear_error() {
 }
 
 #[test]
+fn the_guardian_flag_takes_on_or_off() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let out = rollgate(cwd.path())
+        .args(["serve", "--addr", "127.0.0.1:0", "--guardian", "maybe"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--guardian"), "{err}");
+    assert!(err.contains("`maybe` is neither on nor off"), "{err}");
+    // `off` is taken: the server then fails on the taken port, not on the flag.
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let out = rollgate(cwd.path())
+        .args(["serve", "--addr", &addr, "--guardian", "off"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(!err.contains("--guardian"), "{err}");
+    assert!(err.contains("cannot listen on"), "{err}");
+}
+
+#[test]
 fn a_bad_public_url_is_a_clear_error() {
     let cwd = tempfile::tempdir().expect("tempdir");
     let out = rollgate(cwd.path())
