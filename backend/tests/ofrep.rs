@@ -82,6 +82,14 @@ fn assert_failure(res: &common::TestResponse, status: StatusCode, code: &str, ke
 }
 
 /// A service token with `scopes`, for `change_id` or every change; its secret.
+/// The flag key of a change detail.
+fn flag_key_of(detail: &Value) -> String {
+    detail["change"]["flag_key"]
+        .as_str()
+        .expect("a flag key")
+        .to_owned()
+}
+
 async fn token(app: &TestApp, scopes: &[&str], change_id: Option<&str>) -> String {
     let res = app
         .post(
@@ -181,10 +189,7 @@ async fn a_change_has_a_unique_flag_key_editable_while_a_draft() {
 async fn only_evaluate_tokens_may_evaluate() {
     each_database(|app| async move {
         let detail = app.create(&new_change()).await;
-        let key = detail["change"]["flag_key"]
-            .as_str()
-            .expect("key")
-            .to_owned();
+        let key = flag_key_of(&detail);
         let uri = format!("{FLAGS}/{key}");
         let body = json!({ "context": { "targetingKey": "u1" } }).to_string();
         let json = Some("application/json");
@@ -261,10 +266,7 @@ async fn only_evaluate_tokens_may_evaluate() {
 async fn bad_input_gets_the_protocols_error_shape() {
     each_database(|app| async move {
         let detail = app.create(&new_change()).await;
-        let key = detail["change"]["flag_key"]
-            .as_str()
-            .expect("key")
-            .to_owned();
+        let key = flag_key_of(&detail);
         let secret = token(&app, &["evaluate"], None).await;
         let single = format!("{FLAGS}/{key}");
         let json = Some("application/json");
@@ -381,10 +383,7 @@ async fn the_variant_follows_the_rollout_and_a_rollback_returns_everyone_to_cont
     each_database(|app| async move {
         let detail = app.create(&new_change()).await;
         let id = id_of(&detail);
-        let key = detail["change"]["flag_key"]
-            .as_str()
-            .expect("key")
-            .to_owned();
+        let key = flag_key_of(&detail);
         let baseline = detail["change"]["baseline"].clone();
         let candidate = detail["change"]["candidate"].clone();
         let secret = token(&app, &["evaluate"], None).await;
@@ -517,10 +516,7 @@ async fn health_reports_the_flag_snapshot() {
 async fn evaluation_survives_a_lost_database() {
     each_database(|app| async move {
         let detail = app.create(&new_change()).await;
-        let key = detail["change"]["flag_key"]
-            .as_str()
-            .expect("key")
-            .to_owned();
+        let key = flag_key_of(&detail);
         let secret = token(&app, &["evaluate"], None).await;
         let before = evaluate(&app, &secret, &key, json!({ "targetingKey": "u1" })).await;
         assert_eq!(before.status, StatusCode::OK, "{}", before.text());

@@ -116,6 +116,10 @@ async fn rebuild(
     roll_up(tx, change_id, hours).await
 }
 
+/// The windows of a change starting in `[$2, $3)`.
+const IN_RUN: &str =
+    "FROM metric_windows WHERE change_id = $1 AND window_start >= $2 AND window_start < $3";
+
 /// The stored windows (but those in `skip`) of the hours, variants and segments of `touched`,
 /// summed per hour.
 async fn sum_windows(
@@ -132,11 +136,9 @@ async fn sum_windows(
     for (from, to) in runs(wanted.iter().map(|k| k.0), HOUR) {
         // The keys first: the batch's own windows (all of a re-send) are skipped without
         // reading their metrics back.
-        let keys = sqlx::query(
-            "SELECT variant, segment, window_start, window_end \
-             FROM metric_windows WHERE change_id = $1 AND window_start >= $2 \
-             AND window_start < $3",
-        )
+        let keys = sqlx::query(&format!(
+            "SELECT variant, segment, window_start, window_end {IN_RUN}"
+        ))
         .bind(change_id)
         .bind(from)
         .bind(to)
@@ -157,11 +159,9 @@ async fn sum_windows(
         if !needed {
             continue;
         }
-        let rows = sqlx::query(
-            "SELECT variant, segment, window_start, window_end, requests, metrics \
-             FROM metric_windows WHERE change_id = $1 AND window_start >= $2 \
-             AND window_start < $3",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT variant, segment, window_start, window_end, requests, metrics {IN_RUN}"
+        ))
         .bind(change_id)
         .bind(from)
         .bind(to)
