@@ -266,3 +266,53 @@ pub struct ErrorDetail {
 pub struct MetricCatalogue {
     pub metrics: Vec<MetricDef>,
 }
+
+/// `GET /api/v1/assignments`: which variant one user got from every change that was live at a
+/// moment, recomputed from the stored history (the stage and its percentage at that moment)
+/// with [`crate::assignment::evaluate`]; nothing per user is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserAssignments {
+    /// The targeting key asked about (the user's id in the application).
+    pub targeting_key: String,
+    /// The moment asked about, RFC 3339 UTC (now when the query leaves it out).
+    pub at: String,
+    /// One row per change that was live (eval to full, or paused) at `at`, newest change first.
+    pub assignments: Vec<UserAssignment>,
+}
+
+/// What one change served one user at a moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserAssignment {
+    pub change_id: String,
+    pub flag_key: String,
+    pub title: String,
+    /// The rollout state at `at`, and as people read it ("Canary 5%").
+    pub state: RolloutState,
+    pub state_label: String,
+    /// When the change entered that state, RFC 3339 UTC.
+    pub state_since: String,
+    /// Whether the rollout was paused at `at` (traffic held where it was).
+    #[serde(default)]
+    pub paused: bool,
+    pub variant: crate::metrics::Variant,
+    pub reason: crate::assignment::Reason,
+    /// The user's bucket in 0..10 000 for this flag.
+    pub bucket: u16,
+    /// The candidate's share of traffic at `at`, percent.
+    pub candidate_percent: f64,
+    /// The change's notices to teams, newest first, for the support answer.
+    pub notices: Vec<NoticeLink>,
+}
+
+/// A notice as the assignment lookup links it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeLink {
+    pub id: String,
+    /// The notice's subject line.
+    pub subject: String,
+    /// RFC 3339 UTC.
+    pub sent_at: String,
+}

@@ -106,6 +106,8 @@ paths! {
         FEED = "/feed";
         /// Webhook deliveries.
         DELIVERIES = "/deliveries";
+        /// What one user got from every live change at a moment (support's lookup).
+        ASSIGNMENTS = "/assignments";
     }
     by_id {
         /// One change.
