@@ -277,7 +277,8 @@ pub struct UserAssignments {
     pub targeting_key: String,
     /// The moment asked about, RFC 3339 UTC (now when the query leaves it out).
     pub at: String,
-    /// One row per change that was live (eval to full, or paused) at `at`, newest change first.
+    /// One row per change that was live (eval to full, paused or not) at `at`, or rolled back
+    /// in the 14 days before it, newest change first.
     pub assignments: Vec<UserAssignment>,
 }
 

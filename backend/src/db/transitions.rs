@@ -162,3 +162,46 @@ fn from_row(row: &AnyRow, plan: &RolloutPlan) -> Result<TransitionRecord> {
         id,
     })
 }
+
+/// One stored transition as the assignment lookup replays it. The action stays text: the
+/// lookup must read every row a newer release may have written (a pause, a resume) without
+/// failing on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub change_id: String,
+    pub action: String,
+    pub from: RolloutState,
+    pub to: RolloutState,
+    pub at: String,
+}
+
+/// Every transition made at or before `at`, by change, oldest first within a change.
+pub async fn steps_until(pool: &AnyPool, at: &str) -> Result<Vec<Step>> {
+    let rows = sqlx::query(
+        "SELECT id, change_id, action, from_state, from_step, to_state, to_step, at \
+         FROM transitions WHERE at <= $1 ORDER BY change_id, at, id",
+    )
+    .bind(at)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            let state = |name_col: &str, step_col: &str| -> Result<RolloutState> {
+                let name: String = row.try_get(name_col)?;
+                let step: Option<i64> = row.try_get(step_col)?;
+                let step = step.and_then(|s| u32::try_from(s).ok());
+                RolloutState::from_parts(&name, step).ok_or_else(|| {
+                    Error::internal(format!("transition {id}: bad stored {name_col}"))
+                })
+            };
+            Ok(Step {
+                change_id: row.try_get("change_id")?,
+                action: row.try_get("action")?,
+                from: state("from_state", "from_step")?,
+                to: state("to_state", "to_step")?,
+                at: row.try_get("at")?,
+            })
+        })
+        .collect()
+}

@@ -25,6 +25,7 @@ macro_rules! route {
 }
 
 mod approvals;
+mod assignments;
 mod audit;
 mod audit_csv;
 pub mod authz;
@@ -99,6 +100,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(teams::router())
         .merge(notices::router())
         .merge(feed::router())
+        .merge(assignments::router())
         .merge(deliveries::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
