@@ -22,11 +22,13 @@ use crate::format;
 
 mod accounts;
 mod approvals;
+mod assignments;
 mod changes;
 mod notices;
 
 pub use accounts::*;
 pub use approvals::*;
+pub use assignments::*;
 pub use changes::*;
 pub use notices::*;
 

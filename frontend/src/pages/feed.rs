@@ -1,6 +1,7 @@
 //! The change feed, for support and the other teams a rollout touches: every change that is
 //! live, ramping or changed recently, what changed, who it is for, and its latest notice, with
 //! a way to acknowledge it. "What was live at…" switches to the same view at a past instant.
+//! Above it, "Look up a user" ([`UserLookup`]) answers which variant one user got.
 //! Filters live in the URL query so a view can be linked to. Notices shown here count as read.
 
 use leptos::prelude::*;
@@ -16,6 +17,7 @@ use crate::components::notice_tags::{ack_buttons, ack_chips, kind_tag};
 use crate::components::skeleton::LinesSkeleton;
 use crate::components::tags::{KindTag, StateBadge};
 use crate::coord::FeedQuery;
+use crate::pages::user_lookup::UserLookup;
 use crate::{format, session};
 use shared::feed::{Feed, FeedItem};
 use shared::notices::Notice;
@@ -178,6 +180,7 @@ pub fn FeedPage() -> impl IntoView {
                     <p class="page-lede">"What is live or ramping for which audience, what users may notice, and the notice each team was sent. Notices shown here count as read."</p>
                 </div>
             </div>
+            <UserLookup />
             <form class="card feed-filters" on:submit=on_submit on:change=on_change>{filters}</form>
             {move || historical().then(|| view! {
                 <div class="banner banner-history" role="status" data-test="feed-historical">

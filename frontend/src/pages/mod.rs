@@ -22,3 +22,4 @@ pub mod feed;
 pub mod login;
 pub mod not_found;
 pub mod stats_calculator;
+pub mod user_lookup;
