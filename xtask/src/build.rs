@@ -142,6 +142,9 @@ fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
         .remove_producers_section(true)
         .generate(&pkg)
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
+    if thorough {
+        shrink_modules(&pkg)?;
+    }
 
     let id = build_id(&pkg)?;
     let pkg_rel = format!("pkg/{id}");
@@ -240,6 +243,60 @@ fn build_id(dir: &Path) -> Result<String> {
         hasher.write(&bytes);
     }
     Ok(format!("{:016x}", hasher.finish()))
+}
+
+/// The console's size budget, gzipped: what the first screen downloads, and the whole console
+/// with every page module. `cargo xtask test` fails a release bundle over either.
+pub const FIRST_SCREEN_BUDGET: u64 = 300 * 1024;
+pub const WHOLE_BUDGET: u64 = 650 * 1024;
+
+/// Binaryen's passes that make the gzipped modules smaller, in order (measured pass by pass in
+/// BENCHMARKS.md, "Console bundle"): merging identical functions saves the most, and again once
+/// the instruction passes have made more of them identical. The rest of `-Oz` makes the raw
+/// module smaller but the gzipped one larger: inlining (+9 %) and the local passes rewrite the
+/// repeated patterns compression feeds on. The features are the ones rustc uses for
+/// `wasm32-unknown-unknown`; the section naming them does not survive binding and splitting.
+const WASM_OPT_ARGS: [&str; 13] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--duplicate-function-elimination",
+    "--optimize-instructions",
+    "--remove-unused-brs",
+    "--merge-blocks",
+    "--precompute",
+    "--vacuum",
+    "--duplicate-function-elimination",
+];
+
+/// Runs Binaryen's `wasm-opt` ([`WASM_OPT_ARGS`]) over every module of a release bundle once
+/// it is bound and split (before, it would drop the relocations wasm-split reads). Exports,
+/// imports and the function table stay as they are, so the page modules still fit the main
+/// module. Without `wasm-opt` on the PATH (Debian: `apt-get install binaryen`; `.ci/run`
+/// installs it) the bundle is built as it is, about 8 KB larger, and says so.
+fn shrink_modules(pkg: &Path) -> Result {
+    if Command::new("wasm-opt").arg("--version").output().is_err() {
+        eprintln!(
+            "note: wasm-opt not found (apt-get install binaryen): the console is built without \
+             Binaryen's passes, about 8 KB larger gzipped"
+        );
+        return Ok(());
+    }
+    let mut modules: Vec<PathBuf> = fs::read_dir(pkg)
+        .map_err(|e| format!("could not read {}: {e}", pkg.display()))?
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    modules.sort();
+    for module in modules {
+        let mut cmd = Command::new("wasm-opt");
+        cmd.args(WASM_OPT_ARGS).arg(&module).arg("-o").arg(&module);
+        exec(&mut cmd)?;
+    }
+    Ok(())
 }
 
 /// Cuts the functions marked `#[lazy]` in the frontend (the view of the pages other than the

@@ -68,7 +68,20 @@ pub fn run(_args: &[String]) -> Result {
 
     let mut bundle = None;
     steps.push(step("console bundle (wasm32, release)", || {
-        bundle = Some(build::run(&[])?);
+        ensure_binaryen()?;
+        let built = build::run(&[])?;
+        let (first, whole) = (built.first_screen(), built.gzipped_total());
+        bundle = Some(built);
+        if first > build::FIRST_SCREEN_BUDGET || whole > build::WHOLE_BUDGET {
+            return Err(format!(
+                "the console is over its budget: first screen {:.1} KB (at most {:.1}), \
+                 whole console {:.1} KB (at most {:.1}), gzipped",
+                build::kb(first),
+                build::kb(build::FIRST_SCREEN_BUDGET),
+                build::kb(whole),
+                build::kb(build::WHOLE_BUDGET)
+            ));
+        }
         Ok(())
     }));
 
@@ -108,19 +121,35 @@ pub fn run(_args: &[String]) -> Result {
 /// Debian's Chromium and ChromeDriver: installed with apt when missing and running as root,
 /// else an error with the exact command to run.
 fn ensure_chromium() -> Result {
-    if on_path("chromium") && on_path("chromedriver") {
+    ensure_debian(
+        &["chromium", "chromedriver"],
+        "chromium chromium-driver",
+        "the browser tests need Chromium and ChromeDriver",
+    )
+}
+
+/// Binaryen's `wasm-opt`, which brings the release console under its size budget.
+fn ensure_binaryen() -> Result {
+    ensure_debian(
+        &["wasm-opt"],
+        "binaryen",
+        "the console's size budget needs Binaryen's wasm-opt",
+    )
+}
+
+/// Installs Debian `packages` when one of `commands` is missing (as root; else says how).
+fn ensure_debian(commands: &[&str], packages: &str, why: &str) -> Result {
+    if commands.iter().all(|c| on_path(c)) {
         return Ok(());
     }
-    let install = "apt-get update && apt-get install -y chromium chromium-driver";
+    let install = format!("apt-get update && apt-get install -y {packages}");
     let is_root = Command::new("id")
         .arg("-u")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false);
     if !is_root {
-        return Err(format!(
-            "the browser tests need Chromium and ChromeDriver; run as root: {install}"
-        ));
+        return Err(format!("{why}; run as root: {install}"));
     }
     exec(Command::new("sh").args(["-c", &format!("DEBIAN_FRONTEND=noninteractive {install}")]))
 }
