@@ -13,7 +13,8 @@
 //! the demo's regressions (cost +20 %, quality −6 points in one segment of 12) and an A/A
 //! canary with 30 metrics × 12 segments, both through `report` and `decide`.
 //!
-//! `cargo run --release -p rollgate-shared --example guardian_sim [-- --runs N] [-- --quick]`
+//! `cargo run --release -p rollgate-shared --example guardian_sim [-- --runs N] [--quick]
+//! [--parts main,demo,family]`
 //! (`cargo xtask bench guardian`). Deterministic: the same seed gives the same table.
 
 use std::time::Instant;
@@ -149,6 +150,17 @@ impl Judge {
                 method: m @ MonitorMethod::GroupSequential { .. },
                 ..
             } => format!("{} over the 24 h stage", m.name()),
+            Judge::Monitor {
+                method: m @ MonitorMethod::ConfidenceSequence { tuning },
+                ..
+            } if *tuning == 5_000.0 => format!("GrowthBook Safe Rollouts: {}", m.name()),
+            Judge::Monitor {
+                method: m @ MonitorMethod::TwoSidedSequential { .. },
+                ..
+            } => format!(
+                "Rollgate's verdict before this design (GrowthBook's two-sided interval): {}",
+                m.name()
+            ),
             Judge::Monitor { method, .. } => method.name(),
         }
     }
@@ -420,6 +432,8 @@ fn judges() -> Vec<Judge> {
 }
 
 struct Args {
+    /// Which parts to run: `main`, `demo`, `family` (all by default).
+    parts: Vec<String>,
     runs: usize,
     demo_runs: usize,
     family_runs: usize,
@@ -428,6 +442,7 @@ struct Args {
 fn args() -> Args {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut a = Args {
+        parts: vec!["main".into(), "demo".into(), "family".into()],
         runs: 2_000,
         demo_runs: 400,
         family_runs: 200,
@@ -440,6 +455,11 @@ fn args() -> Args {
             }
         };
         match arg.as_str() {
+            "--parts" => {
+                if let Some(p) = it.next() {
+                    a.parts = p.split(',').map(str::to_owned).collect();
+                }
+            }
             "--runs" => number(&mut a.runs),
             "--demo-runs" => number(&mut a.demo_runs),
             "--family-runs" => number(&mut a.family_runs),
@@ -457,6 +477,22 @@ fn args() -> Args {
 fn main() {
     let args = args();
     let started = Instant::now();
+    if args.parts.iter().any(|p| p == "main") {
+        methods(&args);
+    }
+    if args.parts.iter().any(|p| p == "demo") {
+        demo(&args);
+        println!();
+    }
+    if args.parts.iter().any(|p| p == "family") {
+        family(&args);
+        println!();
+    }
+    println!("({:.0} s)", started.elapsed().as_secs_f64());
+}
+
+/// The scenario's table, every method side by side.
+fn methods(args: &Args) {
     let list = judges();
     let mut contenders: Vec<Contender> = list.iter().map(|&j| Contender::new(j)).collect();
     let mut run = |candidate_rate: f64, seed: u64| {
@@ -517,11 +553,6 @@ fn main() {
         expected.z, expected.estimate, expected.std_error
     );
     println!();
-    demo(&args);
-    println!();
-    family(&args);
-    println!();
-    println!("({:.0} s)", started.elapsed().as_secs_f64());
 }
 
 /// A stage of many segments and metrics, kept as cumulative sufficient statistics per

@@ -75,13 +75,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::distributions::{norm_isf, norm_sf};
+use super::distributions::{norm_isf, norm_sf, t_isf_two_sided};
 use super::planned;
 use super::sequential;
 use super::spending::{Spending, SpendingBoundaries};
 use super::types::{CompareOptions, SequentialOptions, StatsError, check_alpha, finite};
 use super::verdict::{Criterion, Direction, MetricData, Threshold, Verdict, verdict};
-use super::welch::{Arm, compare_arms, estimate_and_variance};
+use super::welch::{Arm, compare_arms, estimate_and_variance, welch_df};
 
 /// How a criterion is judged look after look.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -236,6 +236,8 @@ struct Statistic {
     limit: f64,
     se: f64,
     units: f64,
+    /// Degrees of freedom of a mean's standard error (Welch–Satterthwaite), `None` for rates.
+    df: Option<f64>,
 }
 
 fn decide(
@@ -296,6 +298,10 @@ fn decide(
         MonitorMethod::TwoSidedSequential { tuning } => {
             return two_sided_reference(input, tuning);
         }
+    };
+    let boundary = match stat.df {
+        Some(df) => student_boundary(boundary, df),
+        None => boundary,
     };
     let bound = finite(stat.estimate - sign * boundary * stat.se, "one-sided bound")?;
     let name = input.method.name();
@@ -382,6 +388,7 @@ fn statistic(c: &Criterion, data: &MetricData) -> Result<Statistic, StatsError> 
                 limit: level,
                 se: (p * (1.0 - p) / b.n).sqrt(),
                 units: b.n,
+                df: None,
             }
         }
         (Threshold::Level(level), MetricData::Means { candidate, .. }) => {
@@ -391,6 +398,7 @@ fn statistic(c: &Criterion, data: &MetricData) -> Result<Statistic, StatsError> 
                 limit: level,
                 se: (b.variance / b.n).sqrt(),
                 units: b.n,
+                df: Some(b.n - 1.0),
             }
         }
         (Threshold::Absolute(m), MetricData::Proportions { control, candidate }) => {
@@ -405,6 +413,7 @@ fn statistic(c: &Criterion, data: &MetricData) -> Result<Statistic, StatsError> 
                 limit,
                 se: (pa * (1.0 - pa) / a.n + pb * (1.0 - pb) / b.n).sqrt(),
                 units: a.n + b.n,
+                df: None,
             }
         }
         (Threshold::Relative(m), MetricData::Proportions { control, candidate }) => {
@@ -430,6 +439,7 @@ fn statistic(c: &Criterion, data: &MetricData) -> Result<Statistic, StatsError> 
                 limit,
                 se,
                 units: a.n + b.n,
+                df: None,
             }
         }
         (
@@ -445,6 +455,7 @@ fn statistic(c: &Criterion, data: &MetricData) -> Result<Statistic, StatsError> 
                 limit: signed_limit(c, m)?,
                 se: variance.sqrt(),
                 units: a.n + b.n,
+                df: Some(welch_df(&a, &b)?),
             }
         }
     };
@@ -454,6 +465,18 @@ fn statistic(c: &Criterion, data: &MetricData) -> Result<Statistic, StatsError> 
     finite(stat.estimate, "estimate")?;
     finite(stat.limit, "limit")?;
     Ok(stat)
+}
+
+/// A normal boundary `z` moved to Student's t with `df` degrees of freedom at the same tail
+/// probability, for a mean whose standard error is estimated. The methods' boundaries are
+/// derived for a known variance; with a few dozen units and the tiny `α` of a Bonferroni
+/// split over hundreds of cells, the t tail beyond a normal boundary of 4–5 is many times
+/// the normal one (a simulated A/A canary with 30 metrics × 12 segments rolled back 6.5 % of
+/// the time without this, at 5 % allowed). Never below `z`; `z` itself when the t quantile
+/// cannot be computed (the two agree for large `df`).
+fn student_boundary(z: f64, df: f64) -> f64 {
+    let t = t_isf_two_sided(2.0 * norm_sf(z), df);
+    if t.is_finite() { t.max(z) } else { z }
 }
 
 /// The mixture SPRT's boundary on the z scale: the root of
