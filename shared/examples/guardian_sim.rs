@@ -143,9 +143,9 @@ impl Judge {
                 DEFAULT_PLANNED_UNITS
             ),
             Judge::Monitor {
-                method: m @ MonitorMethod::Planned { .. },
+                method: MonitorMethod::Planned { .. },
                 planned_n,
-            } => format!("{}, plan {planned_n} units", m.name()),
+            } => format!("same design, plan {planned_n} units"),
             Judge::Monitor {
                 method: m @ MonitorMethod::GroupSequential { .. },
                 ..
