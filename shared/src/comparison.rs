@@ -58,9 +58,10 @@ pub struct ReportOptions {
     pub segment: String,
     /// Planned share of traffic on the candidate, 0–100, for the sample-ratio check.
     pub candidate_percent: f64,
-    /// Units (both arms of the aggregate) by which a harm should have shown: the plan of the
-    /// criterion verdicts' O'Brien–Fleming-type boundary, which spends most of `α` by then.
-    /// Two hours of a 5 % canary on 10 000 requests an hour.
+    /// Units of a criterion's metric (both arms, aggregate) by which a harm should have shown:
+    /// the plan of the criterion verdicts' O'Brien–Fleming-type boundary, which spends most of
+    /// `α` by then. The default is two hours of 10 000 units an hour (BENCHMARKS.md, "Guardian
+    /// decisions (simulation)", shows what a plan sized too large or too small costs).
     #[serde(default = "default_planned_units")]
     pub planned_units: f64,
 }
