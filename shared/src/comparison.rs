@@ -13,8 +13,15 @@
 //!   quantiles use fixed-horizon order-statistic intervals ([`stats::compare_quantiles`]).
 //! - **Adjusted p-values** across every row × segment (Holm by default), so that scanning a
 //!   large matrix for "significant" cells does not find noise.
-//! - **Verdicts** for metrics with a rollback criterion, from [`stats::analyse`]: Bonferroni
-//!   across criteria × segments, decided on the interval against the margin.
+//! - **Verdicts** for metrics with a rollback criterion, Bonferroni across criteria × segments
+//!   (each cell at `α/m`). A rollback criterion is one-sided, so a rate or mean compared with
+//!   a margin is judged by [`stats::monitor_decision`] with the planned-information design
+//!   ([`MonitorMethod::Planned`]: an O'Brien–Fleming-type boundary checked continuously up to
+//!   [`ReportOptions::planned_units`], a one-sided confidence sequence after), which needs no
+//!   look history, so the console and the guardian (which looks after every ingestion batch)
+//!   reach the same verdict from the same data. Every cell of a criterion shares the
+//!   aggregate's information time. Quantile and `Level` criteria keep the fixed-horizon
+//!   interval of [`stats::analyse`]. Each verdict names its method (`MetricRow::method`).
 //! - **Segment matrix**: each row × segment marked Breach / worse / better / neutral; a
 //!   segment that is worse while the aggregate is not is a *hidden regression*.
 //! - **Sample-ratio mismatch**: χ² of requests per arm against the planned split; flagged at
@@ -32,8 +39,9 @@ use crate::metrics::{
 use crate::plan::{BadDirection, RollbackCriterion, ThresholdKind};
 use crate::stats::{
     self, AdjustMethod, AnalysisOptions, CategoryCounts, CategoryResult, CompareOptions,
-    Comparison, Criterion, Direction, Histogram, MetricData, MetricInput, Moments, Proportion,
-    SegmentInput, SequentialOptions, Threshold, Verdict,
+    Comparison, Criterion, DEFAULT_EARLY_SHARE, Direction, Histogram, Information, MetricData,
+    MetricInput, Moments, MonitorInput, MonitorMethod, Proportion, SegmentInput, SequentialOptions,
+    Threshold, Verdict,
 };
 
 /// The p-value under which a traffic split is reported as a sample-ratio mismatch.
@@ -50,7 +58,24 @@ pub struct ReportOptions {
     pub segment: String,
     /// Planned share of traffic on the candidate, 0–100, for the sample-ratio check.
     pub candidate_percent: f64,
+    /// Units of a criterion's metric (both arms, aggregate) by which a harm should have shown:
+    /// the plan of the criterion verdicts' O'Brien–Fleming-type boundary, which spends most of
+    /// `α` by then. The default is two hours of 10 000 units an hour (BENCHMARKS.md, "Guardian
+    /// decisions (simulation)", shows what a plan sized too large or too small costs).
+    #[serde(default = "default_planned_units")]
+    pub planned_units: f64,
 }
+
+/// [`ReportOptions::planned_units`] when not given.
+pub const DEFAULT_PLANNED_UNITS: f64 = 20_000.0;
+
+fn default_planned_units() -> f64 {
+    DEFAULT_PLANNED_UNITS
+}
+
+/// The method behind the verdicts of quantile and `Level` criteria.
+pub const FIXED_HORIZON_METHOD: &str =
+    "fixed-horizon interval (quantiles and levels have no sequential form here)";
 
 impl Default for ReportOptions {
     fn default() -> Self {
@@ -60,6 +85,7 @@ impl Default for ReportOptions {
             correction: AdjustMethod::Holm,
             segment: ALL_SEGMENTS.to_string(),
             candidate_percent: 5.0,
+            planned_units: DEFAULT_PLANNED_UNITS,
         }
     }
 }
@@ -87,9 +113,13 @@ pub struct MetricRow {
     /// The criterion on this metric, as a sentence.
     pub criterion: Option<String>,
     pub verdict: Option<Verdict>,
-    /// Interval and rule behind the verdict.
+    /// Interval and rule behind the verdict: for a one-sided criterion, the estimate ± the
+    /// method's boundary × standard error, whose harmful end decides a Breach.
     pub verdict_ci: Option<[f64; 2]>,
     pub rule: Option<String>,
+    /// How the verdict was reached (e.g. the planned-information design), for people.
+    #[serde(default)]
+    pub method: Option<String>,
     /// Significantly worse at the adjusted level (bad direction), whatever the criterion.
     pub worse: bool,
     /// Significantly better at the adjusted level.
@@ -393,6 +423,7 @@ pub fn report(
                 verdict: None,
                 verdict_ci: None,
                 rule: None,
+                method: None,
                 worse: false,
                 better: false,
                 error: None,
@@ -476,20 +507,82 @@ pub fn report(
             }),
         },
     );
-    for (cell, &i) in analysis.cells.iter().zip(&targets) {
-        let r = &mut matrix[i];
-        r.verdict = Some(cell.verdict);
-        if let Some(e) = &cell.evidence {
-            r.verdict_ci = Some(e.ci);
-            r.rule = Some(e.rule.clone());
-        } else if r.error.is_none() {
-            r.error = cell.error.clone();
+    let cells_tested = analysis.cells_tested.max(1) as f64;
+    let mut cell_index = analysis.cells.iter().zip(&targets);
+    for input in &inputs {
+        // Information time of the stage: the aggregate's units over the planned units, shared
+        // by every segment (a segment's own information grows in proportion to it).
+        let units = |d: &MetricData| match d {
+            MetricData::Proportions { control, candidate } => (control.n + candidate.n) as f64,
+            MetricData::Means { control, candidate } => (control.n + candidate.n) as f64,
+            MetricData::Quantile { .. } => 0.0,
+        };
+        let aggregate = input
+            .segments
+            .iter()
+            .find(|s| s.segment == ALL_SEGMENTS)
+            .map(|s| units(&s.data));
+        for seg in &input.segments {
+            let Some((cell, &i)) = cell_index.next() else {
+                break;
+            };
+            let r = &mut matrix[i];
+            let one_sided = !matches!(input.criterion.threshold, Threshold::Level(_))
+                && !matches!(seg.data, MetricData::Quantile { .. });
+            if one_sided {
+                let own = units(&seg.data);
+                let planned_n = match aggregate {
+                    Some(all) if all > 0.0 && own > 0.0 => opts.planned_units * own / all,
+                    _ => opts.planned_units,
+                };
+                let decision = stats::monitor_decision(&MonitorInput {
+                    criterion: Criterion {
+                        alpha: opts.alpha / cells_tested,
+                        ..input.criterion.clone()
+                    },
+                    data: seg.data.clone(),
+                    information: Information {
+                        planned_n,
+                        earlier_looks: Vec::new(),
+                    },
+                    method: MonitorMethod::Planned {
+                        early_share: DEFAULT_EARLY_SHARE,
+                    },
+                });
+                match decision {
+                    Ok(d) => {
+                        r.verdict = Some(d.verdict);
+                        let half = d.boundary * d.std_error;
+                        r.verdict_ci = Some([d.estimate - half, d.estimate + half]);
+                        r.rule = Some(d.rule);
+                        r.method = Some(d.method);
+                    }
+                    Err(e) => {
+                        r.verdict = Some(Verdict::Inconclusive);
+                        if r.error.is_none() {
+                            r.error = Some(e.to_string());
+                        }
+                    }
+                }
+                continue;
+            }
+            r.verdict = Some(cell.verdict);
+            r.method = Some(FIXED_HORIZON_METHOD.to_owned());
+            if let Some(e) = &cell.evidence {
+                r.verdict_ci = Some(e.ci);
+                r.rule = Some(e.rule.clone());
+            } else if r.error.is_none() {
+                r.error = cell.error.clone();
+            }
         }
     }
-    let overall = if inputs.is_empty() {
-        Verdict::Inconclusive
+    let verdicts: Vec<Verdict> = targets.iter().filter_map(|&i| matrix[i].verdict).collect();
+    let overall = if verdicts.contains(&Verdict::Breach) {
+        Verdict::Breach
+    } else if !verdicts.is_empty() && verdicts.iter().all(|v| *v == Verdict::Pass) {
+        Verdict::Pass
     } else {
-        analysis.overall
+        Verdict::Inconclusive
     };
 
     // With a criterion, "bad" is its Breach (a small significant dip inside the margin is what

@@ -129,6 +129,10 @@ fn row(
         .criterion
         .clone()
         .map(|s| view! { <span class="criterion-text">{s}</span> });
+    // The verdict's method (the report names it), so the console reads as the guardian acts.
+    let method = r.method.clone().map(
+        |m| view! { <span class="criterion-text subtle" data-test="verdict-method">{m}</span> },
+    );
     let key = r.key.clone();
     let reproduce = request.is_some().then(|| {
         let key = key.clone();
@@ -171,6 +175,7 @@ fn row(
             <td class="col-criterion">
                 <span class=format!("verdict verdict-{chip}") title=r.rule.clone().unwrap_or_default()>{label}</span>
                 {sentence}
+                {method}
             </td>
             <td class="col-repro">{reproduce}</td>
         </tr>

@@ -13,6 +13,7 @@
 //! | [`error_categories`] | new / surging error categories, Holm-corrected | `categories.rs` |
 //! | [`verdict`], [`analyse`] | rollback verdicts from pre-registered criteria; segments × metrics | `verdict.rs` |
 //! | [`monitor_decision`] | the guardian's look-after-look decision on one criterion: one-sided confidence sequence, group-sequential spending, mixture SPRT | `monitor.rs`, `spending.rs` |
+//! | [`planned_boundary`] | the planned-information design the report's criterion verdicts use: an O'Brien–Fleming-type boundary checked continuously up to the plan, with a confidence sequence for the rest | `planned.rs` |
 //! | [`run_batch`], [`run_request`] | the JSON contract of `rollgate stats` | `contract.rs` |
 
 mod adjust;
@@ -21,6 +22,7 @@ mod contract;
 mod distributions;
 mod mann_whitney;
 mod monitor;
+mod planned;
 mod quantiles;
 mod sequential;
 mod spending;
@@ -37,6 +39,7 @@ pub use monitor::{
     Information, MonitorDecision, MonitorInput, MonitorMethod, monitor_decision,
     monitor_decision_with,
 };
+pub use planned::{DEFAULT_EARLY_SHARE, obf_boundary, obf_crossing, planned_boundary};
 pub use quantiles::{
     Histogram, QuantileEstimate, compare_quantiles, latency_percentiles, quantile,
 };
