@@ -245,12 +245,10 @@ impl From<TransitionError> for Error {
         match e {
             TransitionError::JustificationRequired
             | TransitionError::ReasonRequired
-            | TransitionError::PauseReasonRequired => {
-                Error::Validation {
-                    field: e.field().map(str::to_owned),
-                    message: e.to_string(),
-                }
-            }
+            | TransitionError::PauseReasonRequired => Error::Validation {
+                field: e.field().map(str::to_owned),
+                message: e.to_string(),
+            },
             other => Error::IllegalTransition(other),
         }
     }

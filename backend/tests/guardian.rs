@@ -187,8 +187,15 @@ async fn a_broken_split_is_paused_once_and_never_rolled_back() {
         assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
         assert_eq!(d["change"]["traffic_percent"], 5.0);
         assert_eq!(d["change"]["paused"]["by"], guardian::ACTOR);
-        assert_eq!(d["change"]["paused"]["reason"].as_str(), Some(reason.as_str()));
-        let last = d["history"].as_array().and_then(|h| h.last()).cloned().unwrap();
+        assert_eq!(
+            d["change"]["paused"]["reason"].as_str(),
+            Some(reason.as_str())
+        );
+        let last = d["history"]
+            .as_array()
+            .and_then(|h| h.last())
+            .cloned()
+            .unwrap();
         assert_eq!(last["action"], "pause");
         assert_eq!(last["actor"], guardian::ACTOR);
         assert_eq!(last["from"], last["to"]);
@@ -196,7 +203,10 @@ async fn a_broken_split_is_paused_once_and_never_rolled_back() {
             serde_json::from_value(last["evidence"].clone()).expect("a frozen report");
         let srm = evidence.srm.expect("the sample-ratio check");
         assert!(srm.mismatch);
-        assert_eq!((srm.control_requests, srm.candidate_requests), (10_000, 10_000));
+        assert_eq!(
+            (srm.control_requests, srm.candidate_requests),
+            (10_000, 10_000)
+        );
 
         // More of the same data: never paused twice, never rolled back.
         send(&app, &id, &token, 10_000, 10_000, 0.30).await;
@@ -204,8 +214,11 @@ async fn a_broken_split_is_paused_once_and_never_rolled_back() {
         assert_eq!(app.counts().await.1, transitions + 1);
 
         // A person resumes: the guardian leaves the stage's holds to people from then on.
-        app.transition(&id, &json!({ "action": "resume", "reason": "assignment fixed" }))
-            .await;
+        app.transition(
+            &id,
+            &json!({ "action": "resume", "reason": "assignment fixed" }),
+        )
+        .await;
         assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
         let d = detail(&app, &id).await;
         assert_eq!(d["change"]["paused"], Value::Null);
@@ -241,7 +254,10 @@ async fn without_automatic_rollback_a_breach_is_paused_for_a_person() {
 
         // A person rolls it back while it is held.
         let d = app
-            .transition(&id, &json!({ "action": "roll_back", "reason": "cost breach confirmed" }))
+            .transition(
+                &id,
+                &json!({ "action": "roll_back", "reason": "cost breach confirmed" }),
+            )
             .await;
         assert_eq!(d["change"]["state"], json!({ "stage": "rolled_back" }));
         assert_eq!(d["change"]["paused"], Value::Null);
@@ -253,8 +269,11 @@ async fn without_automatic_rollback_a_breach_is_paused_for_a_person() {
 async fn a_paused_change_is_still_rolled_back_on_a_breach() {
     each_database(|app| async move {
         let (id, token) = canary(&app).await;
-        app.transition(&id, &json!({ "action": "pause", "reason": "reading tickets" }))
-            .await;
+        app.transition(
+            &id,
+            &json!({ "action": "pause", "reason": "reading tickets" }),
+        )
+        .await;
         send(&app, &id, &token, 19_000, 1_000, 0.30).await;
         let done = guardian::sweep(&app.pool).await.unwrap();
         assert_eq!(done.len(), 1, "{done:?}");
@@ -302,7 +321,10 @@ async fn in_the_demo_the_breaching_canary_is_rolled_back_and_the_ramp_goes_on() 
         let done = guardian::sweep(&app.pool).await.expect("sweep");
         let live = rollgate::db::changes::live(&app.pool).await.expect("live");
         let mut rolled = Vec::new();
-        for r in done.iter().filter(|r| r.action == TransitionAction::RollBack) {
+        for r in done
+            .iter()
+            .filter(|r| r.action == TransitionAction::RollBack)
+        {
             let d = detail(&app, &r.change_id).await;
             rolled.push(d["change"]["title"].as_str().unwrap_or_default().to_owned());
         }

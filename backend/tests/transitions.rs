@@ -484,7 +484,11 @@ async fn a_pause_holds_the_stage_until_resumed_or_rolled_back() {
             assert_eq!(res.message(), message);
         }
         let audit = app.get("/api/v1/audit?action=change.pause").await;
-        assert!(audit.text().contains("alex@example.com"), "{}", audit.text());
+        assert!(
+            audit.text().contains("alex@example.com"),
+            "{}",
+            audit.text()
+        );
 
         // A resume needs no reason and lifts the hold; the rollout moves on again.
         let d = app.transition(&id, &json!({ "action": "resume" })).await;
@@ -503,8 +507,11 @@ async fn a_pause_holds_the_stage_until_resumed_or_rolled_back() {
         assert!(res.message().contains("not paused"), "{}", res.message());
 
         // Paused again, a rollback is still open and ends the hold with the rollout.
-        app.transition(&id, &json!({ "action": "pause", "reason": "cost looks high" }))
-            .await;
+        app.transition(
+            &id,
+            &json!({ "action": "pause", "reason": "cost looks high" }),
+        )
+        .await;
         let d = move_as(
             &app,
             "alex@example.com",

@@ -308,7 +308,12 @@ mod tests {
         };
         let mut s = summary(0.0, 0.05);
         for c in &mut s.cells {
-            if let MetricValue::Mean { n, sum, sum_squares } = &mut c.value {
+            if let MetricValue::Mean {
+                n,
+                sum,
+                sum_squares,
+            } = &mut c.value
+            {
                 let k = 20.0 / *n as f64;
                 *n = (*n as f64 * k) as u64;
                 *sum *= k;

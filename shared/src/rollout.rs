@@ -402,7 +402,13 @@ mod tests {
             Err(TransitionError::JustificationRequired)
         );
         assert_eq!(
-            transition(&p, RolloutState::Draft, false, TransitionAction::Skip, Some("  ")),
+            transition(
+                &p,
+                RolloutState::Draft,
+                false,
+                TransitionAction::Skip,
+                Some("  ")
+            ),
             Err(TransitionError::JustificationRequired)
         );
         assert_eq!(
@@ -416,7 +422,13 @@ mod tests {
             Ok(RolloutState::Canary)
         );
         assert_eq!(
-            transition(&p, RolloutState::Canary, false, TransitionAction::Skip, Some("x")),
+            transition(
+                &p,
+                RolloutState::Canary,
+                false,
+                TransitionAction::Skip,
+                Some("x")
+            ),
             Ok(RolloutState::Ramp { step: 1 })
         );
     }
@@ -430,7 +442,13 @@ mod tests {
             Err(TransitionError::NotSkippable("full"))
         );
         assert_eq!(
-            transition(&p, RolloutState::Full, false, TransitionAction::Skip, Some("x")),
+            transition(
+                &p,
+                RolloutState::Full,
+                false,
+                TransitionAction::Skip,
+                Some("x")
+            ),
             Err(TransitionError::NotSkippable("reviewed"))
         );
     }

@@ -314,7 +314,9 @@ fn from_row(row: &AnyRow) -> Result<AiChange> {
         None => None,
         Some(at) => Some(Pause {
             at,
-            by: row.try_get::<Option<String>, _>("paused_by")?.unwrap_or_default(),
+            by: row
+                .try_get::<Option<String>, _>("paused_by")?
+                .unwrap_or_default(),
             reason: row
                 .try_get::<Option<String>, _>("paused_reason")?
                 .unwrap_or_default(),
