@@ -1,5 +1,5 @@
-//! What moves a rollout: advance to the next stage, skip ahead, or roll back, each confirmed
-//! in a dialog that says what will happen.
+//! What moves a rollout: advance to the next stage, skip ahead, roll back, pause or resume,
+//! each confirmed in a dialog that says what will happen.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -20,6 +20,8 @@ enum Ask {
     Advance,
     Skip,
     RollBack,
+    Pause,
+    Resume,
 }
 
 /// The buttons that move the rollout, each behind a confirmation. Which ones appear follows
@@ -30,17 +32,24 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let state = change.state;
+    let paused = change.paused.is_some();
     let plan = change.plan.clone();
-    let next = next_stage(&plan, state).filter(|_| !state.is_terminal());
+    let allowed = |action| transition(&plan, state, paused, action, Some("check")).is_ok();
+    // Nothing moves on while the rollout is paused.
+    let next = next_stage(&plan, state)
+        .filter(|_| !state.is_terminal() && allowed(TransitionAction::Advance));
     // Skip is offered only where the state machine allows it (never over full or the review).
-    let skip_target =
-        next.filter(|_| transition(&plan, state, TransitionAction::Skip, Some("check")).is_ok());
+    let skip_target = next.filter(|_| allowed(TransitionAction::Skip));
     // Who may make which move is the server's rule (`shared::access::transition_roles`);
     // buttons the user could only get a 403 from are not shown.
     let may = |roles: &[Role]| session::has_any(roles);
     let next = next.filter(|_| may(transition_roles(TransitionAction::Advance)));
     let skip_target = skip_target.filter(|_| may(transition_roles(TransitionAction::Skip)));
     let can_roll_back = state.is_live() && may(transition_roles(TransitionAction::RollBack));
+    let can_pause =
+        allowed(TransitionAction::Pause) && may(transition_roles(TransitionAction::Pause));
+    let can_resume =
+        allowed(TransitionAction::Resume) && may(transition_roles(TransitionAction::Resume));
     let editable = state.plan_is_editable() && may(EDITORS);
     let id = StoredValue::new(change.id.clone());
     let revision = change.revision;
@@ -55,7 +64,8 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
         let reason = reason.trim().to_string();
         let reason = (!reason.is_empty()).then_some(reason);
         // The same rule the server applies, for an instant answer; the server still decides.
-        let verdict = plan_s.with_value(|p| transition(p, state, action, reason.as_deref()));
+        let verdict =
+            plan_s.with_value(|p| transition(p, state, paused, action, reason.as_deref()));
         if let Err(e) = verdict {
             error.set(Some(ApiError::Api {
                 status: 422,
@@ -134,6 +144,34 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
                         />
                     }
                 }
+                Ask::Pause => view! {
+                    <ConfirmDialog
+                        title="Pause this rollout?"
+                        body=format!("The rollout stays at {current_name} with its traffic as it is; advancing waits until someone resumes. Rolling back stays possible.")
+                        confirm_label="Pause"
+                        tone=Tone::Primary
+                        reason_label="Reason (required)"
+                        reason_placeholder="e.g. support tickets about tone are up; reading them first"
+                        on_confirm=Callback::new(move |r| run.run((TransitionAction::Pause, r)))
+                        on_cancel=cancel
+                        pending=pending
+                        error=error
+                    />
+                },
+                Ask::Resume => view! {
+                    <ConfirmDialog
+                        title="Resume this rollout?"
+                        body=format!("The rollout can move on from {current_name} again; the guardian keeps watching it.")
+                        confirm_label="Resume"
+                        tone=Tone::Primary
+                        reason_label="Note (optional)"
+                        reason_placeholder="e.g. assignment fixed; the split is back to 5%"
+                        on_confirm=Callback::new(move |r| run.run((TransitionAction::Resume, r)))
+                        on_cancel=cancel
+                        pending=pending
+                        error=error
+                    />
+                },
                 Ask::RollBack => view! {
                     <ConfirmDialog
                         title="Roll back this change?"
@@ -163,6 +201,16 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
             {skip_name.clone().map(|s| view! {
                 <button type="button" class="btn" data-test="skip" on:click=move |_| open(Ask::Skip)>
                     {format!("Skip {s}")}
+                </button>
+            })}
+            {can_pause.then(|| view! {
+                <button type="button" class="btn" data-test="pause" on:click=move |_| open(Ask::Pause)>
+                    "Pause"
+                </button>
+            })}
+            {can_resume.then(|| view! {
+                <button type="button" class="btn btn-primary" data-test="resume" on:click=move |_| open(Ask::Resume)>
+                    "Resume"
                 </button>
             })}
             {can_roll_back.then(|| view! {

@@ -251,18 +251,30 @@ pub(super) fn History(history: Vec<TransitionRecord>, created_at: String) -> imp
                 TransitionAction::Advance => ("Advanced", "act-advance"),
                 TransitionAction::Skip => ("Skipped", "act-skip"),
                 TransitionAction::RollBack => ("Rolled back", "act-rollback"),
+                TransitionAction::Pause => ("Paused", "act-pause"),
+                TransitionAction::Resume => ("Resumed", "act-resume"),
             };
+            // A pause and a resume stay at the stage: one name, not "A → A".
+            let moved = if r.from == r.to {
+                format!("at {}", r.to_label)
+            } else {
+                format!("{} → {}", r.from_label, r.to_label)
+            };
+            let frozen = r.evidence.is_some();
             view! {
                 <li class=format!("history-entry {class}") data-test="history-entry" data-action=r.action.as_str()>
                     <span class="history-dot" aria-hidden="true"></span>
                     <div class="history-body">
                         <div class="history-line">
                             <span class="history-verb">{verb}</span>
-                            <span class="history-move">{r.from_label}" → "{r.to_label}</span>
+                            <span class="history-move">{moved}</span>
                         </div>
                         <div class="history-meta">
                             <strong>{r.actor}</strong>
                             <span title=format::date_time(&r.at)>{format!(" · {}", format::relative_time(&r.at))}</span>
+                            {frozen.then(|| view! {
+                                <span class="subtle" title="The comparison report this was decided on is stored with it">" · evidence frozen"</span>
+                            })}
                         </div>
                         {r.reason.filter(|s| !s.trim().is_empty()).map(|reason| view! {
                             <blockquote class="history-reason">{reason}</blockquote>
