@@ -102,90 +102,88 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
         .map(|n| stage_name(&plan, n));
     let current_name = state.label(&plan);
 
+    // One dialog, worded per move: each `view!` of it would be code of its own in the Wasm.
     let dialog = {
         let next_name = next_name.clone();
         let skip_name = skip_name.clone();
         move || {
             let a = ask.get()?;
             let cancel = Callback::new(move |_| ask.set(None));
-            Some(match a {
+            let (action, title, body, confirm, tone, label, placeholder) = match a {
                 Ask::Advance => {
                     let to = next_name.clone().unwrap_or_default();
-                    view! {
-                        <ConfirmDialog
-                            title=format!("Advance to {to}?")
-                            body=advance_body(state, &to)
-                            confirm_label=format!("Advance to {to}")
-                            tone=Tone::Primary
-                            reason_label="Note (optional)"
-                            reason_placeholder="e.g. eval bench passed at 94%, no new safety failures"
-                            on_confirm=Callback::new(move |r| run.run((TransitionAction::Advance, r)))
-                            on_cancel=cancel
-                            pending=pending
-                            error=error
-                        />
-                    }
+                    (
+                        TransitionAction::Advance,
+                        format!("Advance to {to}?"),
+                        advance_body(state, &to),
+                        format!("Advance to {to}"),
+                        Tone::Primary,
+                        "Note (optional)",
+                        "e.g. eval bench passed at 94%, no new safety failures",
+                    )
                 }
                 Ask::Skip => {
                     let skipped = skip_name.clone().unwrap_or_default();
                     let to = after_skip.clone().unwrap_or_default();
-                    view! {
-                        <ConfirmDialog
-                            title=format!("Skip {skipped}?")
-                            body=format!("The rollout jumps over {skipped} straight to {to}. Skipping a stage needs a written justification; it is recorded in the history for everyone to read.")
-                            confirm_label=format!("Skip {skipped}")
-                            tone=Tone::Primary
-                            reason_label="Justification (required)"
-                            reason_placeholder="Why is it safe to skip this stage?"
-                            on_confirm=Callback::new(move |r| run.run((TransitionAction::Skip, r)))
-                            on_cancel=cancel
-                            pending=pending
-                            error=error
-                        />
-                    }
+                    (
+                        TransitionAction::Skip,
+                        format!("Skip {skipped}?"),
+                        format!(
+                            "The rollout jumps over {skipped} straight to {to}. Skipping a stage needs a written justification; it is recorded in the history for everyone to read."
+                        ),
+                        format!("Skip {skipped}"),
+                        Tone::Primary,
+                        "Justification (required)",
+                        "Why is it safe to skip this stage?",
+                    )
                 }
-                Ask::Pause => view! {
-                    <ConfirmDialog
-                        title="Pause this rollout?"
-                        body=format!("The rollout stays at {current_name} with its traffic as it is; advancing waits until someone resumes. Rolling back stays possible.")
-                        confirm_label="Pause"
-                        tone=Tone::Primary
-                        reason_label="Reason (required)"
-                        reason_placeholder="e.g. support tickets about tone are up; reading them first"
-                        on_confirm=Callback::new(move |r| run.run((TransitionAction::Pause, r)))
-                        on_cancel=cancel
-                        pending=pending
-                        error=error
-                    />
-                },
-                Ask::Resume => view! {
-                    <ConfirmDialog
-                        title="Resume this rollout?"
-                        body=format!("The rollout can move on from {current_name} again; the guardian keeps watching it.")
-                        confirm_label="Resume"
-                        tone=Tone::Primary
-                        reason_label="Note (optional)"
-                        reason_placeholder="e.g. assignment fixed; the split is back to 5%"
-                        on_confirm=Callback::new(move |r| run.run((TransitionAction::Resume, r)))
-                        on_cancel=cancel
-                        pending=pending
-                        error=error
-                    />
-                },
-                Ask::RollBack => view! {
-                    <ConfirmDialog
-                        title="Roll back this change?"
-                        body=format!("All traffic returns to the baseline configuration immediately. The rollout ends at {current_name}; this cannot be undone.")
-                        confirm_label="Roll back now"
-                        tone=Tone::Danger
-                        reason_label="Reason (required)"
-                        reason_placeholder="e.g. cost_per_request +22% on canary; hard errors up in es"
-                        on_confirm=Callback::new(move |r| run.run((TransitionAction::RollBack, r)))
-                        on_cancel=cancel
-                        pending=pending
-                        error=error
-                    />
-                },
+                Ask::Pause => (
+                    TransitionAction::Pause,
+                    "Pause this rollout?".to_owned(),
+                    format!(
+                        "The rollout stays at {current_name} with its traffic as it is; advancing waits until someone resumes. Rolling back stays possible."
+                    ),
+                    "Pause".to_owned(),
+                    Tone::Primary,
+                    "Reason (required)",
+                    "e.g. support tickets about tone are up; reading them first",
+                ),
+                Ask::Resume => (
+                    TransitionAction::Resume,
+                    "Resume this rollout?".to_owned(),
+                    format!(
+                        "The rollout can move on from {current_name} again; the guardian keeps watching it."
+                    ),
+                    "Resume".to_owned(),
+                    Tone::Primary,
+                    "Note (optional)",
+                    "e.g. assignment fixed; the split is back to 5%",
+                ),
+                Ask::RollBack => (
+                    TransitionAction::RollBack,
+                    "Roll back this change?".to_owned(),
+                    format!(
+                        "All traffic returns to the baseline configuration immediately. The rollout ends at {current_name}; this cannot be undone."
+                    ),
+                    "Roll back now".to_owned(),
+                    Tone::Danger,
+                    "Reason (required)",
+                    "e.g. cost_per_request +22% on canary; hard errors up in es",
+                ),
+            };
+            Some(view! {
+                <ConfirmDialog
+                    title=title
+                    body=body
+                    confirm_label=confirm
+                    tone=tone
+                    reason_label=label
+                    reason_placeholder=placeholder
+                    on_confirm=Callback::new(move |r| run.run((action, r)))
+                    on_cancel=cancel
+                    pending=pending
+                    error=error
+                />
             })
         }
     };
