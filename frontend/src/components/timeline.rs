@@ -220,11 +220,10 @@ fn marker(status: StageStatus) -> AnyView {
             <svg viewBox="0 0 16 16"><path d="M4 8.5l2.5 2.5L12 5.5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"></path></svg>
         }
         .into_any(),
-        StageStatus::Current => view! { <span class="marker-pulse"></span> }.into_any(),
-        StageStatus::Paused => view! {
-            <svg viewBox="0 0 16 16"><path d="M6 4.5v7M10 4.5v7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"></path></svg>
+        // A held stage is told apart by its colours (`.stage-paused`) and its word.
+        StageStatus::Current | StageStatus::Paused => {
+            view! { <span class="marker-pulse"></span> }.into_any()
         }
-        .into_any(),
         StageStatus::Skipped => view! {
             <svg viewBox="0 0 16 16"><path d="M4 4.5l4 3.5-4 3.5M8.5 4.5l4 3.5-4 3.5" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linecap="round" stroke-linejoin="round"></path></svg>
         }

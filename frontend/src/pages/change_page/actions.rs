@@ -50,6 +50,13 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
         allowed(TransitionAction::Pause) && may(transition_roles(TransitionAction::Pause));
     let can_resume =
         allowed(TransitionAction::Resume) && may(transition_roles(TransitionAction::Resume));
+    let hold = if can_pause {
+        Some((Ask::Pause, "pause", "Pause"))
+    } else if can_resume {
+        Some((Ask::Resume, "resume", "Resume"))
+    } else {
+        None
+    };
     let editable = state.plan_is_editable() && may(EDITORS);
     let id = StoredValue::new(change.id.clone());
     let revision = change.revision;
@@ -201,14 +208,10 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
                     {format!("Skip {s}")}
                 </button>
             })}
-            {can_pause.then(|| view! {
-                <button type="button" class="btn" data-test="pause" on:click=move |_| open(Ask::Pause)>
-                    "Pause"
-                </button>
-            })}
-            {can_resume.then(|| view! {
-                <button type="button" class="btn btn-primary" data-test="resume" on:click=move |_| open(Ask::Resume)>
-                    "Resume"
+            // Pause or Resume, never both: one button.
+            {hold.map(|(a, hook, label)| view! {
+                <button type="button" class="btn" data-test=hook on:click=move |_| open(a)>
+                    {label}
                 </button>
             })}
             {can_roll_back.then(|| view! {

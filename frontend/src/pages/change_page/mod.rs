@@ -150,7 +150,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                     <div class="banner banner-paused" role="status" data-test="paused-banner">
                         <strong title=format::date_time(&p.at)>{format!("Paused by {} at {}", p.by, at_clock(&p.at))}</strong>
                         <p data-test="paused-reason">{p.reason.strip_prefix("Paused: ").unwrap_or(&p.reason).to_owned()}</p>
-                        <p class="subtle">"Traffic stays where it is and advancing waits: resume or roll back."</p>
+                        "Traffic stays where it is and advancing waits: resume or roll back."
                     </div>
                 })}
                 {last_rollback.filter(|_| rolled_back).map(|r| {

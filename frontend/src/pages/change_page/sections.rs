@@ -260,7 +260,7 @@ pub(super) fn History(history: Vec<TransitionRecord>, created_at: String) -> imp
             } else {
                 format!("{} → {}", r.from_label, r.to_label)
             };
-            let frozen = r.evidence.is_some();
+
             view! {
                 <li class=format!("history-entry {class}") data-test="history-entry" data-action=r.action.as_str()>
                     <span class="history-dot" aria-hidden="true"></span>
@@ -272,9 +272,6 @@ pub(super) fn History(history: Vec<TransitionRecord>, created_at: String) -> imp
                         <div class="history-meta">
                             <strong>{r.actor}</strong>
                             <span title=format::date_time(&r.at)>{format!(" · {}", format::relative_time(&r.at))}</span>
-                            {frozen.then(|| view! {
-                                <span class="subtle" title="The comparison report this was decided on is stored with it">" · evidence frozen"</span>
-                            })}
                         </div>
                         {r.reason.filter(|s| !s.trim().is_empty()).map(|reason| view! {
                             <blockquote class="history-reason">{reason}</blockquote>
