@@ -243,12 +243,12 @@ impl From<TransitionError> for Error {
     /// state machine saying no (409).
     fn from(e: TransitionError) -> Self {
         match e {
-            TransitionError::JustificationRequired | TransitionError::ReasonRequired => {
-                Error::Validation {
-                    field: e.field().map(str::to_owned),
-                    message: e.to_string(),
-                }
-            }
+            TransitionError::JustificationRequired
+            | TransitionError::ReasonRequired
+            | TransitionError::PauseReasonRequired => Error::Validation {
+                field: e.field().map(str::to_owned),
+                message: e.to_string(),
+            },
             other => Error::IllegalTransition(other),
         }
     }

@@ -1,29 +1,38 @@
 //! The guardian: a server task that judges every live change (canary or ramp) with the report
 //! the console draws (`app::gates::stage_report`, decided by `shared::guardian::decide`) and
-//! rolls back a change whose pre-registered criterion breaches, in the aggregate or in any
-//! segment, through the same transition path a person uses, as [`ACTOR`], with a reason
-//! naming the metric, the segment, the estimate, its interval and the criterion. The automatic
-//! notice and the team webhooks follow as for any rollback.
+//! acts through the same transition path a person uses, as [`ACTOR`]:
+//!
+//! - it **rolls back** a change whose pre-registered criterion breaches, in the aggregate or in
+//!   any segment, with a reason naming the metric, the segment, the estimate, its interval and
+//!   the criterion (the automatic notice and the team webhooks follow as for any rollback);
+//! - it **pauses** (holds) a change whose data fails the sample-ratio check, whose stage has
+//!   outlived the plan's `max_hours` while still inconclusive, or whose plan turns automatic
+//!   rollback off when a criterion breaches. A paused change keeps its stage and traffic;
+//!   advancing is refused until a person resumes or rolls back.
+//!
+//! The whole report it decided on is frozen with the transition (`evidence` in the history).
+//! It pauses a stage at most once: it never pauses a paused change, and after a person resumes
+//! a stage it paused, it leaves that stage's holds to people. A paused change is acted on only
+//! to roll it back on a breach (see `shared::guardian`).
 //!
 //! When: after each ingestion batch this instance stored (the handler wakes it) and every
-//! [`SWEEP`] on the instance holding the lease. Exactly once: the rollback names the revision
+//! [`SWEEP`] on the instance holding the lease. Exactly once: every move names the revision
 //! it judged, so when two instances (or a person and the guardian) act on the same data, the
 //! second finds the change moved on and does nothing (one transition, one notice). The lease
 //! is a PostgreSQL session advisory lock held on a connection of its own: when its instance
 //! dies, the database drops the connection and the lock, and another instance takes it within
 //! [`TRY_LEAD`]. On SQLite there is one instance per file, which always holds it.
-//!
-//! Data that fails the sample-ratio check is never acted on (the split itself is broken); the
-//! guardian logs it and waits.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use shared::api::TransitionRequest;
 use shared::change::AiChange;
-use shared::guardian::{Decision, decide};
+use shared::guardian::{Decision, Standing, decide};
 use shared::rollout::TransitionAction;
 use sqlx::{AnyConnection, AnyPool, Connection};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -41,13 +50,15 @@ pub const TRY_LEAD: Duration = Duration::from_secs(5);
 
 /// What the guardian did to a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RolledBack {
+pub struct Acted {
     pub change_id: String,
+    /// [`TransitionAction::RollBack`] or [`TransitionAction::Pause`].
+    pub action: TransitionAction,
     pub reason: String,
 }
 
-/// Judges every live change once and rolls back those with a breach.
-pub async fn sweep(pool: &AnyPool) -> Result<Vec<RolledBack>> {
+/// Judges every live change once; rolls back or pauses those that need it.
+pub async fn sweep(pool: &AnyPool) -> Result<Vec<Acted>> {
     let mut done = Vec::new();
     for change in db::changes::live(pool).await? {
         match judge(pool, &change).await {
@@ -60,37 +71,64 @@ pub async fn sweep(pool: &AnyPool) -> Result<Vec<RolledBack>> {
     Ok(done)
 }
 
-/// Judges one change as it was read; rolls it back on a breach.
-pub async fn judge(pool: &AnyPool, change: &AiChange) -> Result<Option<RolledBack>> {
+/// Judges one change as it was read; rolls it back or pauses it when the report says so.
+pub async fn judge(pool: &AnyPool, change: &AiChange) -> Result<Option<Acted>> {
     let Some(report) = gates::stage_report(pool, change).await? else {
         return Ok(None);
     };
-    match decide(&report) {
-        Decision::Nothing => Ok(None),
-        Decision::Distrust { reason } => {
-            tracing::warn!(change = %change.id, %reason, "guardian does not act on this data");
-            Ok(None)
+    let entered = db::transitions::stage_entered_at(pool, &change.id, change.state).await?;
+    let hours_in_stage = match &entered {
+        Some(at) => {
+            let since = OffsetDateTime::parse(at, &Rfc3339)
+                .map_err(|e| Error::internal(format!("stored transition time {at}: {e}")))?;
+            Some((OffsetDateTime::now_utc() - since).as_seconds_f64() / 3600.0)
         }
-        Decision::RollBack { reason } => {
-            let request = TransitionRequest {
-                action: TransitionAction::RollBack,
-                reason: Some(reason.clone()),
-                revision: Some(change.revision),
-            };
-            match rollout::transition(pool, &Actor::guardian(), &change.id, &request).await {
-                Ok(_) => {
-                    tracing::warn!(change = %change.id, %reason, "guardian rolled back");
-                    Ok(Some(RolledBack {
-                        change_id: change.id.clone(),
-                        reason,
-                    }))
-                }
-                // Moved since it was read (another instance, or a person): that decision
-                // stands, and the next sweep judges the change as it is now.
-                Err(Error::Conflict(_) | Error::IllegalTransition(_)) => Ok(None),
-                Err(e) => Err(e),
-            }
+        None => None,
+    };
+    let paused_by_guardian_in_stage = match &entered {
+        Some(at) => db::transitions::paused_by_since(pool, &change.id, ACTOR, at).await?,
+        None => false,
+    };
+    let standing = Standing {
+        state: change.state,
+        paused: change.paused.is_some(),
+        paused_by_guardian_in_stage,
+        hours_in_stage,
+    };
+    let (action, reason) = match decide(&report, &change.plan, &standing) {
+        Decision::Nothing => return Ok(None),
+        Decision::RollBack { reason } => (TransitionAction::RollBack, reason),
+        Decision::Pause { reason } => (TransitionAction::Pause, reason),
+    };
+    let evidence = serde_json::to_value(&report)
+        .map_err(|e| Error::internal(format!("cannot serialize the report: {e}")))?;
+    let request = TransitionRequest {
+        action,
+        reason: Some(reason.clone()),
+        revision: Some(change.revision),
+    };
+    match rollout::transition_on_evidence(
+        pool,
+        &Actor::guardian(),
+        &change.id,
+        &request,
+        Some(&evidence),
+    )
+    .await
+    {
+        Ok(_) => {
+            tracing::warn!(change = %change.id, action = action.as_str(), %reason,
+                           "guardian acted");
+            Ok(Some(Acted {
+                change_id: change.id.clone(),
+                action,
+                reason,
+            }))
         }
+        // Moved since it was read (another instance, or a person): that decision stands,
+        // and the next sweep judges the change as it is now.
+        Err(Error::Conflict(_) | Error::IllegalTransition(_)) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The guardian: windows sent through the real ingestion route; a breach of a pre-registered
-//! criterion is rolled back once, as `guardian`, with a reason and the automatic notice; an A/A
-//! feed and a broken split are left alone.
+//! criterion is rolled back once, as `guardian`, with a reason, the automatic notice and the
+//! report it decided on frozen with the transition; a broken split is paused once, never
+//! rolled back; a plan without automatic rollback is paused on a breach; an A/A feed is left
+//! alone.
 
 mod common;
 
@@ -9,6 +11,7 @@ use axum::http::{Request, StatusCode, header};
 use common::{TestApp, each_database};
 use rollgate::guardian;
 use serde_json::{Value, json};
+use shared::rollout::TransitionAction;
 
 fn at(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
@@ -18,7 +21,12 @@ fn at(unix: i64) -> String {
 
 /// A change at its 5 % canary, with an ingestion token.
 async fn canary(app: &TestApp) -> (String, String) {
-    let id = app.create_default().await;
+    canary_of(app, common::new_change()).await
+}
+
+/// The change `new` (a creation body) at its 5 % canary, with an ingestion token.
+async fn canary_of(app: &TestApp, new: Value) -> (String, String) {
+    let id = common::id_of(&app.create(&new).await);
     app.transition(&id, &json!({ "action": "advance" })).await;
     let d = app.transition(&id, &json!({ "action": "advance" })).await;
     assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
@@ -111,7 +119,16 @@ async fn a_breach_is_rolled_back_once_by_the_guardian_with_its_reason() {
             .unwrap();
         assert_eq!(last["actor"], guardian::ACTOR);
         assert_eq!(last["action"], "roll_back");
+        assert_eq!(done[0].action, TransitionAction::RollBack);
         assert_eq!(last["reason"].as_str(), Some(done[0].reason.as_str()));
+        // The report it decided on is frozen with the rollback, and reads as one.
+        let evidence: shared::comparison::ComparisonReport =
+            serde_json::from_value(last["evidence"].clone()).expect("a frozen report");
+        assert_eq!(evidence.overall, shared::stats::Verdict::Breach);
+        let cost = evidence.cell("cost_per_request", "all").expect("cost row");
+        assert_eq!(cost.verdict, Some(shared::stats::Verdict::Breach));
+        // Moves people make carry none.
+        assert_eq!(d["history"][0]["evidence"], Value::Null);
         assert_eq!(app.counts().await.1, transitions + 1);
 
         // The automatic notice went out, once, naming the reason.
@@ -132,26 +149,138 @@ async fn a_breach_is_rolled_back_once_by_the_guardian_with_its_reason() {
 }
 
 #[tokio::test]
-async fn an_aa_feed_and_a_broken_split_are_left_alone() {
+async fn an_aa_feed_is_left_alone() {
     each_database(|app| async move {
         let (id, token) = canary(&app).await;
         for _ in 0..3 {
             send(&app, &id, &token, 19_000, 1_000, 0.0).await;
             assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
         }
-        assert_eq!(
-            detail(&app, &id).await["change"]["state"],
-            json!({ "stage": "canary" })
-        );
+        let d = detail(&app, &id).await;
+        assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
+        assert_eq!(d["change"]["paused"], Value::Null);
+    })
+    .await;
+}
 
-        // A breach seen through a split far from the plan's 5 %: not trusted, not acted on.
+#[tokio::test]
+async fn a_broken_split_is_paused_once_and_never_rolled_back() {
+    each_database(|app| async move {
+        // A breach seen through a split far from the plan's 5 %: not trusted, held.
         let (id, token) = canary(&app).await;
         send(&app, &id, &token, 10_000, 10_000, 0.30).await;
-        assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
-        assert_eq!(
-            detail(&app, &id).await["change"]["state"],
-            json!({ "stage": "canary" })
+        let (_, transitions) = app.counts().await;
+        let (a, b) = tokio::join!(guardian::sweep(&app.pool), guardian::sweep(&app.pool));
+        let done: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0].action, TransitionAction::Pause);
+        let reason = &done[0].reason;
+        assert!(
+            reason.starts_with(
+                "Paused: sample-ratio mismatch: the candidate has 10000 of 20000 requests \
+                 (50.00%, control 10000) where the plan sends 5.00% (p = "
+            ),
+            "{reason}"
         );
+
+        let d = detail(&app, &id).await;
+        assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
+        assert_eq!(d["change"]["traffic_percent"], 5.0);
+        assert_eq!(d["change"]["paused"]["by"], guardian::ACTOR);
+        assert_eq!(
+            d["change"]["paused"]["reason"].as_str(),
+            Some(reason.as_str())
+        );
+        let last = d["history"]
+            .as_array()
+            .and_then(|h| h.last())
+            .cloned()
+            .unwrap();
+        assert_eq!(last["action"], "pause");
+        assert_eq!(last["actor"], guardian::ACTOR);
+        assert_eq!(last["from"], last["to"]);
+        let evidence: shared::comparison::ComparisonReport =
+            serde_json::from_value(last["evidence"].clone()).expect("a frozen report");
+        let srm = evidence.srm.expect("the sample-ratio check");
+        assert!(srm.mismatch);
+        assert_eq!(
+            (srm.control_requests, srm.candidate_requests),
+            (10_000, 10_000)
+        );
+
+        // More of the same data: never paused twice, never rolled back.
+        send(&app, &id, &token, 10_000, 10_000, 0.30).await;
+        assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
+        assert_eq!(app.counts().await.1, transitions + 1);
+
+        // A person resumes: the guardian leaves the stage's holds to people from then on.
+        app.transition(
+            &id,
+            &json!({ "action": "resume", "reason": "assignment fixed" }),
+        )
+        .await;
+        assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
+        let d = detail(&app, &id).await;
+        assert_eq!(d["change"]["paused"], Value::Null);
+        assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
+        assert_eq!(app.counts().await.1, transitions + 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_automatic_rollback_a_breach_is_paused_for_a_person() {
+    each_database(|app| async move {
+        let mut new = common::new_change();
+        new["template"] = json!("low_stakes");
+        let (id, token) = canary_of(&app, new).await;
+        let plan = &detail(&app, &id).await["change"]["plan"];
+        assert_eq!(plan["automatic_rollback"], false);
+        send(&app, &id, &token, 19_000, 1_000, 0.30).await;
+        let done = guardian::sweep(&app.pool).await.unwrap();
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0].action, TransitionAction::Pause);
+        assert!(
+            done[0]
+                .reason
+                .starts_with("Paused: cost_per_request in all: +30.0% ["),
+            "{}",
+            done[0].reason
+        );
+        let d = detail(&app, &id).await;
+        assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
+        assert_eq!(d["change"]["paused"]["by"], guardian::ACTOR);
+        assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
+
+        // A person rolls it back while it is held.
+        let d = app
+            .transition(
+                &id,
+                &json!({ "action": "roll_back", "reason": "cost breach confirmed" }),
+            )
+            .await;
+        assert_eq!(d["change"]["state"], json!({ "stage": "rolled_back" }));
+        assert_eq!(d["change"]["paused"], Value::Null);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_paused_change_is_still_rolled_back_on_a_breach() {
+    each_database(|app| async move {
+        let (id, token) = canary(&app).await;
+        app.transition(
+            &id,
+            &json!({ "action": "pause", "reason": "reading tickets" }),
+        )
+        .await;
+        send(&app, &id, &token, 19_000, 1_000, 0.30).await;
+        let done = guardian::sweep(&app.pool).await.unwrap();
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0].action, TransitionAction::RollBack);
+        let d = detail(&app, &id).await;
+        assert_eq!(d["change"]["state"], json!({ "stage": "rolled_back" }));
+        assert_eq!(d["change"]["paused"], Value::Null);
     })
     .await;
 }
@@ -192,11 +321,16 @@ async fn in_the_demo_the_breaching_canary_is_rolled_back_and_the_ramp_goes_on() 
         let done = guardian::sweep(&app.pool).await.expect("sweep");
         let live = rollgate::db::changes::live(&app.pool).await.expect("live");
         let mut rolled = Vec::new();
-        for r in &done {
+        for r in done
+            .iter()
+            .filter(|r| r.action == TransitionAction::RollBack)
+        {
             let d = detail(&app, &r.change_id).await;
             rolled.push(d["change"]["title"].as_str().unwrap_or_default().to_owned());
         }
         assert_eq!(rolled.len(), 1, "{rolled:?} {done:?}");
+        // Nothing else is held: the demo's other live changes keep moving.
+        assert_eq!(done.len(), 1, "{done:?}");
         assert!(
             rolled[0].starts_with("Shorter billing answers"),
             "{rolled:?}"

@@ -331,7 +331,7 @@ async fn bad_transition_requests_are_refused() {
         )
         .await;
         for (body, field) in [
-            (json!({ "action": "pause" }), "action"),
+            (json!({ "action": "hold" }), "action"),
             (json!({}), "action"),
             (json!({ "action": "advance" }), "revision"),
             (
@@ -406,6 +406,144 @@ async fn bad_transition_requests_are_refused() {
         let d = app.get(&format!("/api/v1/changes/{id}")).await.json();
         assert_eq!(d["change"]["state"], json!({ "stage": "draft" }));
         assert_eq!(d["change"]["revision"], 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_pause_holds_the_stage_until_resumed_or_rolled_back() {
+    each_database(|app| async move {
+        let id = app.create_default().await;
+        app.transition(&id, &json!({ "action": "advance" })).await;
+        app.transition(&id, &json!({ "action": "advance" })).await;
+        let post = |body: Value| json_request(Method::POST, &uri(&id), &body);
+
+        // A pause needs a reason, and a role that may move the rollout.
+        app.rejects(
+            post(json!({ "action": "pause", "reason": "  ", "revision": 3 })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            Some("reason"),
+        )
+        .await;
+        let pm = app
+            .request_as(
+                "pat@example.com",
+                post(json!({ "action": "pause", "reason": "looking", "revision": 3 })),
+            )
+            .await;
+        pm.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+
+        let reason = "support tickets about tone are up; holding while we read them";
+        let d = move_as(
+            &app,
+            "alex@example.com",
+            &id,
+            json!({ "action": "pause", "reason": reason }),
+        )
+        .await;
+        // The stage and its traffic stay as they are; the change says who held it and why.
+        assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
+        assert_eq!(d["change"]["traffic_percent"], 5.0);
+        assert_eq!(d["change"]["paused"]["by"], "alex@example.com");
+        assert_eq!(d["change"]["paused"]["reason"], reason);
+        assert_eq!(d["change"]["paused"]["at"], d["change"]["updated_at"]);
+        let h = &d["history"][2];
+        assert_eq!(h["action"], "pause");
+        assert_eq!(h["from"], h["to"]);
+        assert_eq!(h["to_label"], "Canary 5%");
+        assert_eq!(h["evidence"], Value::Null);
+        let list = app.get("/api/v1/changes").await.json();
+        assert_eq!(list["items"][0]["paused"], true);
+        assert_eq!(list["items"][0]["state_label"], "Canary 5% · paused");
+        assert_eq!(app.counts().await, (1, 3));
+
+        // Advancing and skipping wait for a resume; a second pause has nothing to hold.
+        for (body, message) in [
+            (
+                json!({ "action": "advance", "revision": 4 }),
+                "the rollout is paused: resume or roll back",
+            ),
+            (
+                json!({ "action": "skip", "reason": "hurry", "revision": 4 }),
+                "the rollout is paused: resume or roll back",
+            ),
+            (
+                json!({ "action": "pause", "reason": "again", "revision": 4 }),
+                "the rollout is already paused",
+            ),
+        ] {
+            let res = app
+                .rejects(
+                    post(body),
+                    StatusCode::CONFLICT,
+                    "illegal_transition",
+                    Some("action"),
+                )
+                .await;
+            assert_eq!(res.message(), message);
+        }
+        let audit = app.get("/api/v1/audit?action=change.pause").await;
+        assert!(
+            audit.text().contains("alex@example.com"),
+            "{}",
+            audit.text()
+        );
+
+        // A resume needs no reason and lifts the hold; the rollout moves on again.
+        let d = app.transition(&id, &json!({ "action": "resume" })).await;
+        assert_eq!(d["change"]["paused"], Value::Null);
+        assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
+        assert_eq!(d["history"][3]["action"], "resume");
+        assert_eq!(d["history"][3]["reason"], Value::Null);
+        let res = app
+            .rejects(
+                post(json!({ "action": "resume", "revision": 5 })),
+                StatusCode::CONFLICT,
+                "illegal_transition",
+                Some("action"),
+            )
+            .await;
+        assert!(res.message().contains("not paused"), "{}", res.message());
+
+        // Paused again, a rollback is still open and ends the hold with the rollout.
+        app.transition(
+            &id,
+            &json!({ "action": "pause", "reason": "cost looks high" }),
+        )
+        .await;
+        let d = move_as(
+            &app,
+            "alex@example.com",
+            &id,
+            json!({ "action": "roll_back", "reason": "cost is up 20%" }),
+        )
+        .await;
+        assert_eq!(d["change"]["state"], json!({ "stage": "rolled_back" }));
+        assert_eq!(d["change"]["paused"], Value::Null);
+        assert_eq!(d["change"]["traffic_percent"], 0.0);
+        assert_eq!(app.counts().await, (1, 6));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_a_started_rollout_can_be_paused() {
+    each_database(|app| async move {
+        let id = app.create_default().await;
+        let res = app
+            .rejects(
+                json_request(
+                    Method::POST,
+                    &uri(&id),
+                    &json!({ "action": "pause", "reason": "not yet", "revision": 1 }),
+                ),
+                StatusCode::CONFLICT,
+                "illegal_transition",
+                Some("action"),
+            )
+            .await;
+        assert!(res.message().contains("draft"), "{}", res.message());
     })
     .await;
 }

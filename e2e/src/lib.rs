@@ -85,6 +85,11 @@ impl Server {
         Server::launch(false, required_path("ROLLGATE_E2E_DIST"))
     }
 
+    /// An empty workspace with the guardian running, for tests of what it does.
+    pub fn start_with_guardian() -> Server {
+        Server::launch_with(false, required_path("ROLLGATE_E2E_DIST"), true)
+    }
+
     /// The demo workspace (`--demo`), as `cargo xtask serve` starts it.
     pub fn start_demo() -> Server {
         Server::launch(true, required_path("ROLLGATE_E2E_DIST"))
@@ -96,6 +101,10 @@ impl Server {
     }
 
     fn launch(demo: bool, dist: PathBuf) -> Server {
+        Server::launch_with(demo, dist, false)
+    }
+
+    fn launch_with(demo: bool, dist: PathBuf, guardian: bool) -> Server {
         let bin = required_path("ROLLGATE_E2E_BIN");
         let dir = tempfile::tempdir().expect("a temporary directory");
         let port = free_port();
@@ -138,7 +147,7 @@ impl Server {
             .env_remove("ROLLGATE_ADDR")
             // The browser tests walk people's own decisions on the demo's breaching canary
             // (rolling it back by hand among them); the guardian would take them first.
-            .args(["--guardian", "off"])
+            .args(["--guardian", if guardian { "on" } else { "off" }])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         if demo {

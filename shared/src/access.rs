@@ -39,11 +39,14 @@ pub const ROLE_SETS: &[&[Role]] = &[EDITORS, ADMINS, AUDITORS, MOVERS];
 
 /// Who may make a transition. Rolling back is open to approvers too and never waits for a
 /// gate; skipping needs an admin (and the written justification the state machine asks for).
+/// Pausing and resuming are open to whoever may advance or roll back.
 pub fn transition_roles(action: TransitionAction) -> &'static [Role] {
     match action {
         TransitionAction::Advance => &[Engineer, Admin],
         TransitionAction::Skip => &[Admin],
-        TransitionAction::RollBack => &[Engineer, Approver, Admin],
+        TransitionAction::RollBack | TransitionAction::Pause | TransitionAction::Resume => {
+            &[Engineer, Approver, Admin]
+        }
     }
 }
 

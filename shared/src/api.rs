@@ -98,7 +98,10 @@ pub struct ChangeSummary {
     pub kind: ChangeKind,
     pub risk: RiskTier,
     pub state: RolloutState,
-    /// e.g. "Canary 5%".
+    /// Whether the rollout is held where it is (see `AiChange::paused`).
+    #[serde(default)]
+    pub paused: bool,
+    /// e.g. "Canary 5%", "Canary 5% · paused".
     pub state_label: String,
     pub traffic_percent: f64,
     pub owner: String,
@@ -114,7 +117,8 @@ impl From<&AiChange> for ChangeSummary {
             kind: c.kind,
             risk: c.risk,
             state: c.state,
-            state_label: c.state.label(&c.plan),
+            paused: c.paused.is_some(),
+            state_label: c.state_label(),
             traffic_percent: c.traffic_percent,
             owner: c.owner.clone(),
             updated_at: c.updated_at.clone(),
@@ -139,7 +143,8 @@ pub struct ChangePage {
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
     pub action: TransitionAction,
-    /// Justification for a skip, reason for a rollback, optional note for an advance.
+    /// Justification for a skip, reason for a rollback or a pause, optional note for an advance
+    /// or a resume.
     #[serde(default)]
     pub reason: Option<String>,
     /// The revision the caller saw; required (422 when absent) so that repeated clicks cannot
@@ -165,6 +170,11 @@ pub struct TransitionRecord {
     pub reason: Option<String>,
     /// RFC 3339, UTC.
     pub at: String,
+    /// The comparison report the guardian decided on, frozen with its rollback or pause
+    /// (`shared::comparison::ComparisonReport` as JSON); `None` for moves people make.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub evidence: Option<Value>,
 }
 
 /// `GET /api/v1/changes/{id}`: the change and its whole transition history, oldest first.

@@ -138,10 +138,32 @@ pub struct AiChange {
     pub state: RolloutState,
     /// Share of traffic on the candidate right now, 0–100.
     pub traffic_percent: f64,
+    /// Set while the rollout is held where it is (advancing refused until someone resumes).
+    #[serde(default)]
+    pub paused: Option<Pause>,
     /// Increases on every write; edits must name the revision they were based on.
     pub revision: i64,
     /// RFC 3339, UTC.
     pub created_at: String,
     /// RFC 3339, UTC.
     pub updated_at: String,
+}
+
+/// A hold on a rollout: its stage and traffic stay as they are until someone resumes or rolls
+/// back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pause {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// Who paused: a user's e-mail, or `guardian`.
+    pub by: String,
+    pub reason: String,
+}
+
+impl AiChange {
+    /// Where the rollout stands as people read it: "Canary 5%", "Canary 5% · paused".
+    pub fn state_label(&self) -> String {
+        self.state.label_held(&self.plan, self.paused.is_some())
+    }
 }

@@ -25,6 +25,10 @@ pub struct CanaryStage {
     pub percent: f64,
     /// Minimum time in canary, 1–24 hours.
     pub min_duration_hours: f64,
+    /// Longest time in canary without a decision: when it passes while the verdict is still
+    /// inconclusive, the guardian pauses the rollout so that someone looks. `None`: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_hours: Option<f64>,
 }
 
 /// One step of the ramp.
@@ -39,6 +43,9 @@ pub struct RampStep {
     /// Minimum requests on the candidate before leaving the step.
     #[serde(default)]
     pub min_samples: u64,
+    /// Longest time at this step without a decision (see [`CanaryStage::max_hours`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_hours: Option<f64>,
 }
 
 /// Who gets the candidate first. Earlier audiences are more diagnostic: internal users catch
@@ -174,6 +181,31 @@ pub struct RolloutPlan {
     pub criteria: Vec<RollbackCriterion>,
     #[serde(default)]
     pub checklist: Vec<ChecklistItem>,
+    /// Whether the guardian rolls back by itself when a criterion breaches; when off it pauses
+    /// the rollout and leaves the rollback to a person. Absent: on, except for the low-stakes
+    /// template (see [`RolloutPlan::rolls_back_automatically`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatic_rollback: Option<bool>,
+}
+
+impl RolloutPlan {
+    /// Whether the guardian rolls back on a breach (`automatic_rollback`, or the template's
+    /// default when the plan does not say: off only for the low-stakes fast path, whose changes
+    /// a person can judge).
+    pub fn rolls_back_automatically(&self) -> bool {
+        self.automatic_rollback
+            .unwrap_or(self.template != PlanTemplate::LowStakes)
+    }
+
+    /// The longest time at `state` without a decision, in hours, if the plan sets one.
+    pub fn max_hours(&self, state: crate::rollout::RolloutState) -> Option<f64> {
+        use crate::rollout::RolloutState;
+        match state {
+            RolloutState::Canary => self.canary.max_hours,
+            RolloutState::Ramp { step } => self.ramp.get(step as usize)?.max_hours,
+            _ => None,
+        }
+    }
 }
 
 /// Starting points for a plan.
@@ -238,11 +270,13 @@ impl PlanTemplate {
                 canary: CanaryStage {
                     percent: 5.0,
                     min_duration_hours: 24.0,
+                    max_hours: Some(72.0),
                 },
-                ramp: ramp(&[10.0, 25.0, 50.0, 100.0], 4.0, 5_000),
+                ramp: ramp(&[10.0, 25.0, 50.0, 100.0], 4.0, 5_000, 48.0),
                 audiences: default_audiences(),
                 criteria: default_criteria(),
                 checklist: Vec::new(),
+                automatic_rollback: Some(true),
             },
             PlanTemplate::ModelUpgrade => RolloutPlan {
                 template: self,
@@ -253,8 +287,9 @@ impl PlanTemplate {
                 canary: CanaryStage {
                     percent: 1.0,
                     min_duration_hours: 24.0,
+                    max_hours: Some(96.0),
                 },
-                ramp: ramp(&[10.0, 25.0, 50.0, 100.0], 12.0, 20_000),
+                ramp: ramp(&[10.0, 25.0, 50.0, 100.0], 12.0, 20_000, 72.0),
                 audiences: default_audiences(),
                 criteria: default_criteria(),
                 checklist: [
@@ -272,6 +307,7 @@ impl PlanTemplate {
                     done: false,
                 })
                 .collect(),
+                automatic_rollback: Some(true),
             },
             PlanTemplate::LowStakes => RolloutPlan {
                 template: self,
@@ -282,26 +318,29 @@ impl PlanTemplate {
                 canary: CanaryStage {
                     percent: 5.0,
                     min_duration_hours: 1.0,
+                    max_hours: Some(24.0),
                 },
-                ramp: ramp(&[50.0, 100.0], 1.0, 500),
+                ramp: ramp(&[50.0, 100.0], 1.0, 500, 24.0),
                 audiences: vec![Audience {
                     kind: AudienceKind::Internal,
                     name: "staff".into(),
                 }],
                 criteria: default_criteria(),
                 checklist: Vec::new(),
+                automatic_rollback: Some(false),
             },
         }
     }
 }
 
-fn ramp(percents: &[f64], hours: f64, min_samples: u64) -> Vec<RampStep> {
+fn ramp(percents: &[f64], hours: f64, min_samples: u64, max_hours: f64) -> Vec<RampStep> {
     percents
         .iter()
         .map(|&percent| RampStep {
             percent,
             min_duration_hours: hours,
             min_samples,
+            max_hours: Some(max_hours),
         })
         .collect()
 }
@@ -374,6 +413,25 @@ mod tests {
             "shadow_eval_pass_rate must not fall more than 0.02"
         );
         assert_eq!(c[2].describe(), "latency_p95_ms must not go above 2500");
+    }
+
+    #[test]
+    fn automatic_rollback_defaults_by_template_when_absent() {
+        for t in PlanTemplate::ALL {
+            let mut json = serde_json::to_value(t.plan()).unwrap();
+            json.as_object_mut().unwrap().remove("automatic_rollback");
+            let plan: RolloutPlan = serde_json::from_value(json).unwrap();
+            assert_eq!(plan.automatic_rollback, None);
+            assert_eq!(
+                plan.rolls_back_automatically(),
+                t != PlanTemplate::LowStakes,
+                "{t:?}"
+            );
+            assert_eq!(
+                plan.rolls_back_automatically(),
+                t.plan().rolls_back_automatically()
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! Advancing moves to the next stage. Skipping jumps over exactly one stage and needs a written
 //! justification, which the caller stores. Rolling back is allowed from every started stage that
 //! is not finished and needs a reason. Everything else is an [`TransitionError`].
+//!
+//! A started rollout can also be **paused** (held): the stage and its traffic stay as they are,
+//! advancing and skipping are refused until someone resumes, and rolling back stays open. A
+//! pause is not a stage of its own but a mark on the change (who, when, why), so the state
+//! before and after a pause or a resume is the same stage.
 
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +79,16 @@ impl RolloutState {
         match self {
             RolloutState::Ramp { step } => Some(step),
             _ => None,
+        }
+    }
+
+    /// Human label with the pause people need to see, e.g. "Canary 5% · paused".
+    pub fn label_held(self, plan: &RolloutPlan, paused: bool) -> String {
+        let label = self.label(plan);
+        if paused {
+            format!("{label} · paused")
+        } else {
+            label
         }
     }
 
@@ -175,6 +190,10 @@ pub enum TransitionAction {
     Advance,
     Skip,
     RollBack,
+    /// Hold the rollout where it is; needs a reason.
+    Pause,
+    /// Let a paused rollout move again; a note is optional.
+    Resume,
 }
 
 impl TransitionAction {
@@ -203,6 +222,16 @@ pub enum TransitionError {
     JustificationRequired,
     #[error("rolling back needs a reason")]
     ReasonRequired,
+    #[error("pausing needs a reason")]
+    PauseReasonRequired,
+    #[error("the rollout is paused: resume or roll back")]
+    Paused,
+    #[error("the rollout is already paused")]
+    AlreadyPaused,
+    #[error("the rollout is not paused, so there is nothing to resume")]
+    NotPaused,
+    #[error("a {0} rollout cannot be paused: only a started rollout can")]
+    NotPausable(&'static str),
     #[error("there is no stage to skip to after {0}")]
     NothingToSkipTo(&'static str),
     #[error("the {0} stage cannot be skipped")]
@@ -215,19 +244,21 @@ impl TransitionError {
     /// The request field the error is about, for API error bodies.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            TransitionError::JustificationRequired | TransitionError::ReasonRequired => {
-                Some("reason")
-            }
+            TransitionError::JustificationRequired
+            | TransitionError::ReasonRequired
+            | TransitionError::PauseReasonRequired => Some("reason"),
             _ => Some("action"),
         }
     }
 }
 
-/// Decides where `action` takes a rollout at `state`. `reason` is the justification (skip) or
-/// the reason (rollback); it is optional for advancing.
+/// Decides where `action` takes a rollout at `state` (held there when `paused`). `reason` is
+/// the justification (skip) or the reason (rollback, pause); it is optional for advancing and
+/// resuming. A pause and a resume leave the rollout at `state`.
 pub fn transition(
     plan: &RolloutPlan,
     state: RolloutState,
+    paused: bool,
     action: TransitionAction,
     reason: Option<&str>,
 ) -> Result<RolloutState, TransitionError> {
@@ -238,7 +269,28 @@ pub fn transition(
             action: action.as_str(),
         });
     }
+    if paused && matches!(action, TransitionAction::Advance | TransitionAction::Skip) {
+        return Err(TransitionError::Paused);
+    }
     match action {
+        TransitionAction::Pause => {
+            if !state.is_live() {
+                return Err(TransitionError::NotPausable(state.name()));
+            }
+            if paused {
+                return Err(TransitionError::AlreadyPaused);
+            }
+            if !has_reason {
+                return Err(TransitionError::PauseReasonRequired);
+            }
+            Ok(state)
+        }
+        TransitionAction::Resume => {
+            if !paused {
+                return Err(TransitionError::NotPaused);
+            }
+            Ok(state)
+        }
         TransitionAction::Advance => {
             next_stage(plan, state).ok_or(TransitionError::UnknownStage(state.name()))
         }
@@ -312,7 +364,7 @@ mod tests {
         let mut s = RolloutState::Draft;
         let mut seen = vec![s];
         while !s.is_terminal() {
-            s = transition(&p, s, TransitionAction::Advance, None).unwrap();
+            s = transition(&p, s, false, TransitionAction::Advance, None).unwrap();
             seen.push(s);
         }
         let names: Vec<String> = seen.iter().map(|s| s.label(&p)).collect();
@@ -346,24 +398,37 @@ mod tests {
     fn skipping_needs_a_justification_and_jumps_one_stage() {
         let p = plan();
         assert_eq!(
-            transition(&p, RolloutState::Draft, TransitionAction::Skip, None),
-            Err(TransitionError::JustificationRequired)
-        );
-        assert_eq!(
-            transition(&p, RolloutState::Draft, TransitionAction::Skip, Some("  ")),
+            transition(&p, RolloutState::Draft, false, TransitionAction::Skip, None),
             Err(TransitionError::JustificationRequired)
         );
         assert_eq!(
             transition(
                 &p,
                 RolloutState::Draft,
+                false,
+                TransitionAction::Skip,
+                Some("  ")
+            ),
+            Err(TransitionError::JustificationRequired)
+        );
+        assert_eq!(
+            transition(
+                &p,
+                RolloutState::Draft,
+                false,
                 TransitionAction::Skip,
                 Some("eval bench ran in CI")
             ),
             Ok(RolloutState::Canary)
         );
         assert_eq!(
-            transition(&p, RolloutState::Canary, TransitionAction::Skip, Some("x")),
+            transition(
+                &p,
+                RolloutState::Canary,
+                false,
+                TransitionAction::Skip,
+                Some("x")
+            ),
             Ok(RolloutState::Ramp { step: 1 })
         );
     }
@@ -373,11 +438,17 @@ mod tests {
         let p = plan();
         let last = RolloutState::Ramp { step: 3 };
         assert_eq!(
-            transition(&p, last, TransitionAction::Skip, Some("x")),
+            transition(&p, last, false, TransitionAction::Skip, Some("x")),
             Err(TransitionError::NotSkippable("full"))
         );
         assert_eq!(
-            transition(&p, RolloutState::Full, TransitionAction::Skip, Some("x")),
+            transition(
+                &p,
+                RolloutState::Full,
+                false,
+                TransitionAction::Skip,
+                Some("x")
+            ),
             Err(TransitionError::NotSkippable("reviewed"))
         );
     }
@@ -387,12 +458,12 @@ mod tests {
         let p = plan();
         for s in stages(&p).into_iter().filter(|s| s.is_live()) {
             assert_eq!(
-                transition(&p, s, TransitionAction::RollBack, Some("cost +22%")),
+                transition(&p, s, false, TransitionAction::RollBack, Some("cost +22%")),
                 Ok(RolloutState::RolledBack),
                 "{s:?}"
             );
             assert_eq!(
-                transition(&p, s, TransitionAction::RollBack, None),
+                transition(&p, s, false, TransitionAction::RollBack, None),
                 Err(TransitionError::ReasonRequired)
             );
         }
@@ -400,6 +471,7 @@ mod tests {
             transition(
                 &p,
                 RolloutState::Draft,
+                false,
                 TransitionAction::RollBack,
                 Some("x")
             ),
@@ -412,11 +484,57 @@ mod tests {
                 TransitionAction::RollBack,
             ] {
                 assert!(matches!(
-                    transition(&p, s, a, Some("x")),
+                    transition(&p, s, false, a, Some("x")),
                     Err(TransitionError::Finished { .. })
                 ));
             }
         }
+    }
+
+    #[test]
+    fn a_pause_holds_the_stage_and_refuses_moving_on_until_resumed() {
+        use TransitionAction::{Advance, Pause, Resume, RollBack, Skip};
+        let p = plan();
+        let canary = RolloutState::Canary;
+        assert_eq!(
+            transition(&p, canary, false, Pause, Some("SRM")),
+            Ok(canary)
+        );
+        assert_eq!(
+            transition(&p, canary, false, Pause, Some(" ")),
+            Err(TransitionError::PauseReasonRequired)
+        );
+        assert_eq!(
+            transition(&p, canary, true, Pause, Some("again")),
+            Err(TransitionError::AlreadyPaused)
+        );
+        for a in [Advance, Skip] {
+            let refused = transition(&p, canary, true, a, Some("x"));
+            assert_eq!(refused, Err(TransitionError::Paused));
+            assert_eq!(
+                refused.unwrap_err().to_string(),
+                "the rollout is paused: resume or roll back"
+            );
+        }
+        assert_eq!(
+            transition(&p, canary, true, RollBack, Some("bad")),
+            Ok(RolloutState::RolledBack)
+        );
+        assert_eq!(transition(&p, canary, true, Resume, None), Ok(canary));
+        assert_eq!(
+            transition(&p, canary, false, Resume, None),
+            Err(TransitionError::NotPaused)
+        );
+        assert_eq!(
+            transition(&p, RolloutState::Draft, false, Pause, Some("x")),
+            Err(TransitionError::NotPausable("draft"))
+        );
+        assert!(matches!(
+            transition(&p, RolloutState::RolledBack, true, Resume, None),
+            Err(TransitionError::Finished { .. })
+        ));
+        assert_eq!(canary.label_held(&p, true), "Canary 5% · paused");
+        assert_eq!(canary.label_held(&p, false), "Canary 5%");
     }
 
     #[test]
@@ -426,6 +544,7 @@ mod tests {
             transition(
                 &p,
                 RolloutState::Ramp { step: 9 },
+                false,
                 TransitionAction::Advance,
                 None
             ),

@@ -273,6 +273,20 @@ fn list_len(field: &str, len: usize, max: usize) -> Result {
     Ok(())
 }
 
+/// A stage's longest time without a decision: absent, or from its minimum time to 30 days.
+fn max_hours(field: &str, value: Option<f64>, min_hours: f64) -> Result {
+    match value {
+        None => Ok(()),
+        Some(h) => number(
+            field,
+            h,
+            min_hours,
+            24.0 * 30.0,
+            &format!("between the stage's minimum time ({min_hours} h) and 720 (hours)"),
+        ),
+    }
+}
+
 /// Rules for a plan: canary 1–5 % for 1–24 h; ramp steps above the canary, strictly increasing,
 /// ending at 100 %; thresholds positive and finite.
 pub fn plan(p: &RolloutPlan) -> Result {
@@ -310,6 +324,11 @@ pub fn plan(p: &RolloutPlan) -> Result {
         24.0,
         "between 1 and 24 (hours)",
     )?;
+    max_hours(
+        "plan.canary.max_hours",
+        p.canary.max_hours,
+        p.canary.min_duration_hours,
+    )?;
     if p.ramp.is_empty() {
         return Err(FieldError::new(
             "plan.ramp",
@@ -340,6 +359,11 @@ pub fn plan(p: &RolloutPlan) -> Result {
             0.0,
             24.0 * 30.0,
             "between 0 and 720 (hours)",
+        )?;
+        max_hours(
+            &format!("plan.ramp[{i}].max_hours"),
+            step.max_hours,
+            step.min_duration_hours,
         )?;
     }
     if previous != 100.0 {

@@ -1,7 +1,9 @@
-//! Moving a rollout: advance, skip, roll back. The console (through the API), the demo seeding,
-//! the guardian that rolls back on bad metrics (`crate::guardian`) and the command line all call
-//! [`transition`] or [`apply`], so a move is checked and recorded one way.
+//! Moving a rollout: advance, skip, roll back, pause, resume. The console (through the API),
+//! the demo seeding, the guardian that rolls back or pauses on bad metrics (`crate::guardian`)
+//! and the command line all call [`transition`] or [`apply`], so a move is checked and
+//! recorded one way.
 
+use serde_json::Value;
 use shared::access::transition_roles;
 use shared::api::{ChangeDetail, TransitionRequest};
 use shared::change::AiChange;
@@ -15,12 +17,25 @@ use crate::error::Result;
 
 /// Moves the change `id` as `request` asks, if `actor` may: the action's roles
 /// ([`transition_roles`]), a reason where the state machine needs one, `request.revision`
-/// still current, and (for an advance or a skip) the gate of the stage entered signed off.
+/// still current, not paused (for an advance or a skip), and (for an advance or a skip) the
+/// gate of the stage entered signed off.
 pub async fn transition(
     pool: &AnyPool,
     actor: &Actor,
     id: &str,
     request: &TransitionRequest,
+) -> Result<ChangeDetail> {
+    transition_on_evidence(pool, actor, id, request, None).await
+}
+
+/// [`transition`], storing `evidence` (the report the move was decided on) with it: what the
+/// guardian does.
+pub async fn transition_on_evidence(
+    pool: &AnyPool,
+    actor: &Actor,
+    id: &str,
+    request: &TransitionRequest,
+    evidence: Option<&Value>,
 ) -> Result<ChangeDetail> {
     let change = changes::find(pool, id).await?;
     actor.require(
@@ -35,32 +50,37 @@ pub async fn transition(
     let to = rollout::transition(
         &change.plan,
         change.state,
+        change.paused.is_some(),
         request.action,
         request.reason.as_deref(),
     )?;
-    if request.action != TransitionAction::RollBack {
+    if matches!(
+        request.action,
+        TransitionAction::Advance | TransitionAction::Skip
+    ) {
         gates::check(pool, &change, to).await?;
     }
-    let moved = apply(
+    let moved = record(
         pool,
         actor,
         &change,
         request.action,
         request.reason.as_deref(),
         &db::now(),
+        evidence,
     )
     .await?;
     changes::detail(pool, moved).await
 }
 
-/// Rolls the change `id` back, giving `reason`: what the guardian and the command line do.
+/// Rolls the change `id` back, giving `reason`: what the command line does.
 pub async fn rollback(
     pool: &AnyPool,
     actor: &Actor,
     id: &str,
     reason: &str,
 ) -> Result<ChangeDetail> {
-    // The guardian and the command line decide on the change as it is now.
+    // The command line decides on the change as it is now.
     let current = changes::find(pool, id).await?;
     let request = TransitionRequest {
         action: TransitionAction::RollBack,
@@ -82,15 +102,34 @@ pub async fn apply(
     reason: Option<&str>,
     at: &str,
 ) -> Result<AiChange> {
+    record(pool, actor, change, action, reason, at, None).await
+}
+
+/// [`apply`] with the evidence the move was decided on.
+async fn record(
+    pool: &AnyPool,
+    actor: &Actor,
+    change: &AiChange,
+    action: TransitionAction,
+    reason: Option<&str>,
+    at: &str,
+    evidence: Option<&Value>,
+) -> Result<AiChange> {
     // Checked before the transaction too, so a refused move never takes SQLite's write lock.
-    rollout::transition(&change.plan, change.state, action, reason)?;
+    rollout::transition(
+        &change.plan,
+        change.state,
+        change.paused.is_some(),
+        action,
+        reason,
+    )?;
     let mut tx = db::begin(pool).await?;
-    let moved = apply_in(&mut tx, actor, change, action, reason, at).await?;
+    let moved = apply_in_on_evidence(&mut tx, actor, change, action, reason, at, evidence).await?;
     tx.commit().await?;
     // Before answering: the caller's next evaluation must see the move (a rollback in seconds).
     flags::changed(pool).await;
     tracing::info!(actor = %actor.user.email, id = %change.id, from = change.state.name(),
-                   to = moved.state.name(), "rollout moved");
+                   to = moved.state.name(), action = action.as_str(), "rollout moved");
     Ok(moved)
 }
 
@@ -103,7 +142,25 @@ pub async fn apply_in(
     reason: Option<&str>,
     at: &str,
 ) -> Result<AiChange> {
-    let to = rollout::transition(&change.plan, change.state, action, reason)?;
+    apply_in_on_evidence(conn, actor, change, action, reason, at, None).await
+}
+
+async fn apply_in_on_evidence(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    change: &AiChange,
+    action: TransitionAction,
+    reason: Option<&str>,
+    at: &str,
+    evidence: Option<&Value>,
+) -> Result<AiChange> {
+    let to = rollout::transition(
+        &change.plan,
+        change.state,
+        change.paused.is_some(),
+        action,
+        reason,
+    )?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     let who = actor.who();
     let moved = db::transitions::record(
@@ -117,6 +174,7 @@ pub async fn apply_in(
             actor_id: actor.user_id(),
             reason,
             at,
+            evidence,
         },
         &who,
     )

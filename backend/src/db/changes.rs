@@ -1,7 +1,7 @@
 //! Queries on `changes`.
 
 use shared::api::{ChangeUpdate, NewChange};
-use shared::change::{AiChange, ChangeKind, RiskTier};
+use shared::change::{AiChange, ChangeKind, Pause, RiskTier};
 use shared::rollout::RolloutState;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -10,7 +10,7 @@ use super::{Error, Result};
 
 const COLUMNS: &str = "id, flag_key, title, kind, risk, baseline, candidate, expected_changes, owner, \
                        product_area, plan, state, ramp_step, traffic_percent, revision, \
-                       created_at, updated_at";
+                       created_at, updated_at, paused_at, paused_by, paused_reason";
 
 /// Which changes a list shows. Values are checked by the caller.
 #[derive(Debug, Clone, Default)]
@@ -121,6 +121,7 @@ pub async fn create(
         state: RolloutState::Draft,
         traffic_percent: RolloutState::Draft.traffic_percent(&plan),
         plan,
+        paused: None,
         revision: 1,
         created_at: at.to_owned(),
         updated_at: at.to_owned(),
@@ -252,18 +253,21 @@ pub async fn live(pool: &AnyPool) -> Result<Vec<AiChange>> {
     rows.iter().map(from_row).collect()
 }
 
-/// Moves a change to `to` inside the caller's transaction, provided it is still at
-/// `revision`. Returns `false` when it is not (someone else moved or edited it).
+/// Moves a change to `to`, held by `paused` (or not held when `None`), inside the caller's
+/// transaction, provided it is still at `revision`. Returns `false` when it is not (someone
+/// else moved or edited it).
 pub(super) async fn set_state(
     conn: &mut AnyConnection,
     change: &AiChange,
     revision: i64,
     to: RolloutState,
+    paused: Option<&Pause>,
     at: &str,
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE changes SET state = $1, ramp_step = $2, traffic_percent = $3, \
-         revision = revision + 1, updated_at = $4 WHERE id = $5 AND revision = $6",
+         revision = revision + 1, updated_at = $4, paused_at = $7, paused_by = $8, \
+         paused_reason = $9 WHERE id = $5 AND revision = $6",
     )
     .bind(to.name())
     .bind(to.ramp_step().map(i64::from))
@@ -271,6 +275,9 @@ pub(super) async fn set_state(
     .bind(at)
     .bind(change.id.as_str())
     .bind(revision)
+    .bind(paused.map(|p| p.at.as_str()))
+    .bind(paused.map(|p| p.by.as_str()))
+    .bind(paused.map(|p| p.reason.as_str()))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -302,6 +309,19 @@ fn from_row(row: &AnyRow) -> Result<AiChange> {
         serde_json::from_str(&text).map_err(|e| corrupt(column, &e))
     };
     let plan_text: String = row.try_get("plan")?;
+    let paused_at: Option<String> = row.try_get("paused_at")?;
+    let paused = match paused_at {
+        None => None,
+        Some(at) => Some(Pause {
+            at,
+            by: row
+                .try_get::<Option<String>, _>("paused_by")?
+                .unwrap_or_default(),
+            reason: row
+                .try_get::<Option<String>, _>("paused_reason")?
+                .unwrap_or_default(),
+        }),
+    };
     Ok(AiChange {
         flag_key: row.try_get("flag_key")?,
         title: row.try_get("title")?,
@@ -315,6 +335,7 @@ fn from_row(row: &AnyRow) -> Result<AiChange> {
         plan: serde_json::from_str(&plan_text).map_err(|e| corrupt("plan", &e))?,
         state: RolloutState::from_parts(&state, step).ok_or_else(|| corrupt("state", &state))?,
         traffic_percent: row.try_get("traffic_percent")?,
+        paused,
         revision: row.try_get("revision")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,

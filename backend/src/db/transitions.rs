@@ -1,7 +1,7 @@
 //! Queries on `transitions`, the rollout history.
 
 use shared::api::TransitionRecord;
-use shared::change::AiChange;
+use shared::change::{AiChange, Pause};
 use shared::plan::RolloutPlan;
 use shared::rollout::{RolloutState, TransitionAction};
 use sqlx::any::AnyRow;
@@ -19,11 +19,14 @@ pub struct NewTransition<'a> {
     pub actor_id: Option<&'a str>,
     pub reason: Option<&'a str>,
     pub at: &'a str,
+    /// The report the move was decided on (the guardian's), frozen with it.
+    pub evidence: Option<&'a serde_json::Value>,
 }
 
 /// Moves `change` to `t.to` and appends the history row and the audit row, inside the
-/// caller's transaction. `revision` is the revision the decision was based on; if the change
-/// has moved on since, nothing is written and the answer is [`Error::Stale`].
+/// caller's transaction. A pause marks the change held by `t.actor` for `t.reason`; a resume
+/// and every other move clear the mark. `revision` is the revision the decision was based on;
+/// if the change has moved on since, nothing is written and the answer is [`Error::Stale`].
 pub async fn record(
     conn: &mut AnyConnection,
     change: &AiChange,
@@ -31,7 +34,12 @@ pub async fn record(
     t: &NewTransition<'_>,
     who: &super::audit::Who,
 ) -> Result<AiChange> {
-    if !super::changes::set_state(conn, change, revision, t.to, t.at).await? {
+    let paused = (t.action == TransitionAction::Pause).then(|| Pause {
+        at: t.at.to_owned(),
+        by: t.actor.to_owned(),
+        reason: t.reason.unwrap_or_default().to_owned(),
+    });
+    if !super::changes::set_state(conn, change, revision, t.to, paused.as_ref(), t.at).await? {
         return Err(Error::Stale {
             sent: revision,
             current: current_revision(conn, &change.id).await?,
@@ -39,8 +47,8 @@ pub async fn record(
     }
     sqlx::query(
         "INSERT INTO transitions (id, change_id, action, from_state, from_step, to_state, \
-         to_step, actor, actor_id, reason, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         to_step, actor, actor_id, reason, at, evidence) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(super::new_id())
     .bind(change.id.as_str())
@@ -53,26 +61,31 @@ pub async fn record(
     .bind(t.actor_id)
     .bind(t.reason)
     .bind(t.at)
+    .bind(t.evidence.map(serde_json::Value::to_string))
     .execute(&mut *conn)
     .await?;
-    let action = match t.action {
-        TransitionAction::RollBack => "change.roll_back",
-        TransitionAction::Skip => "change.skip",
-        TransitionAction::Advance => "change.advance",
+    let action = format!("change.{}", t.action.as_str());
+    let state = |s: RolloutState, paused: bool, revision: i64| {
+        serde_json::json!({
+            "state": s,
+            "label": s.label_held(&change.plan, paused),
+            "paused": paused,
+            "revision": revision,
+        })
     };
-    let state = |s: RolloutState, revision: i64| serde_json::json!({ "state": s, "label": s.label(&change.plan), "revision": revision });
-    let mut after = state(t.to, revision + 1);
+    let mut after = state(t.to, paused.is_some(), revision + 1);
     after["reason"] = serde_json::json!(t.reason);
     super::audit::append(
         conn,
-        &super::audit::Record::new(who, action, "change", Some(&change.id), t.at)
-            .before_value(Some(state(change.state, revision)))
+        &super::audit::Record::new(who, &action, "change", Some(&change.id), t.at)
+            .before_value(Some(state(change.state, change.paused.is_some(), revision)))
             .after_value(Some(after)),
     )
     .await?;
     Ok(AiChange {
         state: t.to,
         traffic_percent: t.to.traffic_percent(&change.plan),
+        paused,
         revision: revision + 1,
         updated_at: t.at.to_owned(),
         ..change.clone()
@@ -95,8 +108,8 @@ pub async fn history(
     plan: &RolloutPlan,
 ) -> Result<Vec<TransitionRecord>> {
     let rows = sqlx::query(
-        "SELECT id, action, from_state, from_step, to_state, to_step, actor, reason, at \
-         FROM transitions WHERE change_id = $1 ORDER BY at, id",
+        "SELECT id, action, from_state, from_step, to_state, to_step, actor, reason, at, \
+         evidence FROM transitions WHERE change_id = $1 ORDER BY at, id",
     )
     .bind(change_id)
     .fetch_all(pool)
@@ -128,6 +141,45 @@ pub async fn entered_at(pool: &AnyPool, change_id: &str, state: &str) -> Result<
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
+/// When the rollout entered the stage it is at now: the time of the latest move into `state`
+/// that changed the stage (a pause or a resume stays in it).
+pub async fn stage_entered_at(
+    pool: &AnyPool,
+    change_id: &str,
+    state: RolloutState,
+) -> Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT at FROM transitions WHERE change_id = $1 AND to_state = $2 \
+         AND COALESCE(to_step, -1) = $3 AND action NOT IN ('pause', 'resume') \
+         ORDER BY at DESC, id DESC LIMIT 1",
+    )
+    .bind(change_id)
+    .bind(state.name())
+    .bind(state.ramp_step().map_or(-1, i64::from))
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// Whether `actor` has paused the change since `since` (RFC 3339, inclusive).
+pub async fn paused_by_since(
+    pool: &AnyPool,
+    change_id: &str,
+    actor: &str,
+    since: &str,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM transitions WHERE change_id = $1 AND action = 'pause' \
+         AND actor = $2 AND at >= $3",
+    )
+    .bind(change_id)
+    .bind(actor)
+    .bind(since)
+    .fetch_one(pool)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)? > 0)
+}
+
 pub async fn count(pool: &AnyPool) -> Result<i64> {
     Ok(sqlx::query("SELECT COUNT(*) FROM transitions")
         .fetch_one(pool)
@@ -148,6 +200,11 @@ fn from_row(row: &AnyRow, plan: &RolloutPlan) -> Result<TransitionRecord> {
         RolloutState::from_parts(&name, step).ok_or_else(|| corrupt(name_col))
     };
     let action: String = row.try_get("action")?;
+    let evidence: Option<String> = row.try_get("evidence")?;
+    let evidence = evidence
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|_| corrupt("evidence"))?;
     let from = state("from_state", "from_step")?;
     let to = state("to_state", "to_step")?;
     Ok(TransitionRecord {
@@ -159,6 +216,7 @@ fn from_row(row: &AnyRow, plan: &RolloutPlan) -> Result<TransitionRecord> {
         actor: row.try_get("actor")?,
         reason: row.try_get("reason")?,
         at: row.try_get("at")?,
+        evidence,
         id,
     })
 }

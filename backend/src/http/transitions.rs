@@ -1,4 +1,4 @@
-//! `POST /api/v1/changes/{id}/transitions`: advance, skip or roll back a rollout.
+//! `POST /api/v1/changes/{id}/transitions`: advance, skip, roll back, pause or resume a rollout.
 
 use axum::extract::State;
 use shared::access::Movers;
@@ -16,11 +16,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Moves the rollout as the state machine allows and records who did it and why. Skipping
-/// needs a justification and rolling back a reason, both in `reason`.
+/// needs a justification, rolling back and pausing a reason, all in `reason`.
 ///
-/// Advancing needs an engineer or admin, skipping an admin, rolling back an engineer,
-/// approver or admin. Advancing and skipping also need the gate of the stage entered to be
-/// signed off (see `GET /changes/{id}/gate`); rolling back never waits for anyone.
+/// Pausing holds the rollout at its stage with its traffic as it is: advancing and skipping
+/// are refused (409 `illegal_transition`) until someone resumes; rolling back stays open.
+///
+/// Advancing needs an engineer or admin, skipping an admin, rolling back, pausing and resuming
+/// an engineer, approver or admin. Advancing and skipping also need the gate of the stage
+/// entered to be signed off (see `GET /changes/{id}/gate`); rolling back never waits for
+/// anyone.
 #[utoipa::path(
     post,
     path = "/changes/{id}/transitions",
@@ -33,7 +37,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "The action needs another role; or no CSRF token", body = ErrorBody),
         (status = 404, description = "No such change", body = ErrorBody),
-        (status = 409, description = "`illegal_transition`: not allowed from this state; \
+        (status = 409, description = "`illegal_transition`: not allowed from this state \
+                                       (or paused: resume or roll back); \
                                        `conflict`: the change moved on since `revision`; \
                                        `gate_not_satisfied`: approvals are missing (named in \
                                        the message) or someone rejected", body = ErrorBody),

@@ -447,12 +447,14 @@ impl TestApp {
         let Ok(action) = serde_json::from_value(body["action"].clone()) else {
             return;
         };
-        if action == shared::rollout::TransitionAction::RollBack {
+        use shared::rollout::TransitionAction::{Advance, Skip};
+        if !matches!(action, Advance | Skip) {
             return;
         }
         let Ok(to) = shared::rollout::transition(
             &change.plan,
             change.state,
+            change.paused.is_some(),
             action,
             body["reason"].as_str(),
         ) else {

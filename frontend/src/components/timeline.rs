@@ -1,5 +1,5 @@
-//! The stage timeline: the plan's stages left to right, each marked done, current, upcoming,
-//! skipped or rolled back, worked out from the rollout state machine and the history.
+//! The stage timeline: the plan's stages left to right, each marked done, current, paused,
+//! upcoming, skipped or rolled back, worked out from the rollout state machine and the history.
 
 use leptos::prelude::*;
 use shared::api::TransitionRecord;
@@ -12,6 +12,8 @@ use crate::format;
 pub enum StageStatus {
     Done,
     Current,
+    /// Current, and held there (paused) until someone resumes or rolls back.
+    Paused,
     Upcoming,
     Skipped,
     RolledBack,
@@ -23,6 +25,7 @@ impl StageStatus {
         match self {
             StageStatus::Done => "done",
             StageStatus::Current => "current",
+            StageStatus::Paused => "paused",
             StageStatus::Upcoming => "upcoming",
             StageStatus::Skipped => "skipped",
             StageStatus::RolledBack => "rolled-back",
@@ -33,6 +36,7 @@ impl StageStatus {
         match self {
             StageStatus::Done => "Done",
             StageStatus::Current => "Current",
+            StageStatus::Paused => "Paused here",
             StageStatus::Upcoming => "Upcoming",
             StageStatus::Skipped => "Skipped",
             StageStatus::RolledBack => "Rolled back here",
@@ -73,6 +77,8 @@ pub fn stage_name(plan: &RolloutPlan, s: RolloutState) -> String {
 ///
 /// The position comes from the state (for a rollback, from the stage the last rollback left);
 /// which stages were jumped over comes from the skip records, since a skip moves two stages.
+/// The current stage is paused when the last record is a pause (a resume or any move after it
+/// lifts the hold).
 pub fn stage_views(
     plan: &RolloutPlan,
     state: RolloutState,
@@ -98,7 +104,17 @@ pub fn stage_views(
         ),
         // The review is the last stage; once recorded, the whole rollout is done.
         RolloutState::Reviewed => (all.iter().position(|s| *s == state), StageStatus::Done),
-        s => (all.iter().position(|x| *x == s), StageStatus::Current),
+        s => {
+            let paused = history
+                .last()
+                .is_some_and(|r| r.action == TransitionAction::Pause);
+            let status = if paused {
+                StageStatus::Paused
+            } else {
+                StageStatus::Current
+            };
+            (all.iter().position(|x| *x == s), status)
+        }
     };
 
     all.iter()
@@ -180,7 +196,7 @@ pub fn Timeline(
                             data-test="stage"
                             data-status=status
                             data-stage=v.state.name()
-                            aria-current=(v.status == StageStatus::Current).then_some("step")
+                            aria-current=matches!(v.status, StageStatus::Current | StageStatus::Paused).then_some("step")
                             title=tooltip
                         >
                             <span class="stage-rail" aria-hidden="true">
@@ -204,7 +220,10 @@ fn marker(status: StageStatus) -> AnyView {
             <svg viewBox="0 0 16 16"><path d="M4 8.5l2.5 2.5L12 5.5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"></path></svg>
         }
         .into_any(),
-        StageStatus::Current => view! { <span class="marker-pulse"></span> }.into_any(),
+        // A held stage is told apart by its colours (`.stage-paused`) and its word.
+        StageStatus::Current | StageStatus::Paused => {
+            view! { <span class="marker-pulse"></span> }.into_any()
+        }
         StageStatus::Skipped => view! {
             <svg viewBox="0 0 16 16"><path d="M4 4.5l4 3.5-4 3.5M8.5 4.5l4 3.5-4 3.5" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linecap="round" stroke-linejoin="round"></path></svg>
         }

@@ -55,6 +55,9 @@ pub struct PlanForm {
     pub(super) criteria: RwSignal<Vec<CriterionRow>>,
     pub(super) checklist: RwSignal<Vec<ChecklistRow>>,
     pub(super) next_key: StoredValue<u32>,
+    /// The plan last filled in: the guardian's settings (`max_hours`, `automatic_rollback`),
+    /// which the form does not show, are kept from it.
+    pub(super) filled: StoredValue<Option<RolloutPlan>>,
 }
 
 pub(super) const AUDIENCE_KINDS: [AudienceKind; 4] = [
@@ -116,6 +119,7 @@ impl PlanForm {
             criteria: RwSignal::new(Vec::new()),
             checklist: RwSignal::new(Vec::new()),
             next_key: StoredValue::new(0),
+            filled: StoredValue::new(None),
         };
         form.fill(plan);
         form
@@ -163,6 +167,7 @@ impl PlanForm {
 
     /// Replaces everything in the form with `plan`.
     pub fn fill(&self, plan: &RolloutPlan) {
+        self.filled.set_value(Some(plan.clone()));
         self.template.set(plan.template);
         self.min_pass_rate
             .set(num_text(plan.eval_gate.min_pass_rate));
@@ -209,12 +214,18 @@ impl PlanForm {
                 .filter(|s| !s.is_empty())
                 .collect(),
         };
+        let filled = self.filled.get_value();
+        // A kept limit below a newly typed minimum is dropped rather than refused for a field
+        // the form does not show.
+        let keep = |max: Option<f64>, min: f64| max.filter(|m| *m >= min);
+        let canary_min = parse_num(
+            "plan.canary.min_duration_hours",
+            &self.canary_hours.get_untracked(),
+        )?;
         let canary = CanaryStage {
             percent: parse_num("plan.canary.percent", &self.canary_percent.get_untracked())?,
-            min_duration_hours: parse_num(
-                "plan.canary.min_duration_hours",
-                &self.canary_hours.get_untracked(),
-            )?,
+            min_duration_hours: canary_min,
+            max_hours: keep(filled.as_ref().and_then(|p| p.canary.max_hours), canary_min),
         };
         let mut ramp = Vec::new();
         for (i, r) in self.ramp.get_untracked().iter().enumerate() {
@@ -230,16 +241,24 @@ impl PlanForm {
                     )
                 })?
             };
+            let min_duration_hours = parse_num(
+                &format!("plan.ramp[{i}].min_duration_hours"),
+                &r.hours.get_untracked(),
+            )?;
             ramp.push(RampStep {
                 percent: parse_num(
                     &format!("plan.ramp[{i}].percent"),
                     &r.percent.get_untracked(),
                 )?,
-                min_duration_hours: parse_num(
-                    &format!("plan.ramp[{i}].min_duration_hours"),
-                    &r.hours.get_untracked(),
-                )?,
+                min_duration_hours,
                 min_samples,
+                max_hours: keep(
+                    filled
+                        .as_ref()
+                        .and_then(|p| p.ramp.get(i))
+                        .and_then(|s| s.max_hours),
+                    min_duration_hours,
+                ),
             });
         }
         let audiences = self
@@ -280,6 +299,7 @@ impl PlanForm {
             audiences,
             criteria,
             checklist,
+            automatic_rollback: filled.and_then(|p| p.automatic_rollback),
         })
     }
 }

@@ -255,6 +255,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
             min_samples: last
                 .and_then(|r| r.samples.get_untracked().trim().parse().ok())
                 .unwrap_or(0),
+            max_hours: None,
         };
         let row = form.ramp_row(&step);
         form.ramp.update(|v| v.push(row));

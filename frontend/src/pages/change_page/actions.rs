@@ -1,5 +1,5 @@
-//! What moves a rollout: advance to the next stage, skip ahead, or roll back, each confirmed
-//! in a dialog that says what will happen.
+//! What moves a rollout: advance to the next stage, skip ahead, roll back, pause or resume,
+//! each confirmed in a dialog that says what will happen.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -20,6 +20,8 @@ enum Ask {
     Advance,
     Skip,
     RollBack,
+    Pause,
+    Resume,
 }
 
 /// The buttons that move the rollout, each behind a confirmation. Which ones appear follows
@@ -30,17 +32,31 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let state = change.state;
+    let paused = change.paused.is_some();
     let plan = change.plan.clone();
-    let next = next_stage(&plan, state).filter(|_| !state.is_terminal());
+    let allowed = |action| transition(&plan, state, paused, action, Some("check")).is_ok();
+    // Nothing moves on while the rollout is paused.
+    let next = next_stage(&plan, state)
+        .filter(|_| !state.is_terminal() && allowed(TransitionAction::Advance));
     // Skip is offered only where the state machine allows it (never over full or the review).
-    let skip_target =
-        next.filter(|_| transition(&plan, state, TransitionAction::Skip, Some("check")).is_ok());
+    let skip_target = next.filter(|_| allowed(TransitionAction::Skip));
     // Who may make which move is the server's rule (`shared::access::transition_roles`);
     // buttons the user could only get a 403 from are not shown.
     let may = |roles: &[Role]| session::has_any(roles);
     let next = next.filter(|_| may(transition_roles(TransitionAction::Advance)));
     let skip_target = skip_target.filter(|_| may(transition_roles(TransitionAction::Skip)));
     let can_roll_back = state.is_live() && may(transition_roles(TransitionAction::RollBack));
+    let can_pause =
+        allowed(TransitionAction::Pause) && may(transition_roles(TransitionAction::Pause));
+    let can_resume =
+        allowed(TransitionAction::Resume) && may(transition_roles(TransitionAction::Resume));
+    let hold = if can_pause {
+        Some((Ask::Pause, "pause", "Pause"))
+    } else if can_resume {
+        Some((Ask::Resume, "resume", "Resume"))
+    } else {
+        None
+    };
     let editable = state.plan_is_editable() && may(EDITORS);
     let id = StoredValue::new(change.id.clone());
     let revision = change.revision;
@@ -55,7 +71,8 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
         let reason = reason.trim().to_string();
         let reason = (!reason.is_empty()).then_some(reason);
         // The same rule the server applies, for an instant answer; the server still decides.
-        let verdict = plan_s.with_value(|p| transition(p, state, action, reason.as_deref()));
+        let verdict =
+            plan_s.with_value(|p| transition(p, state, paused, action, reason.as_deref()));
         if let Err(e) = verdict {
             error.set(Some(ApiError::Api {
                 status: 422,
@@ -92,62 +109,88 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
         .map(|n| stage_name(&plan, n));
     let current_name = state.label(&plan);
 
+    // One dialog, worded per move: each `view!` of it would be code of its own in the Wasm.
     let dialog = {
         let next_name = next_name.clone();
         let skip_name = skip_name.clone();
         move || {
             let a = ask.get()?;
             let cancel = Callback::new(move |_| ask.set(None));
-            Some(match a {
+            let (action, title, body, confirm, tone, label, placeholder) = match a {
                 Ask::Advance => {
                     let to = next_name.clone().unwrap_or_default();
-                    view! {
-                        <ConfirmDialog
-                            title=format!("Advance to {to}?")
-                            body=advance_body(state, &to)
-                            confirm_label=format!("Advance to {to}")
-                            tone=Tone::Primary
-                            reason_label="Note (optional)"
-                            reason_placeholder="e.g. eval bench passed at 94%, no new safety failures"
-                            on_confirm=Callback::new(move |r| run.run((TransitionAction::Advance, r)))
-                            on_cancel=cancel
-                            pending=pending
-                            error=error
-                        />
-                    }
+                    (
+                        TransitionAction::Advance,
+                        format!("Advance to {to}?"),
+                        advance_body(state, &to),
+                        format!("Advance to {to}"),
+                        Tone::Primary,
+                        "Note (optional)",
+                        "e.g. eval bench passed at 94%, no new safety failures",
+                    )
                 }
                 Ask::Skip => {
                     let skipped = skip_name.clone().unwrap_or_default();
                     let to = after_skip.clone().unwrap_or_default();
-                    view! {
-                        <ConfirmDialog
-                            title=format!("Skip {skipped}?")
-                            body=format!("The rollout jumps over {skipped} straight to {to}. Skipping a stage needs a written justification; it is recorded in the history for everyone to read.")
-                            confirm_label=format!("Skip {skipped}")
-                            tone=Tone::Primary
-                            reason_label="Justification (required)"
-                            reason_placeholder="Why is it safe to skip this stage?"
-                            on_confirm=Callback::new(move |r| run.run((TransitionAction::Skip, r)))
-                            on_cancel=cancel
-                            pending=pending
-                            error=error
-                        />
-                    }
+                    (
+                        TransitionAction::Skip,
+                        format!("Skip {skipped}?"),
+                        format!(
+                            "The rollout jumps over {skipped} straight to {to}. Skipping a stage needs a written justification; it is recorded in the history for everyone to read."
+                        ),
+                        format!("Skip {skipped}"),
+                        Tone::Primary,
+                        "Justification (required)",
+                        "Why is it safe to skip this stage?",
+                    )
                 }
-                Ask::RollBack => view! {
-                    <ConfirmDialog
-                        title="Roll back this change?"
-                        body=format!("All traffic returns to the baseline configuration immediately. The rollout ends at {current_name}; this cannot be undone.")
-                        confirm_label="Roll back now"
-                        tone=Tone::Danger
-                        reason_label="Reason (required)"
-                        reason_placeholder="e.g. cost_per_request +22% on canary; hard errors up in es"
-                        on_confirm=Callback::new(move |r| run.run((TransitionAction::RollBack, r)))
-                        on_cancel=cancel
-                        pending=pending
-                        error=error
-                    />
-                },
+                Ask::Pause => (
+                    TransitionAction::Pause,
+                    "Pause this rollout?".to_owned(),
+                    format!(
+                        "The rollout stays at {current_name} with its traffic as it is; advancing waits until someone resumes. Rolling back stays possible."
+                    ),
+                    "Pause".to_owned(),
+                    Tone::Primary,
+                    "Reason (required)",
+                    "e.g. support tickets about tone are up; reading them first",
+                ),
+                Ask::Resume => (
+                    TransitionAction::Resume,
+                    "Resume this rollout?".to_owned(),
+                    format!(
+                        "The rollout can move on from {current_name} again; the guardian keeps watching it."
+                    ),
+                    "Resume".to_owned(),
+                    Tone::Primary,
+                    "Note (optional)",
+                    "e.g. assignment fixed; the split is back to 5%",
+                ),
+                Ask::RollBack => (
+                    TransitionAction::RollBack,
+                    "Roll back this change?".to_owned(),
+                    format!(
+                        "All traffic returns to the baseline configuration immediately. The rollout ends at {current_name}; this cannot be undone."
+                    ),
+                    "Roll back now".to_owned(),
+                    Tone::Danger,
+                    "Reason (required)",
+                    "e.g. cost_per_request +22% on canary; hard errors up in es",
+                ),
+            };
+            Some(view! {
+                <ConfirmDialog
+                    title=title
+                    body=body
+                    confirm_label=confirm
+                    tone=tone
+                    reason_label=label
+                    reason_placeholder=placeholder
+                    on_confirm=Callback::new(move |r| run.run((action, r)))
+                    on_cancel=cancel
+                    pending=pending
+                    error=error
+                />
             })
         }
     };
@@ -163,6 +206,12 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
             {skip_name.clone().map(|s| view! {
                 <button type="button" class="btn" data-test="skip" on:click=move |_| open(Ask::Skip)>
                     {format!("Skip {s}")}
+                </button>
+            })}
+            // Pause or Resume, never both: one button.
+            {hold.map(|(a, hook, label)| view! {
+                <button type="button" class="btn" data-test=hook on:click=move |_| open(a)>
+                    {label}
                 </button>
             })}
             {can_roll_back.then(|| view! {

@@ -109,7 +109,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                     </div>
                     <h1 class="change-title">{c.title.clone()}</h1>
                     <div class="meta-row">
-                        <StateBadge state=state label=state.label(&plan) />
+                        <StateBadge state=state label=c.state_label() />
                         <span class="meta-item"><span class="subtle">"Owner "</span><strong>{c.owner.clone()}</strong></span>
                         {c.product_area.clone().map(|area| {
                             let href = format!("/feed?area={}", api::encode(&area));
@@ -146,12 +146,35 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                     </div>
                     <Actions change=c.clone() reload=reload />
                 </div>
-                {last_rollback.filter(|_| rolled_back).map(|r| view! {
-                    <div class="banner banner-rollback" role="status">
-                        <strong>{format!("Rolled back from {} by {}", r.from_label, r.actor)}</strong>
-                        <span class="subtle" title=format::date_time(&r.at)>{format!(" · {}", format::relative_time(&r.at))}</span>
-                        {r.reason.clone().map(|reason| view! { <p>{reason}</p> })}
+                {c.paused.clone().map(|p| view! {
+                    <div class="banner banner-paused" role="status" data-test="paused-banner">
+                        <strong title=format::date_time(&p.at)>{format!("Paused by {} at {}", p.by, at_clock(&p.at))}</strong>
+                        <p data-test="paused-reason">{p.reason.strip_prefix("Paused: ").unwrap_or(&p.reason).to_owned()}</p>
+                        "Traffic stays where it is and advancing waits: resume or roll back."
                     </div>
+                })}
+                {last_rollback.filter(|_| rolled_back).map(|r| {
+                    let automatic = r.actor == GUARDIAN;
+                    let head = if automatic {
+                        format!("Rolled back automatically at {} from {}", at_clock(&r.at), r.from_label)
+                    } else {
+                        format!("Rolled back from {} by {}", r.from_label, r.actor)
+                    };
+                    let reason = r.reason.clone().map(|reason| {
+                        if automatic {
+                            let why = reason.strip_prefix("Automatic rollback: ").unwrap_or(&reason);
+                            format!("because {why}")
+                        } else {
+                            reason
+                        }
+                    });
+                    view! {
+                        <div class="banner banner-rollback" role="status" data-test="rollback-banner">
+                            <strong>{head}</strong>
+                            <span class="subtle" title=format::date_time(&r.at)>{format!(" · {}", format::relative_time(&r.at))}</span>
+                            {reason.map(|reason| view! { <p>{reason}</p> })}
+                        </div>
+                    }
                 })}
                 <Timeline plan=plan.clone() state=state history=history.clone() />
             </section>
@@ -174,6 +197,20 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
     }
 }
 
+/// The guardian's name in the history (`rollgate::guardian::ACTOR` on the server).
+const GUARDIAN: &str = "guardian";
+
+/// "14:02" today, "12 Mar 14:02" on another day, in the viewer's time zone.
+fn at_clock(rfc3339: &str) -> String {
+    match format::parse_ms(rfc3339) {
+        Some(ms) => {
+            let today = format::date(rfc3339) == format::date(&format::iso(js_sys::Date::now()));
+            format::clock(ms, !today)
+        }
+        None => rfc3339.to_owned(),
+    }
+}
+
 fn rollout_sentence(c: &AiChange) -> String {
     match c.state {
         RolloutState::Draft => {
@@ -182,10 +219,10 @@ fn rollout_sentence(c: &AiChange) -> String {
         RolloutState::Eval => "At the offline eval gate: no production traffic yet.".into(),
         RolloutState::RolledBack => "Rolled back: all traffic is on the baseline again.".into(),
         RolloutState::Reviewed => "Finished and reviewed.".into(),
-        s => format!(
+        _ => format!(
             "{} of traffic on the candidate ({}).",
             format::percent(c.traffic_percent),
-            s.label(&c.plan)
+            c.state_label()
         ),
     }
 }

@@ -251,14 +251,23 @@ pub(super) fn History(history: Vec<TransitionRecord>, created_at: String) -> imp
                 TransitionAction::Advance => ("Advanced", "act-advance"),
                 TransitionAction::Skip => ("Skipped", "act-skip"),
                 TransitionAction::RollBack => ("Rolled back", "act-rollback"),
+                TransitionAction::Pause => ("Paused", "act-pause"),
+                TransitionAction::Resume => ("Resumed", "act-resume"),
             };
+            // A pause and a resume stay at the stage: one name, not "A → A".
+            let moved = if r.from == r.to {
+                format!("at {}", r.to_label)
+            } else {
+                format!("{} → {}", r.from_label, r.to_label)
+            };
+
             view! {
                 <li class=format!("history-entry {class}") data-test="history-entry" data-action=r.action.as_str()>
                     <span class="history-dot" aria-hidden="true"></span>
                     <div class="history-body">
                         <div class="history-line">
                             <span class="history-verb">{verb}</span>
-                            <span class="history-move">{r.from_label}" → "{r.to_label}</span>
+                            <span class="history-move">{moved}</span>
                         </div>
                         <div class="history-meta">
                             <strong>{r.actor}</strong>
