@@ -353,7 +353,7 @@ async fn fresh_token(pool: &AnyPool, instance: &Instance, change_id: &str) -> Re
     db::tokens::create(
         pool,
         &instance.token_name(),
-        Some(change_id),
+        &[change_id.to_owned()],
         &[TokenScope::Ingest],
         &secret,
         &system,

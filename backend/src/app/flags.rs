@@ -109,12 +109,15 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// The flag `key` as a token for `change_id` (`None`: every change) may see it.
-    pub fn visible(&self, key: &str, change_id: Option<&str>) -> Option<&LiveFlag> {
-        self.flags
-            .get(key)
-            .filter(|f| change_id.is_none_or(|id| f.change.id == id))
+    /// The flag `key` as a token limited to `changes` (empty: every change) may see it.
+    pub fn visible(&self, key: &str, changes: &[String]) -> Option<&LiveFlag> {
+        self.flags.get(key).filter(|f| reaches(changes, f))
     }
+}
+
+/// Whether a token limited to `changes` (empty: every change) may see `flag`.
+fn reaches(changes: &[String], flag: &LiveFlag) -> bool {
+    changes.is_empty() || changes.contains(&flag.change.id)
 }
 
 #[derive(Debug, Clone)]
@@ -462,14 +465,15 @@ async fn rebuild_logged(store: &FlagStore, pool: &AnyPool) {
     }
 }
 
-/// The answer for `key` and `context`, for a token of `change_id`.
+/// The answer for `key` and `context`, for a token limited to `changes` (empty: every
+/// change). A flag outside the limit is not found, as if it did not exist.
 pub fn evaluate_one(
     snapshot: &Snapshot,
     key: &str,
-    change_id: Option<&str>,
+    changes: &[String],
     context: &EvaluationContext,
 ) -> std::result::Result<OfrepEvaluation, OfrepFailure> {
-    match snapshot.visible(key, change_id) {
+    match snapshot.visible(key, changes) {
         Some(flag) => flag.evaluate(context),
         None => Err(OfrepFailure {
             key: Some(key.to_owned()),
@@ -479,17 +483,18 @@ pub fn evaluate_one(
     }
 }
 
-/// Every flag `change_id`'s token may see, evaluated for `context`.
+/// Every flag a token limited to `changes` (empty: every change) may see, evaluated for
+/// `context`.
 pub fn evaluate_all(
     snapshot: &Snapshot,
-    change_id: Option<&str>,
+    changes: &[String],
     context: &EvaluationContext,
 ) -> Vec<shared::ofrep::OfrepBulkItem> {
     use shared::ofrep::OfrepBulkItem;
     snapshot
         .flags
         .values()
-        .filter(|f| change_id.is_none_or(|id| f.change.id == id))
+        .filter(|f| reaches(changes, f))
         .map(|f| match f.evaluate(context) {
             Ok(e) => OfrepBulkItem::Evaluated(e),
             Err(e) => OfrepBulkItem::Failed(e),
