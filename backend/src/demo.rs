@@ -64,7 +64,10 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords) -> Result<bool
     let ago = |hours: i64| now - Duration::hours(hours);
 
     // (b) A model upgrade on the slow, high-risk path, now at the second ramp step (25 %).
+    // Its stages reach every audience: the simulated app (`demo_traffic`) asks OFREP which
+    // users get the candidate, and the comparison needs them in every segment.
     let mut plan = PlanTemplate::ModelUpgrade.plan();
+    plan.audiences.clear();
     for item in plan.checklist.iter_mut().take(5) {
         item.done = true;
     }
@@ -106,7 +109,7 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords) -> Result<bool
         change,
         &[
             (Advance, engineer, Some("Checklist items 1–3 done: eval bench 96.2 % (gate 95 %), no new safety, PII or refusal failures."), ago(24 * 8)),
-            (Advance, engineer, Some("Eval gate passed; starting the 1 % canary on staff traffic."), ago(24 * 7)),
+            (Advance, engineer, Some("Eval gate passed; starting the 1 % canary."), ago(24 * 7)),
             (Advance, engineer, Some("Canary ran 26 h: quality +0.4 pp, cost −11 %, p95 1.9 s, hard errors flat. Segments look alike."), ago(24 * 5)),
             (Advance, engineer, Some("10 % step held 14 h with 31k requests; every criterion passes."), ago(20)),
         ],
@@ -198,8 +201,12 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords) -> Result<bool
                 .into(),
             owner: engineer.email.clone(),
             product_area: Some("Billing chat".into()),
-            template: Some(PlanTemplate::Standard),
-            plan: None,
+            template: None,
+            // Every segment in the canary (see (b)): its regression hides in `free / es`.
+            plan: Some(RolloutPlan {
+                audiences: Vec::new(),
+                ..PlanTemplate::Standard.plan()
+            }),
         },
         ago(24 * 3),
     )

@@ -1,9 +1,27 @@
-//! Demo traffic: a simulated production app feeding the demo's in-flight rollouts through the
-//! real ingestion route, so the canary page has live, realistic data.
+//! Demo traffic: a simulated production app serving the demo's in-flight rollouts as an
+//! application would, asking Rollgate which variant each user gets (OFREP) and reporting the
+//! metrics of what it served through the real ingestion route, so the canary page has live,
+//! realistic data and a rollback in the console empties the candidate's side.
 //!
-//! Each fed change gets a service token (created directly in the database, as the `system`
-//! actor of the audit log: the simulator is no signed-in admin), and every window goes through `POST /api/v1/changes/{id}/metrics` on the application's own `Router`
-//! (`tower::ServiceExt::oneshot`): authentication, validation and storage are all exercised.
+//! Each fed change gets a service token with the scopes `ingest` and `evaluate`, limited to
+//! that change (created directly in the database, as the `system` actor of the audit log: the
+//! simulator is no signed-in admin). Every evaluation goes through `POST
+//! /ofrep/v1/evaluate/flags` and every window through `POST /api/v1/changes/{id}/metrics` on
+//! the application's own `Router` (`tower::ServiceExt::oneshot`): authentication, evaluation,
+//! validation and storage are all exercised.
+//!
+//! # Who gets what
+//!
+//! The simulated users of a segment are [`PROBES`] targeting keys spread evenly over the
+//! flag's buckets (one in each hundredth of `0..10 000`, found with the published bucket
+//! hash), with the segment's attributes as context (`plan`, `locale`, `cohort`, `internal`).
+//! At the start of every window the simulator evaluates them all; the share served the
+//! candidate is that segment's candidate share for the whole window. Evenly spread keys make
+//! that share the rollout's exact percentage (at whole percents) instead of a sample of it,
+//! so the sample-ratio check sees the split the plan asked for. A rollback, a pause or a
+//! step forward in the console therefore shows from the next window on, and a change rolled
+//! back sends control windows only. The backfill of the past is drawn with the split served
+//! when the simulator starts: it has no record of what it served before.
 //!
 //! # Windows
 //!
@@ -65,14 +83,16 @@ pub const LATENCY_LE: [f64; 13] = [
     30_000.0,
 ];
 
+/// Simulated users per segment, each evaluated at the start of every window: one per
+/// hundredth of the buckets, so shares are exact to the whole percent.
+pub const PROBES: usize = 100;
+
 /// One simulated product and the change rolled out on it.
 #[derive(Debug, Clone)]
 pub struct Scenario {
     /// The demo change's title starts with this.
     pub title: &'static str,
     pub seed: u64,
-    /// Share of requests on the candidate, 0–1.
-    pub candidate_share: f64,
     /// Requests per hour over all segments, before the time-of-day swing.
     pub requests_per_hour: f64,
     pub segments: &'static [Segment],
@@ -134,15 +154,15 @@ const SEGMENTS_SUPPORT: [Segment; 6] = [
     seg("internal", 0.05, 0.92, 1.0, 0.9),
 ];
 
-/// The demo's two rollouts with traffic: the prompt canary at 5 % (cost up 20 % everywhere,
-/// quality down 6 points in `free / es`, a new `tool_timeout` error) and the model upgrade at
-/// 25 % (healthy: cost down 10 %, quality up a little, slightly faster).
+/// The demo's two rollouts with traffic, at the split Rollgate serves them: the prompt canary
+/// at 5 % (cost up 20 % everywhere, quality down 6 points in `free / es`, a new
+/// `tool_timeout` error) and the model upgrade at 25 % (healthy: cost down 10 %, quality up a
+/// little, slightly faster).
 pub fn scenarios() -> Vec<Scenario> {
     vec![
         Scenario {
             title: "Shorter billing answers",
             seed: 0x5eed_b111,
-            candidate_share: 0.05,
             requests_per_hour: 60_000.0,
             segments: &SEGMENTS_BILLING,
             cost_factor: 1.20,
@@ -153,7 +173,6 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             title: "Upgrade support assistant",
             seed: 0x5eed_5a9e,
-            candidate_share: 0.25,
             requests_per_hour: 30_000.0,
             segments: &SEGMENTS_SUPPORT,
             cost_factor: 0.90,
@@ -183,12 +202,20 @@ impl Instance {
     }
 }
 
-/// A scenario bound to its change and the token that writes to it.
+/// A scenario bound to its change, the token that evaluates its flag and writes its windows,
+/// and the split served in the current window.
 #[derive(Debug, Clone)]
 pub struct Feed {
     pub scenario: Scenario,
     pub change_id: String,
+    pub flag_key: String,
     token: String,
+    /// Per segment (in the scenario's order), the simulated users of [`PROBES`].
+    users: Vec<Vec<String>>,
+    /// Per segment, the share of users served the candidate in the window starting at
+    /// `window`, 0–1.
+    pub shares: Vec<f64>,
+    pub window: i64,
 }
 
 /// Starts the simulator: finds the demo changes, backfills, then feeds the current window
@@ -235,7 +262,7 @@ pub fn spawn(
                 }
             }
             let now = unix_now();
-            for feed in &feeds {
+            for feed in &mut feeds {
                 if let Err(e) = tick(&router, feed, last, now).await {
                     tracing::warn!(error = %e, change = %feed.change_id, "demo traffic tick failed");
                 }
@@ -273,11 +300,21 @@ pub async fn prepare(
         };
         let change_id = change.id.clone();
         let token = fresh_token(pool, instance, &change_id).await?;
-        let feed = Feed {
+        let users = scenario
+            .segments
+            .iter()
+            .map(|s| users(&change.flag_key, s.name))
+            .collect();
+        let mut feed = Feed {
             scenario,
             change_id,
+            flag_key: change.flag_key.clone(),
             token,
+            users,
+            shares: Vec::new(),
+            window: now.div_euclid(WINDOW) * WINDOW,
         };
+        feed.shares = served_shares(router, &feed).await?;
         backfill(router, pool, &feed, now).await?;
         feeds.push(feed);
     }
@@ -353,8 +390,8 @@ async fn fresh_token(pool: &AnyPool, instance: &Instance, change_id: &str) -> Re
     db::tokens::create(
         pool,
         &instance.token_name(),
-        Some(change_id),
-        &[TokenScope::Ingest],
+        &[change_id.to_owned()],
+        &[TokenScope::Ingest, TokenScope::Evaluate],
         &secret,
         &system,
         &db::now(),
@@ -374,7 +411,7 @@ pub async fn backfill(router: &Router, pool: &AnyPool, feed: &Feed, now: i64) ->
     let mut windows = Vec::new();
     let mut t = start;
     while t < current {
-        windows.extend(windows_at(&feed.scenario, t, 1.0));
+        windows.extend(windows_at(&feed.scenario, t, 1.0, &feed.shares));
         t += WINDOW;
     }
     for chunk in windows.chunks(BATCH) {
@@ -385,17 +422,103 @@ pub async fn backfill(router: &Router, pool: &AnyPool, feed: &Feed, now: i64) ->
 }
 
 /// Sends the running window with its counts so far; when the window running at `last` (the
-/// previous tick) is over, finishes it first.
-pub async fn tick(router: &Router, feed: &Feed, last: i64, now: i64) -> Result<()> {
+/// previous tick) is over, finishes it first (with the split it ran with), and asks which
+/// variant each user gets in the new one.
+pub async fn tick(router: &Router, feed: &mut Feed, last: i64, now: i64) -> Result<()> {
     let current = now.div_euclid(WINDOW) * WINDOW;
     let last = last.div_euclid(WINDOW) * WINDOW;
     let mut windows = Vec::new();
     if last < current {
-        windows.extend(windows_at(&feed.scenario, last, 1.0));
+        windows.extend(windows_at(&feed.scenario, last, 1.0, &feed.shares));
+    }
+    if feed.window != current {
+        feed.shares = served_shares(router, feed).await?;
+        feed.window = current;
     }
     let elapsed = (now - current) as f64 / WINDOW as f64;
-    windows.extend(windows_at(&feed.scenario, current, elapsed));
+    windows.extend(windows_at(&feed.scenario, current, elapsed, &feed.shares));
     ingest(router, feed, windows).await
+}
+
+/// The targeting keys of a segment's simulated users for `flag_key`: the first key
+/// `sim-{segment}-{i}` found in each hundredth of the flag's buckets, so that the users
+/// spread evenly over them (module docs).
+pub fn users(flag_key: &str, segment: &str) -> Vec<String> {
+    let width = shared::assignment::BUCKETS / PROBES as u16;
+    let mut found: Vec<Option<String>> = vec![None; PROBES];
+    let mut missing = PROBES;
+    let slug: String = segment
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    // About PROBES × ln(PROBES) ≈ 500 keys fill every slot (coupon collector); the bound
+    // only guards against a hash that never reaches one.
+    for i in 0..1_000_000u32 {
+        let key = format!("sim-{slug}-{i}");
+        let slot = usize::from(shared::assignment::bucket(flag_key, &key) / width);
+        if found[slot].is_none() {
+            found[slot] = Some(key);
+            missing -= 1;
+            if missing == 0 {
+                break;
+            }
+        }
+    }
+    found.into_iter().flatten().collect()
+}
+
+/// The evaluation context of a segment's users: `plan` and `locale` from the segment's name
+/// (`"free / es"`), the plan as their cohort, and staff (`"internal"`) marked internal.
+pub fn segment_context(segment: &str) -> Value {
+    let mut parts = segment.split('/').map(str::trim);
+    let plan = parts.next().unwrap_or_default();
+    let mut context = json!({ "plan": plan, "cohort": plan });
+    if let Some(locale) = parts.next() {
+        context["locale"] = json!(locale);
+    }
+    if plan == "internal" {
+        context["internal"] = json!(true);
+    }
+    context
+}
+
+/// Per segment, the share of its simulated users that Rollgate serves the candidate now,
+/// asked through the OFREP bulk evaluation with the feed's token.
+async fn served_shares(router: &Router, feed: &Feed) -> Result<Vec<f64>> {
+    let mut shares = Vec::with_capacity(feed.users.len());
+    for (segment, users) in feed.scenario.segments.iter().zip(&feed.users) {
+        let mut candidate = 0usize;
+        for user in users {
+            let mut context = segment_context(segment.name);
+            context["targetingKey"] = json!(user);
+            let answer = call(
+                router,
+                Method::POST,
+                "/ofrep/v1/evaluate/flags",
+                Some(json!({ "context": context })),
+                Some(&feed.token),
+            )
+            .await?;
+            let flag = answer["flags"]
+                .as_array()
+                .and_then(|flags| flags.iter().find(|f| f["key"] == feed.flag_key.as_str()))
+                .ok_or_else(|| {
+                    Error::internal(format!(
+                        "the flag {} is not in the evaluation answer: {answer}",
+                        feed.flag_key
+                    ))
+                })?;
+            if flag["variant"] == Variant::Candidate.as_str() {
+                candidate += 1;
+            }
+        }
+        shares.push(if users.is_empty() {
+            0.0
+        } else {
+            candidate as f64 / users.len() as f64
+        });
+    }
+    Ok(shares)
 }
 
 async fn ingest(router: &Router, feed: &Feed, windows: Vec<Value>) -> Result<()> {
@@ -456,12 +579,14 @@ fn unix_now() -> i64 {
 }
 
 /// Every segment × variant window starting at `start`, as sent, scaled to `fraction` of the
-/// finished window (1.0 once it is over).
-pub fn windows_at(s: &Scenario, start: i64, fraction: f64) -> Vec<Value> {
+/// finished window (1.0 once it is over), with `shares[i]` of segment `i`'s requests on the
+/// candidate (none where `shares` has no entry).
+pub fn windows_at(s: &Scenario, start: i64, fraction: f64, shares: &[f64]) -> Vec<Value> {
     let fraction = fraction.clamp(0.0, 1.0);
     let mut out = Vec::with_capacity(s.segments.len() * 2);
     for (i, segment) in s.segments.iter().enumerate() {
-        for (variant, window) in finished(s, i, segment, start) {
+        let share = shares.get(i).copied().unwrap_or(0.0);
+        for (variant, window) in finished(s, i, segment, start, share) {
             out.push(to_json(
                 variant,
                 segment.name,
@@ -480,9 +605,15 @@ struct Drawn {
     values: Vec<(&'static str, MetricValue)>,
 }
 
-/// Both variants' finished windows of one segment at `start`, drawn from a generator seeded by
-/// the scenario, the segment and the start.
-fn finished(s: &Scenario, index: usize, seg: &Segment, start: i64) -> [(Variant, Drawn); 2] {
+/// Both variants' finished windows of one segment at `start`, `share` of its requests on the
+/// candidate, drawn from a generator seeded by the scenario, the segment and the start.
+fn finished(
+    s: &Scenario,
+    index: usize,
+    seg: &Segment,
+    start: i64,
+    share: f64,
+) -> [(Variant, Drawn); 2] {
     let mut rng = SplitMix64(
         s.seed
             ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -493,7 +624,7 @@ fn finished(s: &Scenario, index: usize, seg: &Segment, start: i64) -> [(Variant,
     let daily = 1.0 + 0.35 * ((hour - 15.0) / 24.0 * std::f64::consts::TAU).cos();
     let expected = s.requests_per_hour * seg.weight * daily * WINDOW as f64 / 3600.0;
     let total = (expected + expected.sqrt() * rng.normal()).round().max(0.0) as u64;
-    let candidate = binomial(&mut rng, total, s.candidate_share);
+    let candidate = binomial(&mut rng, total, share);
     [
         (
             Variant::Control,
@@ -756,7 +887,7 @@ mod tests {
     #[test]
     fn every_default_metric_is_fed() {
         let s = &scenarios()[0];
-        let w = windows_at(s, 1_750_000_200, 1.0);
+        let w = windows_at(s, 1_750_000_200, 1.0, &[0.05; 8]);
         assert_eq!(w.len(), 16);
         let keys: Vec<String> = w[0]["metrics"]
             .as_object()
@@ -772,7 +903,7 @@ mod tests {
     #[test]
     fn running_windows_grow_into_the_finished_one() {
         let s = &scenarios()[0];
-        let at = |f| windows_at(s, 1_750_000_200, f);
+        let at = |f| windows_at(s, 1_750_000_200, f, &[0.05; 8]);
         let requests = |w: &[Value]| -> Vec<u64> {
             w.iter().map(|x| x["requests"].as_u64().unwrap()).collect()
         };
@@ -781,7 +912,37 @@ mod tests {
             assert!(*x <= y && y <= z);
         }
         assert_eq!(at(1.0), c);
-        assert_eq!(windows_at(s, 1_750_000_200, 2.0), c);
+        assert_eq!(windows_at(s, 1_750_000_200, 2.0, &[0.05; 8]), c);
+    }
+
+    #[test]
+    fn simulated_users_spread_evenly_over_the_buckets() {
+        let users = users("shorter-billing-answers", "free / es");
+        assert_eq!(users.len(), PROBES);
+        let mut slots: Vec<u16> = users
+            .iter()
+            .map(|u| shared::assignment::bucket("shorter-billing-answers", u) / 100)
+            .collect();
+        slots.sort_unstable();
+        assert_eq!(slots, (0..100).collect::<Vec<u16>>());
+        assert_eq!(
+            segment_context("free / es"),
+            json!({ "plan": "free", "cohort": "free", "locale": "es" })
+        );
+        assert_eq!(
+            segment_context("internal"),
+            json!({ "plan": "internal", "cohort": "internal", "internal": true })
+        );
+    }
+
+    #[test]
+    fn no_share_no_candidate_traffic() {
+        let s = &scenarios()[0];
+        for w in windows_at(s, 1_750_000_200, 1.0, &[0.0; 8]) {
+            if w["variant"] == "candidate" {
+                assert_eq!(w["requests"], 0, "{w}");
+            }
+        }
     }
 
     #[test]

@@ -42,7 +42,7 @@ async fn the_demo_canary_breaches_on_cost_and_hides_a_regression_in_free_es() {
         assert!(app.seed_demo().await);
         let started = Instant::now();
         let instance = demo_traffic::Instance::generate();
-        let feeds = demo_traffic::prepare(&app.router, &app.pool, &instance, NOW)
+        let mut feeds = demo_traffic::prepare(&app.router, &app.pool, &instance, NOW)
             .await
             .expect("backfill");
         eprintln!("demo backfill in {:?}", started.elapsed());
@@ -130,7 +130,7 @@ async fn the_demo_canary_breaches_on_cost_and_hides_a_regression_in_free_es() {
         assert!(!r.srm.as_ref().expect("srm").mismatch);
 
         // The running window grows in place; a restart re-sends only what is missing.
-        let feed = &feeds[0];
+        let feed = &mut feeds[0];
         let count = |id: String| {
             let app = app.clone();
             async move {
@@ -188,27 +188,27 @@ async fn two_instances_keep_their_own_tokens() {
             demo_traffic::Instance::generate(),
             demo_traffic::Instance::generate(),
         );
-        let first = demo_traffic::prepare(&app.router, &app.pool, &a, NOW)
+        let mut first = demo_traffic::prepare(&app.router, &app.pool, &a, NOW)
             .await
             .expect("first instance");
-        let second = demo_traffic::prepare(&app.router, &app.pool, &b, NOW)
+        let mut second = demo_traffic::prepare(&app.router, &app.pool, &b, NOW)
             .await
             .expect("second instance");
-        for feed in first.iter().chain(&second) {
+        for feed in first.iter_mut().chain(second.iter_mut()) {
             demo_traffic::tick(&app.router, feed, NOW, NOW + 60)
                 .await
                 .expect("both instances' tokens work");
         }
         // A restart of the first instance replaces its own token only.
-        let again = demo_traffic::prepare(&app.router, &app.pool, &a, NOW + 60)
+        let mut again = demo_traffic::prepare(&app.router, &app.pool, &a, NOW + 60)
             .await
             .expect("restart");
-        for feed in again.iter().chain(&second) {
+        for feed in again.iter_mut().chain(second.iter_mut()) {
             demo_traffic::tick(&app.router, feed, NOW, NOW + 90)
                 .await
                 .expect("tokens still work");
         }
-        demo_traffic::tick(&app.router, &first[0], NOW, NOW + 90)
+        demo_traffic::tick(&app.router, &mut first[0], NOW, NOW + 90)
             .await
             .expect_err("the replaced token is revoked");
     })
@@ -235,10 +235,10 @@ async fn a_crashed_instance_s_tokens_expire_and_no_live_one_s() {
         assert!(app.seed_demo().await);
         let now = time::OffsetDateTime::now_utc();
         let crashed = demo_traffic::Instance::generate();
-        let crashed_feeds = demo_traffic::prepare(&app.router, &app.pool, &crashed, NOW)
+        let mut crashed_feeds = demo_traffic::prepare(&app.router, &app.pool, &crashed, NOW)
             .await
             .expect("first instance");
-        for feed in &crashed_feeds {
+        for feed in &mut crashed_feeds {
             demo_traffic::tick(&app.router, feed, NOW, NOW + 60)
                 .await
                 .expect("tick");
@@ -269,12 +269,12 @@ async fn a_crashed_instance_s_tokens_expire_and_no_live_one_s() {
         let mut live_feeds = demo_traffic::prepare(&app.router, &app.pool, &live, NOW)
             .await
             .expect("second instance");
-        for feed in &crashed_feeds {
+        for feed in &mut crashed_feeds {
             demo_traffic::tick(&app.router, feed, NOW, NOW + 90)
                 .await
                 .expect_err("the abandoned token is revoked");
         }
-        for feed in &live_feeds {
+        for feed in &mut live_feeds {
             demo_traffic::tick(&app.router, feed, NOW, NOW + 90)
                 .await
                 .expect("the new instance's token works");
@@ -312,12 +312,77 @@ async fn a_crashed_instance_s_tokens_expire_and_no_live_one_s() {
                 .expect("renew"),
             2
         );
-        for feed in &live_feeds {
+        for feed in &mut live_feeds {
             demo_traffic::tick(&app.router, feed, NOW, NOW + 120)
                 .await
                 .expect("the renewed token works");
         }
         assert_eq!(live_tokens(&app).await.len(), 3);
+    })
+    .await;
+}
+
+/// The simulated app asks OFREP who gets the candidate: after a rollback in the console the
+/// next window carries no candidate traffic, while the window that ran before it keeps its
+/// split.
+#[tokio::test]
+async fn a_rollback_empties_the_candidate_from_the_next_window() {
+    each_database(|app| async move {
+        assert!(app.seed_demo().await);
+        let instance = demo_traffic::Instance::generate();
+        let mut feeds = demo_traffic::prepare(&app.router, &app.pool, &instance, NOW)
+            .await
+            .expect("prepare");
+        let canary = change_id(&app, "Shorter billing answers").await;
+        let feed = feeds
+            .iter_mut()
+            .find(|f| f.change_id == canary)
+            .expect("the canary is fed");
+        // Served by OFREP: 5 % of every segment's users.
+        assert!(
+            feed.shares.iter().all(|s| (s - 0.05).abs() < 1e-9),
+            "{:?}",
+            feed.shares
+        );
+        demo_traffic::tick(&app.router, feed, NOW, NOW + 60)
+            .await
+            .expect("tick");
+        app.transition(
+            &canary,
+            &json!({ "action": "roll_back", "reason": "cost up 20 %" }),
+        )
+        .await;
+        let next =
+            NOW.div_euclid(demo_traffic::WINDOW) * demo_traffic::WINDOW + demo_traffic::WINDOW + 30;
+        demo_traffic::tick(&app.router, feed, NOW + 60, next)
+            .await
+            .expect("tick after the rollback");
+        assert!(feed.shares.iter().all(|s| *s == 0.0), "{:?}", feed.shares);
+        demo_traffic::tick(&app.router, feed, next, next + 200)
+            .await
+            .expect("tick later in the window");
+
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT window_start, variant, CAST(SUM(requests) AS BIGINT) FROM metric_windows \
+             WHERE change_id = $1 GROUP BY window_start, variant \
+             ORDER BY window_start DESC, variant",
+        )
+        .bind(&canary)
+        .fetch_all(&app.pool)
+        .await
+        .expect("windows");
+        let at = |i: usize| (rows[i].0, rows[i].1.as_str(), rows[i].2);
+        // Newest first: the window after the rollback, then the one that ran before it.
+        assert_eq!(at(0).1, "candidate");
+        assert_eq!(at(0).2, 0, "candidate traffic after the rollback: {rows:?}");
+        assert_eq!(at(1).1, "control");
+        assert!(at(1).2 > 0, "{rows:?}");
+        assert_eq!(at(2).1, "candidate");
+        assert!(
+            at(2).2 > 0,
+            "the window before the rollback kept its split: {rows:?}"
+        );
+        assert!(at(2).0 < at(0).0);
     })
     .await;
 }

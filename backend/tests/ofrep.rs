@@ -600,3 +600,155 @@ async fn the_event_stream_says_when_to_evaluate_again() {
     })
     .await;
 }
+
+/// `PUT /api/v1/changes/{id}/flag-rules` with `rules` at the change's current revision.
+async fn put_rules(app: &TestApp, id: &str, rules: Value) -> common::TestResponse {
+    let revision = app.revision_of(id).await;
+    app.put(
+        &format!("/api/v1/changes/{id}/flag-rules"),
+        &json!({ "revision": revision, "rules": rules }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn flag_rules_are_edited_with_the_draft_and_frozen_with_it() {
+    each_database(|app| async move {
+        let detail = app.create(&new_change()).await;
+        let id = id_of(&detail);
+        assert_eq!(detail["change"]["flag_rules"]["audiences"], json!([]));
+        let uri = format!("/api/v1/changes/{id}/flag-rules");
+        let staff_in_ml = json!([{ "audience": "staff", "any_of": [
+            { "match": "one_of", "attribute": "team", "values": ["ml", 7] }
+        ]}]);
+        let rules = json!({
+            "audiences": staff_in_ml,
+            "segment_attributes": ["plan", "locale"],
+            "segment_max_percent": { "free / es": 2.5 },
+            "holdout_percent": 5
+        });
+
+        // Each broken rule is named; nothing changes.
+        let bad = [
+            (
+                json!({ "audiences": [{ "audience": "staff", "any_of": [] }] }),
+                "rules.audiences[0].any_of",
+            ),
+            (
+                json!({ "audiences": [{ "audience": "martians", "any_of": [
+                { "match": "one_of", "attribute": "a", "values": [1] }] }] }),
+                "rules.audiences[0].audience",
+            ),
+            (json!({ "holdout_percent": 60 }), "rules.holdout_percent"),
+            (
+                json!({ "segment_max_percent": { "free": 101 } }),
+                "rules.segment_max_percent.free",
+            ),
+        ];
+        for (rules, field) in bad {
+            let body = json!({ "revision": app.revision_of(&id).await, "rules": rules });
+            app.rejects(
+                common::json_request(Method::PUT, &uri, &body),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                Some(field),
+            )
+            .await;
+        }
+        let body = json!({ "revision": 1, "rules": { "colour": "blue" } });
+        let res = app.put(&uri, &body).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            res.text()
+        );
+        // Only editors; support reads but does not edit.
+        let support = app
+            .request_as(
+                common::email_of(shared::auth::Role::Support),
+                common::json_request(Method::PUT, &uri, &json!({ "revision": 1, "rules": {} })),
+            )
+            .await;
+        support.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+
+        let res = put_rules(&app, &id, rules.clone()).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let saved = res.json();
+        assert_eq!(saved["change"]["revision"], 2);
+        assert_eq!(saved["change"]["flag_rules"]["audiences"], staff_in_ml);
+        assert_eq!(saved["change"]["flag_rules"]["holdout_percent"], 5.0);
+        let read = app.get(&format!("/api/v1/changes/{id}")).await.json();
+        assert_eq!(read["change"]["flag_rules"], saved["change"]["flag_rules"]);
+        // A stale revision is a conflict.
+        let stale = json!({ "revision": 1, "rules": {} });
+        app.rejects(
+            common::json_request(Method::PUT, &uri, &stale),
+            StatusCode::CONFLICT,
+            "conflict",
+            None,
+        )
+        .await;
+        // An edit of the rest of the draft keeps the rules.
+        let res = app
+            .put(&format!("/api/v1/changes/{id}"), &update_of(&read))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert_eq!(
+            res.json()["change"]["flag_rules"],
+            saved["change"]["flag_rules"]
+        );
+
+        // Once the rollout starts they are frozen, like the plan.
+        app.transition(&id, &json!({ "action": "advance" })).await;
+        let res = put_rules(&app, &id, json!({})).await;
+        res.assert_error(StatusCode::CONFLICT, "frozen", None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stored_rules_decide_evaluations_and_the_assignment_lookup() {
+    each_database(|app| async move {
+        let detail = app.create(&new_change()).await;
+        let id = id_of(&detail);
+        let key = flag_key_of(&detail);
+        // Staff are the ML team, whatever `internal` says.
+        let rules = json!({ "audiences": [{ "audience": "staff", "any_of": [
+            { "match": "one_of", "attribute": "team", "values": ["ml"] }
+        ]}]});
+        let res = put_rules(&app, &id, rules).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        app.transition(&id, &json!({ "action": "advance" })).await; // eval
+        app.transition(&id, &json!({ "action": "advance" })).await; // canary, staff only
+        let secret = token(&app, &["evaluate"], None).await;
+        let inside = user_where(&key, |b| b < 500);
+
+        let ml = json!({ "targetingKey": inside, "team": "ml" });
+        let res = evaluate(&app, &secret, &key, ml).await;
+        assert_eq!(answer(&res).1, "candidate", "{}", res.text());
+        let internal = json!({ "targetingKey": inside, "internal": true });
+        let res = evaluate(&app, &secret, &key, internal).await;
+        assert_eq!(answer(&res).2, "TARGETING_MATCH", "{}", res.text());
+
+        let lookup = |context: Value| {
+            let app = app.clone();
+            let inside = inside.clone();
+            async move {
+                let uri = format!(
+                    "/api/v1/assignments?targeting_key={inside}&context={}",
+                    shared::paths::encode(&context.to_string())
+                );
+                let res = app.get(&uri).await;
+                assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+                res.json()["assignments"][0].clone()
+            }
+        };
+        let row = lookup(json!({ "team": "ml" })).await;
+        assert_eq!(row["change_id"], id.as_str());
+        assert_eq!(row["variant"], "candidate", "{row}");
+        let row = lookup(json!({ "internal": true })).await;
+        assert_eq!(row["reason"], "TARGETING_MATCH", "{row}");
+    })
+    .await;
+}

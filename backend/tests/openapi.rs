@@ -42,6 +42,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/notices/unread", &["get"]),
     ("/api/v1/feed", &["get"]),
     ("/api/v1/assignments", &["get"]),
+    ("/api/v1/changes/{id}/flag-rules", &["put"]),
     ("/api/v1/deliveries", &["get"]),
     ("/api/v1/deliveries/{id}/resend", &["post"]),
     ("/api/v1/teams/{id}/feed.atom", &["get"]),

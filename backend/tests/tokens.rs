@@ -432,3 +432,172 @@ async fn the_document_names_the_scopes() {
     })
     .await;
 }
+
+/// `POST` to an OFREP evaluation route with `secret` for `targetingKey` `u1`.
+async fn evaluate(app: &TestApp, uri: &str, secret: &str) -> common::TestResponse {
+    let req = Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+        .body(Body::from(
+            json!({ "context": { "targetingKey": "u1" } }).to_string(),
+        ))
+        .expect("request");
+    app.anonymous(req).await
+}
+
+#[tokio::test]
+async fn a_token_limited_to_some_changes_reaches_only_them() {
+    each_database(|app| async move {
+        let mut ids = Vec::new();
+        let mut keys = Vec::new();
+        for _ in 0..3 {
+            let detail = app.create(&common::new_change()).await;
+            ids.push(common::id_of(&detail));
+            keys.push(detail["change"]["flag_key"].as_str().unwrap().to_owned());
+        }
+        let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
+        let created = create_with(
+            &app,
+            json!({ "name": "checkout", "scopes": ["evaluate", "ingest"], "change_ids": [b, a] }),
+        )
+        .await;
+        // Ids are listed in order (UUIDv7: creation order); one change would also be `change_id`.
+        assert_eq!(created["change_ids"], json!([a, b]));
+        assert!(created["change_id"].is_null(), "{created}");
+        let secret = created["secret"].as_str().unwrap().to_owned();
+        let id = created["id"].as_str().unwrap().to_owned();
+
+        // The list shows the limit; a change's list has the tokens that reach it.
+        let listed = |query: String| {
+            let app = app.clone();
+            async move {
+                let all = app.get(&format!("/api/v1/tokens{query}")).await.json();
+                all.as_array().expect("list").clone()
+            }
+        };
+        let all = listed(String::new()).await;
+        assert_eq!(all[0]["change_ids"], json!([a, b]));
+        assert_eq!(listed(format!("?change_id={b}")).await.len(), 1);
+        assert_eq!(
+            listed(format!("?change_id={a}")).await[0]["id"],
+            id.as_str()
+        );
+        assert!(listed(format!("?change_id={c}")).await.is_empty());
+
+        // Evaluation sees their flags only; the third is not found.
+        let flags = "/ofrep/v1/evaluate/flags";
+        for key in &keys[..2] {
+            let res = evaluate(&app, &format!("{flags}/{key}"), &secret).await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        }
+        let res = evaluate(&app, &format!("{flags}/{}", keys[2]), &secret).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.text());
+        assert_eq!(res.json()["errorCode"], "FLAG_NOT_FOUND");
+        let bulk = evaluate(&app, flags, &secret).await.json();
+        let mut seen: Vec<&str> = bulk["flags"]
+            .as_array()
+            .expect("flags")
+            .iter()
+            .map(|f| f["key"].as_str().unwrap())
+            .collect();
+        seen.sort_unstable();
+        let mut want = vec![keys[0].as_str(), keys[1].as_str()];
+        want.sort_unstable();
+        assert_eq!(seen, want);
+
+        // Ingestion is held to the same changes.
+        let auth = format!("Bearer {secret}");
+        for change in [a, b] {
+            let res = app.anonymous(ingest_request(change, Some(&auth))).await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        }
+        let res = app.anonymous(ingest_request(c, Some(&auth))).await;
+        res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+
+        // A token of one change names it both ways.
+        let one = create_with(&app, json!({ "name": "one", "change_ids": [c] })).await;
+        assert_eq!(
+            (&one["change_id"], &one["change_ids"]),
+            (&json!(c), &json!([c]))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_change_limits_are_named_and_nothing_is_stored() {
+    each_database(|app| async move {
+        let a = app.create_default().await;
+        let cases = [
+            (
+                json!({ "name": "x", "change_ids": [a, "nope"] }),
+                "change_ids[1]",
+            ),
+            (json!({ "name": "x", "change_ids": [] }), "change_ids"),
+            (
+                json!({ "name": "x", "change_ids": [a, a] }),
+                "change_ids[1]",
+            ),
+            (
+                json!({ "name": "x", "change_ids": [a, " "] }),
+                "change_ids[1]",
+            ),
+            (
+                json!({ "name": "x", "change_id": a, "change_ids": [a] }),
+                "change_ids",
+            ),
+            (json!({ "name": "x", "change_ids": "all" }), "change_ids"),
+        ];
+        for (body, field) in cases {
+            let res = app.post("/api/v1/tokens", &body).await;
+            res.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation", Some(field));
+        }
+        assert_eq!(app.get("/api/v1/tokens").await.json(), json!([]));
+        let stored: i64 = sqlx::query("SELECT COUNT(*) FROM ingest_token_changes")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(stored, 0);
+    })
+    .await;
+}
+
+/// A token the previous release wrote has its change in the old column only: it stays held
+/// to that change, for ingestion and in the list.
+#[tokio::test]
+async fn a_token_of_the_previous_release_keeps_its_change() {
+    each_database(|app| async move {
+        let change = app.create_default().await;
+        let other = app.create_default().await;
+        let secret = format!("rg_ing_{}", "C".repeat(43));
+        sqlx::query(
+            "INSERT INTO ingest_tokens (id, name, change_id, prefix, secret_sha256, created_by, \
+             created_at, scopes, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind("old-token")
+        .bind("old app")
+        .bind(change.as_str())
+        .bind("rg_ing_CCCCC")
+        .bind(rollgate::db::tokens::hash(&secret))
+        .bind("admin@example.com")
+        .bind("2025-01-01T00:00:00.000000Z")
+        .bind("ingest")
+        .bind("ingest")
+        .execute(&app.pool)
+        .await
+        .expect("insert");
+        let listed = app
+            .get(&format!("/api/v1/tokens?change_id={change}"))
+            .await
+            .json();
+        assert_eq!(listed[0]["change_ids"], json!([change]));
+        assert_eq!(listed[0]["change_id"], json!(change));
+        let auth = format!("Bearer {secret}");
+        let res = app.anonymous(ingest_request(&change, Some(&auth))).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let res = app.anonymous(ingest_request(&other, Some(&auth))).await;
+        res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+    })
+    .await;
+}

@@ -87,6 +87,17 @@ pub struct ChangeUpdate {
     pub flag_key: Option<String>,
 }
 
+/// Body of `PUT /api/v1/changes/{id}/flag-rules`: a draft's new flag rules, based on the
+/// revision the editor saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FlagRulesUpdate {
+    /// The revision this edit is based on; a stale one gets 409 Conflict.
+    pub revision: i64,
+    pub rules: crate::assignment::FlagRules,
+}
+
 /// One row of the change list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

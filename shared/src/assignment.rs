@@ -100,16 +100,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::error::FieldError;
 use crate::metrics::{ALL_SEGMENTS, Variant};
 use crate::plan::{Audience, AudienceKind, RolloutPlan};
 use crate::rollout::RolloutState;
-use crate::validate::FieldError;
 
 /// Number of buckets: a bucket is a hundredth of a percent.
 pub const BUCKETS: u16 = 10_000;
 
 /// The segment of a context that has none of the segment attributes.
 pub const UNKNOWN_SEGMENT: &str = "unknown";
+
+/// Most items in each list of [`FlagRules`] (and conditions in one audience rule), as many as
+/// a plan's lists may hold (`validate::MAX_LIST`).
+pub const MAX_RULES: usize = 50;
 
 /// Largest holdout: beyond half of the traffic it is the candidate that is held out.
 pub const MAX_HOLDOUT_PERCENT: f64 = 50.0;
@@ -151,11 +155,14 @@ impl EvaluationContext {
 
 /// One way a context can belong to an audience.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "match", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Condition {
     /// The attribute equals one of `values` (JSON equality), or is an array holding one.
     OneOf {
         attribute: String,
+        /// JSON values of any type: `"pro"`, `3`, `true`.
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<Value>))]
         values: Vec<Value>,
     },
     /// The attribute is an email address whose domain (after the last `@`, ASCII
@@ -201,6 +208,7 @@ fn email_domain_in(value: Option<&Value>, domains: &[String]) -> bool {
 
 /// How the plan audience named `audience` is recognised; replaces the kind's default rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AudienceRule {
     /// The plan audience's name ([`Audience::name`], e.g. `"paid"`).
@@ -213,6 +221,7 @@ pub struct AudienceRule {
 /// from a context, per-segment caps and the holdout. The default declares nothing: audiences
 /// match by their kind's default rule, no segments, no holdout.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct FlagRules {
     /// Declared audience rules; audiences without one use their kind's default.
@@ -230,9 +239,8 @@ pub struct FlagRules {
 impl FlagRules {
     /// Checks the rules before they are stored; `evaluate` never fails on stored rules.
     pub fn validate(&self) -> Result<(), FieldError> {
-        use crate::validate::MAX_LIST;
         let too_many = |field: &str, n: usize| {
-            (n > MAX_LIST).then(|| FieldError::new(field, format!("at most {MAX_LIST} items")))
+            (n > MAX_RULES).then(|| FieldError::new(field, format!("at most {MAX_RULES} items")))
         };
         let name = |field: String, s: &str| {
             let n = s.trim().chars().count();

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::assignment::FlagRules;
 use crate::plan::RolloutPlan;
 use crate::rollout::RolloutState;
 
@@ -135,6 +136,10 @@ pub struct AiChange {
     #[serde(default)]
     pub product_area: Option<String>,
     pub plan: RolloutPlan,
+    /// How the flag reads audiences and segments from a context, its segment caps and
+    /// holdout; editable while a draft, like the plan (`PUT /api/v1/changes/{id}/flag-rules`).
+    #[serde(default)]
+    pub flag_rules: FlagRules,
     pub state: RolloutState,
     /// Share of traffic on the candidate right now, 0–100.
     pub traffic_percent: f64,

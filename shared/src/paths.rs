@@ -116,6 +116,8 @@ paths! {
         CHANGE_TRANSITIONS, change_transitions = "/changes/{id}/transitions";
         /// A change's metric catalogue.
         CHANGE_CATALOGUE, change_catalogue = "/changes/{id}/catalogue";
+        /// A draft's flag rules.
+        CHANGE_FLAG_RULES, change_flag_rules = "/changes/{id}/flag-rules";
         /// Where apps send a change's metric windows.
         CHANGE_METRICS, change_metrics = "/changes/{id}/metrics";
         /// A change's metrics, summed.

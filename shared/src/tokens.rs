@@ -9,6 +9,8 @@ use crate::error::FieldError;
 pub const SECRET_PREFIX: &str = "rg_ing_";
 /// Longest token name.
 pub const MAX_NAME: usize = 100;
+/// Most changes one token may be limited to.
+pub const MAX_CHANGES: usize = 100;
 
 /// What a service token may do. A token holds one or more; each route asks for one.
 #[derive(
@@ -60,9 +62,15 @@ pub fn default_scopes() -> Vec<TokenScope> {
 pub struct NewToken {
     /// What the token is for, e.g. "billing-api production"; 1–100 characters.
     pub name: String,
-    /// The change the token may send windows for; absent or null for every change.
+    /// The one change the token is limited to; absent or null for every change (or for the
+    /// changes of `change_ids`).
     #[serde(default)]
     pub change_id: Option<String>,
+    /// The changes the token is limited to: it sends windows for them only, and evaluates
+    /// only their flags. Absent or null for every change; non-empty when given, each change
+    /// once, at most [`MAX_CHANGES`]. Give this or `change_id`, not both.
+    #[serde(default)]
+    pub change_ids: Option<Vec<String>>,
     /// What the token may do; `["ingest"]` when absent. Non-empty, each scope once.
     #[serde(default = "default_scopes")]
     pub scopes: Vec<TokenScope>,
@@ -76,8 +84,11 @@ pub struct TokenInfo {
     pub name: String,
     /// The first characters of the secret, e.g. `rg_ing_Ab3x`, to recognise it by.
     pub prefix: String,
-    /// The one change it may send windows for; null for every change.
+    /// The change it is limited to when it is limited to exactly one; null otherwise.
     pub change_id: Option<String>,
+    /// Every change it is limited to, in id order; empty for every change.
+    #[serde(default)]
+    pub change_ids: Vec<String>,
     /// What it may do.
     pub scopes: Vec<TokenScope>,
     /// Who created it.
@@ -98,7 +109,18 @@ pub struct TokenCreated {
     pub secret: String,
 }
 
-/// Checks a new token's fields; the server also checks that the change exists.
+impl NewToken {
+    /// The changes the token is to be limited to, trimmed; empty for every change.
+    pub fn limit(&self) -> Vec<String> {
+        match (&self.change_ids, &self.change_id) {
+            (Some(ids), _) => ids.iter().map(|id| id.trim().to_owned()).collect(),
+            (None, Some(id)) => vec![id.trim().to_owned()],
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+/// Checks a new token's fields; the server also checks that the changes exist.
 pub fn validate_new(t: &NewToken) -> Result<(), FieldError> {
     let name = t.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
@@ -112,6 +134,34 @@ pub fn validate_new(t: &NewToken) -> Result<(), FieldError> {
             "change_id",
             "must be a change id, or null for every change",
         ));
+    }
+    if let Some(ids) = &t.change_ids {
+        if t.change_id.is_some() {
+            return Err(FieldError::new(
+                "change_ids",
+                "give either `change_id` or `change_ids`, not both",
+            ));
+        }
+        if ids.is_empty() || ids.len() > MAX_CHANGES {
+            return Err(FieldError::new(
+                "change_ids",
+                format!("must list 1–{MAX_CHANGES} change ids, or be null for every change"),
+            ));
+        }
+        for (i, id) in ids.iter().enumerate() {
+            if id.trim().is_empty() {
+                return Err(FieldError::new(
+                    format!("change_ids[{i}]"),
+                    "must be a change id",
+                ));
+            }
+            if ids[..i].iter().any(|other| other.trim() == id.trim()) {
+                return Err(FieldError::new(
+                    format!("change_ids[{i}]"),
+                    format!("`{}` is listed twice", id.trim()),
+                ));
+            }
+        }
     }
     if t.scopes.is_empty() {
         return Err(FieldError::new("scopes", "must name at least one scope"));
@@ -136,6 +186,7 @@ mod tests {
         let t = |name: &str, change: Option<&str>| NewToken {
             name: name.into(),
             change_id: change.map(Into::into),
+            change_ids: None,
             scopes: default_scopes(),
         };
         assert!(validate_new(&t("billing-api prod", None)).is_ok());
@@ -165,6 +216,35 @@ mod tests {
     }
 
     #[test]
+    fn a_token_may_be_limited_to_several_changes() {
+        let t: NewToken =
+            serde_json::from_str(r#"{"name":"ci","change_ids":[" a ","b"]}"#).unwrap();
+        assert!(validate_new(&t).is_ok());
+        assert_eq!(t.limit(), ["a", "b"]);
+        let one: NewToken = serde_json::from_str(r#"{"name":"ci","change_id":"a"}"#).unwrap();
+        assert_eq!(one.limit(), ["a"]);
+        let all: NewToken = serde_json::from_str(r#"{"name":"ci"}"#).unwrap();
+        assert!(all.limit().is_empty());
+        let field = |json: &str| {
+            let t: NewToken = serde_json::from_str(json).unwrap();
+            validate_new(&t).unwrap_err().field
+        };
+        assert_eq!(field(r#"{"name":"n","change_ids":[]}"#), "change_ids");
+        assert_eq!(
+            field(r#"{"name":"n","change_ids":["a"," "]}"#),
+            "change_ids[1]"
+        );
+        assert_eq!(
+            field(r#"{"name":"n","change_ids":["a","b","a "]}"#),
+            "change_ids[2]"
+        );
+        assert_eq!(
+            field(r#"{"name":"n","change_id":"a","change_ids":["b"]}"#),
+            "change_ids"
+        );
+    }
+
+    #[test]
     fn created_tokens_serialize_flat() {
         let c = TokenCreated {
             token: TokenInfo {
@@ -172,6 +252,7 @@ mod tests {
                 name: "n".into(),
                 prefix: "rg_ing_abcd".into(),
                 change_id: None,
+                change_ids: Vec::new(),
                 scopes: vec![TokenScope::Ingest, TokenScope::Evaluate],
                 created_by: "console".into(),
                 created_at: "2025-01-01T00:00:00.000000Z".into(),

@@ -187,12 +187,12 @@ pub async fn lookup(pool: &AnyPool, request: &Lookup) -> Result<UserAssignments>
         if !position.state.is_live() && !rolled_back_lately {
             continue;
         }
-        let rules = FlagRules::default();
-        let percent = candidate_percent(position.state, &change.plan, &rules);
+        let rules = &change.flag_rules;
+        let percent = candidate_percent(position.state, &change.plan, rules);
         let flag = Flag {
             key: &change.flag_key,
             plan: &change.plan,
-            rules: &rules,
+            rules,
             state: position.state,
             // The share when paused is the state's own: a pause keeps the state.
             paused_at_percent: position

@@ -105,7 +105,7 @@ pub async fn update(
 }
 
 /// 409 `frozen` once the rollout started, 409 `conflict` when `revision` is stale.
-async fn check_editable(pool: &AnyPool, change: &AiChange, revision: i64) -> Result<()> {
+pub(super) async fn check_editable(pool: &AnyPool, change: &AiChange, revision: i64) -> Result<()> {
     if !change.state.plan_is_editable() {
         let since = match db::transitions::started_at(pool, &change.id).await? {
             Some(at) => format!("the rollout started at {at}"),

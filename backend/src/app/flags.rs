@@ -23,7 +23,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use shared::api::FlagSnapshotHealth;
-use shared::assignment::{EvaluationContext, Flag, FlagRules, Reason, evaluate};
+use shared::api::{ChangeDetail, FlagRulesUpdate};
+use shared::assignment::{EvaluationContext, Flag, Reason, evaluate};
 use shared::change::AiChange;
 use shared::metrics::Variant;
 use shared::ofrep::{OfrepErrorCode, OfrepEvaluation, OfrepFailure, OfrepMetadata};
@@ -31,8 +32,9 @@ use shared::tokens::TokenInfo;
 use sqlx::AnyPool;
 use tokio::sync::watch;
 
+use super::{Actor, changes};
 use crate::db::{self, Backend};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The PostgreSQL notification channel a change to any flag is announced on.
 pub const CHANNEL: &str = "rollgate_flags";
@@ -41,13 +43,11 @@ pub const CHANNEL: &str = "rollgate_flags";
 /// a checked service token is trusted without reading it again.
 pub const RESYNC: Duration = Duration::from_secs(30);
 
-/// One change as a flag.
+/// One change as a flag; its targeting rules are `change.flag_rules`.
 #[derive(Debug, Clone)]
 pub struct LiveFlag {
     pub change: AiChange,
     pub plan_revision: i64,
-    /// Targeting rules: none are stored yet, so audiences match by their kinds' defaults.
-    pub rules: FlagRules,
 }
 
 impl LiveFlag {
@@ -61,7 +61,7 @@ impl LiveFlag {
         let flag = Flag {
             key: &c.flag_key,
             plan: &c.plan,
-            rules: &self.rules,
+            rules: &c.flag_rules,
             state: c.state,
             paused_at_percent: None,
         };
@@ -109,12 +109,15 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// The flag `key` as a token for `change_id` (`None`: every change) may see it.
-    pub fn visible(&self, key: &str, change_id: Option<&str>) -> Option<&LiveFlag> {
-        self.flags
-            .get(key)
-            .filter(|f| change_id.is_none_or(|id| f.change.id == id))
+    /// The flag `key` as a token limited to `changes` (empty: every change) may see it.
+    pub fn visible(&self, key: &str, changes: &[String]) -> Option<&LiveFlag> {
+        self.flags.get(key).filter(|f| reaches(changes, f))
     }
+}
+
+/// Whether a token limited to `changes` (empty: every change) may see `flag`.
+fn reaches(changes: &[String], flag: &LiveFlag) -> bool {
+    changes.is_empty() || changes.contains(&flag.change.id)
 }
 
 #[derive(Debug, Clone)]
@@ -206,7 +209,6 @@ impl FlagStore {
                 let flag = LiveFlag {
                     change,
                     plan_revision,
-                    rules: FlagRules::default(),
                 };
                 (flag.change.flag_key.clone(), flag)
             })
@@ -316,6 +318,64 @@ impl FlagStore {
     }
 }
 
+/// Replaces a draft's flag rules, if `edit.revision` is still current: 404 for no change, 409
+/// once the rollout started or when the revision is stale, 422 for rules that break a limit or
+/// declare a rule for an audience the plan does not have.
+pub async fn set_rules(
+    pool: &AnyPool,
+    actor: &Actor,
+    id: &str,
+    edit: &FlagRulesUpdate,
+) -> Result<ChangeDetail> {
+    let current = changes::find(pool, id).await?;
+    changes::check_editable(pool, &current, edit.revision).await?;
+    edit.rules.validate()?;
+    for (i, rule) in edit.rules.audiences.iter().enumerate() {
+        if !current
+            .plan
+            .audiences
+            .iter()
+            .any(|a| a.name == rule.audience)
+        {
+            return Err(Error::validation(
+                format!("rules.audiences[{i}].audience"),
+                format!(
+                    "the plan has no audience `{}`; its audiences are: {}",
+                    rule.audience,
+                    current
+                        .plan
+                        .audiences
+                        .iter()
+                        .map(|a| format!("`{}`", a.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    let at = db::now();
+    let mut tx = db::begin(pool).await?;
+    if db::changes::set_flag_rules(&mut tx, id, edit.revision, &edit.rules, &at).await? {
+        db::audit::append(
+            &mut tx,
+            &db::audit::Record::new(&actor.who(), "change.flag_rules", "change", Some(id), &at)
+                .before(&current.flag_rules)
+                .after(&edit.rules),
+        )
+        .await?;
+        tx.commit().await?;
+        changed(pool).await;
+    } else {
+        tx.rollback().await?;
+        // Someone moved or edited it between our read and our write: explain with a re-read.
+        let now = changes::find(pool, id).await?;
+        changes::check_editable(pool, &now, edit.revision).await?;
+        return Err(changes::stale(edit.revision, now.revision));
+    }
+    tracing::info!(actor = %actor.user.email, %id, revision = edit.revision + 1, "flag rules edited");
+    changes::get(pool, id).await
+}
+
 /// Says that flags (or tokens) changed in `pool`'s database, after the change committed:
 /// rebuilds every snapshot of this process on that database before returning, and on
 /// PostgreSQL notifies the other instances. Failures are logged, not returned: the change is
@@ -405,14 +465,15 @@ async fn rebuild_logged(store: &FlagStore, pool: &AnyPool) {
     }
 }
 
-/// The answer for `key` and `context`, for a token of `change_id`.
+/// The answer for `key` and `context`, for a token limited to `changes` (empty: every
+/// change). A flag outside the limit is not found, as if it did not exist.
 pub fn evaluate_one(
     snapshot: &Snapshot,
     key: &str,
-    change_id: Option<&str>,
+    changes: &[String],
     context: &EvaluationContext,
 ) -> std::result::Result<OfrepEvaluation, OfrepFailure> {
-    match snapshot.visible(key, change_id) {
+    match snapshot.visible(key, changes) {
         Some(flag) => flag.evaluate(context),
         None => Err(OfrepFailure {
             key: Some(key.to_owned()),
@@ -422,17 +483,18 @@ pub fn evaluate_one(
     }
 }
 
-/// Every flag `change_id`'s token may see, evaluated for `context`.
+/// Every flag a token limited to `changes` (empty: every change) may see, evaluated for
+/// `context`.
 pub fn evaluate_all(
     snapshot: &Snapshot,
-    change_id: Option<&str>,
+    changes: &[String],
     context: &EvaluationContext,
 ) -> Vec<shared::ofrep::OfrepBulkItem> {
     use shared::ofrep::OfrepBulkItem;
     snapshot
         .flags
         .values()
-        .filter(|f| change_id.is_none_or(|id| f.change.id == id))
+        .filter(|f| reaches(changes, f))
         .map(|f| match f.evaluate(context) {
             Ok(e) => OfrepBulkItem::Evaluated(e),
             Err(e) => OfrepBulkItem::Failed(e),

@@ -7,31 +7,33 @@ use super::Actor;
 use crate::db;
 use crate::error::{Error, Result};
 
-/// Creates a token, for one change or every change; answers it with its secret, which is
+/// Creates a token, for some changes or every change; answers it with its secret, which is
 /// shown this once.
 pub async fn create(pool: &AnyPool, actor: &Actor, new: &NewToken) -> Result<(TokenInfo, String)> {
     tokens::validate_new(new)?;
-    let change_id = new.change_id.as_deref().map(str::trim);
-    if let Some(id) = change_id
-        && db::changes::find(pool, id).await?.is_none()
-    {
-        return Err(Error::validation(
-            "change_id",
-            format!("no change has id `{id}`"),
-        ));
+    let limit = new.limit();
+    for (i, id) in limit.iter().enumerate() {
+        if db::changes::find(pool, id).await?.is_none() {
+            let field = if new.change_ids.is_some() {
+                format!("change_ids[{i}]")
+            } else {
+                "change_id".to_owned()
+            };
+            return Err(Error::validation(field, format!("no change has id `{id}`")));
+        }
     }
     let secret = db::tokens::new_secret()?;
     let token = db::tokens::create(
         pool,
         new.name.trim(),
-        change_id,
+        &limit,
         &new.scopes,
         &secret,
         &actor.who(),
         &db::now(),
     )
     .await?;
-    tracing::info!(actor = %actor.user.email, id = %token.id, prefix = %token.prefix, change = ?token.change_id,
+    tracing::info!(actor = %actor.user.email, id = %token.id, prefix = %token.prefix, changes = ?token.change_ids,
                    scopes = ?token.scopes, "service token created");
     Ok((token, secret))
 }

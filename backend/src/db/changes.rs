@@ -1,6 +1,7 @@
 //! Queries on `changes`.
 
 use shared::api::{ChangeUpdate, NewChange};
+use shared::assignment::FlagRules;
 use shared::change::{AiChange, ChangeKind, Pause, RiskTier};
 use shared::rollout::RolloutState;
 use sqlx::any::AnyRow;
@@ -9,8 +10,8 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use super::{Error, Result};
 
 const COLUMNS: &str = "id, flag_key, title, kind, risk, baseline, candidate, expected_changes, owner, \
-                       product_area, plan, state, ramp_step, traffic_percent, revision, \
-                       created_at, updated_at, paused_at, paused_by, paused_reason";
+                       product_area, plan, flag_rules, state, ramp_step, traffic_percent, \
+                       revision, created_at, updated_at, paused_at, paused_by, paused_reason";
 
 /// Which changes a list shows. Values are checked by the caller.
 #[derive(Debug, Clone, Default)]
@@ -122,6 +123,8 @@ pub async fn create(
         traffic_percent: RolloutState::Draft.traffic_percent(&plan),
         plan,
         paused: None,
+        // The column's default, `{}`: rules are set by their own edit.
+        flag_rules: Default::default(),
         revision: 1,
         created_at: at.to_owned(),
         updated_at: at.to_owned(),
@@ -207,6 +210,31 @@ pub async fn update_draft(
     .bind(edit.revision)
     .bind(shared::validate::product_area(edit.product_area.as_deref()))
     .bind(edit.flag_key.as_deref())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a draft's flag rules, provided it is still at `revision`. Returns `false` when no
+/// row matched (gone, moved on, or no longer a draft); the caller finds out which. Like any
+/// draft edit it moves the plan revision: the rules decide who gets the candidate, so
+/// sign-off given before no longer counts.
+pub async fn set_flag_rules(
+    conn: &mut AnyConnection,
+    id: &str,
+    revision: i64,
+    rules: &FlagRules,
+    at: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE changes SET flag_rules = $1, revision = revision + 1, \
+         plan_revision = revision + 1, updated_at = $2 \
+         WHERE id = $3 AND revision = $4 AND state = 'draft'",
+    )
+    .bind(to_json(rules)?)
+    .bind(at)
+    .bind(id)
+    .bind(revision)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -322,6 +350,7 @@ fn from_row(row: &AnyRow) -> Result<AiChange> {
                 .unwrap_or_default(),
         }),
     };
+    let rules_text: String = row.try_get("flag_rules")?;
     Ok(AiChange {
         flag_key: row.try_get("flag_key")?,
         title: row.try_get("title")?,
@@ -333,6 +362,7 @@ fn from_row(row: &AnyRow) -> Result<AiChange> {
         owner: row.try_get("owner")?,
         product_area: row.try_get("product_area")?,
         plan: serde_json::from_str(&plan_text).map_err(|e| corrupt("plan", &e))?,
+        flag_rules: serde_json::from_str(&rules_text).map_err(|e| corrupt("flag_rules", &e))?,
         state: RolloutState::from_parts(&state, step).ok_or_else(|| corrupt("state", &state))?,
         traffic_percent: row.try_get("traffic_percent")?,
         paused,

@@ -85,22 +85,29 @@ fn parse_scopes(text: &str) -> Result<Vec<TokenScope>> {
         .collect()
 }
 
-/// Stores a new token for `secret` and its audit row, and returns it (without the secret).
+/// Stores a new token for `secret`, limited to `change_ids` (none: every change), and its
+/// audit row, and returns it (without the secret).
 pub async fn create(
     pool: &AnyPool,
     name: &str,
-    change_id: Option<&str>,
+    change_ids: &[String],
     scopes: &[TokenScope],
     secret: &str,
     who: &Who,
     at: &str,
 ) -> Result<TokenInfo> {
     let actor = who.label.as_str();
+    let mut limit = change_ids.to_vec();
+    limit.sort();
+    limit.dedup();
+    // The previous release reads only this column: the first change keeps its check narrow.
+    let legacy_change = change_ids.first().map(String::as_str);
     let token = TokenInfo {
         id: super::new_id(),
         name: name.to_owned(),
         prefix: secret.chars().take(PREFIX_LEN).collect(),
-        change_id: change_id.map(str::to_owned),
+        change_id: single(&limit),
+        change_ids: limit,
         scopes: scopes.to_vec(),
         created_by: actor.to_owned(),
         created_at: at.to_owned(),
@@ -113,7 +120,7 @@ pub async fn create(
     )
     .bind(token.id.as_str())
     .bind(token.name.as_str())
-    .bind(change_id)
+    .bind(legacy_change)
     .bind(token.prefix.as_str())
     .bind(hash(secret))
     .bind(actor)
@@ -122,6 +129,13 @@ pub async fn create(
     .bind(legacy_scope(scopes))
     .execute(&mut *tx)
     .await?;
+    for change_id in &token.change_ids {
+        sqlx::query("INSERT INTO ingest_token_changes (token_id, change_id) VALUES ($1, $2)")
+            .bind(token.id.as_str())
+            .bind(change_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
     audit::append(
         &mut tx,
         &Record::new(who, "token.create", "token", Some(&token.id), at).after(&token),
@@ -131,12 +145,16 @@ pub async fn create(
     Ok(token)
 }
 
-/// Tokens, newest first; only those of `change_id` (not the workspace-wide ones) when given.
+/// Tokens, newest first; only those limited to a set of changes holding `change_id` (not
+/// the workspace-wide ones) when given.
 pub async fn list(pool: &AnyPool, change_id: Option<&str>) -> Result<Vec<TokenInfo>> {
     let rows = match change_id {
         Some(c) => {
+            // The old column holds one change of every limit (migration 0014), and the only
+            // one of a row written by the previous release.
             let sql = format!(
-                "SELECT {COLUMNS} FROM ingest_tokens WHERE change_id = $1 \
+                "SELECT {COLUMNS} FROM ingest_tokens WHERE change_id = $1 OR id IN \
+                 (SELECT token_id FROM ingest_token_changes WHERE change_id = $1) \
                  ORDER BY created_at DESC, id DESC"
             );
             sqlx::query(&sql).bind(c).fetch_all(pool).await?
@@ -147,13 +165,14 @@ pub async fn list(pool: &AnyPool, change_id: Option<&str>) -> Result<Vec<TokenIn
             sqlx::query(&sql).fetch_all(pool).await?
         }
     };
-    rows.iter().map(from_row).collect()
+    let tokens = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    with_limits(pool, tokens).await
 }
 
 pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<TokenInfo>> {
     let sql = format!("SELECT {COLUMNS} FROM ingest_tokens WHERE id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
-    row.as_ref().map(from_row).transpose()
+    one_with_limit(pool, row.as_ref().map(from_row).transpose()?).await
 }
 
 /// The token whose secret is `secret`, revoked or not.
@@ -163,7 +182,57 @@ pub async fn find_by_secret(pool: &AnyPool, secret: &str) -> Result<Option<Token
         .bind(hash(secret))
         .fetch_optional(pool)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    one_with_limit(pool, row.as_ref().map(from_row).transpose()?).await
+}
+
+/// `Some(id)` for a limit of exactly one change.
+fn single(limit: &[String]) -> Option<String> {
+    match limit {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// `tokens` with the changes each is limited to (`from_row` reads only the old column).
+async fn with_limits(pool: &AnyPool, mut tokens: Vec<TokenInfo>) -> Result<Vec<TokenInfo>> {
+    if tokens.is_empty() {
+        return Ok(tokens);
+    }
+    let placeholders = (1..=tokens.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT token_id, change_id FROM ingest_token_changes WHERE token_id IN ({placeholders}) \
+         ORDER BY token_id, change_id"
+    );
+    let mut query = sqlx::query(&sql);
+    for t in &tokens {
+        query = query.bind(t.id.as_str());
+    }
+    let mut limits: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for row in query.fetch_all(pool).await? {
+        limits
+            .entry(row.try_get("token_id")?)
+            .or_default()
+            .push(row.try_get("change_id")?);
+    }
+    for t in &mut tokens {
+        // No rows: every change, or the one change of a row the previous release wrote.
+        let limit = limits
+            .remove(&t.id)
+            .unwrap_or_else(|| t.change_id.iter().cloned().collect());
+        t.change_id = single(&limit);
+        t.change_ids = limit;
+    }
+    Ok(tokens)
+}
+
+async fn one_with_limit(pool: &AnyPool, token: Option<TokenInfo>) -> Result<Option<TokenInfo>> {
+    Ok(match token {
+        Some(t) => with_limits(pool, vec![t]).await?.pop(),
+        None => None,
+    })
 }
 
 /// [`find_by_secret`], with when the token last authenticated a request (`None`: never), for
@@ -177,8 +246,12 @@ pub async fn find_for_use(
         .bind(hash(secret))
         .fetch_optional(pool)
         .await?;
-    row.map(|row| Ok((from_row(&row)?, row.try_get("last_used_at")?)))
-        .transpose()
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let last_used: Option<String> = row.try_get("last_used_at")?;
+    let token = one_with_limit(pool, Some(from_row(&row)?)).await?;
+    Ok(token.map(|t| (t, last_used)))
 }
 
 /// Records that token `id` was used at `at`.
@@ -203,7 +276,8 @@ pub async fn idle(pool: &AnyPool, created_by: &str, before: &str) -> Result<Vec<
         .bind(before)
         .fetch_all(pool)
         .await?;
-    rows.iter().map(from_row).collect()
+    let tokens = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    with_limits(pool, tokens).await
 }
 
 /// A random 256-bit secret in base64url (43 characters), for session and CSRF tokens.
@@ -244,7 +318,9 @@ fn from_row(row: &AnyRow) -> Result<TokenInfo> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         prefix: row.try_get("prefix")?,
+        // The old column; `with_limits` completes it.
         change_id: row.try_get("change_id")?,
+        change_ids: Vec::new(),
         scopes: parse_scopes(&row.try_get::<String, _>("scopes")?)?,
         created_by: row.try_get("created_by")?,
         created_at: row.try_get("created_at")?,

@@ -107,8 +107,8 @@ impl IntoResponse for OfrepError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvaluateToken {
     pub name: String,
-    /// The one change whose flag it may evaluate; `None` for every change.
-    pub change_id: Option<String>,
+    /// The changes whose flags it may evaluate; empty for every change.
+    pub change_ids: Vec<String>,
 }
 
 impl FromRequestParts<AppState> for EvaluateToken {
@@ -168,7 +168,7 @@ impl FromRequestParts<AppState> for EvaluateToken {
         }
         Ok(EvaluateToken {
             name: token.name,
-            change_id: token.change_id,
+            change_ids: token.change_ids,
         })
     }
 }

@@ -17,21 +17,21 @@ use crate::error::{Error, Result};
 pub struct IngestToken {
     pub id: String,
     pub name: String,
-    /// The one change it may write to; `None` for every change.
-    pub change_id: Option<String>,
+    /// The changes it may write to; empty for every change.
+    pub change_ids: Vec<String>,
 }
 
 impl IngestToken {
     /// 403 unless the token may write to `change_id`.
     pub fn authorize(&self, change_id: &str) -> Result<()> {
-        match &self.change_id {
-            Some(own) if own != change_id => Err(Error::forbidden(format!(
-                "the ingestion token \"{}\" is for another change; create a token for this \
-                 change or a workspace-wide one",
-                self.name
-            ))),
-            _ => Ok(()),
+        if self.change_ids.is_empty() || self.change_ids.iter().any(|id| id == change_id) {
+            return Ok(());
         }
+        Err(Error::forbidden(format!(
+            "the ingestion token \"{}\" is for other changes; create a token for this change \
+             or a workspace-wide one",
+            self.name
+        )))
     }
 }
 
@@ -84,7 +84,7 @@ impl FromRequestParts<AppState> for IngestToken {
         Ok(IngestToken {
             id: token.id,
             name: token.name,
-            change_id: token.change_id,
+            change_ids: token.change_ids,
         })
     }
 }
@@ -126,7 +126,7 @@ mod tests {
         let t = IngestToken {
             id: "t".into(),
             name: "n".into(),
-            change_id: Some("a".into()),
+            change_ids: vec!["a".into()],
         };
         assert!(t.authorize("a").is_ok());
         assert_eq!(
@@ -134,7 +134,7 @@ mod tests {
             axum::http::StatusCode::FORBIDDEN
         );
         let all = IngestToken {
-            change_id: None,
+            change_ids: Vec::new(),
             ..t
         };
         assert!(all.authorize("b").is_ok());

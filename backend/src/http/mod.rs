@@ -37,6 +37,7 @@ pub mod etag;
 pub mod evaluate_auth;
 pub mod extract;
 mod feed;
+mod flag_rules;
 mod health;
 pub mod ingest_auth;
 mod metrics;
@@ -89,6 +90,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(templates::router())
         .merge(changes::router())
+        .merge(flag_rules::router())
         .merge(transitions::router())
         .merge(metrics::router())
         .merge(tokens::router())

@@ -65,7 +65,7 @@ async fn evaluate_flag(
     let context = shared::ofrep::read_request(&body)
         .map_err(|(code, details)| OfrepError::bad_request(code, details).with_key(&key))?;
     let snapshot = state.flags.current(&state.pool).await?;
-    let answer = app::flags::evaluate_one(&snapshot, &key, token.change_id.as_deref(), &context)?;
+    let answer = app::flags::evaluate_one(&snapshot, &key, &token.change_ids, &context)?;
     Ok(Json(answer))
 }
 
@@ -97,7 +97,7 @@ async fn evaluate_flags(
     let context = shared::ofrep::read_request(&body)
         .map_err(|(code, details)| OfrepError::bad_request(code, details))?;
     let snapshot = state.flags.current(&state.pool).await?;
-    let flags = app::flags::evaluate_all(&snapshot, token.change_id.as_deref(), &context);
+    let flags = app::flags::evaluate_all(&snapshot, &token.change_ids, &context);
     let event_streams = vec![OfrepEventStream {
         kind: "sse".to_owned(),
         url: events_url(&state, &headers),

@@ -29,7 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// Only the tokens scoped to this change (workspace-wide tokens are left out).
+    /// Only the tokens limited to a set of changes holding this one (workspace-wide tokens
+    /// are left out).
     change_id: Option<String>,
 }
 
@@ -55,8 +56,10 @@ async fn list_tokens(
     ))
 }
 
-/// Creates a token for one change (or, with `change_id` null, for every change) with the
-/// scopes named in `scopes` (`["ingest"]` when absent). The answer holds the secret; it is stored only as a hash and cannot be shown again.
+/// Creates a token with the scopes named in `scopes` (`["ingest"]` when absent), limited to
+/// the change `change_id` or the changes `change_ids` (both absent: every change): it sends
+/// windows for them only and evaluates only their flags (any other is `FLAG_NOT_FOUND`). The
+/// answer holds the secret; it is stored only as a hash and cannot be shown again.
 #[utoipa::path(
     post,
     path = "/tokens",
@@ -67,7 +70,7 @@ async fn list_tokens(
          headers(("Location" = String, description = "The token's URL"))),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 415, description = "The body is not declared as JSON", body = ErrorBody),
-        (status = 422, description = "A bad name, no such change, or an empty, repeated or unknown scope (the field names it, e.g. `scopes[1]`)", body = ErrorBody),
+        (status = 422, description = "A bad name, no such change, a repeated change, or an empty, repeated or unknown scope (the field names it, e.g. `change_ids[0]` or `scopes[1]`)", body = ErrorBody),
     )
 )]
 async fn create_token(

@@ -35,6 +35,7 @@ pub fn TokensPanel(
         let body = NewToken {
             name: name.get_untracked().trim().to_string(),
             change_id: id.get_value(),
+            change_ids: None,
             scopes: default_scopes(),
         };
         if let Err(e) = validate_new(&body) {
