@@ -619,16 +619,13 @@ async fn trials(
         }
     };
     // Polls until `addr` answers control for `user`; when it did, from `t0`.
-    let until_control = |addr: String, key: String, user: String, t0: Instant| {
-        let variant = variant.clone();
-        async move {
-            loop {
-                if variant(addr.clone(), key.clone(), user.clone()).await == "control" {
-                    return t0.elapsed();
-                }
-                assert!(t0.elapsed() < Duration::from_secs(10), "never propagated");
-                tokio::time::sleep(Duration::from_millis(1)).await;
+    let until_control = |addr: String, key: String, user: String, t0: Instant| async move {
+        loop {
+            if variant(addr.clone(), key.clone(), user.clone()).await == "control" {
+                return t0.elapsed();
             }
+            assert!(t0.elapsed() < Duration::from_secs(10), "never propagated");
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     };
 
