@@ -83,8 +83,9 @@ impl IfNoneMatch {
 #[derive(Debug, Clone)]
 pub struct Tagged {
     body: Bytes,
-    /// The body gzip-compressed, for clients that take it.
-    gzip: Bytes,
+    /// The body gzip-compressed, for clients that take it; `None` for an answer made for one
+    /// request ([`Tagged::once`]).
+    gzip: Option<Bytes>,
     etag: String,
 }
 
@@ -101,7 +102,21 @@ impl Tagged {
             .map_err(|e| Error::internal(format!("cannot compress an answer: {e}")))?;
         Ok(Tagged {
             body: body.into(),
-            gzip: gzip.into(),
+            gzip: Some(gzip.into()),
+            etag,
+        })
+    }
+
+    /// An answer made for one request (a bulk flag evaluation, which depends on the
+    /// request's context): tagged but not compressed ahead, so a client that does not take
+    /// gzip does not pay for it; the compression layer compresses it for one that does.
+    pub fn once<T: Serialize>(value: &T) -> Result<Tagged, Error> {
+        let body = serde_json::to_vec(value)
+            .map_err(|e| Error::internal(format!("answer not serialisable: {e}")))?;
+        let etag = etag_of(&body);
+        Ok(Tagged {
+            body: body.into(),
+            gzip: None,
             etag,
         })
     }
@@ -128,9 +143,11 @@ impl Tagged {
             HeaderValue::from_static("application/json"),
         );
         // With a `Content-Encoding` the compression layer passes the answer through as it is.
-        if if_none_match.gzip {
+        if if_none_match.gzip
+            && let Some(body) = &self.gzip
+        {
             let gzip = (header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            return (headers, [json, gzip], self.gzip.clone()).into_response();
+            return (headers, [json, gzip], body.clone()).into_response();
         }
         (headers, [json], self.body.clone()).into_response()
     }

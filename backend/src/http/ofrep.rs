@@ -103,7 +103,7 @@ async fn evaluate_flags(
         url: events_url(&state, &headers),
         inactivity_delay_sec: INACTIVITY_DELAY_SEC,
     }];
-    let answer = Tagged::of(&OfrepBulk {
+    let answer = Tagged::once(&OfrepBulk {
         flags,
         event_streams,
     })?;
