@@ -19,13 +19,16 @@
 
 use std::time::Instant;
 
+use shared::comparison::ComparisonReport;
 use shared::comparison::{DEFAULT_PLANNED_UNITS, ReportOptions, report};
-use shared::guardian::{Decision, decide as guardian_decide};
+use shared::guardian::{Decision, Standing, decide};
 use shared::metrics::{
     ALL_SEGMENTS, GoodDirection, MetricDef, MetricFamily, MetricKind, MetricSummary, MetricValue,
     SummaryCell, TrafficCell, Variant, default_catalogue,
 };
+use shared::plan::PlanTemplate;
 use shared::plan::{BadDirection, RollbackCriterion, ThresholdKind};
+use shared::rollout::RolloutState;
 use shared::stats::{
     Criterion, DEFAULT_EARLY_SHARE, Direction, Information, MetricData, MonitorDecision,
     MonitorInput, MonitorMethod, Proportion, Spending, SpendingBoundaries, Threshold, Verdict,
@@ -286,7 +289,7 @@ fn breaches(
                 threshold: 0.0,
             }];
             let r = report(&quality_summary(control, candidate), &criteria, &options());
-            matches!(guardian_decide(&r), Decision::RollBack { .. })
+            rolls_back(&r)
         }
         // An undecidable look (no variance yet) decides nothing.
         Judge::Monitor { method, planned_n } => {
@@ -704,7 +707,7 @@ fn first_rollback(
         }
         let hour = step as f64 / STEPS_PER_HOUR as f64;
         let r = report(&stage.summary(), criteria, &opts);
-        if matches!(guardian_decide(&r), Decision::RollBack { .. }) {
+        if rolls_back(&r) {
             five.get_or_insert(hour);
             if on_the_hour {
                 hourly = Some(hour);
@@ -846,4 +849,16 @@ fn family(args: &Args) {
         rate(&hourly),
         rate(&five)
     );
+}
+
+/// Whether the guardian rolls back on `r`: a standard-plan canary, running, never paused.
+fn rolls_back(r: &ComparisonReport) -> bool {
+    let standing = Standing {
+        state: RolloutState::Canary,
+        paused: false,
+        paused_by_guardian_in_stage: false,
+        hours_in_stage: None,
+    };
+    let plan = PlanTemplate::Standard.plan();
+    matches!(decide(r, &plan, &standing), Decision::RollBack { .. })
 }

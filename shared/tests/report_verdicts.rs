@@ -120,7 +120,7 @@ fn the_verdict_is_the_planned_design_and_names_it() {
     assert!(hi < 0.0, "the harmful end lies beyond the margin");
     assert_eq!(r.overall, Verdict::Breach);
     // The guardian acts on the report's Breach.
-    assert!(matches!(decide(&r), Decision::RollBack { .. }));
+    assert!(rolls_back(&r));
 }
 
 #[test]
@@ -261,7 +261,7 @@ fn a_small_aa_run_through_the_report_rarely_rolls_back() {
             sb += rng.binomial(125, 0.1);
             let s = summary((2_375 * look, sa), (125 * look, sb));
             let r = report(&s, &[must_not_drop(0.0)], &options());
-            if matches!(decide(&r), Decision::RollBack { .. }) {
+            if rolls_back(&r) {
                 rolled += 1;
                 break;
             }
@@ -318,4 +318,16 @@ fn libm_erfc(x: f64) -> f64 {
         f = (k as f64 / 2.0) / (x + f);
     }
     (-x * x).exp() / std::f64::consts::PI.sqrt() / (x + f)
+}
+
+/// Whether the guardian rolls back on `r`: a standard-plan canary, running, never paused.
+fn rolls_back(r: &shared::comparison::ComparisonReport) -> bool {
+    let standing = shared::guardian::Standing {
+        state: shared::rollout::RolloutState::Canary,
+        paused: false,
+        paused_by_guardian_in_stage: false,
+        hours_in_stage: None,
+    };
+    let plan = shared::plan::PlanTemplate::Standard.plan();
+    matches!(decide(r, &plan, &standing), Decision::RollBack { .. })
 }
