@@ -138,7 +138,10 @@ pub struct AiChange {
     pub plan: RolloutPlan,
     /// How the flag reads audiences and segments from a context, its segment caps and
     /// holdout; editable while a draft, like the plan (`PUT /api/v1/changes/{id}/flag-rules`).
+    // The console never reads the rules: leaving their decoder (an internally tagged enum with
+    // JSON values) out of the Wasm keeps the console within its size budget.
     #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub flag_rules: FlagRules,
     pub state: RolloutState,
     /// Share of traffic on the candidate right now, 0–100.

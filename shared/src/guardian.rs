@@ -6,7 +6,7 @@
 //!   does not, **pause** instead and leave the rollback to a person;
 //! - **pause** on a sample-ratio mismatch: the split itself is broken, so no comparison can be
 //!   trusted and no verdict is acted on, a breach included;
-//! - **pause** when the stage's longest time without a decision (`max_hours` in the plan) has
+//! - **pause** when the stage's longest time without a decision (`max_hours` in the plan, `RolloutState::max_hours`) has
 //!   passed while the verdict is still inconclusive;
 //! - otherwise leave it alone.
 //!
@@ -104,7 +104,7 @@ pub fn decide(report: &ComparisonReport, plan: &RolloutPlan, standing: &Standing
         };
     }
     if report.overall == Verdict::Inconclusive
-        && let (Some(max), Some(hours)) = (plan.max_hours(standing.state), standing.hours_in_stage)
+        && let (Some(max), Some(hours)) = (standing.state.max_hours(plan), standing.hours_in_stage)
         && hours > max
     {
         return pause(format!(

@@ -196,16 +196,6 @@ impl RolloutPlan {
         self.automatic_rollback
             .unwrap_or(self.template != PlanTemplate::LowStakes)
     }
-
-    /// The longest time at `state` without a decision, in hours, if the plan sets one.
-    pub fn max_hours(&self, state: crate::rollout::RolloutState) -> Option<f64> {
-        use crate::rollout::RolloutState;
-        match state {
-            RolloutState::Canary => self.canary.max_hours,
-            RolloutState::Ramp { step } => self.ramp.get(step as usize)?.max_hours,
-            _ => None,
-        }
-    }
 }
 
 /// Starting points for a plan.

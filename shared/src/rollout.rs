@@ -122,6 +122,15 @@ impl RolloutState {
         }
     }
 
+    /// The longest time in this state without a decision, in hours, if `plan` sets one.
+    pub fn max_hours(self, plan: &RolloutPlan) -> Option<f64> {
+        match self {
+            RolloutState::Canary => plan.canary.max_hours,
+            RolloutState::Ramp { step } => plan.ramp.get(step as usize)?.max_hours,
+            _ => None,
+        }
+    }
+
     /// The plan and the rollback criteria may change only before the rollout starts.
     pub fn plan_is_editable(self) -> bool {
         self == RolloutState::Draft

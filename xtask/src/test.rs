@@ -67,15 +67,14 @@ pub fn run(_args: &[String]) -> Result {
     }
 
     let mut bundle = None;
-    let mut over_budget = None;
     steps.push(step("console bundle (wasm32, release)", || {
         ensure_binaryen()?;
         let built = build::run(&[])?;
         let (first, whole) = (built.first_screen(), built.gzipped_total());
         bundle = Some(built);
         if first > build::FIRST_SCREEN_BUDGET || whole > build::WHOLE_BUDGET {
-            over_budget = Some(format!(
-                "OVER BUDGET: the console is first screen {:.1} KB (at most {:.1}), whole \
+            return Err(format!(
+                "the console is over its budget: first screen {:.1} KB (at most {:.1}), whole \
                  console {:.1} KB (at most {:.1}), gzipped",
                 build::kb(first),
                 build::kb(build::FIRST_SCREEN_BUDGET),
@@ -97,8 +96,6 @@ pub fn run(_args: &[String]) -> Result {
             .env("ROLLGATE_E2E_DIST", &bundle.dist);
         exec(&mut cmd)
     }));
-
-    notes.extend(over_budget);
 
     eprintln!("\n==> summary");
     let mut failed = 0;
