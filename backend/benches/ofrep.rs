@@ -25,12 +25,9 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestApp;
+use common::{Server, TestApp};
 use criterion::Criterion;
 use serde_json::{Value, json};
 use shared::assignment::{EvaluationContext, Flag, FlagRules, bucket, evaluate};
@@ -178,59 +175,6 @@ async fn live_flags(app: &TestApp) -> (Vec<(String, String)>, String) {
         started.elapsed().as_secs_f64()
     );
     (flags, secret)
-}
-
-/// A `rollgate serve` process on a free loopback port; killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    /// Kept open: a closed pipe would fail the server's next line of output.
-    _stdout: BufReader<std::process::ChildStdout>,
-    _dist: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(database_url: &str) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let dist = tempfile::tempdir().expect("tempdir");
-        common::write_dist(dist.path());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rollgate"))
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-            .env("ROLLGATE_DATABASE_URL", database_url)
-            .env("ROLLGATE_DIST", dist.path())
-            .env("ROLLGATE_GUARDIAN", "off")
-            .env_remove("ROLLGATE_DEMO")
-            .env_remove("ROLLGATE_ADDR")
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn rollgate");
-        let mut line = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        stdout.read_line(&mut line).expect("read");
-        assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
-        Server {
-            child,
-            port,
-            _stdout: stdout,
-            _dist: dist,
-        }
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A user of flag `key` inside its 5 % canary, and one above it.

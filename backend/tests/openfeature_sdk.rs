@@ -7,85 +7,31 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use common::{TestApp, each_database, id_of, new_change};
+use common::{Server, TestApp, each_database, id_of, new_change};
 use open_feature::provider::FeatureProvider;
 use open_feature::{EvaluationContext, StructValue};
 use open_feature_ofrep::{OfrepOptions, OfrepProvider};
 use serde_json::json;
 use shared::assignment::bucket;
 
-/// A `rollgate serve` process on a free loopback port; killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    /// Kept open: a closed pipe would fail the server's next line of output.
-    _stdout: BufReader<std::process::ChildStdout>,
-    _dist: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(database_url: &str) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let dist = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rollgate"))
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-            .env("ROLLGATE_DATABASE_URL", database_url)
-            .env("ROLLGATE_DIST", dist.path())
-            .env_remove("ROLLGATE_DEMO")
-            .env_remove("ROLLGATE_ADDR")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn rollgate");
-        // It prints its address once it is about to serve.
-        let mut line = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        stdout.read_line(&mut line).expect("read");
-        assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
-        Server {
-            child,
-            port,
-            _stdout: stdout,
-            _dist: dist,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The SDK's client on this server, with `secret` as the bearer token.
-    async fn client(&self, secret: &str) -> OfrepProvider {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_str(&format!("Bearer {secret}")).expect("header"),
-        );
-        OfrepProvider::new(OfrepOptions {
-            base_url: self.url(),
-            headers,
-            connect_timeout: Duration::from_secs(2),
-            ..Default::default()
-        })
-        .await
-        .expect("provider")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The SDK's client on `server`, with `secret` as the bearer token.
+async fn client(server: &Server, secret: &str) -> OfrepProvider {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {secret}")).expect("header"),
+    );
+    OfrepProvider::new(OfrepOptions {
+        base_url: server.url(),
+        headers,
+        connect_timeout: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await
+    .expect("provider")
 }
 
 /// The variant and the configuration's `prompt_version` the SDK resolved for `user`.
@@ -181,7 +127,7 @@ async fn the_sdk_gets_the_candidate_in_the_canary_and_control_after_a_rollback()
             .collect();
         let mut clients = Vec::new();
         for server in &servers {
-            clients.push(server.client(&secret).await);
+            clients.push(client(server, &secret).await);
         }
         for client in &clients {
             assert_eq!(

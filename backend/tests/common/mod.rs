@@ -723,3 +723,65 @@ pub fn update_of(detail: &Value) -> Value {
         "plan": c["plan"],
     })
 }
+
+/// A `rollgate serve` process (the real binary) on a free loopback port, on `database_url`,
+/// with the guardian off; killed when dropped.
+pub struct Server {
+    child: std::process::Child,
+    port: u16,
+    /// Kept open: a closed pipe would fail the server's next line of output.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+    _dist: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start(database_url: &str) -> Server {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let dist = tempfile::tempdir().expect("tempdir");
+        write_dist(dist.path());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rollgate"))
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .env("ROLLGATE_DATABASE_URL", database_url)
+            .env("ROLLGATE_DIST", dist.path())
+            .env("ROLLGATE_GUARDIAN", "off")
+            .env_remove("ROLLGATE_DEMO")
+            .env_remove("ROLLGATE_ADDR")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn rollgate");
+        // It prints its address once it is about to serve.
+        let mut line = String::new();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        stdout.read_line(&mut line).expect("read");
+        assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+        Server {
+            child,
+            port,
+            _stdout: stdout,
+            _dist: dist,
+        }
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
