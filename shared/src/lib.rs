@@ -11,6 +11,7 @@
 //! | [`error`] | [`FieldError`](error::FieldError), the rejected field every rule reports, and reading JSON by serde into it |
 //! | [`change`] | an AI change: its kind, risk tier and configurations |
 //! | [`plan`] | the rollout plan, its rollback criteria and the plan templates |
+//! | [`eval`] | offline eval results a pipeline uploads, and the eval gate's rule |
 //! | [`rollout`] | the state machine: stages, transitions and why one is refused |
 //! | [`approvals`] | approval policies and gates: who must sign before a stage |
 //! | [`notices`] | notices to the teams a change affects, their acknowledgements and deliveries |
@@ -52,6 +53,7 @@ pub mod auth;
 pub mod change;
 pub mod comparison;
 pub mod error;
+pub mod eval;
 pub mod feed;
 pub mod guardian;
 pub mod metrics;
