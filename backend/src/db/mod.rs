@@ -16,6 +16,7 @@ pub mod deliveries;
 pub mod metrics;
 pub mod notices;
 pub mod policies;
+pub mod reviews;
 pub mod rollups;
 pub mod teams;
 pub mod tokens;

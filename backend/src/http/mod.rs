@@ -46,6 +46,7 @@ mod ofrep;
 mod openapi;
 mod policies;
 pub mod read_limit;
+mod reviews;
 mod session;
 mod teams;
 mod templates;
@@ -104,6 +105,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(feed::router())
         .merge(assignments::router())
         .merge(deliveries::router())
+        .merge(reviews::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)
