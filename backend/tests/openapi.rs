@@ -33,6 +33,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/changes/{id}/review", &["get", "put"]),
     ("/api/v1/changes/{id}/review.md", &["get"]),
     ("/api/v1/changes/{id}/complaints", &["get", "post"]),
+    ("/api/v1/figures", &["get"]),
     ("/api/v1/teams", &["get", "post"]),
     ("/api/v1/teams/{id}", &["put"]),
     ("/api/v1/teams/{id}/secret", &["post"]),

@@ -108,6 +108,8 @@ paths! {
         DELIVERIES = "/deliveries";
         /// What one user got from every live change at a moment (support's lookup).
         ASSIGNMENTS = "/assignments";
+        /// Delivery figures over a period.
+        FIGURES = "/figures";
     }
     by_id {
         /// One change.

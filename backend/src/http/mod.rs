@@ -37,6 +37,7 @@ pub mod etag;
 pub mod evaluate_auth;
 pub mod extract;
 mod feed;
+mod figures;
 mod flag_rules;
 mod health;
 pub mod ingest_auth;
@@ -106,6 +107,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(assignments::router())
         .merge(deliveries::router())
         .merge(reviews::router())
+        .merge(figures::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)
