@@ -50,7 +50,7 @@ async fn figures_count_what_shipped_and_what_rolled_back() {
         assert!(
             all["median_lead_time_hours"]
                 .as_f64()
-                .is_some_and(|h| h >= 0.0 && h < 1.0)
+                .is_some_and(|h| (0.0..1.0).contains(&h))
         );
         assert_eq!(all["skipped_share"], 0.0);
         let last = f["weeks"].as_array().and_then(|w| w.last()).expect("weeks");
