@@ -23,6 +23,8 @@
 //! | [`ofrep`] | the OpenFeature Remote Evaluation Protocol's answers under `/ofrep/v1` |
 //! | [`paths`] | the API's paths under `/api/v1`, as the console builds them and the OpenAPI document lists them |
 //! | [`validate`] | the rules a new change and an edit follow (text limits, plan checks) |
+//! | [`figures`] | delivery figures: shipping and rollback rates, lead times, by group |
+//! | [`review`] | the post-deployment review and the complaints support records |
 //! | [`audit`], [`feed`] | the audit log and the support change feed as the API shows them |
 //! | [`synthetic`] | deterministic synthetic data for benchmarks, browser checks and the demo |
 //!
@@ -55,12 +57,14 @@ pub mod comparison;
 pub mod error;
 pub mod eval;
 pub mod feed;
+pub mod figures;
 pub mod guardian;
 pub mod metrics;
 pub mod notices;
 pub mod ofrep;
 pub mod paths;
 pub mod plan;
+pub mod review;
 pub mod rollout;
 pub mod series;
 pub mod stats;

@@ -108,6 +108,8 @@ paths! {
         DELIVERIES = "/deliveries";
         /// What one user got from every live change at a moment (support's lookup).
         ASSIGNMENTS = "/assignments";
+        /// Delivery figures over a period.
+        FIGURES = "/figures";
     }
     by_id {
         /// One change.
@@ -130,6 +132,12 @@ paths! {
         CHANGE_APPROVALS, change_approvals = "/changes/{id}/approvals";
         /// A change's notices.
         CHANGE_NOTICES, change_notices = "/changes/{id}/notices";
+        /// A change's post-deployment review.
+        CHANGE_REVIEW, change_review = "/changes/{id}/review";
+        /// The review as Markdown.
+        CHANGE_REVIEW_MARKDOWN, change_review_markdown = "/changes/{id}/review.md";
+        /// Complaints support recorded against a change.
+        CHANGE_COMPLAINTS, change_complaints = "/changes/{id}/complaints";
         /// One ingestion token.
         TOKEN, token = "/tokens/{id}";
         /// One user.

@@ -13,6 +13,7 @@ use shared::change::{ChangeKind, RiskTier};
 use shared::metrics::{MetricKind, Variant};
 use shared::notices::{DeliveryStatus, NoticeKind, NoticeStatus};
 use shared::plan::PlanTemplate;
+use shared::review::ComplaintCategory;
 use shared::rollout::{RolloutState, STATE_NAMES, TransitionAction};
 use shared::tokens::TokenScope;
 use strum::VariantArray;
@@ -50,6 +51,7 @@ fn as_str_and_parse_say_what_serde_says() {
     check(PlanTemplate::as_str, Some(PlanTemplate::parse));
     check(TransitionAction::as_str, Some(TransitionAction::parse));
     check(TokenScope::as_str, Some(TokenScope::parse));
+    check(ComplaintCategory::as_str, Some(ComplaintCategory::parse));
 }
 
 #[test]

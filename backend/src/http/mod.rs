@@ -37,6 +37,7 @@ pub mod etag;
 pub mod evaluate_auth;
 pub mod extract;
 mod feed;
+mod figures;
 mod flag_rules;
 mod health;
 pub mod ingest_auth;
@@ -46,6 +47,7 @@ mod ofrep;
 mod openapi;
 mod policies;
 pub mod read_limit;
+mod reviews;
 mod session;
 mod teams;
 mod templates;
@@ -104,6 +106,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(feed::router())
         .merge(assignments::router())
         .merge(deliveries::router())
+        .merge(reviews::router())
+        .merge(figures::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)

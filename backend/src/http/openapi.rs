@@ -35,6 +35,8 @@ use crate::AppState;
         (name = "teams", description = "Teams told about changes: members, webhook, Atom feed"),
         (name = "notices", description = "Notices to teams, acknowledgements and read marks"),
         (name = "templates", description = "Plan templates"),
+        (name = "reviews", description = "Post-deployment reviews and the complaints support records"),
+        (name = "figures", description = "Delivery figures: how often the team ships and rolls back"),
         (name = "health", description = "Liveness"),
         (name = "meta", description = "This document"),
         (name = "ofrep", description = "OpenFeature Remote Evaluation Protocol: which variant a \

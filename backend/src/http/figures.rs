@@ -1,0 +1,56 @@
+//! `GET /api/v1/figures`: delivery figures over a period.
+
+use axum::extract::State;
+use serde::Deserialize;
+use shared::access::AnyUser;
+use shared::api::ErrorBody;
+use shared::figures::Figures;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+
+use super::authz::Require;
+use super::extract::{Json, Query};
+use crate::AppState;
+use crate::app::figures::{self, Period};
+use crate::error::Result;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(crate::route!(get_figures))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct FiguresQuery {
+    /// Start of the period (RFC 3339, inclusive); twelve weeks before `to` when absent.
+    from: Option<String>,
+    /// End of the period (RFC 3339, exclusive); now when absent. At most 731 days after `from`.
+    to: Option<String>,
+}
+
+/// How the team delivers: changes shipped and rolled back per week (automatic and manual),
+/// the rollback rate, the median lead time from eval to Full, how long a held rollout waited
+/// for its rollback, how long a rolled-back candidate served, and the share of changes that
+/// skipped a stage; overall and by product area, kind and risk tier.
+#[utoipa::path(
+    get,
+    path = "/figures",
+    tag = "figures",
+    params(FiguresQuery),
+    responses(
+        (status = 200, description = "The figures over the period", body = Figures),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 422, description = "A bound is not RFC 3339, or the period is empty or too \
+                                       long; `field` names it", body = ErrorBody),
+    )
+)]
+async fn get_figures(
+    State(state): State<AppState>,
+    _caller: Require<AnyUser>,
+    Query(q): Query<FiguresQuery>,
+) -> Result<Json<Figures>> {
+    let period = Period {
+        from: q.from,
+        to: q.to,
+    };
+    Ok(Json(figures::figures(&state.pool, &period).await?))
+}
