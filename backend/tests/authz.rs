@@ -122,7 +122,9 @@ async fn a_ci_token_reaches_exactly_its_routes() {
         let ingest = token(serde_json::json!(["ingest", "evaluate"])).await;
         let mut reached = 0;
         for (m, path, rule) in rollgate::http::authz::table() {
-            let uri = path.replace("{id}", &change).replace("{key}", "no-such-flag");
+            let uri = path
+                .replace("{id}", &change)
+                .replace("{key}", "no-such-flag");
             let req = |secret: &str| {
                 let mut req = raw_request(m.clone(), &uri, Some("application/json"), "{}");
                 req.headers_mut().insert(
@@ -133,7 +135,8 @@ async fn a_ci_token_reaches_exactly_its_routes() {
             };
             let res = app.anonymous(req(&ci)).await;
             let what = format!("ci {m} {path}: {} {}", res.status, res.text());
-            let refused = res.status == StatusCode::UNAUTHORIZED || res.status == StatusCode::FORBIDDEN;
+            let refused =
+                res.status == StatusCode::UNAUTHORIZED || res.status == StatusCode::FORBIDDEN;
             match rule {
                 Rule::Public => {}
                 Rule::ServiceToken(_) => assert_eq!(res.status, StatusCode::FORBIDDEN, "{what}"),
@@ -156,7 +159,10 @@ async fn a_ci_token_reaches_exactly_its_routes() {
         let table = rollgate::http::authz::table();
         for (m, p) in rollgate::http::authz::CI_ROUTES {
             let exists = table.iter().any(|(tm, tp, _)| tm.as_str() == *m && tp == p);
-            assert!(exists || p.ends_with("/eval-results"), "{m} {p} is no route");
+            assert!(
+                exists || p.ends_with("/eval-results"),
+                "{m} {p} is no route"
+            );
         }
         assert!(reached >= 10, "{reached}");
     })

@@ -47,13 +47,11 @@ impl Pipeline {
 
     /// `rollgate args…` with `ROLLGATE_URL` and `ROLLGATE_TOKEN` set, as a CI job would.
     fn run(&self, args: &[&str]) -> Run {
-        run(
-            Command::new(env!("CARGO_BIN_EXE_rollgate"))
-                .args(args)
-                .current_dir(self.dir.path())
-                .env("ROLLGATE_URL", self.server.url())
-                .env("ROLLGATE_TOKEN", &self.token),
-        )
+        run(Command::new(env!("CARGO_BIN_EXE_rollgate"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("ROLLGATE_URL", self.server.url())
+            .env("ROLLGATE_TOKEN", &self.token))
     }
 }
 
@@ -106,7 +104,10 @@ async fn change_by_key(app: &TestApp, key: &str) -> Value {
         .get(&format!("/api/v1/changes?flag_key={key}"))
         .await
         .json();
-    let id = page["items"][0]["id"].as_str().expect("a change").to_owned();
+    let id = page["items"][0]["id"]
+        .as_str()
+        .expect("a change")
+        .to_owned();
     app.get(&format!("/api/v1/changes/{id}")).await.json()
 }
 
@@ -128,7 +129,10 @@ async fn applying_a_file_twice_makes_one_change_and_a_bad_file_none() {
             first.out.trim(),
             format!("created {}/changes/{id}", p.server.url())
         );
-        assert_eq!(detail["change"]["title"], "Shorter system prompt for billing answers");
+        assert_eq!(
+            detail["change"]["title"],
+            "Shorter system prompt for billing answers"
+        );
         p.run(&["change", "apply", &file])
             .expect(0)
             .out
@@ -136,7 +140,10 @@ async fn applying_a_file_twice_makes_one_change_and_a_bad_file_none() {
             .then_some(())
             .expect("unchanged");
         assert_eq!(count(&app).await, 1);
-        assert_eq!(app.revision_of(id).await, detail["change"]["revision"].as_i64().unwrap());
+        assert_eq!(
+            app.revision_of(id).await,
+            detail["change"]["revision"].as_i64().unwrap()
+        );
 
         // An edit of the file updates the same change; the same content in JSON is no edit.
         let edited = CHANGE_TOML.replace("Shorter system prompt", "Short system prompt");
@@ -179,7 +186,11 @@ async fn applying_a_file_twice_makes_one_change_and_a_bad_file_none() {
         broken.as_object_mut().unwrap().remove("template");
         broken["plan"] = plan;
         broken["flag_key"] = json!("Not A Key");
-        let res = p.run(&["change", "apply", &p.write("broken.json", &broken.to_string())]);
+        let res = p.run(&[
+            "change",
+            "apply",
+            &p.write("broken.json", &broken.to_string()),
+        ]);
         res.expect(3);
         assert!(res.err.contains("flag_key: "), "{res:?}");
         assert!(res.err.contains("plan.ramp[2]"), "{res:?}");
@@ -191,20 +202,39 @@ async fn applying_a_file_twice_makes_one_change_and_a_bad_file_none() {
         // The server's refusals are printed with its message (a token without `ci`), and a
         // server that is not there is named.
         let ingest_only = app
-            .post("/api/v1/tokens", &json!({ "name": "app", "scopes": ["ingest"] }))
+            .post(
+                "/api/v1/tokens",
+                &json!({ "name": "app", "scopes": ["ingest"] }),
+            )
             .await
             .json()["secret"]
             .as_str()
             .expect("secret")
             .to_owned();
-        let res = run(Command::new(env!("CARGO_BIN_EXE_rollgate"))
-            .args(["change", "apply", &file, "--url", &p.server.url(), "--token", &ingest_only]));
+        let res = run(Command::new(env!("CARGO_BIN_EXE_rollgate")).args([
+            "change",
+            "apply",
+            &file,
+            "--url",
+            &p.server.url(),
+            "--token",
+            &ingest_only,
+        ]));
         res.expect(4);
-        assert!(res.err.contains("403") && res.err.contains("`ci`"), "{res:?}");
+        assert!(
+            res.err.contains("403") && res.err.contains("`ci`"),
+            "{res:?}"
+        );
         let closed = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("port");
-        let res = p.run(&["change", "apply", &file, "--url", &format!("http://{closed}")]);
+        let res = p.run(&[
+            "change",
+            "apply",
+            &file,
+            "--url",
+            &format!("http://{closed}"),
+        ]);
         res.expect(5);
         assert!(res.err.contains(&format!("http://{closed}")), "{res:?}");
         let res = p.run(&["rollback", "billing-prompt-v13"]);
@@ -226,11 +256,18 @@ async fn a_pipeline_advances_and_rolls_back_as_its_token() {
             .expect("id")
             .to_owned();
         // People sign the gate; the pipeline moves.
-        let advance = app.with_revision(&id, &json!({ "action": "advance" })).await;
+        let advance = app
+            .with_revision(&id, &json!({ "action": "advance" }))
+            .await;
         app.sign_off_for(&id, &advance).await;
         let res = p.run(&["advance", "billing-prompt-v13"]);
         assert!(res.expect(0).out.contains("Draft → Eval gate"), "{res:?}");
-        let res = p.run(&["rollback", "billing-prompt-v13", "--reason", "eval regressed"]);
+        let res = p.run(&[
+            "rollback",
+            "billing-prompt-v13",
+            "--reason",
+            "eval regressed",
+        ]);
         res.expect(0);
         let detail = app.get(&format!("/api/v1/changes/{id}")).await.json();
         assert_eq!(detail["change"]["state"], json!({ "stage": "rolled_back" }));
@@ -243,7 +280,9 @@ async fn a_pipeline_advances_and_rolls_back_as_its_token() {
         assert_eq!(actors, ["token:pipeline", "token:pipeline"], "{detail}");
         let res = p.run(&["status", "billing-prompt-v13"]);
         assert!(
-            res.expect(0).out.contains("rolled back by token:pipeline: eval regressed"),
+            res.expect(0)
+                .out
+                .contains("rolled back by token:pipeline: eval regressed"),
             "{res:?}"
         );
         // A rolled-back change is over: advancing it is the server's refusal.
@@ -324,7 +363,15 @@ async fn status_wait_exits_with_the_verdict() {
         p.run(&["push", "--change", "breaching", &worse]).expect(0);
 
         let wait = |key: &'static str, timeout: &'static str| {
-            p.run(&["status", key, "--wait", "--timeout", timeout, "--interval", "200ms"])
+            p.run(&[
+                "status",
+                key,
+                "--wait",
+                "--timeout",
+                timeout,
+                "--interval",
+                "200ms",
+            ])
         };
         let res = wait("passing", "20s");
         assert!(res.expect(0).out.contains("passing: pass"), "{res:?}");
@@ -382,7 +429,12 @@ async fn an_interrupted_push_resumes_without_counting_twice() {
                 .replace("Shorter system prompt", key);
             p.run(&["change", "apply", &p.write(&format!("{key}.toml"), &toml)])
                 .expect(0);
-            ids.push(change_by_key(&app, key).await["change"]["id"].as_str().unwrap().to_owned());
+            ids.push(
+                change_by_key(&app, key).await["change"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
         }
         let lines = six_windows();
         // Line 4 is cut short: the first batch (lines 1–2) goes, the push stops there.
@@ -408,7 +460,10 @@ async fn an_interrupted_push_resumes_without_counting_twice() {
 
         // The same file in one go elsewhere: the same sums.
         let res = p.run(&["push", "--change", "at-once", &file]);
-        assert!(res.expect(0).out.contains("pushed 6 windows in 1 batch "), "{res:?}");
+        assert!(
+            res.expect(0).out.contains("pushed 6 windows in 1 batch "),
+            "{res:?}"
+        );
         let at_once = summary(&app, &ids[1]).await;
         for part in ["windows", "cells", "traffic", "from", "to"] {
             assert_eq!(resumed[part], at_once[part], "{part}");
@@ -465,11 +520,17 @@ async fn an_uploaded_eval_opens_the_gate() {
         p.run(&["advance", key]).expect(4);
 
         // A bad file is refused before anything is sent; a weak run is stored and says why.
-        let bad = p.write("bad.json", &json!({ "pass_rate": 1.5, "cases": 10 }).to_string());
+        let bad = p.write(
+            "bad.json",
+            &json!({ "pass_rate": 1.5, "cases": 10 }).to_string(),
+        );
         let res = p.run(&["eval", "upload", "--change", key, &bad]);
         res.expect(3);
         assert!(res.err.contains("pass_rate"), "{res:?}");
-        let weak = p.write("weak.json", &json!({ "pass_rate": 0.5, "cases": 10 }).to_string());
+        let weak = p.write(
+            "weak.json",
+            &json!({ "pass_rate": 0.5, "cases": 10 }).to_string(),
+        );
         let res = p.run(&["eval", "upload", "--change", key, &weak]);
         res.expect(1);
         assert!(res.out.contains("does not meet"), "{res:?}");
@@ -489,9 +550,15 @@ async fn an_uploaded_eval_opens_the_gate() {
 async fn changes_are_found_by_flag_key() {
     each_database(|app| async move {
         let detail = app.create(&common::new_change()).await;
-        let key = detail["change"]["flag_key"].as_str().expect("key").to_owned();
+        let key = detail["change"]["flag_key"]
+            .as_str()
+            .expect("key")
+            .to_owned();
         app.create_default().await;
-        let page = app.get(&format!("/api/v1/changes?flag_key={key}")).await.json();
+        let page = app
+            .get(&format!("/api/v1/changes?flag_key={key}"))
+            .await
+            .json();
         assert_eq!(page["total"], 1, "{page}");
         assert_eq!(page["items"][0]["id"], detail["change"]["id"]);
         let none = app.get("/api/v1/changes?flag_key=no-such-key").await.json();

@@ -630,7 +630,14 @@ async fn a_ci_token_drives_a_change_as_itself_and_never_signs_or_manages() {
         let secret = ci["secret"].as_str().expect("secret").to_owned();
 
         // It creates a change; the audit log names the token.
-        let res = as_token(&app, &secret, Method::POST, "/api/v1/changes", &common::new_change()).await;
+        let res = as_token(
+            &app,
+            &secret,
+            Method::POST,
+            "/api/v1/changes",
+            &common::new_change(),
+        )
+        .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
         let id = common::id_of(&res.json());
         let actor: String = sqlx::query(
@@ -644,7 +651,9 @@ async fn a_ci_token_drives_a_change_as_itself_and_never_signs_or_manages() {
         assert_eq!(actor, "token:deploy");
 
         // It advances (once people signed the gate) and the history names it.
-        let advance = app.with_revision(&id, &json!({ "action": "advance" })).await;
+        let advance = app
+            .with_revision(&id, &json!({ "action": "advance" }))
+            .await;
         app.sign_off_for(&id, &advance).await;
         let transitions = format!("/api/v1/changes/{id}/transitions");
         let res = as_token(&app, &secret, Method::POST, &transitions, &advance).await;
@@ -659,18 +668,35 @@ async fn a_ci_token_drives_a_change_as_itself_and_never_signs_or_manages() {
         let res = as_token(&app, &secret, Method::POST, &transitions, &skip).await;
         res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
         for (method, uri, body) in [
-            (Method::POST, "/api/v1/tokens".to_owned(), json!({ "name": "more" })),
+            (
+                Method::POST,
+                "/api/v1/tokens".to_owned(),
+                json!({ "name": "more" }),
+            ),
             (Method::GET, "/api/v1/tokens".to_owned(), json!({})),
             (Method::POST, "/api/v1/users".to_owned(), json!({})),
             (Method::PUT, "/api/v1/policies".to_owned(), json!({})),
             (Method::POST, "/api/v1/teams".to_owned(), json!({})),
             (Method::GET, "/api/v1/audit".to_owned(), json!({})),
-            (Method::POST, format!("/api/v1/changes/{id}/approvals"), json!({ "decision": "approve" })),
-            (Method::POST, format!("/api/v1/changes/{id}/notices"), json!({})),
+            (
+                Method::POST,
+                format!("/api/v1/changes/{id}/approvals"),
+                json!({ "decision": "approve" }),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/changes/{id}/notices"),
+                json!({}),
+            ),
             (Method::GET, "/api/v1/session".to_owned(), json!({})),
         ] {
             let res = as_token(&app, &secret, method.clone(), &uri, &body).await;
-            assert_eq!(res.status, StatusCode::FORBIDDEN, "{method} {uri}: {}", res.text());
+            assert_eq!(
+                res.status,
+                StatusCode::FORBIDDEN,
+                "{method} {uri}: {}",
+                res.text()
+            );
         }
         let tokens: i64 = sqlx::query("SELECT COUNT(*) FROM ingest_tokens")
             .fetch_one(&app.pool)
@@ -681,17 +707,30 @@ async fn a_ci_token_drives_a_change_as_itself_and_never_signs_or_manages() {
 
         // Rolling back is an engineer's, so the token's.
         let back = app
-            .with_revision(&id, &json!({ "action": "roll_back", "reason": "eval regressed" }))
+            .with_revision(
+                &id,
+                &json!({ "action": "roll_back", "reason": "eval regressed" }),
+            )
             .await;
         let res = as_token(&app, &secret, Method::POST, &transitions, &back).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-        assert_eq!(res.json()["change"]["state"], json!({ "stage": "rolled_back" }));
+        assert_eq!(
+            res.json()["change"]["state"],
+            json!({ "stage": "rolled_back" })
+        );
 
         // A revoked token stops at once.
         let revoke = format!("/api/v1/tokens/{}", ci["id"].as_str().expect("id"));
         let res = app.send(Method::DELETE, &revoke, &json!({})).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-        let res = as_token(&app, &secret, Method::GET, &format!("/api/v1/changes/{id}"), &json!({})).await;
+        let res = as_token(
+            &app,
+            &secret,
+            Method::GET,
+            &format!("/api/v1/changes/{id}"),
+            &json!({}),
+        )
+        .await;
         res.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
     })
     .await;
@@ -709,7 +748,14 @@ async fn a_ci_token_limited_to_a_change_acts_only_on_it() {
         )
         .await;
         let secret = ci["secret"].as_str().expect("secret").to_owned();
-        let res = as_token(&app, &secret, Method::GET, &format!("/api/v1/changes/{mine}"), &json!({})).await;
+        let res = as_token(
+            &app,
+            &secret,
+            Method::GET,
+            &format!("/api/v1/changes/{mine}"),
+            &json!({}),
+        )
+        .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         for (method, uri) in [
             (Method::GET, format!("/api/v1/changes/{other}")),

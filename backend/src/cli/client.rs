@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use hyper::body::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode, header};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -194,9 +194,7 @@ impl Client {
         };
         let res = tokio::time::timeout(REQUEST_TIMEOUT, self.http.request(req))
             .await
-            .map_err(|_| {
-                unreachable(format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()))
-            })?
+            .map_err(|_| unreachable(format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())))?
             .map_err(|e| unreachable(error_chain(&e)))?;
         let status = res.status();
         let body = tokio::time::timeout(REQUEST_TIMEOUT, res.into_body().collect())

@@ -78,7 +78,10 @@ pub struct Remote {
 impl Remote {
     fn client(&self) -> Result<Client> {
         let url = self.url.as_deref().ok_or_else(|| {
-            Failure::Usage("no server: set ROLLGATE_URL (or --url), e.g. https://rollgate.example.com".to_owned())
+            Failure::Usage(
+                "no server: set ROLLGATE_URL (or --url), e.g. https://rollgate.example.com"
+                    .to_owned(),
+            )
         })?;
         Client::new(url, self.token.as_deref().unwrap_or_default())
     }
@@ -290,7 +293,11 @@ async fn apply(client: &Client, file: &std::path::Path) -> Result<Exit> {
         Some(current) => {
             let edit = wanted.update_of(&current);
             client
-                .send_json(Method::PUT, &format!("/changes/{}", encode(&current.id)), &edit)
+                .send_json(
+                    Method::PUT,
+                    &format!("/changes/{}", encode(&current.id)),
+                    &edit,
+                )
                 .await?;
             println!(
                 "updated {} (revision {})",
@@ -309,7 +316,11 @@ async fn apply(client: &Client, file: &std::path::Path) -> Result<Exit> {
             if change.flag_key != wanted.flag_key {
                 let edit = wanted.update_of(&change);
                 client
-                    .send_json(Method::PUT, &format!("/changes/{}", encode(&change.id)), &edit)
+                    .send_json(
+                        Method::PUT,
+                        &format!("/changes/{}", encode(&change.id)),
+                        &edit,
+                    )
                     .await?;
             }
             println!("created {}", client.change_page(&change.id));

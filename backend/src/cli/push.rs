@@ -78,7 +78,8 @@ struct Line {
 
 pub async fn push(client: &Client, key: &str, file: &Path, batch: usize) -> Result<Exit> {
     let name = file.display().to_string();
-    let data = std::fs::read(file).map_err(|e| Failure::Usage(format!("cannot read {name}: {e}")))?;
+    let data =
+        std::fs::read(file).map_err(|e| Failure::Usage(format!("cannot read {name}: {e}")))?;
     let change = resolve(client, key).await?.change;
     let progress_file = progress_path(file);
     let progress: Option<Progress> = std::fs::read(&progress_file)
@@ -132,14 +133,24 @@ pub async fn push(client: &Client, key: &str, file: &Path, batch: usize) -> Resu
         }
         if pending.len() == batch {
             let (a, r) = send(client, &change.id, &name, &pending).await?;
-            record(&progress_file, &change.id, &data, pending.last().map(|l| l.end))?;
+            record(
+                &progress_file,
+                &change.id,
+                &data,
+                pending.last().map(|l| l.end),
+            )?;
             (sent, replaced, batches) = (sent + a, replaced + r, batches + 1);
             pending.clear();
         }
     }
     if failure.is_none() && !pending.is_empty() {
         let (a, r) = send(client, &change.id, &name, &pending).await?;
-        record(&progress_file, &change.id, &data, pending.last().map(|l| l.end))?;
+        record(
+            &progress_file,
+            &change.id,
+            &data,
+            pending.last().map(|l| l.end),
+        )?;
         (sent, replaced, batches) = (sent + a, replaced + r, batches + 1);
     }
     let skipped_note = if skipped > 0 {
@@ -200,7 +211,10 @@ async fn send(client: &Client, change_id: &str, file: &str, lines: &[Line]) -> R
                     .and_then(|rest| rest.split_once(']'))
                     .and_then(|(i, rest)| {
                         let i: usize = i.parse().ok()?;
-                        Some((lines.get(i)?.number, rest.trim_start_matches('.').to_owned()))
+                        Some((
+                            lines.get(i)?.number,
+                            rest.trim_start_matches('.').to_owned(),
+                        ))
                     });
                 match at {
                     Some((number, inner)) => Failure::Server {

@@ -28,7 +28,11 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
         "ms" => n / 1000.0,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
-        other => return Err(format!("unknown unit `{other}` in `{s}`; use ms, s, m or h")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{s}`; use ms, s, m or h"
+            ));
+        }
     };
     if !seconds.is_finite() || seconds > 7.0 * 86_400.0 {
         return Err(format!("`{s}` is longer than a week"));
@@ -144,7 +148,12 @@ pub async fn show(client: &Client, key: &str) -> Result<Exit> {
 
 /// `rollgate status KEY --wait`: looks every `interval` until the report passes (0), breaches
 /// or the change is rolled back (1), or `timeout` passes (2).
-pub async fn wait(client: &Client, key: &str, timeout: Duration, interval: Duration) -> Result<Exit> {
+pub async fn wait(
+    client: &Client,
+    key: &str,
+    timeout: Duration,
+    interval: Duration,
+) -> Result<Exit> {
     let started = Instant::now();
     let interval = interval.max(Duration::from_millis(100));
     loop {
