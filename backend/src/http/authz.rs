@@ -480,14 +480,18 @@ pub fn ci_may_call(method: &Method, path: &str) -> bool {
 }
 
 /// A service token's secret, when the request carries one (`Authorization: Bearer …` or
-/// `X-API-Key`). A request with a token is judged as the token, whatever cookie it also sends.
+/// `X-API-Key`) and is to be judged by it: always when it looks like a Rollgate secret, else
+/// only without a session cookie. A proxy in front of the console may add its own
+/// `Authorization` (Basic, or a bearer token of its own) to every request; the people behind
+/// it are still signed in by their cookie.
 fn service_credentials(headers: &HeaderMap) -> Option<&str> {
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        return super::ingest_auth::bearer(value.as_bytes()).or(Some(""));
-    }
-    headers
-        .get(super::evaluate_auth::API_KEY_HEADER)
-        .map(|v| v.to_str().unwrap_or_default().trim())
+    let sent = match headers.get(header::AUTHORIZATION) {
+        Some(value) => super::ingest_auth::bearer(value.as_bytes()),
+        None => headers
+            .get(super::evaluate_auth::API_KEY_HEADER)
+            .map(|v| v.to_str().unwrap_or_default().trim()),
+    }?;
+    (db::tokens::looks_like_secret(sent) || session_cookie(headers).is_none()).then_some(sent)
 }
 
 /// The `ci` token behind `secret` as the caller of `method path`: 401 for an unknown or
@@ -723,6 +727,50 @@ mod tests {
         assert!(same_site(&public, &from("https://rg.example.org:443", "x")).is_ok());
         assert!(same_site(&public, &from("http://rg.example.org", "rg.example.org")).is_err());
         assert!(same_site(&public, &from("https://internal:8080", "internal:8080")).is_err());
+    }
+
+    #[test]
+    fn tokens_are_read_unless_a_proxy_added_its_own_to_a_session() {
+        let secret = format!("rg_ing_{}", "A".repeat(43));
+        let bearer = format!("Bearer {secret}");
+        let cookie = "rollgate_session=s";
+        assert_eq!(
+            service_credentials(&headers(&[("authorization", &bearer)])),
+            Some(secret.as_str())
+        );
+        assert_eq!(
+            service_credentials(&headers(&[("authorization", &bearer), ("cookie", cookie)])),
+            Some(secret.as_str())
+        );
+        assert_eq!(
+            service_credentials(&headers(&[("x-api-key", &secret)])),
+            Some(secret.as_str())
+        );
+        // A proxy's own credentials beside a session: the session decides.
+        for theirs in ["Bearer eyJhbGciOi.x.y", "Basic dXNlcjpwYXNz"] {
+            let h = headers(&[("authorization", theirs), ("cookie", cookie)]);
+            assert_eq!(service_credentials(&h), None, "{theirs}");
+        }
+        // Without a session, a bearer token is judged (and refused) as one.
+        assert_eq!(
+            service_credentials(&headers(&[("authorization", "Bearer nope")])),
+            Some("nope")
+        );
+        assert_eq!(service_credentials(&headers(&[("cookie", cookie)])), None);
+    }
+
+    #[test]
+    fn ci_tokens_read_with_get_and_head() {
+        assert!(ci_may_call(&Method::HEAD, "/api/v1/changes/{id}"));
+        assert!(ci_may_call(
+            &Method::POST,
+            "/api/v1/changes/{id}/transitions"
+        ));
+        assert!(!ci_may_call(
+            &Method::POST,
+            "/api/v1/changes/{id}/approvals"
+        ));
+        assert!(!ci_may_call(&Method::POST, "/api/v1/tokens"));
     }
 
     #[test]
