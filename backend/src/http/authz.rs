@@ -119,19 +119,29 @@ pub fn declared<H, Args>(
 where
     H: Declared<Args>,
 {
-    let security = requirement(H::rule());
-    for item in paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            op.security = Some(security.clone());
+    let rule = H::rule();
+    let security = requirement(rule);
+    for (path, item) in paths.paths.iter_mut() {
+        for (method, op) in [
+            (Method::GET, &mut item.get),
+            (Method::PUT, &mut item.put),
+            (Method::POST, &mut item.post),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
+        ] {
+            let Some(op) = op else { continue };
+            let mut security = security.clone();
+            // The routes a `ci` token may call also take it, as a second way in; the first
+            // requirement stays the rule the table is derived from.
+            if matches!(rule, Rule::AnyUser | Rule::Roles(_))
+                && ci_may_call(&method, &format!("/api/v1{path}"))
+            {
+                security.push(SecurityRequirement::new(
+                    TOKEN_SCHEME,
+                    [TokenScope::Ci.as_str()],
+                ));
+            }
+            op.security = Some(security);
         }
     }
     (schemas, paths, router)
