@@ -89,7 +89,9 @@ title = "Shorter system prompt for billing answers"
 kind = "prompt"
 risk = "standard"
 owner = "ana@example.com"
-expected_changes = "Answers get shorter."
+expected_changes = """
+Answers get shorter.
+"""
 template = "standard"
 
 [baseline]
@@ -156,7 +158,7 @@ async fn applying_a_file_twice_makes_one_change_and_a_bad_file_none() {
             "kind": "prompt",
             "risk": "standard",
             "owner": "ana@example.com",
-            "expected_changes": "Answers get shorter.",
+            "expected_changes": "Answers get shorter.\n",
             "template": "standard",
             "baseline": { "prompt_version": "billing-v12" },
             "candidate": { "prompt_version": "billing-v13" },

@@ -96,18 +96,18 @@ impl ChangeFile {
         }
     }
 
-    /// Whether `current` already holds this file's content, as the server stores it (titles
-    /// and owners trimmed, a blank product area absent).
+    /// Whether `current` already holds this file's content, as the server stores it (text as
+    /// sent, a blank product area absent).
     pub fn matches(&self, current: &AiChange) -> bool {
         let n = &self.new;
         current.flag_key == self.flag_key
-            && current.title == n.title.trim()
+            && current.title == n.title
             && current.kind == n.kind
             && current.risk == n.risk
             && current.baseline == n.baseline
             && current.candidate == n.candidate
-            && current.expected_changes == n.expected_changes.trim()
-            && current.owner == n.owner.trim()
+            && current.expected_changes == n.expected_changes
+            && current.owner == n.owner
             && current.product_area == validate::product_area(n.product_area.as_deref())
             && current.plan == n.resolved_plan()
     }

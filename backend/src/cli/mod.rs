@@ -315,13 +315,24 @@ async fn apply(client: &Client, file: &std::path::Path) -> Result<Exit> {
             // the same token, while nobody else knows the change exists.
             if change.flag_key != wanted.flag_key {
                 let edit = wanted.update_of(&change);
-                client
+                let keyed = client
                     .send_json(
                         Method::PUT,
                         &format!("/changes/{}", encode(&change.id)),
                         &edit,
                     )
-                    .await?;
+                    .await;
+                if let Err(failure) = keyed {
+                    // Only a race gets here (another change took the key since the lookup):
+                    // say where the new draft is, so that nobody applies the file twice blind.
+                    eprintln!(
+                        "created {} as `{}`, but its flag key could not be set to `{}`:",
+                        client.change_page(&change.id),
+                        change.flag_key,
+                        wanted.flag_key
+                    );
+                    return Err(failure);
+                }
             }
             println!("created {}", client.change_page(&change.id));
         }
