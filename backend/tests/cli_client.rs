@@ -574,3 +574,28 @@ async fn changes_are_found_by_flag_key() {
     })
     .await;
 }
+
+#[test]
+fn help_lists_the_exit_codes_and_usage_errors_exit_3() {
+    let res = run(Command::new(env!("CARGO_BIN_EXE_rollgate")).arg("help"));
+    res.expect(0);
+    for line in [
+        "0  done",
+        "1  `status --wait`: a rollback criterion breached",
+        "2  `status --wait`: still inconclusive at the timeout",
+        "3  bad command line or input file",
+        "4  the server refused or failed",
+        "5  the server could not be reached",
+    ] {
+        assert!(res.out.contains(line), "{line}: {res:?}");
+    }
+    let res = run(Command::new(env!("CARGO_BIN_EXE_rollgate"))
+        .args(["status", "some-change", "--wait", "--timeout", "soon"])
+        .env_remove("ROLLGATE_URL"));
+    res.expect(3);
+    let res = run(Command::new(env!("CARGO_BIN_EXE_rollgate"))
+        .args(["status", "some-change"])
+        .env_remove("ROLLGATE_URL"));
+    res.expect(3);
+    assert!(res.err.contains("ROLLGATE_URL"), "{res:?}");
+}
