@@ -1,4 +1,7 @@
-//! `rollgate`: parses the command line and boots. Everything else lives in the library.
+//! `rollgate`: parses the command line and boots the server, or runs a client command
+//! ([`cli`]) against one. Everything else lives in the library.
+
+mod cli;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -11,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Roll out AI changes (prompts, models, tools, routing) safely, in stages.
 #[derive(Debug, Parser)]
-#[command(name = "rollgate", version)]
+#[command(name = "rollgate", version, after_help = cli::EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,6 +31,8 @@ enum Command {
     /// Read a JSON array of significance requests on stdin; write the results, in the same
     /// order, on stdout. An item that cannot be analysed gets {"error": "..."} in its place.
     Stats,
+    #[command(flatten)]
+    Client(cli::ClientCommand),
 }
 
 /// Every flag can also come from the environment; a flag wins over its variable.
@@ -160,7 +165,21 @@ fn parse_role(s: &str) -> Result<shared::auth::Role, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A pipeline reads the client commands' exit codes: 2 is "inconclusive" there, so
+        // their usage errors are 3. The server's keep clap's 2.
+        Err(e)
+            if e.use_stderr()
+                && std::env::args()
+                    .nth(1)
+                    .is_some_and(|c| cli::ClientCommand::is_client(&c)) =>
+        {
+            let _ = e.print();
+            return cli::Exit::Usage.into();
+        }
+        Err(e) => e.exit(),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
@@ -171,7 +190,7 @@ fn main() -> ExitCode {
         .init();
 
     match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -179,7 +198,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
+fn run(command: Command) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match command {
         Command::Serve(args) => {
             let mut config = rollgate::Config::new(args.addr, args.database, args.demo, args.dist);
@@ -191,15 +210,17 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             config.guardian = args.guardian;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-            Ok(runtime.block_on(rollgate::serve(config))?)
+            runtime.block_on(rollgate::serve(config))?;
         }
-        Command::Stats => stats(),
+        Command::Stats => stats()?,
+        Command::Client(command) => return Ok(cli::run(command).into()),
         Command::User(command) => {
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-            runtime.block_on(user(command))
+            runtime.block_on(user(command))?;
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `rollgate user add|list`, on the same database `serve` would open.

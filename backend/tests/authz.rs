@@ -97,6 +97,78 @@ async fn every_route_allows_exactly_the_roles_of_its_rule() {
     .await;
 }
 
+/// A service token of scope `ci` on every route: the session routes of `CI_ROUTES` let it
+/// through (whatever they then answer to an empty body), every other session route answers
+/// 403, and the token routes want their own scope. Without the scope `ci`, a token reaches no
+/// session route at all.
+#[tokio::test]
+async fn a_ci_token_reaches_exactly_its_routes() {
+    each_database(|app| async move {
+        let change = app.create_default().await;
+        let token = |scopes: serde_json::Value| {
+            let app = app.clone();
+            async move {
+                let res = app
+                    .post(
+                        "/api/v1/tokens",
+                        &serde_json::json!({ "name": "pipeline", "scopes": scopes }),
+                    )
+                    .await;
+                assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+                res.json()["secret"].as_str().expect("secret").to_owned()
+            }
+        };
+        let ci = token(serde_json::json!(["ci"])).await;
+        let ingest = token(serde_json::json!(["ingest", "evaluate"])).await;
+        let mut reached = 0;
+        for (m, path, rule) in rollgate::http::authz::table() {
+            let uri = path
+                .replace("{id}", &change)
+                .replace("{key}", "no-such-flag");
+            let req = |secret: &str| {
+                let mut req = raw_request(m.clone(), &uri, Some("application/json"), "{}");
+                req.headers_mut().insert(
+                    axum::http::header::AUTHORIZATION,
+                    format!("Bearer {secret}").parse().expect("header"),
+                );
+                req
+            };
+            let res = app.anonymous(req(&ci)).await;
+            let what = format!("ci {m} {path}: {} {}", res.status, res.text());
+            let refused =
+                res.status == StatusCode::UNAUTHORIZED || res.status == StatusCode::FORBIDDEN;
+            match rule {
+                Rule::Public => {}
+                Rule::ServiceToken(_) => assert_eq!(res.status, StatusCode::FORBIDDEN, "{what}"),
+                Rule::AnyUser | Rule::Roles(_) => {
+                    let open = rollgate::http::authz::ci_may_call(m, path);
+                    assert_eq!(!refused, open, "{what}");
+                    if open {
+                        reached += 1;
+                    } else {
+                        res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+                    }
+                    // A token without the scope `ci` is refused everywhere a session goes.
+                    let res = app.anonymous(req(&ingest)).await;
+                    res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+                    assert!(res.message().contains("`ci`"), "{}", res.text());
+                }
+            }
+        }
+        // Every route of the list exists (the eval uploads arrive with their own branch).
+        let table = rollgate::http::authz::table();
+        for (m, p) in rollgate::http::authz::CI_ROUTES {
+            let exists = table.iter().any(|(tm, tp, _)| tm.as_str() == *m && tp == p);
+            assert!(
+                exists || p.ends_with("/eval-results"),
+                "{m} {p} is no route"
+            );
+        }
+        assert!(reached >= 10, "{reached}");
+    })
+    .await;
+}
+
 /// Spot checks of the table itself, so that a careless edit of a handler's `Require<…>` shows.
 #[test]
 fn the_table_says_what_the_issue_asks() {

@@ -429,6 +429,26 @@ async fn the_document_names_the_scopes() {
                 .expect("required")
                 .contains(&json!("scopes"))
         );
+        // The routes a `ci` token may call name it as a second way in; the others do not.
+        let security = |path: &str, method: &str| doc["paths"][path][method]["security"].clone();
+        assert_eq!(
+            security("/api/v1/changes", "post")[1],
+            json!({ "ingest_token": ["ci"] })
+        );
+        assert_eq!(
+            security("/api/v1/changes/{id}/transitions", "post")[1],
+            json!({ "ingest_token": ["ci"] })
+        );
+        for (path, method) in [
+            ("/api/v1/tokens", "post"),
+            ("/api/v1/changes/{id}/approvals", "post"),
+        ] {
+            assert_eq!(
+                security(path, method).as_array().map(Vec::len),
+                Some(1),
+                "{path}"
+            );
+        }
     })
     .await;
 }
@@ -598,6 +618,175 @@ async fn a_token_of_the_previous_release_keeps_its_change() {
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
         let res = app.anonymous(ingest_request(&other, Some(&auth))).await;
         res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+    })
+    .await;
+}
+
+/// `req` sent with `Authorization: Bearer secret` and a JSON body.
+async fn as_token(
+    app: &TestApp,
+    secret: &str,
+    method: axum::http::Method,
+    uri: &str,
+    body: &Value,
+) -> common::TestResponse {
+    app.anonymous(
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .body(Body::from(body.to_string()))
+            .expect("request"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_ci_token_drives_a_change_as_itself_and_never_signs_or_manages() {
+    use axum::http::Method;
+    each_database(|app| async move {
+        let ci = create_with(&app, json!({ "name": "deploy", "scopes": ["ci"] })).await;
+        let secret = ci["secret"].as_str().expect("secret").to_owned();
+
+        // It creates a change; the audit log names the token.
+        let res = as_token(
+            &app,
+            &secret,
+            Method::POST,
+            "/api/v1/changes",
+            &common::new_change(),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        let id = common::id_of(&res.json());
+        let actor: String = sqlx::query(
+            "SELECT actor FROM audit_log WHERE object_id = $1 AND action = 'change.create'",
+        )
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("audit row")
+        .get(0);
+        assert_eq!(actor, "token:deploy");
+
+        // It advances (once people signed the gate) and the history names it.
+        let advance = app
+            .with_revision(&id, &json!({ "action": "advance" }))
+            .await;
+        app.sign_off_for(&id, &advance).await;
+        let transitions = format!("/api/v1/changes/{id}/transitions");
+        let res = as_token(&app, &secret, Method::POST, &transitions, &advance).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let history = res.json()["history"].clone();
+        assert_eq!(history[0]["actor"], "token:deploy", "{history}");
+
+        // Skipping is an admin's; signing a gate and managing anything is a person's.
+        let skip = app
+            .with_revision(&id, &json!({ "action": "skip", "reason": "in a hurry" }))
+            .await;
+        let res = as_token(&app, &secret, Method::POST, &transitions, &skip).await;
+        res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+        for (method, uri, body) in [
+            (
+                Method::POST,
+                "/api/v1/tokens".to_owned(),
+                json!({ "name": "more" }),
+            ),
+            (Method::GET, "/api/v1/tokens".to_owned(), json!({})),
+            (Method::POST, "/api/v1/users".to_owned(), json!({})),
+            (Method::PUT, "/api/v1/policies".to_owned(), json!({})),
+            (Method::POST, "/api/v1/teams".to_owned(), json!({})),
+            (Method::GET, "/api/v1/audit".to_owned(), json!({})),
+            (
+                Method::POST,
+                format!("/api/v1/changes/{id}/approvals"),
+                json!({ "decision": "approve" }),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/changes/{id}/notices"),
+                json!({}),
+            ),
+            (Method::GET, "/api/v1/session".to_owned(), json!({})),
+        ] {
+            let res = as_token(&app, &secret, method.clone(), &uri, &body).await;
+            assert_eq!(
+                res.status,
+                StatusCode::FORBIDDEN,
+                "{method} {uri}: {}",
+                res.text()
+            );
+        }
+        let tokens: i64 = sqlx::query("SELECT COUNT(*) FROM ingest_tokens")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(tokens, 1);
+
+        // Rolling back is an engineer's, so the token's.
+        let back = app
+            .with_revision(
+                &id,
+                &json!({ "action": "roll_back", "reason": "eval regressed" }),
+            )
+            .await;
+        let res = as_token(&app, &secret, Method::POST, &transitions, &back).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert_eq!(
+            res.json()["change"]["state"],
+            json!({ "stage": "rolled_back" })
+        );
+
+        // A revoked token stops at once.
+        let revoke = format!("/api/v1/tokens/{}", ci["id"].as_str().expect("id"));
+        let res = app.send(Method::DELETE, &revoke, &json!({})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let res = as_token(
+            &app,
+            &secret,
+            Method::GET,
+            &format!("/api/v1/changes/{id}"),
+            &json!({}),
+        )
+        .await;
+        res.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_ci_token_limited_to_a_change_acts_only_on_it() {
+    use axum::http::Method;
+    each_database(|app| async move {
+        let mine = app.create_default().await;
+        let other = app.create_default().await;
+        let ci = create_with(
+            &app,
+            json!({ "name": "deploy", "scopes": ["ci"], "change_id": mine }),
+        )
+        .await;
+        let secret = ci["secret"].as_str().expect("secret").to_owned();
+        let res = as_token(
+            &app,
+            &secret,
+            Method::GET,
+            &format!("/api/v1/changes/{mine}"),
+            &json!({}),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        for (method, uri) in [
+            (Method::GET, format!("/api/v1/changes/{other}")),
+            (Method::POST, format!("/api/v1/changes/{other}/transitions")),
+            (Method::POST, "/api/v1/changes".to_owned()),
+        ] {
+            let res = as_token(&app, &secret, method.clone(), &uri, &common::new_change()).await;
+            res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+        }
+        let (changes, _) = app.counts().await;
+        assert_eq!(changes, 2);
     })
     .await;
 }

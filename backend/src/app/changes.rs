@@ -17,6 +17,8 @@ pub const DEFAULT_PER_PAGE: u32 = 20;
 pub struct ListRequest {
     pub state: Option<String>,
     pub kind: Option<ChangeKind>,
+    /// Only the change with this flag key (at most one: flag keys are unique).
+    pub flag_key: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
 }
@@ -32,6 +34,24 @@ pub async fn list(pool: &AnyPool, request: ListRequest) -> Result<ChangePage> {
         ));
     }
     let (page, per_page) = validate::paging(request.page, request.per_page, DEFAULT_PER_PAGE)?;
+    if let Some(key) = &request.flag_key {
+        let items: Vec<ChangeSummary> = find_by_flag_key(pool, key)
+            .await?
+            .filter(|c| {
+                request.state.as_deref().is_none_or(|s| c.state.name() == s)
+                    && request.kind.is_none_or(|k| c.kind == k)
+            })
+            .iter()
+            .filter(|_| page == 1)
+            .map(ChangeSummary::from)
+            .collect();
+        return Ok(ChangePage {
+            total: items.len() as i64,
+            items,
+            page,
+            per_page,
+        });
+    }
     let filter = db::changes::Filter {
         state: request.state,
         kind: request.kind,
@@ -133,6 +153,18 @@ pub async fn find(pool: &AnyPool, id: &str) -> Result<AiChange> {
     db::changes::find(pool, id)
         .await?
         .ok_or_else(|| Error::not_found("change"))
+}
+
+/// The change whose flag key is `key`, if any: how a pipeline finds the change a file
+/// describes (`rollgate change apply`).
+pub async fn find_by_flag_key(pool: &AnyPool, key: &str) -> Result<Option<AiChange>> {
+    let mut conn = pool.acquire().await?;
+    let owner = db::changes::flag_key_owner(&mut conn, key).await?;
+    drop(conn);
+    match owner {
+        Some(id) => Ok(db::changes::find(pool, &id).await?),
+        None => Ok(None),
+    }
 }
 
 /// The change with its history.

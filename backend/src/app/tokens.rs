@@ -48,3 +48,28 @@ pub async fn revoke(pool: &AnyPool, actor: &Actor, id: &str) -> Result<TokenInfo
     tracing::info!(actor = %actor.user.email, %id, prefix = %token.prefix, "ingestion token revoked");
     Ok(token)
 }
+
+/// The name a service token acts under in transitions and the audit log: `token:<name>`.
+pub fn actor_name(token_name: &str) -> String {
+    format!("token:{token_name}")
+}
+
+/// A service token of scope `ci` acting on the API: a pipeline, not an account. It acts with
+/// an engineer's rights (create and edit changes, advance, pause, resume, roll back), but it
+/// holds no account, so it cannot sign a gate or sign in; the routes it may call at all are
+/// `http::authz::CI_ROUTES`. Its transitions and audit rows carry [`actor_name`] and no user id.
+pub fn ci_actor(token_name: &str, address: Option<String>) -> Actor {
+    let name = actor_name(token_name);
+    Actor {
+        user: shared::auth::User {
+            id: String::new(),
+            email: name.clone(),
+            name,
+            roles: vec![shared::auth::Role::Engineer],
+            disabled: false,
+            created_at: String::new(),
+        },
+        address,
+        account: false,
+    }
+}

@@ -26,6 +26,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::access::Audience;
 use shared::auth::{Role, User};
+use shared::tokens::TokenScope;
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa_axum::router::UtoipaMethodRouter;
 
@@ -118,19 +119,29 @@ pub fn declared<H, Args>(
 where
     H: Declared<Args>,
 {
-    let security = requirement(H::rule());
-    for item in paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            op.security = Some(security.clone());
+    let rule = H::rule();
+    let security = requirement(rule);
+    for (path, item) in paths.paths.iter_mut() {
+        for (method, op) in [
+            (Method::GET, &mut item.get),
+            (Method::PUT, &mut item.put),
+            (Method::POST, &mut item.post),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
+        ] {
+            let Some(op) = op else { continue };
+            let mut security = security.clone();
+            // The routes a `ci` token may call also take it, as a second way in; the first
+            // requirement stays the rule the table is derived from.
+            if matches!(rule, Rule::AnyUser | Rule::Roles(_))
+                && ci_may_call(&method, &format!("/api/v1{path}"))
+            {
+                security.push(SecurityRequirement::new(
+                    TOKEN_SCHEME,
+                    [TokenScope::Ci.as_str()],
+                ));
+            }
+            op.security = Some(security);
         }
     }
     (schemas, paths, router)
@@ -246,12 +257,28 @@ pub struct AuthUser {
     pub expires_at: String,
     /// The client's address, for the audit log.
     pub address: String,
+    /// Set when the caller is a `ci` service token rather than a person: `user` is then its
+    /// [`ci_actor`](crate::app::tokens::ci_actor) and `session_id` is `token:<id>` (the key of
+    /// its read rate limit).
+    pub token: Option<CiToken>,
+}
+
+/// A `ci` service token calling a session route (`Authorization: Bearer rg_ing_…` or
+/// `X-API-Key`), limited to [`CI_ROUTES`] and, when `change_ids` is not empty, to those changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiToken {
+    pub id: String,
+    pub name: String,
+    pub change_ids: Vec<String>,
 }
 
 impl AuthUser {
     /// The user as the use cases see them.
     pub fn actor(&self) -> Actor {
-        Actor::new(self.user.clone(), Some(self.address.clone()))
+        match &self.token {
+            Some(t) => crate::app::tokens::ci_actor(&t.name, Some(self.address.clone())),
+            None => Actor::new(self.user.clone(), Some(self.address.clone())),
+        }
     }
 
     /// The audit log's name for this user.
@@ -379,6 +406,15 @@ async fn check(state: &AppState, parts: &mut Parts) -> Result<()> {
         Rule::AnyUser => None,
         Rule::Roles(roles) => Some(roles),
     };
+    if let Some(secret) = service_credentials(&parts.headers).map(str::to_owned) {
+        let user = ci_caller(state, parts, &path, &secret).await?;
+        if let Some(roles) = roles {
+            user.actor()
+                .require(roles, &format!("{} {path}", parts.method))?;
+        }
+        parts.extensions.insert(user);
+        return Ok(());
+    }
     let token = session_cookie(&parts.headers).ok_or_else(not_signed_in)?;
     let session = db::users::find_session(&state.pool, token, &db::now())
         .await?
@@ -405,6 +441,7 @@ async fn check(state: &AppState, parts: &mut Parts) -> Result<()> {
         csrf_token: session.csrf_token,
         expires_at: session.expires_at,
         address: address(parts, &state.trusted_proxies),
+        token: None,
     };
     if let Some(roles) = roles {
         user.actor()
@@ -412,6 +449,148 @@ async fn check(state: &AppState, parts: &mut Parts) -> Result<()> {
     }
     parts.extensions.insert(user);
     Ok(())
+}
+
+/// The routes a `ci` token may call (method, matched path; HEAD follows GET): read changes,
+/// their gates, metrics and eval results; create and edit changes, their flag rules and
+/// catalogues; upload eval results; request transitions (which ones is the engineer's say,
+/// `shared::access::transition_roles`). Every other session route answers 403 to a token:
+/// signing gates, notices, and managing people, teams, policies, tokens and deliveries need a
+/// person. Metric windows go through the ingestion route, with the `ingest` scope.
+pub const CI_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/changes"),
+    ("POST", "/api/v1/changes"),
+    ("GET", "/api/v1/changes/{id}"),
+    ("PUT", "/api/v1/changes/{id}"),
+    ("PUT", "/api/v1/changes/{id}/flag-rules"),
+    ("GET", "/api/v1/changes/{id}/catalogue"),
+    ("PUT", "/api/v1/changes/{id}/catalogue"),
+    ("POST", "/api/v1/changes/{id}/transitions"),
+    ("GET", "/api/v1/changes/{id}/gate"),
+    ("GET", "/api/v1/changes/{id}/metrics/summary"),
+    ("GET", "/api/v1/changes/{id}/metrics/series"),
+    ("GET", "/api/v1/changes/{id}/eval-results"),
+    ("POST", "/api/v1/changes/{id}/eval-results"),
+    ("GET", "/api/v1/templates"),
+];
+
+/// The routes under one change, whose `{id}` a token limited to some changes must hold.
+const CHANGE_ROUTES: &str = "/api/v1/changes/{id}";
+
+/// Whether a `ci` token may call `method path` at all.
+pub fn ci_may_call(method: &Method, path: &str) -> bool {
+    let method = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
+    CI_ROUTES
+        .iter()
+        .any(|(m, p)| method.as_str() == *m && path == *p)
+}
+
+/// A service token's secret, when the request carries one (`Authorization: Bearer …` or
+/// `X-API-Key`) and is to be judged by it: always when it looks like a Rollgate secret, else
+/// only without a session cookie. A proxy in front of the console may add its own
+/// `Authorization` (Basic, or a bearer token of its own) to every request; the people behind
+/// it are still signed in by their cookie.
+fn service_credentials(headers: &HeaderMap) -> Option<&str> {
+    let sent = match headers.get(header::AUTHORIZATION) {
+        Some(value) => super::ingest_auth::bearer(value.as_bytes()),
+        None => headers
+            .get(super::evaluate_auth::API_KEY_HEADER)
+            .map(|v| v.to_str().unwrap_or_default().trim()),
+    }?;
+    (db::tokens::looks_like_secret(sent) || session_cookie(headers).is_none()).then_some(sent)
+}
+
+/// The `ci` token behind `secret` as the caller of `method path`: 401 for an unknown or
+/// revoked token, 403 when it lacks the scope `ci`, when the route is not one of [`CI_ROUTES`],
+/// or when the token is limited to other changes.
+async fn ci_caller(
+    state: &AppState,
+    parts: &mut Parts,
+    path: &str,
+    secret: &str,
+) -> Result<AuthUser> {
+    let unknown = || {
+        Error::unauthorized(format!(
+            "unknown service token; send a token of scope `{}` as `Authorization: Bearer \
+             {}…`, or sign in",
+            TokenScope::Ci.as_str(),
+            shared::tokens::SECRET_PREFIX
+        ))
+    };
+    if !db::tokens::looks_like_secret(secret) {
+        return Err(unknown());
+    }
+    let (token, last_used) = db::tokens::find_for_use(&state.pool, secret)
+        .await?
+        .ok_or_else(unknown)?;
+    if let Some(at) = token.revoked_at {
+        return Err(Error::unauthorized(format!(
+            "the service token \"{}\" ({}…) was revoked at {at}",
+            token.name, token.prefix
+        )));
+    }
+    if !token.scopes.contains(&TokenScope::Ci) {
+        return Err(Error::forbidden(format!(
+            "the service token \"{}\" lacks the scope `{}`; create a token with it to drive \
+             changes from a pipeline",
+            token.name,
+            TokenScope::Ci.as_str()
+        )));
+    }
+    let method = parts.method.clone();
+    if !ci_may_call(&method, path) {
+        return Err(Error::forbidden(format!(
+            "{method} {path} needs a person: a `ci` token may read and edit changes, upload \
+             eval results and request transitions, but not sign gates or manage people, \
+             teams, policies or tokens"
+        )));
+    }
+    if !token.change_ids.is_empty() {
+        let limited = || {
+            Error::forbidden(format!(
+                "the service token \"{}\" is limited to other changes",
+                token.name
+            ))
+        };
+        if method == Method::POST && path == "/api/v1/changes" {
+            return Err(Error::forbidden(format!(
+                "the service token \"{}\" is limited to some changes and cannot create one; \
+                 use a workspace-wide token",
+                token.name
+            )));
+        }
+        if path.starts_with(CHANGE_ROUTES) {
+            let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+                .await
+                .map_err(|_| limited())?;
+            let id = params
+                .iter()
+                .find(|(name, _)| *name == "id")
+                .map(|(_, v)| v.to_owned());
+            if !id.is_some_and(|id| token.change_ids.contains(&id)) {
+                return Err(limited());
+            }
+        }
+    }
+    super::ingest_auth::record_use(state, &token.id, last_used.as_deref()).await;
+    let address = address(parts, &state.trusted_proxies);
+    let actor = crate::app::tokens::ci_actor(&token.name, Some(address.clone()));
+    Ok(AuthUser {
+        user: actor.user,
+        session_id: format!("token:{}", token.id),
+        csrf_token: String::new(),
+        expires_at: String::new(),
+        address,
+        token: Some(CiToken {
+            id: token.id,
+            name: token.name,
+            change_ids: token.change_ids,
+        }),
+    })
 }
 
 fn is_write(method: &Method) -> bool {
@@ -558,6 +737,50 @@ mod tests {
         assert!(same_site(&public, &from("https://rg.example.org:443", "x")).is_ok());
         assert!(same_site(&public, &from("http://rg.example.org", "rg.example.org")).is_err());
         assert!(same_site(&public, &from("https://internal:8080", "internal:8080")).is_err());
+    }
+
+    #[test]
+    fn tokens_are_read_unless_a_proxy_added_its_own_to_a_session() {
+        let secret = format!("rg_ing_{}", "A".repeat(43));
+        let bearer = format!("Bearer {secret}");
+        let cookie = "rollgate_session=s";
+        assert_eq!(
+            service_credentials(&headers(&[("authorization", &bearer)])),
+            Some(secret.as_str())
+        );
+        assert_eq!(
+            service_credentials(&headers(&[("authorization", &bearer), ("cookie", cookie)])),
+            Some(secret.as_str())
+        );
+        assert_eq!(
+            service_credentials(&headers(&[("x-api-key", &secret)])),
+            Some(secret.as_str())
+        );
+        // A proxy's own credentials beside a session: the session decides.
+        for theirs in ["Bearer eyJhbGciOi.x.y", "Basic dXNlcjpwYXNz"] {
+            let h = headers(&[("authorization", theirs), ("cookie", cookie)]);
+            assert_eq!(service_credentials(&h), None, "{theirs}");
+        }
+        // Without a session, a bearer token is judged (and refused) as one.
+        assert_eq!(
+            service_credentials(&headers(&[("authorization", "Bearer nope")])),
+            Some("nope")
+        );
+        assert_eq!(service_credentials(&headers(&[("cookie", cookie)])), None);
+    }
+
+    #[test]
+    fn ci_tokens_read_with_get_and_head() {
+        assert!(ci_may_call(&Method::HEAD, "/api/v1/changes/{id}"));
+        assert!(ci_may_call(
+            &Method::POST,
+            "/api/v1/changes/{id}/transitions"
+        ));
+        assert!(!ci_may_call(
+            &Method::POST,
+            "/api/v1/changes/{id}/approvals"
+        ));
+        assert!(!ci_may_call(&Method::POST, "/api/v1/tokens"));
     }
 
     #[test]

@@ -32,6 +32,8 @@ struct ListQuery {
     state: Option<String>,
     /// Only changes of this kind.
     kind: Option<ChangeKind>,
+    /// Only the change with this flag key (flag keys are unique, so at most one).
+    flag_key: Option<String>,
     /// 1-based page number, at most 10 000; default 1.
     #[param(minimum = 1, maximum = 10_000)]
     page: Option<u32>,
@@ -40,7 +42,7 @@ struct ListQuery {
     per_page: Option<u32>,
 }
 
-/// Changes, newest first, filtered by state and kind, a page at a time.
+/// Changes, newest first, filtered by state, kind and flag key, a page at a time.
 #[utoipa::path(
     get,
     path = "/changes",
@@ -59,6 +61,7 @@ async fn list_changes(
     let request = changes::ListRequest {
         state: query.state,
         kind: query.kind,
+        flag_key: query.flag_key,
         page: query.page,
         per_page: query.per_page,
     };

@@ -95,7 +95,7 @@ pub const LAST_USE_PRECISION: time::Duration = time::Duration::minutes(1);
 
 /// Records the token's use when the recorded one is older than [`LAST_USE_PRECISION`]. A
 /// failure is logged and the request goes on: the record is bookkeeping, not a check.
-async fn record_use(state: &AppState, id: &str, last_used: Option<&str>) {
+pub(super) async fn record_use(state: &AppState, id: &str, last_used: Option<&str>) {
     let now = time::OffsetDateTime::now_utc();
     let stale_before = db::timestamp(now - LAST_USE_PRECISION);
     if last_used.is_some_and(|at| at >= stale_before.as_str()) {
