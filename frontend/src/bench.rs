@@ -1,6 +1,8 @@
 //! Functions exported to page scripts (`window.rollgate.*`, see `index.html`): the stats
 //! contract for browser tests, and a timing of the comparison report for the page-load
-//! benchmark.
+//! benchmark. The statistics engine lives in the pages module (see `page_view` in the crate
+//! root), which the comparison page and the calculator need anyway: the exports return promises
+//! that fetch it first when this tab has not yet, and the first screen does not carry it.
 
 use shared::comparison::{ReportOptions, report};
 use shared::stats::run_batch;
@@ -11,17 +13,34 @@ pub fn answer(input: &str) -> Result<String, String> {
     run_batch(input).map_err(|e| e.to_string())
 }
 
-/// `rollgate stats` in the browser: the JSON array of answers, or `{"error": "…"}` when the
-/// input is not a JSON array.
+/// `rollgate stats` in the browser: a promise of the JSON array of answers, or of
+/// `{"error": "…"}` when the input is not a JSON array.
 #[wasm_bindgen]
-pub fn run_stats(input: &str) -> String {
+pub async fn run_stats(input: String) -> String {
+    match crate::page_view(crate::Call::RunStats(input)).await {
+        crate::Answer::Text(text) => text,
+        crate::Answer::View(_) | crate::Answer::Millis(_) => String::new(),
+    }
+}
+
+/// A promise of the mean milliseconds per `shared::comparison::report` call on the benchmark
+/// workload (30 metrics × 11 segments plus the aggregate), over `iterations` calls. The timing
+/// starts once the pages module is here.
+#[wasm_bindgen]
+pub async fn bench_report(iterations: u32) -> f64 {
+    match crate::page_view(crate::Call::BenchReport(iterations)).await {
+        crate::Answer::Millis(ms) => ms,
+        crate::Answer::View(_) | crate::Answer::Text(_) => f64::NAN,
+    }
+}
+
+/// [`run_stats`] once the pages module is here.
+pub(crate) fn run_stats_now(input: &str) -> String {
     answer(input).unwrap_or_else(|e| serde_json::json!({ "error": e }).to_string())
 }
 
-/// Mean milliseconds per `shared::comparison::report` call on the benchmark workload
-/// (30 metrics × 11 segments plus the aggregate), over `iterations` calls.
-#[wasm_bindgen]
-pub fn bench_report(iterations: u32) -> f64 {
+/// [`bench_report`] once the pages module is here.
+pub(crate) fn bench_report_now(iterations: u32) -> f64 {
     let (summary, criteria) = shared::synthetic::summary(30, 11, 7);
     let opts = ReportOptions::default();
     let runs = iterations.max(1);
@@ -50,9 +69,9 @@ mod tests {
 
     #[test]
     fn non_arrays_are_reported_as_errors() {
-        let out: serde_json::Value = serde_json::from_str(&run_stats("{}")).unwrap();
+        let out: serde_json::Value = serde_json::from_str(&run_stats_now("{}")).unwrap();
         assert!(out["error"].as_str().unwrap().contains("array"));
-        let ok = run_stats(r#"[{"test":"srm","observed":[10,10],"weights":[1,1]}]"#);
+        let ok = run_stats_now(r#"[{"test":"srm","observed":[10,10],"weights":[1,1]}]"#);
         assert!(ok.starts_with('['));
     }
 }

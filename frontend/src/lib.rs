@@ -159,17 +159,39 @@ enum Page {
     Stats,
 }
 
+/// What the pages module is asked for: a page to draw, or one of the statistics functions page
+/// scripts call ([`bench`]). The statistics engine is then compiled into the pages module only,
+/// where the comparison page and the calculator use it, rather than into the first screen.
+enum Call {
+    Page(Page),
+    RunStats(String),
+    BenchReport(u32),
+}
+
+/// The pages module's answer to a [`Call`], of the matching kind.
+enum Answer {
+    View(AnyView),
+    Text(String),
+    Millis(f64),
+}
+
+/// The pages module's one entry point: every call into it goes through here, so that all it
+/// holds is one module (each set of lazy functions sharing code would be a module of its own).
 #[lazy]
-fn page_view(page: Page) -> AnyView {
-    match page {
-        Page::ChangeForm => view! { <ChangeFormPage /> }.into_any(),
-        Page::Change => view! { <ChangePage /> }.into_any(),
-        Page::Comparison => view! { <ComparisonPage /> }.into_any(),
-        Page::Approvals => view! { <ApprovalsPage /> }.into_any(),
-        Page::Audit => view! { <AuditPage /> }.into_any(),
-        Page::Feed => view! { <FeedPage /> }.into_any(),
-        Page::Admin => view! { <AdminPage /> }.into_any(),
-        Page::Stats => view! { <StatsCalculator /> }.into_any(),
+fn page_view(call: Call) -> Answer {
+    match call {
+        Call::Page(page) => Answer::View(match page {
+            Page::ChangeForm => view! { <ChangeFormPage /> }.into_any(),
+            Page::Change => view! { <ChangePage /> }.into_any(),
+            Page::Comparison => view! { <ComparisonPage /> }.into_any(),
+            Page::Approvals => view! { <ApprovalsPage /> }.into_any(),
+            Page::Audit => view! { <AuditPage /> }.into_any(),
+            Page::Feed => view! { <FeedPage /> }.into_any(),
+            Page::Admin => view! { <AdminPage /> }.into_any(),
+            Page::Stats => view! { <StatsCalculator /> }.into_any(),
+        }),
+        Call::RunStats(input) => Answer::Text(bench::run_stats_now(&input)),
+        Call::BenchReport(iterations) => Answer::Millis(bench::bench_report_now(iterations)),
     }
 }
 
@@ -220,9 +242,13 @@ macro_rules! lazy_page {
             }
 
             async fn view(_this: Self) -> AnyView {
-                let view = page_view(Page::$page).await;
+                let answer = page_view(Call::Page(Page::$page)).await;
                 pages_arrived();
-                view
+                match answer {
+                    Answer::View(view) => view,
+                    // A page call is answered with its view.
+                    Answer::Text(_) | Answer::Millis(_) => ().into_any(),
+                }
             }
 
             async fn preload() {

@@ -469,7 +469,14 @@ fn gzip(bytes: &[u8], thorough: bool) -> Result<Vec<u8>> {
     if thorough {
         let mut out = Vec::new();
         zopfli::compress(
-            zopfli::Options::default(),
+            zopfli::Options {
+                // Splitting a module into more Deflate blocks, each with Huffman codes fitted to
+                // its stretch of code, is about 0.5 % smaller than the default's at most 15
+                // (−1.5 KB on the main module, −2 KB on the pages module); more iterations were
+                // larger.
+                maximum_block_splits: 50,
+                ..zopfli::Options::default()
+            },
             zopfli::Format::Gzip,
             bytes,
             &mut out,
