@@ -732,11 +732,6 @@ pub mod http {
             )
         }
 
-        /// The session cookie, `name=value`, for handing the session to a browser.
-        pub fn cookie(&self) -> (&str, &str) {
-            self.cookie.split_once('=').unwrap_or((&self.cookie, ""))
-        }
-
         /// Creates a change from the standard template and returns its id.
         pub fn create_change(&self, server: &Server, title: &str) -> String {
             let body = serde_json::json!({
