@@ -77,7 +77,7 @@ async fn support_keeps_what_it_has_not_acknowledged() -> Result {
     .await?;
     open_feed(c, &server).await?;
     check::count(c, "[data-test=needs-ack] [data-test=unread-notice]", 1).await?;
-    assert_eq!(waiting(c).await?, [rollback.clone()]);
+    assert_eq!(waiting(c).await?, std::slice::from_ref(&rollback));
     check::attr_is(
         c,
         &find::hook("notices-badge"),
