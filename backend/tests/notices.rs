@@ -52,6 +52,54 @@ async fn publish(app: &TestApp, notice: &str) -> Value {
     res.json()
 }
 
+/// The ids of the notices `email`'s unread list holds: news to them, or waiting for a team of
+/// theirs to acknowledge it. Checks the count says the same.
+async fn needing(app: &TestApp, email: &str) -> Vec<String> {
+    let unread = app
+        .request_as(
+            email,
+            json_request(Method::GET, "/api/v1/notices/unread", &json!(null)),
+        )
+        .await
+        .json();
+    let ids: Vec<String> = unread["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|n| n["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(unread["count"], ids.len(), "{unread}");
+    ids
+}
+
+async fn read(app: &TestApp, email: &str, notice: &str) {
+    let res = app
+        .request_as(
+            email,
+            json_request(
+                Method::POST,
+                &format!("/api/v1/notices/{notice}/read"),
+                &json!({}),
+            ),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+}
+
+async fn acknowledge(app: &TestApp, email: &str, notice: &str, team: &str) {
+    let res = app
+        .request_as(
+            email,
+            json_request(
+                Method::POST,
+                &format!("/api/v1/notices/{notice}/acknowledgements"),
+                &json!({"team_id": team}),
+            ),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+}
+
 #[tokio::test]
 async fn teams_are_seeded_and_secrets_are_shown_once() {
     each_database(|app| async move {
@@ -200,14 +248,11 @@ async fn notices_are_drafted_published_revised_and_acknowledged() {
             )
             .await;
         assert_eq!(res.status, StatusCode::NO_CONTENT);
-        let unread = app
-            .request_as(
-                SAM,
-                json_request(Method::GET, "/api/v1/notices/unread", &json!(null)),
-            )
-            .await
-            .json();
-        assert_eq!(unread["count"], 0);
+        assert_eq!(
+            needing(&app, SAM).await,
+            [nid.as_str()],
+            "read is not acknowledged: it stays until Support acknowledges it"
+        );
 
         // Only a member acknowledges for a team.
         let res = app
@@ -222,6 +267,7 @@ async fn notices_are_drafted_published_revised_and_acknowledged() {
             .await;
         res.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
         app.acknowledge_as_support(&nid).await;
+        assert_eq!(needing(&app, SAM).await, Vec::<String>::new());
         let list = app
             .get(&format!("/api/v1/changes/{id}/notices"))
             .await
@@ -500,6 +546,94 @@ async fn rollbacks_full_rollouts_and_skips_tell_the_audience_by_themselves() {
                 .starts_with("Stage skipped: Canary 5% → "),
             "{}",
             list[0]["expected_changes"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_notice_waits_for_the_teams_acknowledgement_not_for_being_read() {
+    each_database(|app| async move {
+        let support = app.acknowledge_as_support_setup().await;
+        // Pat joins Support beside Sam: the team acknowledges once, for both.
+        let pat = app.session(PAT).user_id.clone();
+        let sam = app.session(SAM).user_id.clone();
+        let res = app
+            .put(
+                &format!("/api/v1/teams/{support}"),
+                &json!({"name": "Support", "members": [sam, pat]}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+
+        // A change in canary with a notice to Support, then rolled back: the rollback notice
+        // goes to Support by itself.
+        let id = app.create_default().await;
+        app.transition(&id, &json!({"action": "advance"})).await; // eval
+        app.transition(&id, &json!({"action": "advance"})).await; // canary
+        let manual = draft(&app, &id, &[&support], "Shorter answers").await;
+        let manual = manual["id"].as_str().unwrap().to_owned();
+        publish(&app, &manual).await;
+        app.transition(
+            &id,
+            &json!({"action": "roll_back", "reason": "refusals doubled in Spanish"}),
+        )
+        .await;
+        let list = app
+            .get(&format!("/api/v1/changes/{id}/notices"))
+            .await
+            .json();
+        assert_eq!(list[0]["kind"], "rollback");
+        let rollback = list[0]["id"].as_str().unwrap().to_owned();
+        let before = needing(&app, SAM).await;
+        assert!(
+            before.contains(&rollback) && before.contains(&manual),
+            "{before:?}"
+        );
+
+        // Sam reads everything: what stays is exactly what Support has not acknowledged.
+        for n in &before {
+            read(&app, SAM, n).await;
+        }
+        let before = needing(&app, SAM).await;
+        let list = app
+            .get(&format!("/api/v1/changes/{id}/notices"))
+            .await
+            .json();
+        let unacknowledged: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["status"] == "published" && n["acknowledgements"] == json!([]))
+            .map(|n| n["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(before, unacknowledged);
+        assert!(before.contains(&rollback) && before.contains(&manual));
+
+        // Acknowledging the manual notice takes that one away, not the rollback notice.
+        acknowledge(&app, SAM, &manual, &support).await;
+        let after = needing(&app, SAM).await;
+        let expected: Vec<String> = before.iter().filter(|n| **n != manual).cloned().collect();
+        assert_eq!(after, expected);
+
+        // Pat has read nothing: the acknowledged notice is still news to Pat until read.
+        assert!(needing(&app, PAT).await.contains(&manual));
+        read(&app, PAT, &manual).await;
+        let pats = needing(&app, PAT).await;
+        assert!(!pats.contains(&manual), "{pats:?}");
+        assert!(pats.contains(&rollback), "{pats:?}");
+
+        // Pat acknowledges the rollback for Support: gone for Sam, who read it; for Pat once
+        // read (the console reads what it acknowledges).
+        acknowledge(&app, PAT, &rollback, &support).await;
+        assert!(!needing(&app, SAM).await.contains(&rollback));
+        read(&app, PAT, &rollback).await;
+        assert!(!needing(&app, PAT).await.contains(&rollback));
+
+        // A user in no team of the audience never sees it.
+        assert_eq!(
+            needing(&app, "alex@example.com").await,
+            Vec::<String>::new()
         );
     })
     .await;

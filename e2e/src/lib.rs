@@ -429,6 +429,46 @@ pub mod act {
         }
     }
 
+    /// Sends one Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`),
+    /// for what WebDriver has no command for (a script run before any of a page's own); its
+    /// answer.
+    pub async fn cdp(
+        c: &Client,
+        cmd: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        Ok(c.issue_cmd(Cdp {
+            cmd: cmd.to_string(),
+            params,
+        })
+        .await
+        .map_err(|e| format!("chromedriver refused {cmd}: {e}"))?)
+    }
+
+    #[derive(Debug)]
+    struct Cdp {
+        cmd: String,
+        params: serde_json::Value,
+    }
+
+    impl WebDriverCompatibleCommand for Cdp {
+        fn endpoint(
+            &self,
+            base: &url::Url,
+            session: Option<&str>,
+        ) -> std::result::Result<url::Url, url::ParseError> {
+            base.join(&format!(
+                "session/{}/goog/cdp/execute",
+                session.unwrap_or_default()
+            ))
+        }
+
+        fn method_and_body(&self, _: &url::Url) -> (::http::Method, Option<String>) {
+            let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+            (::http::Method::POST, Some(body.to_string()))
+        }
+    }
+
     /// Picks an `<option>` by its value.
     pub async fn select(c: &Client, css: &str, value: &str) -> Result {
         find::one(c, css)
@@ -505,6 +545,78 @@ pub mod check {
             out.push(s.attr("data-status").await?.unwrap_or_default());
         }
         Ok(out)
+    }
+}
+
+/// axe-core, the accessibility checker from npm, run inside the page. Someone else's rules
+/// rather than ours, so our own misreadings of WCAG do not pass unnoticed.
+pub mod axe {
+    use super::*;
+    use std::sync::OnceLock;
+
+    /// The major version the tests are written against; npm picks its newest release.
+    const PACKAGE: &str = "axe-core@4";
+
+    /// Where the package is installed: a cache shared by every run on this machine.
+    fn home() -> PathBuf {
+        let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
+        home.join(".cache/rollgate/axe")
+    }
+
+    /// The script, installed with npm the first time (`npm` is Debian's package of it).
+    pub fn source() -> &'static str {
+        static SOURCE: OnceLock<String> = OnceLock::new();
+        SOURCE.get_or_init(|| {
+            let dir = home();
+            let script = dir.join("node_modules/axe-core/axe.min.js");
+            if !script.exists() {
+                std::fs::create_dir_all(&dir).expect("a cache directory for axe-core");
+                let status = Command::new("npm")
+                    .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                    .arg(&dir)
+                    .arg(PACKAGE)
+                    .stdout(Stdio::null())
+                    .status()
+                    .expect("npm is installed (apt-get install -y npm)");
+                assert!(status.success(), "npm install {PACKAGE} failed");
+            }
+            std::fs::read_to_string(&script)
+                .unwrap_or_else(|e| panic!("could not read {}: {e}", script.display()))
+        })
+    }
+
+    /// Runs the WCAG 2.0, 2.1 and 2.2 level A and AA rules on the page as it stands and
+    /// returns the serious and critical violations, one line per element: rule, impact,
+    /// where (a CSS path) and axe's summary of what is wrong.
+    pub async fn serious_violations(c: &Client) -> Result<Vec<String>> {
+        c.execute(
+            "if (!window.axe) { const s = document.createElement('script'); \
+             s.textContent = arguments[0]; document.head.appendChild(s); } return !!window.axe;",
+            vec![source().into()],
+        )
+        .await?;
+        let found = c
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                axe.run(document, {
+                  runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+                  resultTypes: ['violations'],
+                }).then((r) => done(r.violations
+                  .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                  .flatMap((v) => v.nodes.map((n) => v.id + ' (' + v.impact + ') at ' + n.target.join(' ')
+                    + ': ' + (n.failureSummary || v.help).replace(/\s+/g, ' ')))))
+                  .catch((e) => done(['axe failed: ' + e]));"#,
+                vec![],
+            )
+            .await?;
+        Ok(found
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }
 

@@ -164,7 +164,8 @@ pub struct AcknowledgeBody {
     pub team_id: String,
 }
 
-/// Answer of `GET /api/v1/notices/unread`.
+/// Answer of `GET /api/v1/notices/unread`: the published notices to the user's teams that they
+/// have not read or that one of their teams has still to acknowledge (read or not).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnreadNotices {
@@ -244,6 +245,19 @@ mod tests {
         );
         assert_eq!(minute_utc("yesterday"), "yesterday");
         assert_eq!(
+            hours_later("2026-12-31T20:05:00.000000Z", 24 * 59 + 5),
+            "2027-03-01T01:05:00.000000Z"
+        );
+        assert_eq!(
+            hours_later("2028-02-28T23:59:59Z", 1),
+            "2028-02-29T00:59:59Z"
+        );
+        assert_eq!(
+            hours_later("2026-11-26T16:12:47Z", 0),
+            "2026-11-26T16:12:47Z"
+        );
+        assert_eq!(hours_later("soon", 3), "soon");
+        assert_eq!(
             minute_utc("2026-11-26T16:12:47+01:00"),
             "2026-11-26T16:12:47+01:00"
         );
@@ -303,6 +317,12 @@ mod tests {
             Some(&fresh),
         );
         assert!(!g[0].satisfied);
+        assert!(
+            g[0].message
+                .ends_with("; canary possible from 2026-12-02 09:00 UTC, or lower the lead time"),
+            "{}",
+            g[0].message
+        );
         let g = notice_gates(
             RiskTier::High,
             0,
@@ -443,9 +463,11 @@ pub fn notice_gates(
                 false,
                 format!(
                     "publish a notice to {team} at least {lead_hours} h before the canary \
-                     (the notice was published {:.1} h ago, at {}); wait or lower the lead time",
+                     (the notice was published {:.1} h ago, at {}); canary possible from {}, \
+                     or lower the lead time",
                     n.age_hours,
-                    minute_utc(&n.published_at)
+                    minute_utc(&n.published_at),
+                    minute_utc(&hours_later(&n.published_at, lead_hours)),
                 ),
             ),
             Some(n) => (
@@ -500,6 +522,37 @@ pub fn notice_gates(
 
 /// "2026-12-01 09:00 UTC" from a stored RFC 3339 UTC time, for messages people read; any
 /// other text is returned as it is.
+/// `rfc3339` (UTC, `…Z`) moved `hours` later, in the same shape; anything else unchanged.
+/// Civil dates from day numbers after Howard Hinnant's `days_from_civil` / `civil_from_days`
+/// (proleptic Gregorian calendar), so no date library is needed here.
+pub fn hours_later(rfc3339: &str, hours: u32) -> String {
+    let field = |r: std::ops::Range<usize>| rfc3339.get(r)?.parse::<i64>().ok();
+    let (Some(y), Some(m), Some(d), Some(h)) =
+        (field(0..4), field(5..7), field(8..10), field(11..13))
+    else {
+        return rfc3339.to_owned();
+    };
+    if !rfc3339.ends_with('Z') || rfc3339.as_bytes().get(10) != Some(&b'T') {
+        return rfc3339.to_owned();
+    }
+    let (y0, m0) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y0.div_euclid(400);
+    let yoe = y0 - era * 400;
+    let doy = (153 * m0 + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let total = days * 24 + h + i64::from(hours);
+    let (days, h) = (total.div_euclid(24), total.rem_euclid(24));
+    let era = days.div_euclid(146_097);
+    let doe = days - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}{}", &rfc3339[13..])
+}
+
 pub fn minute_utc(rfc3339: &str) -> String {
     let b = rfc3339.as_bytes();
     let shaped = b.len() >= 16 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':';

@@ -208,7 +208,10 @@ pub async fn mark_read(pool: &AnyPool, user_id: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Published notices to the teams of `user_id` that they have not read, newest first.
+/// Published notices to the teams of `user_id` that need them, newest first: unread ones, and
+/// those a team of theirs has still to acknowledge. Reading is not acknowledging: a notice
+/// waiting for the team's acknowledgement stays after it is read, until a member acknowledges
+/// it for the team.
 pub async fn unread(pool: &AnyPool, user_id: &str) -> Result<UnreadNotices> {
     let mut conn = pool.acquire().await?;
     let items = db::notices::unread(&mut conn, user_id).await?;

@@ -124,13 +124,20 @@ pub async fn for_change(conn: &mut AnyConnection, change_id: &str) -> Result<Vec
     many(conn, rows).await
 }
 
-/// Published notices to teams `user_id` belongs to that they have not read, newest first.
+/// Published notices to teams `user_id` belongs to that need them: those they have not read,
+/// and those one of their teams has still to acknowledge, read or not. Newest first.
 pub async fn unread(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Notice>> {
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE n.status = 'published' \
-         AND EXISTS (SELECT 1 FROM notice_audience a JOIN team_members m ON m.team_id = a.team_id \
-                     WHERE a.notice_id = n.id AND m.user_id = $1) \
-         AND NOT EXISTS (SELECT 1 FROM notice_reads r WHERE r.notice_id = n.id AND r.user_id = $1) \
+         AND (EXISTS (SELECT 1 FROM notice_audience a JOIN team_members m ON m.team_id = a.team_id \
+                      WHERE a.notice_id = n.id AND m.user_id = $1 \
+                      AND NOT EXISTS (SELECT 1 FROM notice_acks k \
+                                      WHERE k.notice_id = n.id AND k.team_id = a.team_id)) \
+              OR (EXISTS (SELECT 1 FROM notice_audience a \
+                          JOIN team_members m ON m.team_id = a.team_id \
+                          WHERE a.notice_id = n.id AND m.user_id = $1) \
+                  AND NOT EXISTS (SELECT 1 FROM notice_reads r \
+                                  WHERE r.notice_id = n.id AND r.user_id = $1))) \
          ORDER BY n.published_at DESC, n.id DESC"
     );
     let rows = sqlx::query(&sql)

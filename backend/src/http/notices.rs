@@ -176,7 +176,8 @@ async fn mark_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Published notices to the signed-in user's teams that they have not read, newest first.
+/// Published notices to the signed-in user's teams that they have not read, or that one of
+/// their teams has still to acknowledge (reading does not end that), newest first.
 #[utoipa::path(
     get,
     path = "/notices/unread",

@@ -151,7 +151,7 @@ fn row(
             <tr class="repro-row">
                 <td colspan="8">
                     <div class="repro">
-                        <p class="subtle">"The same numbers on the command line: put this request in a JSON array and pipe it to "<code>"rollgate stats"</code>"."</p>
+                        <p class="subtle">"The same numbers on the command line: put this request in a JSON array and pipe it to "<code>"rollgate stats"</code>", or paste it into the "<a href="/stats" data-test="stats-link">"statistics calculator"</a>"."</p>
                         <div class="copy-box">
                             <pre class="code" data-test="stats-request">{text.clone()}</pre>
                             <CopyButton text=text />

@@ -41,7 +41,8 @@ pub fn TopBar(user: User) -> impl IntoView {
                 }
             })
     };
-    // Unread notices, refreshed the same way; the badge links to the feed, where they are read.
+    // Notices that need the user, refreshed the same way: unread ones and those their team has
+    // still to acknowledge (reading does not clear those). The badge links to the feed.
     let unread = Loaded::new(
         move || {
             location.pathname.track();
@@ -56,7 +57,7 @@ pub fn TopBar(user: User) -> impl IntoView {
             .filter(|n| *n > 0)
             .map(|n| {
                 view! {
-                    <span class="nav-badge nav-badge-notice" data-test="notices-badge" title=format!("{n} unread notice{}", if n == 1 { "" } else { "s" })>{n}</span>
+                    <span class="nav-badge nav-badge-notice" data-test="notices-badge" title=format!("{n} notice{} to read or acknowledge", if n == 1 { "" } else { "s" })>{n}</span>
                 }
             })
     };
@@ -68,6 +69,7 @@ pub fn TopBar(user: User) -> impl IntoView {
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(", ");
+    let roles_attr = roles.clone();
     let signing_out = RwSignal::new(false);
     let sign_out = move |_| {
         signing_out.set(true);
@@ -79,8 +81,13 @@ pub fn TopBar(user: User) -> impl IntoView {
             signing_out.set(false);
         });
     };
+    // The skip link is followed by the browser (`rel="external"` keeps the router out), which
+    // moves the keyboard's starting point to the target at the end of the bar, just before the
+    // page. The statistics calculator is not in the navigation: engineers reach it from a
+    // metric's "Reproduce" box on the comparison.
     view! {
-        <header class="topbar">
+        <header class="topbar" data-roles=roles_attr>
+            <a class="skip-link" href="#content" rel="external">"Skip to content"</a>
             <div class="topbar-inner">
                 <a class="brand" href="/">
                     <svg class="brand-mark" viewBox="0 0 16 16" aria-hidden="true">
@@ -103,7 +110,6 @@ pub fn TopBar(user: User) -> impl IntoView {
                     {admin.then(|| view! {
                         <a href="/admin" class:active=move || path() == "/admin" data-test="nav-admin">"Admin"</a>
                     })}
-                    <a href="/stats" class:active=move || path() == "/stats" data-test="nav-stats">"Stats calculator"</a>
                 </nav>
                 <div class="topbar-spacer"></div>
                 <div class="whoami" data-test="whoami">
@@ -117,6 +123,7 @@ pub fn TopBar(user: User) -> impl IntoView {
                     </button>
                 </div>
             </div>
+            <span id="content" class="skip-target" tabindex="-1"></span>
         </header>
     }
 }

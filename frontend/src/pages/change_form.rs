@@ -21,7 +21,19 @@ use crate::components::skeleton::PageSkeleton;
 
 #[component]
 pub fn NewChangePage() -> impl IntoView {
-    view! { <ChangeForm existing=None /> }
+    if !crate::session::has_any(shared::access::EDITORS) {
+        return view! {
+            <div class="page">
+                <div class="empty-state" data-test="error">
+                    <div class="empty-code">"403"</div>
+                    <h1>"Engineers, PMs and admins register changes"</h1>
+                    <p class="subtle">"Your roles let you follow changes, not create them."</p>
+                </div>
+            </div>
+        }
+        .into_any();
+    }
+    view! { <ChangeForm existing=None /> }.into_any()
 }
 
 #[component]

@@ -94,6 +94,8 @@ pub fn ChangeList() -> impl IntoView {
                     <h1>"AI changes"</h1>
                     <p class="page-lede">"Every prompt, model, tool and routing change, and where its rollout stands."</p>
                 </div>
+                // Shown only to those who may create a change: `style/90-access.css` hides it
+                // by the roles the top bar carries, which costs the first screen no code.
                 <a class="btn btn-primary" href="/changes/new" data-test="new-change">
                     <svg viewBox="0 0 16 16" aria-hidden="true"><path d="M8 3v10M3 8h10" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"></path></svg>
                     "New change"

@@ -13,7 +13,7 @@ use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
 use crate::components::form_read::{event_form, value_in};
 use crate::components::load::{Loaded, teams_loader};
-use crate::components::notice_tags::{ack_buttons, ack_chips, kind_tag};
+use crate::components::notice_tags::{ack_buttons, ack_chips, ack_teams, kind_tag};
 use crate::components::skeleton::LinesSkeleton;
 use crate::components::tags::{KindTag, StateBadge};
 use crate::coord::FeedQuery;
@@ -125,8 +125,10 @@ pub fn FeedPage() -> impl IntoView {
         current.with(|c| filter_fields(c, &teams))
     };
 
-    // The user's unread notices are listed above the feed, then marked read: they have been
-    // shown. The list keeps what was loaded, so they stay on screen until the next visit.
+    // The user's unread notices, and those a team of theirs has still to acknowledge, are
+    // listed above the feed, then marked read: they have been shown. The list keeps what was
+    // loaded, so they stay on screen until the next visit; one still waiting for the team's
+    // acknowledgement comes back on every visit until a member acknowledges it.
     let unread = RwSignal::new(None::<Result<Vec<Notice>, ApiError>>);
     spawn_local(async move {
         let r = api::unread().await.map(|u| u.items);
@@ -192,13 +194,16 @@ pub fn FeedPage() -> impl IntoView {
             {move || action_error.get().map(|e| view! { <ErrorBanner error=e /> })}
             {move || {
                 let mine = my_teams.get();
-                unread.with(|u| match u {
-                    Some(Ok(items)) if !items.is_empty() => Some(view! {
-                        <section class="feed-unread" data-test="feed-unread">
-                            {unread_list(items, &mine, acknowledge)}
-                        </section>
-                    }),
-                    _ => None,
+                unread.with(|u| {
+                    let Some(Ok(items)) = u else { return None };
+                    // Read is not acknowledged: what a team of the user has still to
+                    // acknowledge is listed apart, and the server keeps it until then.
+                    let (waiting, news): (Vec<&Notice>, Vec<&Notice>) =
+                        items.iter().partition(|n| !ack_teams(n, &mine).is_empty());
+                    Some(view! {
+                        {unread_list("Needs your acknowledgement", "needs-ack", &waiting, &mine, acknowledge)}
+                        {unread_list("New for your teams", "feed-unread", &news, &mine, acknowledge)}
+                    })
                 })
             }}
             {data.view(|| view! { <LinesSkeleton /> }.into_any(), move |feed: Feed| {
@@ -327,23 +332,30 @@ fn feed_item(
     }
 }
 
-/// The user's unread notices, each with its change and Acknowledge.
+/// A titled list of the user's notices, each with its change and Acknowledge; nothing when
+/// there are none.
 fn unread_list(
-    items: &[Notice],
+    title: &'static str,
+    hook: &'static str,
+    items: &[&Notice],
     mine: &[Team],
     acknowledge: Callback<(String, String)>,
-) -> impl IntoView + use<> {
-    view! {
-        <h2 class="section-title">{format!("New for your teams · {}", items.len())}</h2>
-        <ul class="feed">
-            {items.iter().map(|n| view! {
-                <li class="card feed-item feed-unread-item" data-test="unread-notice" data-notice=n.id.clone()>
-                    <a class="feed-title" href=format!("/changes/{}", n.change_id)>{n.change_title.clone()}</a>
-                    {feed_notice(n, mine, false, acknowledge)}
-                </li>
-            }).collect_view()}
-        </ul>
-    }
+) -> Option<impl IntoView + use<>> {
+    (!items.is_empty()).then(|| {
+        view! {
+            <section class="feed-unread" data-test=hook>
+                <h2 class="section-title">{format!("{title} · {}", items.len())}</h2>
+                <ul class="feed">
+                    {items.iter().map(|n| view! {
+                        <li class="card feed-item feed-unread-item" data-test="unread-notice" data-notice=n.id.clone()>
+                            <a class="feed-title" href=format!("/changes/{}", n.change_id)>{n.change_title.clone()}</a>
+                            {feed_notice(n, mine, false, acknowledge)}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    })
 }
 
 /// The latest notice of a change in the feed, with Acknowledge for each of the user's teams

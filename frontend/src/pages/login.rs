@@ -50,7 +50,7 @@ pub fn LoginPage() -> impl IntoView {
     });
 
     view! {
-        <div class="login-page">
+        <main class="login-page">
             <div class="login-card card">
                 <div class="login-brand">
                     <svg class="brand-mark" viewBox="0 0 16 16" aria-hidden="true">
@@ -81,7 +81,7 @@ pub fn LoginPage() -> impl IntoView {
             </div>
             // Outside a demo workspace the list answers 404: nothing to show.
             {move || demo.get().and_then(Result::ok).map(|d| view! { <DemoAccounts demo=d sign_in=sign_in pending=pending /> })}
-        </div>
+        </main>
     }
 }
 

@@ -178,22 +178,25 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
         .filter(|r| me.has_role(*r) && (!authored || *r == Role::Engineer))
         .collect();
     roles.sort_by_key(|r| !gate.missing.iter().any(|m| m.role == *r));
-    let mine = gate
+    let signed = gate
         .approvals
         .iter()
         .chain(&gate.rejections)
-        .find(|s| s.user.id == me.id)
-        .map(|s| {
-            format!(
-                "You {} as {}.",
-                if s.decision == Decision::Approve {
-                    "approved"
-                } else {
-                    "rejected"
-                },
-                s.role.as_str()
-            )
-        });
+        .find(|s| s.user.id == me.id);
+    // What the user already decided is not offered again; the other decision stays, as the
+    // server lets a signer change their mind.
+    let decided = signed.map(|s| s.decision);
+    let mine = signed.map(|s| {
+        format!(
+            "You {} as {}.",
+            if s.decision == Decision::Approve {
+                "approved"
+            } else {
+                "rejected"
+            },
+            s.role.as_str()
+        )
+    });
     let did = if gate.authored_by(&me.id) {
         "created"
     } else {
@@ -305,8 +308,8 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
         {note.map(|n| view! { <p class="gate-note" data-test="gate-note">{n}</p> })}
         <div class="gate-actions">
             <span class="subtle">{mine}</span>
-            <button type="button" class="btn btn-danger" data-test="reject" on:click=move |_| open(Decision::Reject)>"Reject"</button>
-            <button type="button" class="btn btn-primary" data-test="approve" on:click=move |_| open(Decision::Approve)>"Approve"</button>
+            <button type="button" class="btn btn-danger" data-test="reject" disabled=decided == Some(Decision::Reject) on:click=move |_| open(Decision::Reject)>"Reject"</button>
+            <button type="button" class="btn btn-primary" data-test="approve" disabled=decided == Some(Decision::Approve) on:click=move |_| open(Decision::Approve)>"Approve"</button>
         </div>
         {dialog}
     }

@@ -247,7 +247,7 @@ pub(super) fn Analysis(
                         <span class:is-hidden=move || threshold.get().is_none()><i class="lg-dash lg-danger"></i>"Criterion margin"</span>
                     </div>
                 </div>
-                <ChartBox svg=time_svg.into() label="Difference over time" empty=time_empty />
+                <ChartBox svg=time_svg.into() label="Cumulative difference of the chosen metric over time, candidate against control, with its interval; its current value is in the Metrics table above" empty=time_empty />
             </section>
 
             <div class="chart-grid">
@@ -258,7 +258,7 @@ pub(super) fn Analysis(
                             <p class="card-sub">"Difference and interval per segment; red where the criterion is breached."</p>
                         </div>
                     </div>
-                    <ChartBox svg=forest_svg.into() label="Forest plot by segment" empty=Signal::stored("No segment could be compared yet.".to_string()) />
+                    <ChartBox svg=forest_svg.into() label="Difference of the chosen metric in each segment, with its interval; every segment's value is in the Segments table below" empty=Signal::stored("No segment could be compared yet.".to_string()) />
                 </section>
                 <section class="card chart-card">
                     <div class="card-head">
@@ -271,7 +271,7 @@ pub(super) fn Analysis(
                             <span><i class="lg-line lg-accent"></i>"Candidate"</span>
                         </div>
                     </div>
-                    <ChartBox svg=latency_svg.into() label="Latency distribution" empty=Signal::stored("No latency histograms from both arms in this segment.".to_string()) />
+                    <ChartBox svg=latency_svg.into() label="Share of requests per latency bucket for control and candidate; the p50 and p95 of each arm are written below the chart" empty=Signal::stored("No latency histograms from both arms in this segment.".to_string()) />
                     {move || latency_data.with(|v| v.as_ref().map(latency::caption))}
                 </section>
             </div>

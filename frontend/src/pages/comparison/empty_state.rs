@@ -40,9 +40,16 @@ pub(super) fn EmptyState(id: String, change_href: String) -> impl IntoView {
                 </div>
             </div>
             <ol class="steps">
+                // Only an admin creates tokens: anyone else is told whom to ask.
                 <li>
-                    <strong>"Create an ingestion token"</strong>
-                    " on the "<a href=format!("{change_href}#tokens")>"change page"</a>
+                    {if crate::session::has_any(shared::access::ADMINS) {
+                        view! {
+                            <strong>"Create an ingestion token"</strong>
+                            " on the "<a href=format!("{change_href}#tokens")>"change page"</a>
+                        }.into_any()
+                    } else {
+                        view! { <strong>"Ask an admin for an ingestion token"</strong>" for this change" }.into_any()
+                    }}
                     ". Its secret is shown once; keep it in your application's secrets."
                 </li>
                 <li>
