@@ -15,10 +15,14 @@
 //!   20 trials each rolling back one canary through instance A, timing until an evaluation on
 //!   B, one on A, and a `refetchEvaluation` event on B's `/ofrep/v1/events` say so.
 //!
+//! * `wrk`: the same HTTP runs with `wrk` as the load generator (`apt-get install wrk`), its
+//!   requests from a generated Lua script; figures printed with wrk's latency percentiles.
+//!
 //! `ROLLGATE_BENCH_OFREP` picks the parts (comma-separated, default all of them);
 //! `ROLLGATE_BENCH_LOAD_SECONDS` (default 10) sets each load run's length,
 //! `ROLLGATE_BENCH_CONNECTIONS` (default 64) the connections, `ROLLGATE_BENCH_CLIENT_THREADS`
-//! (default 1) the load generator's threads.
+//! (default 1) the load generator's threads (the hyper client's and wrk's). Every figure is
+//! printed with the load average of the minute before it, the machine being shared.
 //!
 //! `cargo bench -p rollgate-backend --bench ofrep`
 
@@ -67,7 +71,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    if part("http") {
+    if part("http") || part("wrk") {
         rt.block_on(http());
     }
     if part("propagation") {
@@ -196,7 +200,34 @@ fn request_body(user: &str) -> String {
     .to_string()
 }
 
+/// Which load generators the HTTP runs use: the in-process hyper client (`http`), `wrk`
+/// (`wrk`), or both.
+fn clients() -> (bool, bool) {
+    let wrk = part("wrk")
+        && match std::process::Command::new("wrk").arg("--version").output() {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("wrk runs skipped: cannot run wrk ({e}); `apt-get install wrk`");
+                false
+            }
+        };
+    (part("http"), wrk)
+}
+
+/// The load average over the last minute, as `/proc/loadavg` says (the machine is shared:
+/// every figure is read against it).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
 async fn http() {
+    let (hyper_client, wrk_client) = clients();
+    if !hyper_client && !wrk_client {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let dist = tempfile::tempdir().expect("tempdir");
@@ -210,8 +241,20 @@ async fn http() {
     let connections: usize = env_or("ROLLGATE_BENCH_CONNECTIONS", 64);
     let threads: usize = env_or("ROLLGATE_BENCH_CLIENT_THREADS", 1);
     let auth = format!("Bearer {secret}");
+    // Each run with each client chosen; `fixed` says the target answers a fixed body.
+    let measure = |what: String, target: load::Target| {
+        if hyper_client {
+            report(
+                &format!("hyper client, {what}"),
+                load::run(&target, connections, threads, seconds),
+            );
+        }
+        if wrk_client {
+            wrk::run(&what, &target, connections, threads, seconds);
+        }
+    };
 
-    // The machine's ceiling for this client: a handler answering a fixed body of the size of
+    // The machine's ceiling for each client: a handler answering a fixed body of the size of
     // an evaluation, on a runtime like the server's (2 worker threads) in this process.
     let single = load::Target {
         addr: addr.clone(),
@@ -239,14 +282,11 @@ async fn http() {
         addr: trivial.to_string(),
         ..single.clone()
     };
-    report(
-        "fixed body, no work (the machine's ceiling with this client)",
-        load::run(&trivial_target, connections, threads, seconds),
+    measure(
+        "fixed body, no work (the machine's ceiling with this client)".to_owned(),
+        trivial_target,
     );
-    report(
-        &format!("single flag, {FLAGS} live flags"),
-        load::run(&single, connections, threads, seconds),
-    );
+    measure(format!("single flag, {FLAGS} live flags"), single.clone());
 
     let bulk = load::Target {
         requests: (0..100)
@@ -268,17 +308,15 @@ async fn http() {
         "{answer}"
     );
     eprintln!("bulk answer: {} bytes", sample.1.len());
-    report(
-        &format!("bulk, {FLAGS} flags"),
-        load::run(&bulk, connections, threads, seconds),
-    );
+    measure(format!("bulk, {FLAGS} flags"), bulk);
     drop(server);
 }
 
 fn report(what: &str, figures: load::Figures) {
     println!(
-        "[ofrep] {what}: {} connections, {} requests in {:.1} s = {:.0} req/s; p50 {:.2} ms, \
+        "[ofrep] {what} (load average {}): {} connections, {} requests in {:.1} s = {:.0} req/s; p50 {:.2} ms, \
          p99 {:.2} ms, max {:.1} ms",
+        load_average(),
         figures.connections,
         figures.latencies.len(),
         figures.elapsed,
@@ -481,6 +519,112 @@ mod load {
                 })
         });
         addr
+    }
+}
+
+/// `wrk` as the load generator (C, an event loop per thread, far less CPU per request than
+/// the in-process client): the target's requests go into a Lua script that formats them all
+/// once and sends them in turn, each thread starting at a random one.
+mod wrk {
+    use std::fmt::Write as _;
+    use std::process::Command;
+
+    use super::load::Target;
+
+    /// A Lua long string holding `text` (whose `]` runs are shorter than the level used).
+    fn long_string(text: &str) -> String {
+        let mut level = 1;
+        while text.contains(&format!("]{}]", "=".repeat(level))) {
+            level += 1;
+        }
+        let eq = "=".repeat(level);
+        format!("[{eq}[{text}]{eq}]")
+    }
+
+    fn script(target: &Target) -> String {
+        let mut lua = String::from("local requests = {\n");
+        for (path, body) in &target.requests {
+            let _ = writeln!(lua, "  {{{}, {}}},", long_string(path), long_string(body));
+        }
+        let _ = write!(
+            lua,
+            r#"}}
+local formatted = {{}}
+local n = 0
+local i = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function init(args)
+  for k, r in ipairs(requests) do
+    formatted[k] = wrk.format("POST", r[1], {{
+      ["Authorization"] = {auth},
+      ["Content-Type"] = "application/json",
+    }}, r[2])
+  end
+  n = #formatted
+  i = ((id or 1) * 97) % n
+end
+function request()
+  i = i % n + 1
+  return formatted[i]
+end
+"#,
+            auth = long_string(&target.authorization)
+        );
+        lua
+    }
+
+    /// Runs wrk against `target` and prints its figures (requests a second, latency
+    /// percentiles) with the load average; fails on any answer that is not 2xx.
+    pub fn run(what: &str, target: &Target, connections: usize, threads: usize, seconds: u64) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ofrep.lua");
+        std::fs::write(&path, script(target)).expect("write the wrk script");
+        let args = [
+            format!("-t{threads}"),
+            format!("-c{connections}"),
+            format!("-d{seconds}s"),
+            "--latency".to_owned(),
+            "-s".to_owned(),
+            path.display().to_string(),
+            format!("http://{}", target.addr),
+        ];
+        // A one-second warm-up, as the hyper client has.
+        let mut warm = args.clone();
+        warm[2] = "-d1s".to_owned();
+        Command::new("wrk").args(&warm).output().expect("wrk");
+        let load = super::load_average();
+        let out = Command::new("wrk").args(&args).output().expect("wrk");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "wrk failed: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !text.contains("Non-2xx"),
+            "answers other than 200 under load: {text}"
+        );
+        let field = |prefix: &str| {
+            text.lines()
+                .map(str::trim)
+                .find_map(|l| l.strip_prefix(prefix))
+                .map(|v| v.split_whitespace().next().unwrap_or("?").to_owned())
+                .unwrap_or_else(|| "?".to_owned())
+        };
+        println!(
+            "[ofrep] wrk, {what} (load average {load}): {connections} connections, {threads} \
+             thread(s), {seconds} s: {} req/s; p50 {}, p90 {}, p99 {}; wrk: `wrk {}`",
+            field("Requests/sec:"),
+            field("50%"),
+            field("90%"),
+            field("99%"),
+            args.join(" ")
+        );
+        eprintln!("{text}");
     }
 }
 

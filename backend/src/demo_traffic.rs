@@ -25,7 +25,8 @@
 //!
 //! # Windows
 //!
-//! Windows are 5 minutes long on a fixed grid. The current window must be sendable while it is
+//! Windows are 5 minutes long on a fixed grid (`rollgate serve --demo-window-seconds N` makes
+//! them shorter, for a browser test that must see a rollback reach the next window). The current window must be sendable while it is
 //! still running, and ingestion refuses windows that end more than
 //! `shared::metrics::MAX_FUTURE_SECONDS` (5 minutes) ahead; one grid for the backfill and the
 //! live data also means a restart can never send two windows over the same span. On start the
@@ -57,11 +58,16 @@ use tower::ServiceExt;
 use crate::db;
 use crate::error::{Error, Result};
 
-/// Length of a window.
+/// Length of a window, unless the server is told otherwise (`--demo-window-seconds`).
 pub const WINDOW: i64 = 300;
-/// How far back the backfill goes.
+/// Shortest and longest window the simulator takes: it must send a window while it runs, and
+/// ingestion refuses windows ending more than `shared::metrics::MAX_FUTURE_SECONDS` ahead.
+pub const WINDOW_RANGE: std::ops::RangeInclusive<i64> = 2..=300;
+/// How far back the backfill goes with [`WINDOW`]: 24 hours. Shorter windows backfill as many
+/// windows ([`BACKFILL_WINDOWS`]), not as many hours.
 pub const BACKFILL: i64 = 24 * 3600;
-/// How often the current window is sent again.
+const BACKFILL_WINDOWS: i64 = BACKFILL / WINDOW;
+/// How often the current window is sent again (half a window when windows are shorter).
 pub const TICK: Duration = Duration::from_secs(5);
 /// Windows per ingestion request during the backfill.
 const BATCH: usize = 2000;
@@ -216,20 +222,25 @@ pub struct Feed {
     /// `window`, 0–1.
     pub shares: Vec<f64>,
     pub window: i64,
+    /// Length of its windows, seconds: [`WINDOW`] unless the server was told otherwise.
+    pub window_seconds: i64,
 }
 
-/// Starts the simulator: finds the demo changes, backfills, then feeds the current window
-/// until `stop` turns true. Errors are logged, never raised: the demo must not take the
-/// server down.
+/// Starts the simulator with windows of `window_seconds` (clamped to [`WINDOW_RANGE`]):
+/// finds the demo changes, backfills, then feeds the current window until `stop` turns true.
+/// Errors are logged, never raised: the demo must not take the server down.
 pub fn spawn(
     router: Router,
     pool: AnyPool,
+    window_seconds: i64,
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
+    let window = window_seconds.clamp(*WINDOW_RANGE.start(), *WINDOW_RANGE.end());
+    let tick_every = TICK.min(Duration::from_millis(window as u64 * 500));
     tokio::spawn(async move {
         let now = unix_now();
         let instance = Instance::generate();
-        let mut feeds = match prepare(&router, &pool, &instance, now).await {
+        let mut feeds = match prepare_with(&router, &pool, &instance, now, window).await {
             Ok(feeds) => feeds,
             Err(e) => {
                 tracing::error!(error = %e, "demo traffic cannot start");
@@ -240,13 +251,17 @@ pub fn spawn(
             tracing::info!("no demo rollout to feed; demo traffic is off");
             return;
         }
-        tracing::info!(changes = feeds.len(), "demo traffic running");
-        let mut last = now.div_euclid(WINDOW) * WINDOW;
+        tracing::info!(
+            changes = feeds.len(),
+            window_seconds = window,
+            "demo traffic running"
+        );
+        let mut last = now.div_euclid(window) * window;
         let mut ticks = 0u32;
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
-                () = tokio::time::sleep(TICK) => {}
+                () = tokio::time::sleep(tick_every) => {}
             }
             if *stop.borrow() {
                 break;
@@ -267,7 +282,7 @@ pub fn spawn(
                     tracing::warn!(error = %e, change = %feed.change_id, "demo traffic tick failed");
                 }
             }
-            last = now.div_euclid(WINDOW) * WINDOW;
+            last = now.div_euclid(window) * window;
         }
         // The next start has another id and would never revoke these.
         for feed in &feeds {
@@ -281,12 +296,24 @@ pub fn spawn(
 
 /// Finds the demo changes, gives each a fresh token of `instance` (revoking that instance's
 /// earlier ones, other instances' abandoned ones, and no live instance's) and fills in the
-/// last 24 hours up to the window running at `now`.
+/// last 24 hours up to the window running at `now`, in windows of [`WINDOW`].
 pub async fn prepare(
     router: &Router,
     pool: &AnyPool,
     instance: &Instance,
     now: i64,
+) -> Result<Vec<Feed>> {
+    prepare_with(router, pool, instance, now, WINDOW).await
+}
+
+/// [`prepare`] with windows of `window_seconds`; the backfill covers [`BACKFILL_WINDOWS`]
+/// windows, at most 24 hours.
+pub async fn prepare_with(
+    router: &Router,
+    pool: &AnyPool,
+    instance: &Instance,
+    now: i64,
+    window_seconds: i64,
 ) -> Result<Vec<Feed>> {
     revoke_abandoned(pool, instance, time::OffsetDateTime::now_utc()).await?;
     let (items, _) = db::changes::list(pool, &db::changes::Filter::default(), 100, 0).await?;
@@ -312,7 +339,8 @@ pub async fn prepare(
             token,
             users,
             shares: Vec::new(),
-            window: now.div_euclid(WINDOW) * WINDOW,
+            window: now.div_euclid(window_seconds) * window_seconds,
+            window_seconds,
         };
         feed.shares = served_shares(router, &feed).await?;
         backfill(router, pool, &feed, now).await?;
@@ -400,19 +428,22 @@ async fn fresh_token(pool: &AnyPool, instance: &Instance, change_id: &str) -> Re
     Ok(secret)
 }
 
-/// Sends every finished window of the last 24 hours that is not stored yet, and the last
+/// Sends every finished window of the last 24 hours (of the last [`BACKFILL_WINDOWS`]
+/// windows, when they are shorter than [`WINDOW`]) that is not stored yet, and the last
 /// stored one again in full (it may have been sent while running).
 pub async fn backfill(router: &Router, pool: &AnyPool, feed: &Feed, now: i64) -> Result<()> {
-    let current = now.div_euclid(WINDOW) * WINDOW;
-    let mut start = current - BACKFILL;
+    let length = feed.window_seconds;
+    let current = now.div_euclid(length) * length;
+    let mut start = current - BACKFILL.min(BACKFILL_WINDOWS * length);
     if let Some(end) = db::metrics::latest_end(pool, &feed.change_id).await? {
-        start = start.max(end - WINDOW);
+        // On the grid: windows stored with another length must not overlap new ones.
+        start = start.max(end.div_euclid(length) * length - length);
     }
     let mut windows = Vec::new();
     let mut t = start;
     while t < current {
-        windows.extend(windows_at(&feed.scenario, t, 1.0, &feed.shares));
-        t += WINDOW;
+        windows.extend(windows_at(&feed.scenario, t, length, 1.0, &feed.shares));
+        t += length;
     }
     for chunk in windows.chunks(BATCH) {
         ingest(router, feed, chunk.to_vec()).await?;
@@ -425,18 +456,25 @@ pub async fn backfill(router: &Router, pool: &AnyPool, feed: &Feed, now: i64) ->
 /// previous tick) is over, finishes it first (with the split it ran with), and asks which
 /// variant each user gets in the new one.
 pub async fn tick(router: &Router, feed: &mut Feed, last: i64, now: i64) -> Result<()> {
-    let current = now.div_euclid(WINDOW) * WINDOW;
-    let last = last.div_euclid(WINDOW) * WINDOW;
+    let length = feed.window_seconds;
+    let current = now.div_euclid(length) * length;
+    let last = last.div_euclid(length) * length;
     let mut windows = Vec::new();
     if last < current {
-        windows.extend(windows_at(&feed.scenario, last, 1.0, &feed.shares));
+        windows.extend(windows_at(&feed.scenario, last, length, 1.0, &feed.shares));
     }
     if feed.window != current {
         feed.shares = served_shares(router, feed).await?;
         feed.window = current;
     }
-    let elapsed = (now - current) as f64 / WINDOW as f64;
-    windows.extend(windows_at(&feed.scenario, current, elapsed, &feed.shares));
+    let elapsed = (now - current) as f64 / length as f64;
+    windows.extend(windows_at(
+        &feed.scenario,
+        current,
+        length,
+        elapsed,
+        &feed.shares,
+    ));
     ingest(router, feed, windows).await
 }
 
@@ -578,19 +616,26 @@ fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Every segment × variant window starting at `start`, as sent, scaled to `fraction` of the
-/// finished window (1.0 once it is over), with `shares[i]` of segment `i`'s requests on the
-/// candidate (none where `shares` has no entry).
-pub fn windows_at(s: &Scenario, start: i64, fraction: f64, shares: &[f64]) -> Vec<Value> {
+/// Every segment × variant window of `length` seconds starting at `start`, as sent, scaled
+/// to `fraction` of the finished window (1.0 once it is over), with `shares[i]` of segment
+/// `i`'s requests on the candidate (none where `shares` has no entry).
+pub fn windows_at(
+    s: &Scenario,
+    start: i64,
+    length: i64,
+    fraction: f64,
+    shares: &[f64],
+) -> Vec<Value> {
     let fraction = fraction.clamp(0.0, 1.0);
     let mut out = Vec::with_capacity(s.segments.len() * 2);
     for (i, segment) in s.segments.iter().enumerate() {
         let share = shares.get(i).copied().unwrap_or(0.0);
-        for (variant, window) in finished(s, i, segment, start, share) {
+        for (variant, window) in finished(s, i, segment, start, length, share) {
             out.push(to_json(
                 variant,
                 segment.name,
                 start,
+                length,
                 &scale(&window, fraction),
             ));
         }
@@ -612,6 +657,7 @@ fn finished(
     index: usize,
     seg: &Segment,
     start: i64,
+    length: i64,
     share: f64,
 ) -> [(Variant, Drawn); 2] {
     let mut rng = SplitMix64(
@@ -622,7 +668,7 @@ fn finished(
     // Busier in the (UTC) working day, quieter at night.
     let hour = start.rem_euclid(86_400) as f64 / 3600.0;
     let daily = 1.0 + 0.35 * ((hour - 15.0) / 24.0 * std::f64::consts::TAU).cos();
-    let expected = s.requests_per_hour * seg.weight * daily * WINDOW as f64 / 3600.0;
+    let expected = s.requests_per_hour * seg.weight * daily * length as f64 / 3600.0;
     let total = (expected + expected.sqrt() * rng.normal()).round().max(0.0) as u64;
     let candidate = binomial(&mut rng, total, share);
     [
@@ -846,7 +892,7 @@ fn scale(w: &Drawn, f: f64) -> Drawn {
 }
 
 /// A window in the wire format of `POST …/metrics`.
-fn to_json(v: Variant, segment: &str, start: i64, w: &Drawn) -> Value {
+fn to_json(v: Variant, segment: &str, start: i64, length: i64, w: &Drawn) -> Value {
     let mut metrics = serde_json::Map::new();
     for (key, value) in &w.values {
         let wire = match value {
@@ -867,7 +913,7 @@ fn to_json(v: Variant, segment: &str, start: i64, w: &Drawn) -> Value {
         "variant": v.as_str(),
         "segment": segment,
         "window_start": rfc3339(start),
-        "window_end": rfc3339(start + WINDOW),
+        "window_end": rfc3339(start + length),
         "requests": w.requests,
         "metrics": metrics,
     })
@@ -887,7 +933,7 @@ mod tests {
     #[test]
     fn every_default_metric_is_fed() {
         let s = &scenarios()[0];
-        let w = windows_at(s, 1_750_000_200, 1.0, &[0.05; 8]);
+        let w = windows_at(s, 1_750_000_200, WINDOW, 1.0, &[0.05; 8]);
         assert_eq!(w.len(), 16);
         let keys: Vec<String> = w[0]["metrics"]
             .as_object()
@@ -903,7 +949,7 @@ mod tests {
     #[test]
     fn running_windows_grow_into_the_finished_one() {
         let s = &scenarios()[0];
-        let at = |f| windows_at(s, 1_750_000_200, f, &[0.05; 8]);
+        let at = |f| windows_at(s, 1_750_000_200, WINDOW, f, &[0.05; 8]);
         let requests = |w: &[Value]| -> Vec<u64> {
             w.iter().map(|x| x["requests"].as_u64().unwrap()).collect()
         };
@@ -912,7 +958,7 @@ mod tests {
             assert!(*x <= y && y <= z);
         }
         assert_eq!(at(1.0), c);
-        assert_eq!(windows_at(s, 1_750_000_200, 2.0, &[0.05; 8]), c);
+        assert_eq!(windows_at(s, 1_750_000_200, WINDOW, 2.0, &[0.05; 8]), c);
     }
 
     #[test]
@@ -938,7 +984,7 @@ mod tests {
     #[test]
     fn no_share_no_candidate_traffic() {
         let s = &scenarios()[0];
-        for w in windows_at(s, 1_750_000_200, 1.0, &[0.0; 8]) {
+        for w in windows_at(s, 1_750_000_200, WINDOW, 1.0, &[0.0; 8]) {
             if w["variant"] == "candidate" {
                 assert_eq!(w["requests"], 0, "{w}");
             }

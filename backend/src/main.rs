@@ -112,6 +112,13 @@ struct ServeArgs {
     #[arg(long, env = "ROLLGATE_GUARDIAN", value_name = "on|off", default_value = "on",
           action = clap::ArgAction::Set, value_parser = parse_on_off)]
     guardian: bool,
+
+    /// Length of the demo traffic's metric windows, in seconds (2 to 300), with --demo: short
+    /// windows show a rollback's effect within seconds (browser tests).
+    #[arg(long, env = "ROLLGATE_DEMO_WINDOW_SECONDS", value_name = "N", hide = true,
+          default_value_t = rollgate::demo_traffic::WINDOW,
+          value_parser = clap::value_parser!(i64).range(2..=300))]
+    demo_window_seconds: i64,
 }
 
 fn parse_on_off(s: &str) -> Result<bool, String> {
@@ -208,6 +215,7 @@ fn run(command: Command) -> Result<ExitCode, Box<dyn std::error::Error>> {
             config.db_pool_size = args.db_pool_size;
             config.read_rate_limit = args.read_rate_limit;
             config.guardian = args.guardian;
+            config.demo_window_seconds = args.demo_window_seconds;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
             runtime.block_on(rollgate::serve(config))?;

@@ -50,6 +50,8 @@ pub struct Config {
     pub read_rate_limit: Option<u32>,
     /// Run the guardian (automatic rollback on a breached criterion).
     pub guardian: bool,
+    /// Length of the demo traffic's windows, seconds ([`demo_traffic::WINDOW`] by default).
+    pub demo_window_seconds: i64,
 }
 
 /// A public address as `--public-url` takes it: `http(s)://host[:port][/path]`, without a
@@ -87,6 +89,7 @@ impl Config {
             db_pool_size: None,
             read_rate_limit: None,
             guardian: true,
+            demo_window_seconds: demo_traffic::WINDOW,
         }
     }
 }
@@ -203,9 +206,14 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         tracing::warn!("the guardian is off: breached criteria are not rolled back automatically");
     }
     // The demo's simulated production app sends its windows through this very router.
-    let traffic = config
-        .demo
-        .then(|| demo_traffic::spawn(router.clone(), pool.clone(), stopped.clone()));
+    let traffic = config.demo.then(|| {
+        demo_traffic::spawn(
+            router.clone(),
+            pool.clone(),
+            config.demo_window_seconds,
+            stopped.clone(),
+        )
+    });
     let housekeeping = crate::accounts::spawn_housekeeping(pool.clone(), stopped.clone());
     if config.public_url.is_none() {
         tracing::info!(

@@ -386,3 +386,65 @@ async fn a_rollback_empties_the_candidate_from_the_next_window() {
     })
     .await;
 }
+
+/// With short windows (`--demo-window-seconds`, for browser tests) the simulator backfills as
+/// many windows as with five-minute ones, each of the asked length, and a rollback empties the
+/// candidate from the next short window.
+#[tokio::test]
+async fn short_windows_show_a_rollback_seconds_later() {
+    each_database(|app| async move {
+        assert!(app.seed_demo().await);
+        let instance = demo_traffic::Instance::generate();
+        let mut feeds = demo_traffic::prepare_with(&app.router, &app.pool, &instance, NOW, 5)
+            .await
+            .expect("prepare");
+        let canary = change_id(&app, "Shorter billing answers").await;
+        let before = summary(&app, &canary).await.windows;
+        let feed = feeds
+            .iter_mut()
+            .find(|f| f.change_id == canary)
+            .expect("the canary is fed");
+        assert_eq!(feed.window_seconds, 5);
+        let lengths: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT window_end - window_start, CAST(COUNT(*) AS BIGINT) FROM metric_windows \
+             WHERE change_id = $1 AND window_start >= $2 GROUP BY window_end - window_start",
+        )
+        .bind(&canary)
+        .bind(NOW - 24 * 3600)
+        .fetch_all(&app.pool)
+        .await
+        .expect("windows");
+        assert_eq!(
+            lengths,
+            vec![(5, 24 * 12 * 8 * 2)],
+            "{lengths:?} of {before}"
+        );
+
+        demo_traffic::tick(&app.router, feed, NOW, NOW + 3)
+            .await
+            .expect("tick");
+        app.transition(
+            &canary,
+            &json!({ "action": "roll_back", "reason": "cost up 20 %" }),
+        )
+        .await;
+        let next = NOW.div_euclid(5) * 5 + 5;
+        demo_traffic::tick(&app.router, feed, NOW + 3, next + 1)
+            .await
+            .expect("tick after the rollback");
+        assert!(feed.shares.iter().all(|s| *s == 0.0), "{:?}", feed.shares);
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT variant, CAST(SUM(requests) AS BIGINT) FROM metric_windows \
+             WHERE change_id = $1 AND window_start = $2 GROUP BY variant ORDER BY variant",
+        )
+        .bind(&canary)
+        .bind(next)
+        .fetch_all(&app.pool)
+        .await
+        .expect("the window after the rollback");
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0].0, "candidate");
+        assert_eq!(rows[0].1, 0, "{rows:?}");
+    })
+    .await;
+}

@@ -493,6 +493,105 @@ async fn the_variant_follows_the_rollout_and_a_rollback_returns_everyone_to_cont
     .await;
 }
 
+/// A pause holds the rollout where it is: every context keeps its variant and its reason (the
+/// stage still decides), and the metadata says that the flag is paused and since when.
+#[tokio::test]
+async fn a_paused_flag_holds_every_assignment_and_says_it_is_paused() {
+    each_database(|app| async move {
+        let detail = app.create(&new_change()).await;
+        let id = id_of(&detail);
+        let key = flag_key_of(&detail);
+        let secret = token(&app, &["evaluate"], None).await;
+        app.transition(&id, &json!({ "action": "advance" })).await;
+        app.transition(&id, &json!({ "action": "advance" })).await;
+        let inside = user_where(&key, |b| b < 500);
+        let above = user_where(&key, |b| b >= 500);
+        let contexts = [
+            json!({ "targetingKey": inside, "internal": true }),
+            json!({ "targetingKey": above, "internal": true }),
+            json!({ "targetingKey": inside, "plan": "free" }),
+        ];
+        let json = Some("application/json");
+        // Variant, reason, stage of each context, single and bulk, and the metadata.
+        let read = |app: TestApp| {
+            let (secret, key, contexts) = (secret.clone(), key.clone(), contexts.clone());
+            async move {
+                let mut seen = Vec::new();
+                let mut metadata = Vec::new();
+                for context in &contexts {
+                    let res = evaluate(&app, &secret, &key, context.clone()).await;
+                    let (_, variant, reason, stage) = answer(&res);
+                    metadata.push(res.json()["metadata"].clone());
+                    let body = json!({ "context": context }).to_string();
+                    let bulk = call(&app, FLAGS, Auth::Bearer(&secret), json, body, None).await;
+                    assert_eq!(bulk.status, StatusCode::OK, "{}", bulk.text());
+                    let item = bulk.json()["flags"][0].clone();
+                    assert_eq!(item["metadata"], metadata[metadata.len() - 1], "{item}");
+                    seen.push((variant, reason, stage, item["variant"].clone()));
+                }
+                (seen, metadata)
+            }
+        };
+        let (running, metadata) = read(app.clone()).await;
+        assert_eq!(running[0].0, "candidate", "{running:?}");
+        assert_eq!(running[1].0, "control", "{running:?}");
+        assert_eq!(running[2].1, "TARGETING_MATCH", "{running:?}");
+        for m in &metadata {
+            assert_eq!(m["paused"], false, "{m}");
+            assert!(m.get("pausedAt").is_none(), "{m}");
+        }
+
+        let paused = app
+            .transition(
+                &id,
+                &json!({ "action": "pause", "reason": "reading support tickets" }),
+            )
+            .await;
+        let paused_at = paused["change"]["paused"]["at"].clone();
+        assert!(paused_at.is_string(), "{paused}");
+        let (held, metadata) = read(app.clone()).await;
+        assert_eq!(held, running, "a pause changed an assignment");
+        for m in &metadata {
+            assert_eq!(m["paused"], true, "{m}");
+            assert_eq!(m["pausedAt"], paused_at, "{m}");
+            assert_eq!(m["stage"], "canary", "{m}");
+            assert!(
+                m["stageLabel"]
+                    .as_str()
+                    .is_some_and(|l| l.ends_with("paused")),
+                "{m}"
+            );
+        }
+
+        app.transition(
+            &id,
+            &json!({ "action": "resume", "reason": "tickets read" }),
+        )
+        .await;
+        let (resumed, metadata) = read(app.clone()).await;
+        assert_eq!(resumed, running);
+        assert_eq!(metadata[0]["paused"], false);
+
+        // Paused again, then rolled back: the rollback wins, everyone on control.
+        app.transition(&id, &json!({ "action": "pause", "reason": "again" }))
+            .await;
+        app.transition(
+            &id,
+            &json!({ "action": "roll_back", "reason": "refusals up" }),
+        )
+        .await;
+        let (rolled_back, _) = read(app.clone()).await;
+        for (variant, reason, stage, bulk) in rolled_back {
+            assert_eq!(
+                (variant.as_str(), reason.as_str(), stage.as_str()),
+                ("control", "DISABLED", "rolled_back")
+            );
+            assert_eq!(bulk, "control");
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn health_reports_the_flag_snapshot() {
     each_database(|app| async move {

@@ -100,11 +100,26 @@ impl Server {
         Server::launch(true, dist.to_path_buf())
     }
 
+    /// The demo workspace whose simulated application reports windows of `seconds` (hidden
+    /// `--demo-window-seconds`), so that a rollback shows in its traffic within seconds.
+    pub fn start_demo_with_windows(seconds: u32) -> Server {
+        Server::launch_with_args(
+            true,
+            required_path("ROLLGATE_E2E_DIST"),
+            false,
+            &["--demo-window-seconds".to_string(), seconds.to_string()],
+        )
+    }
+
     fn launch(demo: bool, dist: PathBuf) -> Server {
         Server::launch_with(demo, dist, false)
     }
 
     fn launch_with(demo: bool, dist: PathBuf, guardian: bool) -> Server {
+        Server::launch_with_args(demo, dist, guardian, &[])
+    }
+
+    fn launch_with_args(demo: bool, dist: PathBuf, guardian: bool, extra: &[String]) -> Server {
         let bin = required_path("ROLLGATE_E2E_BIN");
         let dir = tempfile::tempdir().expect("a temporary directory");
         let port = free_port();
@@ -153,6 +168,7 @@ impl Server {
         if demo {
             cmd.arg("--demo");
         }
+        cmd.args(extra);
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {}: {e}", bin.display()));

@@ -407,6 +407,20 @@ pub enum Reason {
     Error,
 }
 
+impl Reason {
+    /// The name OFREP sends, as serialised.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::Disabled => "DISABLED",
+            Reason::Split => "SPLIT",
+            Reason::TargetingMatch => "TARGETING_MATCH",
+            Reason::Default => "DEFAULT",
+            Reason::Static => "STATIC",
+            Reason::Error => "ERROR",
+        }
+    }
+}
+
 /// A flag at one rollout position: everything [`evaluate`] needs besides the context.
 #[derive(Debug, Clone, Copy)]
 pub struct Flag<'a> {
@@ -545,6 +559,17 @@ mod tests {
         RolloutPlan {
             audiences: Vec::new(),
             ..PlanTemplate::Standard.plan()
+        }
+    }
+
+    #[test]
+    fn reasons_are_named_as_serialised() {
+        use Reason::*;
+        for r in [Disabled, Split, TargetingMatch, Default, Static, Error] {
+            assert_eq!(
+                serde_json::to_value(r).unwrap(),
+                serde_json::Value::from(r.as_str())
+            );
         }
     }
 

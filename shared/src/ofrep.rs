@@ -41,6 +41,14 @@ pub struct OfrepMetadata {
     pub plan_revision: i64,
     /// The change's revision: bumped by every edit and every move of the rollout.
     pub revision: i64,
+    /// Whether the rollout is paused: held at its stage, every context keeping the variant
+    /// it had, until someone resumes or rolls back. The reason stays the one the stage
+    /// gives (`SPLIT`, `TARGETING_MATCH`, …): a pause changes no assignment.
+    #[serde(default)]
+    pub paused: bool,
+    /// When it was paused (RFC 3339, UTC); absent while it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_at: Option<String>,
     /// The context's bucket in 0..10 000 (`shared::assignment::bucket`).
     pub bucket: u16,
 }

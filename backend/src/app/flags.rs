@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use shared::api::FlagSnapshotHealth;
 use shared::api::{ChangeDetail, FlagRulesUpdate};
-use shared::assignment::{EvaluationContext, Flag, Reason, evaluate};
+use shared::assignment::{Assignment, EvaluationContext, Flag, Reason, evaluate};
 use shared::change::AiChange;
 use shared::metrics::Variant;
 use shared::ofrep::{OfrepErrorCode, OfrepEvaluation, OfrepFailure, OfrepMetadata};
@@ -48,22 +48,38 @@ pub const RESYNC: Duration = Duration::from_secs(30);
 pub struct LiveFlag {
     pub change: AiChange,
     pub plan_revision: i64,
+    /// Per variant (control, then candidate), the answer's JSON up to its bucket, serialised
+    /// once per snapshot: `{"key":…,"value":{…},"variant":"…","metadata":{…,"bucket":`. An
+    /// answer is this, the context's bucket and its reason ([`LiveFlag::write`]), so the
+    /// configurations are neither cloned nor serialised again per request.
+    heads: [Box<[u8]>; 2],
 }
 
 impl LiveFlag {
-    /// The OFREP answer for `context`, or the failure when the stored rollout cannot be
+    pub fn new(change: AiChange, plan_revision: i64) -> serde_json::Result<Self> {
+        let heads = [
+            head(&change, plan_revision, Variant::Control)?,
+            head(&change, plan_revision, Variant::Candidate)?,
+        ];
+        Ok(LiveFlag {
+            change,
+            plan_revision,
+            heads,
+        })
+    }
+
+    /// The assignment of `context`, or the failure when the stored rollout cannot be
     /// evaluated (a ramp step the plan does not have).
-    pub fn evaluate(
-        &self,
-        context: &EvaluationContext,
-    ) -> std::result::Result<OfrepEvaluation, OfrepFailure> {
+    fn assign(&self, context: &EvaluationContext) -> std::result::Result<Assignment, OfrepFailure> {
         let c = &self.change;
         let flag = Flag {
             key: &c.flag_key,
             plan: &c.plan,
             rules: &c.flag_rules,
             state: c.state,
-            paused_at_percent: None,
+            // A pause keeps the state, so the share held is the state's own: every context
+            // keeps the variant it had (as the history API computes it).
+            paused_at_percent: c.paused.as_ref().map(|_| c.state.traffic_percent(&c.plan)),
         };
         let assignment = evaluate(&flag, context);
         if assignment.reason == Reason::Error {
@@ -78,6 +94,16 @@ impl LiveFlag {
                 ),
             });
         }
+        Ok(assignment)
+    }
+
+    /// The OFREP answer for `context`, as a value (what [`LiveFlag::write`] sends).
+    pub fn evaluate(
+        &self,
+        context: &EvaluationContext,
+    ) -> std::result::Result<OfrepEvaluation, OfrepFailure> {
+        let assignment = self.assign(context)?;
+        let c = &self.change;
         let value = match assignment.variant {
             Variant::Control => &c.baseline,
             Variant::Candidate => &c.candidate,
@@ -87,16 +113,86 @@ impl LiveFlag {
             value: value.clone(),
             reason: assignment.reason,
             variant: assignment.variant,
-            metadata: OfrepMetadata {
-                change_id: c.id.clone(),
-                stage: c.state.name().to_owned(),
-                stage_label: c.state.label(&c.plan),
-                plan_revision: self.plan_revision,
-                revision: c.revision,
-                bucket: assignment.bucket,
-            },
+            metadata: metadata(c, self.plan_revision, assignment.bucket),
         })
     }
+
+    /// Appends the OFREP answer for `context` to `out` as JSON, from the pre-serialised
+    /// head of its variant; the failure is for the caller to write.
+    pub fn write(
+        &self,
+        context: &EvaluationContext,
+        out: &mut Vec<u8>,
+    ) -> std::result::Result<(), OfrepFailure> {
+        let assignment = self.assign(context)?;
+        let head = match assignment.variant {
+            Variant::Control => &self.heads[0],
+            Variant::Candidate => &self.heads[1],
+        };
+        out.extend_from_slice(head);
+        let mut digits = [0u8; 5];
+        out.extend_from_slice(decimal(assignment.bucket, &mut digits));
+        out.extend_from_slice(b"},\"reason\":\"");
+        out.extend_from_slice(assignment.reason.as_str().as_bytes());
+        out.extend_from_slice(b"\"}");
+        Ok(())
+    }
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(mut n: u16, buf: &mut [u8; 5]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+fn metadata(c: &AiChange, plan_revision: i64, bucket: u16) -> OfrepMetadata {
+    OfrepMetadata {
+        change_id: c.id.clone(),
+        stage: c.state.name().to_owned(),
+        stage_label: c.state_label(),
+        plan_revision,
+        revision: c.revision,
+        paused: c.paused.is_some(),
+        paused_at: c.paused.as_ref().map(|p| p.at.clone()),
+        bucket,
+    }
+}
+
+/// The answer of `change` for `variant` up to its bucket (see [`LiveFlag`]).
+fn head(change: &AiChange, plan_revision: i64, variant: Variant) -> serde_json::Result<Box<[u8]>> {
+    let value = match variant {
+        Variant::Control => &change.baseline,
+        Variant::Candidate => &change.candidate,
+    };
+    let mut out = Vec::with_capacity(256 + value.to_string().len());
+    out.extend_from_slice(b"{\"key\":");
+    serde_json::to_writer(&mut out, &change.flag_key)?;
+    out.extend_from_slice(b",\"value\":");
+    serde_json::to_writer(&mut out, value)?;
+    out.extend_from_slice(b",\"variant\":");
+    serde_json::to_writer(&mut out, &variant)?;
+    out.extend_from_slice(b",\"metadata\":{");
+    let serde_json::Value::Object(mut fields) =
+        serde_json::to_value(metadata(change, plan_revision, 0))?
+    else {
+        return Err(serde::ser::Error::custom("the metadata is not an object"));
+    };
+    fields.remove("bucket");
+    for (name, value) in &fields {
+        serde_json::to_writer(&mut out, name)?;
+        out.push(b':');
+        serde_json::to_writer(&mut out, value)?;
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"bucket\":");
+    Ok(out.into_boxed_slice())
 }
 
 /// Every flag as the database had them at one moment.
@@ -122,7 +218,7 @@ fn reaches(changes: &[String], flag: &LiveFlag) -> bool {
 
 #[derive(Debug, Clone)]
 struct CachedToken {
-    info: TokenInfo,
+    info: Arc<TokenInfo>,
     checked: Instant,
     /// Cleared by every rebuild of the snapshot, so a revocation announced by [`changed`]
     /// is read at the token's next use.
@@ -206,13 +302,12 @@ impl FlagStore {
         let flags: BTreeMap<String, LiveFlag> = rows
             .into_iter()
             .map(|(change, plan_revision)| {
-                let flag = LiveFlag {
-                    change,
-                    plan_revision,
-                };
-                (flag.change.flag_key.clone(), flag)
+                let flag = LiveFlag::new(change, plan_revision).map_err(|e| {
+                    Error::internal(format!("a flag's answer cannot be serialised: {e}"))
+                })?;
+                Ok((flag.change.flag_key.clone(), flag))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let before = self.peek();
         let same = before.loaded_at.is_some()
             && before.flags.len() == flags.len()
@@ -252,7 +347,7 @@ impl FlagStore {
     /// The service token whose secret is `secret`, revoked or not: from the cache when it
     /// was checked within [`RESYNC`] and no rebuild happened since, else from the database,
     /// and from the cache whatever its age when the database fails.
-    pub async fn token(&self, pool: &AnyPool, secret: &str) -> Result<Option<TokenInfo>> {
+    pub async fn token(&self, pool: &AnyPool, secret: &str) -> Result<Option<Arc<TokenInfo>>> {
         let hash = db::tokens::hash(secret);
         let cached = self
             .tokens
@@ -266,7 +361,10 @@ impl FlagStore {
         {
             return Ok(Some(c.info.clone()));
         }
-        match db::tokens::find_by_secret(pool, secret).await {
+        let found = db::tokens::find_by_secret(pool, secret)
+            .await
+            .map(|found| found.map(Arc::new));
+        match found {
             Ok(found) => {
                 let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
                 match &found {
@@ -465,16 +563,17 @@ async fn rebuild_logged(store: &FlagStore, pool: &AnyPool) {
     }
 }
 
-/// The answer for `key` and `context`, for a token limited to `changes` (empty: every
-/// change). A flag outside the limit is not found, as if it did not exist.
-pub fn evaluate_one(
+/// Appends the answer for `key` and `context` to `out`, for a token limited to `changes`
+/// (empty: every change). A flag outside the limit is not found, as if it did not exist.
+pub fn write_one(
     snapshot: &Snapshot,
     key: &str,
     changes: &[String],
     context: &EvaluationContext,
-) -> std::result::Result<OfrepEvaluation, OfrepFailure> {
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), OfrepFailure> {
     match snapshot.visible(key, changes) {
-        Some(flag) => flag.evaluate(context),
+        Some(flag) => flag.write(context, out),
         None => Err(OfrepFailure {
             key: Some(key.to_owned()),
             error_code: OfrepErrorCode::FlagNotFound,
@@ -483,21 +582,136 @@ pub fn evaluate_one(
     }
 }
 
-/// Every flag a token limited to `changes` (empty: every change) may see, evaluated for
-/// `context`.
-pub fn evaluate_all(
+/// Appends every flag a token limited to `changes` (empty: every change) may see, evaluated
+/// for `context`, to `out` as a JSON array of OFREP bulk items (an evaluation, or the failure
+/// of a flag that cannot be evaluated).
+pub fn write_all(
     snapshot: &Snapshot,
     changes: &[String],
     context: &EvaluationContext,
-) -> Vec<shared::ofrep::OfrepBulkItem> {
+    out: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    out.push(b'[');
+    let mut first = true;
+    for flag in snapshot.flags.values().filter(|f| reaches(changes, f)) {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        if let Err(failure) = flag.write(context, out) {
+            serde_json::to_writer(&mut *out, &failure)?;
+        }
+    }
+    out.push(b']');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::change::Pause;
     use shared::ofrep::OfrepBulkItem;
-    snapshot
-        .flags
-        .values()
-        .filter(|f| reaches(changes, f))
-        .map(|f| match f.evaluate(context) {
-            Ok(e) => OfrepBulkItem::Evaluated(e),
-            Err(e) => OfrepBulkItem::Failed(e),
-        })
-        .collect()
+    use shared::plan::PlanTemplate;
+    use shared::rollout::RolloutState;
+
+    fn change(key: &str, state: RolloutState) -> AiChange {
+        let mut c: AiChange = serde_json::from_value(serde_json::json!({
+            "id": format!("id-{key}"),
+            "flag_key": key,
+            "title": "Shorter answers \"quoted\"",
+            "kind": "prompt",
+            "risk": "standard",
+            "baseline": {"prompt": "long \u{e9}\n", "n": 1},
+            "candidate": {"prompt": "short", "tools": ["a", "b"]},
+            "expected_changes": "shorter",
+            "owner": "o@example.com",
+            "plan": PlanTemplate::Standard.plan(),
+            "state": RolloutState::Draft,
+            "traffic_percent": 0.0,
+            "revision": 3,
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+        }))
+        .expect("a change");
+        c.state = state;
+        c
+    }
+
+    fn snapshot(changes: Vec<AiChange>) -> Snapshot {
+        Snapshot {
+            flags: changes
+                .into_iter()
+                .map(|c| (c.flag_key.clone(), LiveFlag::new(c, 2).unwrap()))
+                .collect(),
+            loaded_at: None,
+        }
+    }
+
+    #[test]
+    fn written_answers_are_the_evaluations_serialised() {
+        let mut paused = change("p", RolloutState::Canary);
+        paused.paused = Some(Pause {
+            at: "2026-01-02T00:00:00Z".into(),
+            by: "guardian".into(),
+            reason: "slow".into(),
+        });
+        let mut broken = change("x", RolloutState::Ramp { step: 40 });
+        broken.revision = 9;
+        let snap = snapshot(vec![
+            change("a", RolloutState::Canary),
+            change("b", RolloutState::Full),
+            change("c", RolloutState::RolledBack),
+            paused,
+            broken,
+        ]);
+        for i in 0..300 {
+            let ctx = EvaluationContext::new(format!("user-{i}"))
+                .with("internal", i % 2 == 0)
+                .with("plan", "paid");
+            for (key, flag) in &snap.flags {
+                let mut out = Vec::new();
+                match (flag.write(&ctx, &mut out), flag.evaluate(&ctx)) {
+                    (Ok(()), Ok(e)) => {
+                        let written: OfrepEvaluation = serde_json::from_slice(&out)
+                            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
+                        assert_eq!(written, e, "{key}");
+                        assert_eq!(
+                            serde_json::from_slice::<serde_json::Value>(&out).unwrap(),
+                            serde_json::to_value(&e).unwrap()
+                        );
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a, b),
+                    (a, b) => panic!("{key}: {a:?} vs {b:?}"),
+                }
+            }
+            let mut all = Vec::new();
+            write_all(&snap, &[], &ctx, &mut all).unwrap();
+            let items: Vec<OfrepBulkItem> = serde_json::from_slice(&all).unwrap();
+            assert_eq!(items.len(), 5);
+            assert!(matches!(&items[4], OfrepBulkItem::Failed(f) if f.key.as_deref() == Some("x")));
+            let mut limited = Vec::new();
+            write_all(&snap, &["id-b".to_owned()], &ctx, &mut limited).unwrap();
+            let items: Vec<OfrepBulkItem> = serde_json::from_slice(&limited).unwrap();
+            assert_eq!(items.len(), 1);
+        }
+        let meta = |key: &str| {
+            let mut out = Vec::new();
+            snap.flags[key]
+                .write(&EvaluationContext::new("u"), &mut out)
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap()["metadata"].clone()
+        };
+        assert_eq!(meta("p")["paused"], true);
+        assert_eq!(meta("p")["pausedAt"], "2026-01-02T00:00:00Z");
+        assert_eq!(meta("a")["paused"], false);
+        assert!(meta("a").get("pausedAt").is_none());
+    }
+
+    #[test]
+    fn buckets_are_written_in_decimal() {
+        let mut buf = [0u8; 5];
+        for n in [0u16, 7, 10, 99, 100, 9999, u16::MAX] {
+            assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
+        }
+    }
 }

@@ -6,13 +6,15 @@
 //!
 //! No message names the secret, so nothing logged from here holds it.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::ofrep::{OfrepErrorCode, OfrepFailure};
-use shared::tokens::{SECRET_PREFIX, TokenScope};
+use shared::tokens::{SECRET_PREFIX, TokenInfo, TokenScope};
 
 use super::authz::session_cookie;
 use super::ingest_auth::bearer;
@@ -103,12 +105,16 @@ impl IntoResponse for OfrepError {
     }
 }
 
-/// A valid (known, unrevoked) service token holding the scope `evaluate`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EvaluateToken {
-    pub name: String,
+/// A valid (known, unrevoked) service token holding the scope `evaluate`: the cached record,
+/// shared rather than copied per request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluateToken(pub Arc<TokenInfo>);
+
+impl EvaluateToken {
     /// The changes whose flags it may evaluate; empty for every change.
-    pub change_ids: Vec<String>,
+    pub fn change_ids(&self) -> &[String] {
+        &self.0.change_ids
+    }
 }
 
 impl FromRequestParts<AppState> for EvaluateToken {
@@ -152,7 +158,7 @@ impl FromRequestParts<AppState> for EvaluateToken {
             .token(&state.pool, secret)
             .await?
             .ok_or_else(unknown)?;
-        if let Some(at) = token.revoked_at {
+        if let Some(at) = &token.revoked_at {
             return Err(OfrepError::unauthorized(format!(
                 "the service token \"{}\" ({}…) was revoked at {at}",
                 token.name, token.prefix
@@ -166,10 +172,7 @@ impl FromRequestParts<AppState> for EvaluateToken {
                 TokenScope::Evaluate.as_str()
             )));
         }
-        Ok(EvaluateToken {
-            name: token.name,
-            change_ids: token.change_ids,
-        })
+        Ok(EvaluateToken(token))
     }
 }
 

@@ -87,7 +87,7 @@ fn with_body_limit(router: OpenApiRouter<AppState>, limit: usize) -> OpenApiRout
 }
 
 /// The API's routes and their OpenAPI document, built from the same handler declarations.
-pub fn api() -> OpenApiRouter<AppState> {
+fn v1_api() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .merge(health::router())
         .merge(templates::router())
@@ -109,50 +109,90 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(reviews::router())
         .merge(figures::router())
         .merge(openapi::router());
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .nest("/api/v1", v1)
-        .merge(with_body_limit(ofrep::router(), ofrep::BODY_LIMIT))
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
+}
+
+/// OpenFeature's protocol under `/ofrep/v1`, with its own body limit.
+fn ofrep_api() -> OpenApiRouter<AppState> {
+    with_body_limit(ofrep::router(), ofrep::BODY_LIMIT)
+}
+
+/// Every route and the OpenAPI document: the API's and OFREP's.
+pub fn api() -> OpenApiRouter<AppState> {
+    v1_api().merge(ofrep_api())
 }
 
 /// The whole application: API, console, and the layers around them.
+///
+/// OFREP sits on a branch of its own, with only the layers it needs: an evaluation is the
+/// hottest request a deployment serves (every request of the application it steers), its
+/// token is checked by its extractor (the authorization middleware would only find that the
+/// rule is a service token's and let it pass), it does not read the OpenAPI document, and its
+/// request span is at debug level, so that at the default level no span is built for it.
+/// Compression (only when the client asks), the no-store default, the security headers and
+/// the body limit are the same as the API's.
 pub fn router(state: AppState) -> Router {
-    let (api, mut doc) = api().split_for_parts();
+    let (api, mut doc) = v1_api().split_for_parts();
+    let (ofrep, ofrep_doc) = ofrep_api().split_for_parts();
+    doc.merge(ofrep_doc);
     openapi::complete(&mut doc);
-    // After routing, so that the matched path is known; unmatched paths (the console, unknown
-    // API routes) never reach it.
-    api.route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        authz::authorize,
-    ))
-    // API answers carry sessions' CSRF tokens and once-shown secrets: never cache them.
-    .route_layer(SetResponseHeaderLayer::if_not_present(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    ))
-    .method_not_allowed_fallback(method_not_allowed)
-    .fallback(fallback)
-    .layer(Extension(openapi::Document::new(&doc)))
-    .layer(DefaultBodyLimit::max(BODY_LIMIT))
-    .layer(CompressionLayer::new())
-    // The console is never framed (clickjacking) and no answer is content-sniffed.
-    .layer(SetResponseHeaderLayer::if_not_present(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    ))
-    .layer(SetResponseHeaderLayer::if_not_present(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'"),
-    ))
+    let ofrep = security_headers(
+        ofrep
+            .route_layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
+            .method_not_allowed_fallback(method_not_allowed)
+            .layer(CompressionLayer::new()),
+    )
     .layer(
-        // The span gives every log line of a request its method and path. Failures are
-        // logged where they happen (`Error::into_response`), so the layer's own failure
-        // event, which would also fire for the console's 503, stays at debug.
         TraceLayer::new_for_http()
-            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
             .on_response(DefaultOnResponse::new().level(Level::DEBUG))
             .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
-    )
-    .with_state(state)
+    );
+    let api = api
+        // After routing, so that the matched path is known; unmatched paths (the console, unknown
+        // API routes) never reach it.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authz::authorize,
+        ))
+        // API answers carry sessions' CSRF tokens and once-shown secrets: never cache them.
+        .route_layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(fallback)
+        .layer(Extension(openapi::Document::new(&doc)))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CompressionLayer::new());
+    security_headers(api)
+        .layer(
+            // The span gives every log line of a request its method and path. Failures are
+            // logged where they happen (`Error::into_response`), so the layer's own failure
+            // event, which would also fire for the console's 503, stays at debug.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+        )
+        .merge(ofrep)
+        .with_state(state)
+}
+
+/// The console is never framed (clickjacking) and no answer is content-sniffed.
+fn security_headers(router: Router<AppState>) -> Router<AppState> {
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
 }
 
 async fn method_not_allowed() -> Error {

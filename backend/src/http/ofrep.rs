@@ -7,18 +7,18 @@
 use std::convert::Infallible;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
 use shared::ofrep::{
     OfrepBulk, OfrepEvaluation, OfrepEventStream, OfrepFailure, OfrepRequest, OfrepStreamEvent,
 };
 use utoipa_axum::router::OpenApiRouter;
 
-use super::etag::{IfNoneMatch, Tagged};
+use super::etag::etag_of;
 use super::evaluate_auth::{EvaluateToken, OfrepBody, OfrepError, OfrepKey};
-use super::extract::Json;
+use crate::error::Error;
 use crate::{AppState, app};
 
 /// Largest evaluation request. A context is a handful of attributes; anything near this is
@@ -61,13 +61,16 @@ async fn evaluate_flag(
     State(state): State<AppState>,
     OfrepKey(key): OfrepKey,
     OfrepBody(body): OfrepBody,
-) -> Result<Json<OfrepEvaluation>, OfrepError> {
+) -> Result<Response, OfrepError> {
     let context = shared::ofrep::read_request(&body)
         .map_err(|(code, details)| OfrepError::bad_request(code, details).with_key(&key))?;
     let snapshot = state.flags.current(&state.pool).await?;
-    let answer = app::flags::evaluate_one(&snapshot, &key, &token.change_ids, &context)?;
-    Ok(Json(answer))
+    let mut answer = Vec::with_capacity(1024);
+    app::flags::write_one(&snapshot, &key, token.change_ids(), &context, &mut answer)?;
+    Ok(([(header::CONTENT_TYPE, APPLICATION_JSON)], answer).into_response())
 }
+
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// Evaluates every flag the token may see for a context (OFREP bulk evaluation), with an
 /// `ETag`: a client sending it back in `If-None-Match` gets `304 Not Modified` while no flag
@@ -91,23 +94,63 @@ async fn evaluate_flags(
     token: EvaluateToken,
     State(state): State<AppState>,
     headers: HeaderMap,
-    if_none_match: IfNoneMatch,
     OfrepBody(body): OfrepBody,
 ) -> Result<Response, OfrepError> {
     let context = shared::ofrep::read_request(&body)
         .map_err(|(code, details)| OfrepError::bad_request(code, details))?;
     let snapshot = state.flags.current(&state.pool).await?;
-    let flags = app::flags::evaluate_all(&snapshot, &token.change_ids, &context);
-    let event_streams = vec![OfrepEventStream {
+    let event_streams = [OfrepEventStream {
         kind: "sse".to_owned(),
         url: events_url(&state, &headers),
         inactivity_delay_sec: INACTIVITY_DELAY_SEC,
     }];
-    let answer = Tagged::once(&OfrepBulk {
-        flags,
-        event_streams,
-    })?;
-    Ok(answer.respond(&if_none_match))
+    // `OfrepBulk` as serde writes it, from each flag's pre-serialised answer.
+    let mut answer = Vec::with_capacity(snapshot.flags.len() * 640 + 256);
+    answer.extend_from_slice(b"{\"flags\":");
+    let written = app::flags::write_all(&snapshot, token.change_ids(), &context, &mut answer)
+        .and_then(|()| {
+            answer.extend_from_slice(b",\"eventStreams\":");
+            serde_json::to_writer(&mut answer, &event_streams)
+        });
+    if let Err(e) = written {
+        return Err(Error::internal(format!("bulk answer not serialisable: {e}")).into());
+    }
+    answer.push(b'}');
+    Ok(tagged(answer, &headers))
+}
+
+/// A bulk answer with its strong tag (the SHA-256 of the body, as the API's polled answers
+/// have), or `304 Not Modified` to a client whose `If-None-Match` holds it. Not compressed
+/// here: the compression layer does it for a client that asks.
+fn tagged(body: Vec<u8>, headers: &HeaderMap) -> Response {
+    let etag = etag_of(&body);
+    let Ok(etag_value) = HeaderValue::from_str(&etag) else {
+        return Error::internal("an ETag that is no header value").into_response();
+    };
+    let cache = [
+        (header::ETAG, etag_value),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        ),
+        (header::VARY, HeaderValue::from_static("accept-encoding")),
+    ];
+    if none_match(headers, &etag) {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (cache, [(header::CONTENT_TYPE, APPLICATION_JSON)], body).into_response()
+}
+
+/// Whether `etag` (quoted) is among the `If-None-Match` tags the client sent: the weak
+/// comparison (RFC 9110 §13.1.2), so `W/"x"` matches `"x"`; `*` matches any answer.
+fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|list| list.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 /// The event stream's absolute address: under `--public-url` when set, else at the `Host` the
