@@ -130,6 +130,8 @@ paths! {
         CHANGE_APPROVALS, change_approvals = "/changes/{id}/approvals";
         /// A change's notices.
         CHANGE_NOTICES, change_notices = "/changes/{id}/notices";
+        /// A change's offline eval results; posting uploads one.
+        CHANGE_EVAL_RESULTS, change_eval_results = "/changes/{id}/eval-results";
         /// One ingestion token.
         TOKEN, token = "/tokens/{id}";
         /// One user.

@@ -33,6 +33,7 @@ mod changes;
 pub mod client_ip;
 mod console;
 mod deliveries;
+mod eval_results;
 pub mod etag;
 pub mod evaluate_auth;
 pub mod extract;
@@ -92,6 +93,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(changes::router())
         .merge(flag_rules::router())
         .merge(transitions::router())
+        .merge(eval_results::router())
         .merge(metrics::router())
         .merge(tokens::router())
         .merge(session::router())

@@ -26,6 +26,8 @@ use crate::AppState;
     ),
     tags(
         (name = "changes", description = "AI changes and their rollouts"),
+        (name = "eval", description = "Offline eval results the eval gate reads (uploaded by CI \
+                                        with a service token of scope `ci`, or by an editor)"),
         (name = "metrics", description = "Canary-vs-control metrics: catalogue, ingestion, aggregates"),
         (name = "tokens", description = "Service tokens of production apps (scope `ingest`)"),
         (name = "session", description = "Signing in and out"),
