@@ -156,8 +156,17 @@ pub struct ComparisonReport {
     pub hidden_regressions: Vec<(String, String)>,
     pub srm: Option<SrmCheck>,
     pub categories: Vec<CategoryResult>,
-    /// Breach if any criterion cell breaches, Pass if all pass, else Inconclusive.
+    /// Breach if any criterion cell breaches; Pass if every criterion has data in the aggregate
+    /// and all its cells pass; else Inconclusive.
     pub overall: Verdict,
+    /// The criteria's metrics with no data in the aggregate (not in the catalogue, or no
+    /// windows from both arms yet): "no data" is a verdict of its own, never a Pass, and keeps
+    /// `overall` from reading Pass.
+    // The console shows such rows by their `error`: leaving this list's decoder out of the
+    // Wasm keeps the console within its size budget.
+    #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
+    pub no_data: Vec<String>,
 }
 
 impl ComparisonReport {
@@ -577,9 +586,23 @@ pub fn report(
         }
     }
     let verdicts: Vec<Verdict> = targets.iter().filter_map(|&i| matrix[i].verdict).collect();
+    // A criterion judged in no cell of the aggregate has no data: it cannot count as passing.
+    let mut no_data: Vec<String> = Vec::new();
+    for c in criteria {
+        let judged = rows
+            .iter()
+            .position(|r| r.key == c.metric)
+            .is_some_and(|ri| matrix[ri * segments.len()].verdict.is_some());
+        if !judged && !no_data.contains(&c.metric) {
+            no_data.push(c.metric.clone());
+        }
+    }
     let overall = if verdicts.contains(&Verdict::Breach) {
         Verdict::Breach
-    } else if !verdicts.is_empty() && verdicts.iter().all(|v| *v == Verdict::Pass) {
+    } else if no_data.is_empty()
+        && !verdicts.is_empty()
+        && verdicts.iter().all(|v| *v == Verdict::Pass)
+    {
         Verdict::Pass
     } else {
         Verdict::Inconclusive
@@ -623,6 +646,7 @@ pub fn report(
         srm: srm_check(summary, opts.candidate_percent),
         categories: categories(summary, &chosen, opts.alpha),
         overall,
+        no_data,
     }
 }
 
@@ -794,6 +818,43 @@ mod tests {
         assert_eq!(r.overall, Verdict::Breach);
         // 18 000 of 258 000 is 7 %, not the planned 5 %.
         assert!(r.srm.as_ref().unwrap().mismatch);
+    }
+
+    #[test]
+    fn a_criterion_without_data_is_no_data_and_never_lets_the_report_pass() {
+        // Cost on both arms, equal: its criterion passes or waits; latency has no windows.
+        let mut summary = summary();
+        summary.cells.retain(|c| c.metric == "cost_per_request");
+        for c in &mut summary.cells {
+            if let MetricValue::Mean {
+                n,
+                sum,
+                sum_squares,
+            } = &mut c.value
+            {
+                let nf = *n as f64;
+                *sum = 0.010 * nf;
+                *sum_squares = (0.004f64.powi(2)) * (nf - 1.0) + 0.0001 * nf;
+            }
+        }
+        let plan = PlanTemplate::Standard.plan();
+        let cost_only: Vec<_> = plan
+            .criteria
+            .iter()
+            .filter(|c| c.metric == "cost_per_request")
+            .cloned()
+            .collect();
+        let alone = report(&summary, &cost_only, &ReportOptions::default());
+        assert!(alone.no_data.is_empty());
+        assert_eq!(alone.overall, Verdict::Pass, "{:?}", alone.rows);
+        let all = report(&summary, &plan.criteria, &ReportOptions::default());
+        assert_eq!(
+            all.no_data,
+            ["shadow_eval_pass_rate", "latency_p95_ms", "hard_error_rate"]
+        );
+        assert_eq!(all.overall, Verdict::Inconclusive);
+        let lat = all.cell("latency_p95_ms", ALL_SEGMENTS).unwrap();
+        assert_eq!(lat.verdict, None);
     }
 
     #[test]

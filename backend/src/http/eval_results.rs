@@ -111,8 +111,7 @@ impl FromRequestParts<AppState> for EvalUploader {
         // A session was checked (cookie, CSRF, same site) by `authz::authorize`, which put the
         // user there.
         if let Some(user) = parts.extensions.get::<AuthUser>().cloned() {
-            user.actor()
-                .require(EDITORS, "uploading an eval result")?;
+            user.actor().require(EDITORS, "uploading an eval result")?;
             return Ok(EvalUploader::Person(user));
         }
         let secret = match parts.headers.get(header::AUTHORIZATION) {
@@ -212,7 +211,11 @@ async fn upload_eval_result(
         StatusCode::CREATED,
         [(
             header::LOCATION,
-            format!("{}{}", shared::paths::BASE, shared::paths::change_eval_results(&id)),
+            format!(
+                "{}{}",
+                shared::paths::BASE,
+                shared::paths::change_eval_results(&id)
+            ),
         )],
         Json(result),
     )
