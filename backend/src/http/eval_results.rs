@@ -240,3 +240,106 @@ async fn list_eval_results(
 ) -> Result<Json<Vec<EvalResult>>> {
     Ok(Json(eval_results::list(&state.pool, &id).await?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    async fn caller(state: &AppState, header: Option<(&str, &str)>) -> Result<EvalUploader> {
+        let mut req = Request::post("/api/v1/changes/c/eval-results");
+        if let Some((name, value)) = header {
+            req = req.header(name, value);
+        }
+        let (mut parts, ()) = req.body(()).expect("request").into_parts();
+        EvalUploader::from_request_parts(&mut parts, state).await
+    }
+
+    async fn token(state: &AppState, scopes: &[TokenScope], changes: &[&str]) -> String {
+        token_with_id(state, scopes, changes).await.0
+    }
+
+    async fn token_with_id(
+        state: &AppState,
+        scopes: &[TokenScope],
+        changes: &[&str],
+    ) -> (String, String) {
+        let secret = db::tokens::new_secret().expect("secret");
+        let changes: Vec<String> = changes.iter().map(|c| (*c).to_owned()).collect();
+        let info = db::tokens::create(
+            &state.pool,
+            "pipeline",
+            &changes,
+            scopes,
+            &secret,
+            &Who::system(),
+            &db::now(),
+        )
+        .await
+        .expect("token");
+        (secret, info.id)
+    }
+
+    /// The token half of the extractor (the session half is `authz::authorize`'s, tested
+    /// through the router): a `ci` token by either header; 401 for none, an unknown or a
+    /// revoked one; 403 for another scope or, at upload, another change.
+    #[tokio::test]
+    async fn ci_tokens_are_taken_by_either_header_and_others_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let (pool, backend) = db::connect(&url).await.expect("database");
+        let state = AppState::new(pool, backend, "dist");
+
+        let ci = token(&state, &[TokenScope::Ci], &[]).await;
+        for header in [
+            ("authorization", format!("Bearer {ci}")),
+            (API_KEY_HEADER, ci.clone()),
+        ] {
+            let by = caller(&state, Some((header.0, &header.1)))
+                .await
+                .expect("ci");
+            let up = by.uploader_for("any-change").expect("every change");
+            assert_eq!(up.label, "token:pipeline");
+            assert!(up.token_id.is_some() && up.user_id.is_none());
+        }
+
+        let status = |r: Result<EvalUploader>| r.expect_err("refused").status();
+        assert_eq!(status(caller(&state, None).await), StatusCode::UNAUTHORIZED);
+        let unknown = db::tokens::new_secret().expect("secret");
+        let bearer = format!("Bearer {unknown}");
+        assert_eq!(
+            status(caller(&state, Some(("authorization", &bearer))).await),
+            StatusCode::UNAUTHORIZED
+        );
+        let (revoked, id) = token_with_id(&state, &[TokenScope::Ci], &[]).await;
+        db::tokens::revoke(&state.pool, &id, &Who::system(), &db::now())
+            .await
+            .expect("revoke");
+        let bearer = format!("Bearer {revoked}");
+        assert_eq!(
+            status(caller(&state, Some(("authorization", &bearer))).await),
+            StatusCode::UNAUTHORIZED
+        );
+        let ingest = token(&state, &[TokenScope::Ingest], &[]).await;
+        let bearer = format!("Bearer {ingest}");
+        assert_eq!(
+            status(caller(&state, Some(("authorization", &bearer))).await),
+            StatusCode::FORBIDDEN
+        );
+        // A token limited to one change uploads for that change only.
+        let limited = EvalUploader::Token {
+            id: "t".into(),
+            name: "pipeline".into(),
+            change_ids: vec!["change-a".into()],
+            address: "unknown".into(),
+        };
+        assert!(limited.uploader_for("change-a").is_ok());
+        assert_eq!(
+            limited
+                .uploader_for("change-b")
+                .expect_err("other change")
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+}
