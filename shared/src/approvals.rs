@@ -682,18 +682,18 @@ pub fn evidence_checks(
             )
         },
     });
-    let no_data: Vec<String> = match ev.report {
-        Some(r) => r.no_data.clone(),
-        None => {
-            let mut keys: Vec<String> = Vec::new();
-            for c in &plan.criteria {
-                if !keys.contains(&c.metric) {
-                    keys.push(c.metric.clone());
-                }
-            }
-            keys
+    // A criterion's metric without a verdict in the aggregate has no data (the report judges
+    // every cell that has some).
+    let mut no_data: Vec<String> = Vec::new();
+    for c in &plan.criteria {
+        let judged = ev
+            .report
+            .and_then(|r| r.cell(&c.metric, crate::metrics::ALL_SEGMENTS))
+            .is_some_and(|cell| cell.verdict.is_some());
+        if !judged && !no_data.contains(&c.metric) {
+            no_data.push(c.metric.clone());
         }
-    };
+    }
     checks.push(EvidenceCheck {
         label: "Data for every criterion".to_owned(),
         satisfied: no_data.is_empty(),

@@ -157,16 +157,10 @@ pub struct ComparisonReport {
     pub srm: Option<SrmCheck>,
     pub categories: Vec<CategoryResult>,
     /// Breach if any criterion cell breaches; Pass if every criterion has data in the aggregate
-    /// and all its cells pass; else Inconclusive.
+    /// and all its cells pass; else Inconclusive. A criterion whose metric has no data in the
+    /// aggregate (not in the catalogue, or no windows from both arms yet) has no verdict: "no
+    /// data", never a Pass.
     pub overall: Verdict,
-    /// The criteria's metrics with no data in the aggregate (not in the catalogue, or no
-    /// windows from both arms yet): "no data" is a verdict of its own, never a Pass, and keeps
-    /// `overall` from reading Pass.
-    // The console shows such rows by their `error`: leaving this list's decoder out of the
-    // Wasm keeps the console within its size budget.
-    #[serde(default)]
-    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
-    pub no_data: Vec<String>,
 }
 
 impl ComparisonReport {
@@ -486,10 +480,14 @@ pub fn report(
     // row-major: row index × segment count + segment index).
     let mut inputs = Vec::new();
     let mut targets = Vec::new();
+    // Whether some criterion has no data in the aggregate: then the report cannot read Pass.
+    let mut no_data = false;
     for c in criteria {
         let Some(ri) = rows.iter().position(|r| r.key == c.metric) else {
+            no_data = true;
             continue;
         };
+        no_data |= metric_data(&rows[ri], &cells, ALL_SEGMENTS).is_none();
         let mut segs = Vec::new();
         for (si, s) in segments.iter().enumerate() {
             if let Some(data) = metric_data(&rows[ri], &cells, s) {
@@ -586,23 +584,9 @@ pub fn report(
         }
     }
     let verdicts: Vec<Verdict> = targets.iter().filter_map(|&i| matrix[i].verdict).collect();
-    // A criterion judged in no cell of the aggregate has no data: it cannot count as passing.
-    let mut no_data: Vec<String> = Vec::new();
-    for c in criteria {
-        let judged = rows
-            .iter()
-            .position(|r| r.key == c.metric)
-            .is_some_and(|ri| matrix[ri * segments.len()].verdict.is_some());
-        if !judged && !no_data.contains(&c.metric) {
-            no_data.push(c.metric.clone());
-        }
-    }
     let overall = if verdicts.contains(&Verdict::Breach) {
         Verdict::Breach
-    } else if no_data.is_empty()
-        && !verdicts.is_empty()
-        && verdicts.iter().all(|v| *v == Verdict::Pass)
-    {
+    } else if !no_data && !verdicts.is_empty() && verdicts.iter().all(|v| *v == Verdict::Pass) {
         Verdict::Pass
     } else {
         Verdict::Inconclusive
@@ -646,7 +630,6 @@ pub fn report(
         srm: srm_check(summary, opts.candidate_percent),
         categories: categories(summary, &chosen, opts.alpha),
         overall,
-        no_data,
     }
 }
 
@@ -845,13 +828,8 @@ mod tests {
             .cloned()
             .collect();
         let alone = report(&summary, &cost_only, &ReportOptions::default());
-        assert!(alone.no_data.is_empty());
         assert_eq!(alone.overall, Verdict::Pass, "{:?}", alone.rows);
         let all = report(&summary, &plan.criteria, &ReportOptions::default());
-        assert_eq!(
-            all.no_data,
-            ["shadow_eval_pass_rate", "latency_p95_ms", "hard_error_rate"]
-        );
         assert_eq!(all.overall, Verdict::Inconclusive);
         let lat = all.cell("latency_p95_ms", ALL_SEGMENTS).unwrap();
         assert_eq!(lat.verdict, None);
