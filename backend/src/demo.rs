@@ -10,6 +10,7 @@
 use serde_json::json;
 use shared::api::NewChange;
 use shared::change::{AiChange, ChangeKind, RiskTier};
+use shared::eval::EvalUpload;
 use shared::plan::{Audience, AudienceKind, PlanTemplate, RolloutPlan};
 use shared::rollout::TransitionAction;
 use shared::validate;
@@ -104,6 +105,26 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords) -> Result<bool
         ago(24 * 9),
     )
     .await?;
+    seed_eval(
+        &mut *conn,
+        &change,
+        EvalRun {
+            pass_rate: 0.962,
+            cases: 1_200,
+            failures: &[
+                ("format", 29),
+                ("tone", 16),
+                ("safety", 0),
+                ("pii", 0),
+                ("refusal", 0),
+            ],
+            cost_usd: 21.40,
+            p50: 880.0,
+            p95: 1_870.0,
+        },
+        ago(24 * 7 + 3),
+    )
+    .await?;
     walk(
         &mut *conn,
         change,
@@ -147,6 +168,25 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords) -> Result<bool
             plan: None,
         },
         ago(24 * 6),
+    )
+    .await?;
+    seed_eval(
+        &mut *conn,
+        &change,
+        EvalRun {
+            pass_rate: 0.928,
+            cases: 640,
+            failures: &[
+                ("tool_error", 31),
+                ("format", 15),
+                ("safety", 0),
+                ("pii", 0),
+            ],
+            cost_usd: 6.10,
+            p50: 1_420.0,
+            p95: 2_950.0,
+        },
+        ago(24 * 3 + 4),
     )
     .await?;
     walk(
@@ -209,6 +249,25 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords) -> Result<bool
             }),
         },
         ago(24 * 3),
+    )
+    .await?;
+    seed_eval(
+        &mut *conn,
+        &change,
+        EvalRun {
+            pass_rate: 0.941,
+            cases: 480,
+            failures: &[
+                ("format", 17),
+                ("missing_link", 11),
+                ("safety", 0),
+                ("pii", 0),
+            ],
+            cost_usd: 2.35,
+            p50: 610.0,
+            p95: 1_240.0,
+        },
+        ago(10),
     )
     .await?;
     walk(
@@ -292,6 +351,59 @@ fn who(user: &User) -> Who {
         label: user.email.clone(),
         address: None,
     }
+}
+
+/// An eval bench run as the demo's CI pipeline uploads it.
+struct EvalRun {
+    pass_rate: f64,
+    cases: u64,
+    failures: &'static [(&'static str, u64)],
+    cost_usd: f64,
+    p50: f64,
+    p95: f64,
+}
+
+/// Stores the eval run the CI pipeline uploaded for `change` at `at`, while it was in eval:
+/// the evidence its canary gate read (`app::gates`).
+async fn seed_eval(
+    conn: &mut AnyConnection,
+    change: &AiChange,
+    run: EvalRun,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let upload = EvalUpload {
+        pass_rate: run.pass_rate,
+        cases: run.cases,
+        failures: run
+            .failures
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect(),
+        cost_usd: Some(run.cost_usd),
+        latency_ms_p50: Some(run.p50),
+        latency_ms_p95: Some(run.p95),
+        run_url: Some(format!(
+            "https://ci.example.com/eval-bench/runs/{}",
+            &change.id[..8]
+        )),
+    };
+    upload.validate()?;
+    if !shared::eval::meets(&upload, &change.plan.eval_gate).is_empty() {
+        return Err(Error::internal(format!(
+            "the demo's eval run for {} does not meet its gate",
+            change.title
+        )));
+    }
+    db::eval_results::insert_seeded(
+        conn,
+        &change.id,
+        change.revision,
+        &upload,
+        "token:ci-pipeline",
+        &db::timestamp(at),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Applies transitions in order, as the API would.

@@ -80,6 +80,8 @@ async fn a_gate_refuses_naming_who_is_missing_until_signed() {
             json!([{ "role": "engineer", "count": 1 }, { "role": "pm", "count": 1 }])
         );
         assert_eq!(g["author"]["email"], ERIN);
+        // The eval result is there (its own refusals are `tests/gates_evidence.rs`).
+        app.upload_eval(&id, 0.95, &[]).await;
 
         let res = advance_as(&app, ERIN, &id).await;
         res.assert_error(StatusCode::CONFLICT, "gate_not_satisfied", None);
@@ -306,6 +308,8 @@ async fn a_rejection_blocks_until_the_rejecter_approves() {
             res.message()
         );
         sign(&app, ALEX, &id, approve("approver", &g["revision"])).await;
+        app.meet_evidence(&id, &json!({ "action": "advance" }))
+            .await;
         assert_eq!(advance_as(&app, ERIN, &id).await.status, StatusCode::OK);
     })
     .await;

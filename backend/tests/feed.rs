@@ -25,12 +25,19 @@ async fn the_feed_filters_and_replays_the_past() {
         let live = common::id_of(&app.create(&body).await);
         app.transition(&live, &json!({"action": "advance"})).await; // eval
         app.transition(&live, &json!({"action": "advance"})).await; // canary, notice published
-        let canary_at =
-            app.get(&format!("/api/v1/changes/{live}")).await.json()["change"]["updated_at"]
-                .as_str()
-                .unwrap()
-                .to_owned();
         app.transition(&live, &json!({"action": "advance"})).await; // ramp step 0
+        // When the canary started, as the history has it (the test moved the history back by
+        // the canary's minimum time to advance).
+        let history = app.get(&format!("/api/v1/changes/{live}")).await.json()["history"].clone();
+        let canary_at = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["to"] == json!({"stage": "canary"}))
+            .unwrap()["at"]
+            .as_str()
+            .unwrap()
+            .to_owned();
 
         let mut body = common::new_change();
         body["title"] = json!("New refusal policy");

@@ -20,8 +20,11 @@ async fn teams(app: &TestApp) -> Vec<Value> {
 }
 
 /// Signs the approvals of the gate entering `stage` and tries the advance; the answer.
+/// Asks to advance into `stage` with its sign-off and its evidence given: what stands in the
+/// way is the notices.
 async fn try_advance(app: &TestApp, id: &str, stage: &str) -> common::TestResponse {
     app.sign_gate(id, Some(stage)).await;
+    app.meet_evidence(id, &json!({ "action": "advance" })).await;
     let body = app.with_revision(id, &json!({ "action": "advance" })).await;
     app.post(&format!("/api/v1/changes/{id}/transitions"), &body)
         .await

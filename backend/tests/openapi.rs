@@ -14,6 +14,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/changes", &["get", "post"]),
     ("/api/v1/changes/{id}", &["get", "put"]),
     ("/api/v1/changes/{id}/transitions", &["post"]),
+    ("/api/v1/changes/{id}/eval-results", &["get", "post"]),
     ("/api/v1/changes/{id}/catalogue", &["get", "put"]),
     ("/api/v1/changes/{id}/metrics", &["post"]),
     ("/api/v1/changes/{id}/metrics/summary", &["get"]),

@@ -34,6 +34,14 @@ async fn guardian_pause() -> Result {
     let erin = http::login(&server, ENGINEER);
     let id = erin.create_change(&server, "Friendlier greeting prompt");
     erin.transition(&server, &id, "advance", None);
+    // The eval bench's run, as CI uploads it: the canary's gate reads it.
+    let (status, text) = erin.request(
+        &server,
+        "POST",
+        &format!("/api/v1/changes/{id}/eval-results"),
+        Some(r#"{"pass_rate": 0.96, "cases": 300, "failures": {"format": 5}}"#),
+    );
+    assert_eq!(status, 201, "uploading the eval result failed: {text}");
     erin.notify_support(&server, &id, "Greetings read a little warmer.");
     erin.approve(&server, &id, "engineer");
     http::login(&server, PM).approve(&server, &id, "pm");

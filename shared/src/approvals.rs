@@ -18,6 +18,7 @@ use crate::change::RiskTier;
 use crate::error::FieldError;
 use crate::plan::RolloutPlan;
 use crate::rollout::{RolloutState, next_stage};
+use crate::stats::Verdict;
 
 /// Most signatures a policy can ask of one role: more than a team has people is a typo.
 pub const MAX_COUNT: u32 = 10;
@@ -405,7 +406,8 @@ pub struct ApprovalRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricVerdict {
     pub metric: String,
-    /// `pass`, `breach` or `inconclusive`; null when the row could not be compared.
+    /// `pass`, `breach` or `inconclusive`; `no_data` for a criterion's metric without data
+    /// (never a pass); null for another row that could not be compared.
     pub verdict: Option<String>,
     /// The rollback criterion, as a sentence.
     pub criterion: Option<String>,
@@ -478,9 +480,36 @@ pub struct GateStatus {
     /// is met; `satisfied` and `message` include them.
     #[serde(default)]
     pub notices: Vec<crate::notices::NoticeGate>,
+    /// What the stage's evidence must show before the rollout enters it (the eval result for
+    /// the canary; time, samples and criterion verdicts for leaving a live stage), each with
+    /// whether it does. `satisfied` is the sign-off alone (signatures and notices: what people
+    /// can give); the gate opens when it and every check hold ([`GateStatus::opens`]), and
+    /// `message` names what is missing of either.
+    // The console reads the evidence through `message`: leaving the list's decoder out of the
+    // Wasm keeps the console within its size budget.
+    #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
+    pub evidence: Vec<EvidenceCheck>,
+}
+
+/// One thing the evidence must show before a gate opens, e.g. "Minimum time in Canary 5%".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EvidenceCheck {
+    /// What is checked, e.g. "Eval result", "Minimum time in Canary 5%".
+    pub label: String,
+    pub satisfied: bool,
+    /// What stands, as a sentence: why it holds, or what is missing.
+    pub detail: String,
 }
 
 impl GateStatus {
+    /// Whether a transition into the stage would pass: signed off and every evidence check
+    /// holds.
+    pub fn opens(&self) -> bool {
+        self.satisfied && self.evidence.iter().all(|e| e.satisfied)
+    }
+
     /// Whether `user_id` created the change.
     pub fn authored_by(&self, user_id: &str) -> bool {
         self.author.as_ref().is_some_and(|a| a.id == user_id)
@@ -526,6 +555,204 @@ pub struct InboxItem {
 pub struct Inbox {
     pub scope: InboxScope,
     pub items: Vec<InboxItem>,
+}
+
+/// What the evidence checks of a gate read, gathered by the server for the transition from
+/// the stage the rollout is at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageEvidence<'a> {
+    /// The change's newest eval result (read when the rollout leaves `eval`).
+    pub eval: Option<&'a crate::eval::EvalResult>,
+    /// Hours since the rollout entered the stage it is leaving; `None` when it never entered
+    /// it by a transition (read as no time at all).
+    pub hours_in_stage: Option<f64>,
+    /// Requests since then, per arm: (control, candidate).
+    pub samples: (u64, u64),
+    /// The comparison report over the data since the canary started, with the plan's
+    /// criteria; `None` without data.
+    pub report: Option<&'a crate::comparison::ComparisonReport>,
+}
+
+/// The evidence the transition from `from` to `to` needs, each check with whether `ev` holds
+/// it:
+/// * leaving `eval` for production traffic: the newest eval result meets the plan's eval gate
+///   (`crate::eval::meets`);
+/// * leaving the canary or a ramp step: the stage's minimum time, its minimum samples per arm
+///   (a ramp step's `min_samples`; the canary has none, so only its time), no criterion in
+///   Breach in any segment, and data for every criterion's metric ("no data" is never a
+///   Pass).
+///
+/// A skip is judged the same way: it leaves the stage it is at, whose evidence it needs, and
+/// jumps over the next stage, whose time it does not wait. A rollback or a pause needs none
+/// (the caller asks for none).
+pub fn evidence_checks(
+    plan: &RolloutPlan,
+    change_id: &str,
+    from: RolloutState,
+    to: RolloutState,
+    ev: &StageEvidence<'_>,
+) -> Vec<EvidenceCheck> {
+    let mut checks = Vec::new();
+    let moving_on = to.is_live() && to != from;
+    if from == RolloutState::Eval && moving_on {
+        checks.push(eval_check(change_id, ev.eval));
+    }
+    let (min_hours, min_samples) = match from {
+        RolloutState::Canary => (plan.canary.min_duration_hours, 0),
+        RolloutState::Ramp { step } => match plan.ramp.get(step as usize) {
+            Some(s) => (s.min_duration_hours, s.min_samples),
+            None => return checks,
+        },
+        _ => return checks,
+    };
+    // A step at 100 % has no control arm left: its samples are the candidate's.
+    let with_control = from.traffic_percent(plan) < 100.0;
+    if !moving_on {
+        return checks;
+    }
+    let stage = from.label(plan);
+    let hours = ev.hours_in_stage.unwrap_or(0.0).max(0.0);
+    checks.push(EvidenceCheck {
+        label: format!("Minimum time in {stage}"),
+        satisfied: hours >= min_hours,
+        detail: if hours >= min_hours {
+            format!(
+                "{stage} has run {} h, at least its {} h",
+                hours_text(hours),
+                hours_text(min_hours)
+            )
+        } else {
+            format!(
+                "{stage} has run {} h of its minimum {} h",
+                hours_text(hours),
+                hours_text(min_hours)
+            )
+        },
+    });
+    if min_samples > 0 && with_control {
+        let (control, candidate) = ev.samples;
+        let ok = control >= min_samples && candidate >= min_samples;
+        checks.push(EvidenceCheck {
+            label: "Minimum samples per arm".to_owned(),
+            satisfied: ok,
+            detail: format!(
+                "{stage} has {candidate} requests on the candidate and {control} on control{}",
+                if ok {
+                    format!(", at least {min_samples} each")
+                } else {
+                    format!("; each arm needs {min_samples}")
+                }
+            ),
+        });
+    } else if min_samples > 0 {
+        let candidate = ev.samples.1;
+        let ok = candidate >= min_samples;
+        checks.push(EvidenceCheck {
+            label: "Minimum samples".to_owned(),
+            satisfied: ok,
+            detail: format!(
+                "{stage} has {candidate} requests on the candidate (all traffic){}",
+                if ok {
+                    format!(", at least {min_samples}")
+                } else {
+                    format!("; it needs {min_samples}")
+                }
+            ),
+        });
+    }
+    let breaches: Vec<String> = ev
+        .report
+        .map(|r| {
+            r.matrix
+                .iter()
+                .filter(|c| c.criterion.is_some() && c.verdict == Some(Verdict::Breach))
+                .map(|c| format!("{} in {}", c.key, c.segment))
+                .collect()
+        })
+        .unwrap_or_default();
+    checks.push(EvidenceCheck {
+        label: "No criterion in breach".to_owned(),
+        satisfied: breaches.is_empty(),
+        detail: if breaches.is_empty() {
+            "no rollback criterion is in breach".to_owned()
+        } else {
+            format!(
+                "a rollback criterion is in breach: {}; roll back",
+                breaches.join(", ")
+            )
+        },
+    });
+    // A criterion's metric without a verdict in the aggregate has no data (the report judges
+    // every cell that has some).
+    let mut no_data: Vec<String> = Vec::new();
+    for c in &plan.criteria {
+        let judged = ev
+            .report
+            .and_then(|r| r.cell(&c.metric, crate::metrics::ALL_SEGMENTS))
+            .is_some_and(|cell| cell.verdict.is_some());
+        if !judged && !no_data.contains(&c.metric) {
+            no_data.push(c.metric.clone());
+        }
+    }
+    checks.push(EvidenceCheck {
+        label: "Data for every criterion".to_owned(),
+        satisfied: no_data.is_empty(),
+        detail: if no_data.is_empty() {
+            "every criterion's metric has data from both arms".to_owned()
+        } else {
+            format!(
+                "no data for {}: a criterion without data is never a pass; send windows of it \
+                 from both arms",
+                no_data.join(", ")
+            )
+        },
+    });
+    checks
+}
+
+fn eval_check(change_id: &str, eval: Option<&crate::eval::EvalResult>) -> EvidenceCheck {
+    let label = "Eval result".to_owned();
+    let Some(r) = eval else {
+        return EvidenceCheck {
+            label,
+            satisfied: false,
+            detail: format!(
+                "no eval result uploaded: upload one with `rollgate eval upload` or POST it to \
+                 {}{}",
+                crate::paths::BASE,
+                crate::paths::change_eval_results(change_id)
+            ),
+        };
+    };
+    let run = format!(
+        "pass rate {:.1} % over {} cases, uploaded at {} by {}",
+        r.upload.pass_rate * 100.0,
+        r.upload.cases,
+        r.uploaded_at,
+        r.uploaded_by
+    );
+    if r.problems.is_empty() {
+        EvidenceCheck {
+            label,
+            satisfied: true,
+            detail: format!("the newest eval result meets the plan's eval gate ({run})"),
+        }
+    } else {
+        EvidenceCheck {
+            label,
+            satisfied: false,
+            detail: format!(
+                "the newest eval result does not meet the plan's eval gate: {} ({run})",
+                r.problems.join("; ")
+            ),
+        }
+    }
+}
+
+/// "2", "1.5", "0.25": hours as people write them.
+fn hours_text(h: f64) -> String {
+    let s = format!("{h:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 #[cfg(test)]
@@ -653,5 +880,104 @@ mod tests {
             validate_policies(&p).unwrap_err().field,
             "low.canary[0].count"
         );
+    }
+
+    fn eval_result(pass_rate: f64, problems: &[&str]) -> crate::eval::EvalResult {
+        crate::eval::EvalResult {
+            id: "e".into(),
+            change_id: "c".into(),
+            plan_revision: 1,
+            uploaded_at: "2026-01-01T00:00:00.000000Z".into(),
+            uploaded_by: "token:ci".into(),
+            upload: crate::eval::EvalUpload {
+                pass_rate,
+                cases: 200,
+                failures: Default::default(),
+                cost_usd: None,
+                latency_ms_p50: None,
+                latency_ms_p95: None,
+                run_url: None,
+            },
+            meets_gate: problems.is_empty(),
+            problems: problems.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_canary_needs_an_eval_result_that_meets_the_gate() {
+        use RolloutState::*;
+        let p = PlanTemplate::Standard.plan();
+        let none = evidence_checks(&p, "c1", Eval, Canary, &StageEvidence::default());
+        assert_eq!(none.len(), 1);
+        assert!(!none[0].satisfied);
+        assert!(
+            none[0]
+                .detail
+                .starts_with("no eval result uploaded: upload one with `rollgate eval upload`"),
+            "{}",
+            none[0].detail
+        );
+        assert!(none[0].detail.ends_with("/api/v1/changes/c1/eval-results"));
+        let low = eval_result(0.8, &["pass rate 80.0 % is below the plan's 90.0 %"]);
+        let ev = StageEvidence {
+            eval: Some(&low),
+            ..StageEvidence::default()
+        };
+        let c = evidence_checks(&p, "c1", Eval, Canary, &ev);
+        assert!(!c[0].satisfied && c[0].detail.contains("below the plan's 90.0 %"));
+        let good = eval_result(0.95, &[]);
+        let ev = StageEvidence {
+            eval: Some(&good),
+            ..StageEvidence::default()
+        };
+        assert!(evidence_checks(&p, "c1", Eval, Canary, &ev)[0].satisfied);
+        // A skip from eval straight to the first ramp step needs it too; a rollback nothing.
+        assert_eq!(
+            evidence_checks(&p, "c1", Eval, Ramp { step: 0 }, &StageEvidence::default()).len(),
+            1
+        );
+        assert!(evidence_checks(&p, "c1", Eval, RolledBack, &StageEvidence::default()).is_empty());
+        assert!(evidence_checks(&p, "c1", Draft, Eval, &StageEvidence::default()).is_empty());
+    }
+
+    #[test]
+    fn leaving_a_live_stage_needs_its_time_its_samples_and_data_without_breach() {
+        use RolloutState::*;
+        let p = PlanTemplate::Standard.plan(); // canary 24 h; ramp 4 h and 5 000 per arm
+        let early = StageEvidence {
+            hours_in_stage: Some(2.5),
+            ..StageEvidence::default()
+        };
+        let c = evidence_checks(&p, "c1", Canary, Ramp { step: 0 }, &early);
+        let labels: Vec<&str> = c.iter().map(|c| c.label.as_str()).collect();
+        // The canary has no sample minimum of its own: its time only.
+        assert_eq!(
+            labels,
+            [
+                "Minimum time in Canary 5%",
+                "No criterion in breach",
+                "Data for every criterion"
+            ]
+        );
+        assert_eq!(c[0].detail, "Canary 5% has run 2.5 h of its minimum 24 h");
+        assert!(!c[0].satisfied && c[1].satisfied && !c[2].satisfied);
+        assert!(c[2].detail.starts_with(
+            "no data for shadow_eval_pass_rate, cost_per_request, latency_p95_ms, hard_error_rate"
+        ));
+        let ramp = StageEvidence {
+            hours_in_stage: Some(5.0),
+            samples: (90_000, 4_000),
+            ..StageEvidence::default()
+        };
+        let c = evidence_checks(&p, "c1", Ramp { step: 0 }, Ramp { step: 1 }, &ramp);
+        assert!(c[0].satisfied);
+        assert_eq!(c[1].label, "Minimum samples per arm");
+        assert_eq!(
+            c[1].detail,
+            "Ramp 10% has 4000 requests on the candidate and 90000 on control; each arm needs 5000"
+        );
+        assert!(!c[1].satisfied);
+        // Pausing stays where it is: nothing to show.
+        assert!(evidence_checks(&p, "c1", Canary, Canary, &early).is_empty());
     }
 }

@@ -156,7 +156,10 @@ pub struct ComparisonReport {
     pub hidden_regressions: Vec<(String, String)>,
     pub srm: Option<SrmCheck>,
     pub categories: Vec<CategoryResult>,
-    /// Breach if any criterion cell breaches, Pass if all pass, else Inconclusive.
+    /// Breach if any criterion cell breaches; Pass if every criterion has data in the aggregate
+    /// and all its cells pass; else Inconclusive. A criterion whose metric has no data in the
+    /// aggregate (not in the catalogue, or no windows from both arms yet) has no verdict: "no
+    /// data", never a Pass.
     pub overall: Verdict,
 }
 
@@ -477,10 +480,14 @@ pub fn report(
     // row-major: row index × segment count + segment index).
     let mut inputs = Vec::new();
     let mut targets = Vec::new();
+    // Whether some criterion has no data in the aggregate: then the report cannot read Pass.
+    let mut no_data = false;
     for c in criteria {
         let Some(ri) = rows.iter().position(|r| r.key == c.metric) else {
+            no_data = true;
             continue;
         };
+        no_data |= metric_data(&rows[ri], &cells, ALL_SEGMENTS).is_none();
         let mut segs = Vec::new();
         for (si, s) in segments.iter().enumerate() {
             if let Some(data) = metric_data(&rows[ri], &cells, s) {
@@ -579,7 +586,7 @@ pub fn report(
     let verdicts: Vec<Verdict> = targets.iter().filter_map(|&i| matrix[i].verdict).collect();
     let overall = if verdicts.contains(&Verdict::Breach) {
         Verdict::Breach
-    } else if !verdicts.is_empty() && verdicts.iter().all(|v| *v == Verdict::Pass) {
+    } else if !no_data && !verdicts.is_empty() && verdicts.iter().all(|v| *v == Verdict::Pass) {
         Verdict::Pass
     } else {
         Verdict::Inconclusive
@@ -794,6 +801,38 @@ mod tests {
         assert_eq!(r.overall, Verdict::Breach);
         // 18 000 of 258 000 is 7 %, not the planned 5 %.
         assert!(r.srm.as_ref().unwrap().mismatch);
+    }
+
+    #[test]
+    fn a_criterion_without_data_is_no_data_and_never_lets_the_report_pass() {
+        // Cost on both arms, equal: its criterion passes or waits; latency has no windows.
+        let mut summary = summary();
+        summary.cells.retain(|c| c.metric == "cost_per_request");
+        for c in &mut summary.cells {
+            if let MetricValue::Mean {
+                n,
+                sum,
+                sum_squares,
+            } = &mut c.value
+            {
+                let nf = *n as f64;
+                *sum = 0.010 * nf;
+                *sum_squares = (0.004f64.powi(2)) * (nf - 1.0) + 0.0001 * nf;
+            }
+        }
+        let plan = PlanTemplate::Standard.plan();
+        let cost_only: Vec<_> = plan
+            .criteria
+            .iter()
+            .filter(|c| c.metric == "cost_per_request")
+            .cloned()
+            .collect();
+        let alone = report(&summary, &cost_only, &ReportOptions::default());
+        assert_eq!(alone.overall, Verdict::Pass, "{:?}", alone.rows);
+        let all = report(&summary, &plan.criteria, &ReportOptions::default());
+        assert_eq!(all.overall, Verdict::Inconclusive);
+        let lat = all.cell("latency_p95_ms", ALL_SEGMENTS).unwrap();
+        assert_eq!(lat.verdict, None);
     }
 
     #[test]

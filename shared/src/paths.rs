@@ -138,6 +138,8 @@ paths! {
         CHANGE_REVIEW_MARKDOWN, change_review_markdown = "/changes/{id}/review.md";
         /// Complaints support recorded against a change.
         CHANGE_COMPLAINTS, change_complaints = "/changes/{id}/complaints";
+        /// A change's offline eval results; posting uploads one.
+        CHANGE_EVAL_RESULTS, change_eval_results = "/changes/{id}/eval-results";
         /// One ingestion token.
         TOKEN, token = "/tokens/{id}";
         /// One user.

@@ -1,25 +1,28 @@
-//! Gates: who must sign before a rollout enters a stage, who has, who is missing
-//! ([`status`]); refusing a transition whose gate is not signed off ([`check`]); signing
-//! ([`sign`]) and the approvals inbox ([`inbox`]).
+//! Gates: who must sign before a rollout enters a stage, who has, who is missing, and what
+//! the evidence shows ([`status`]); refusing a transition whose gate is not signed off or
+//! whose evidence falls short ([`check`]); signing ([`sign`]) and the approvals inbox
+//! ([`inbox`]).
 //!
-//! The gate rules are `shared::approvals` and `shared::notices::notice_gates`; this module
-//! feeds them the stored signatures that count (same stage, current plan revision) and the
-//! Support notice, and refuses what they refuse.
+//! The gate rules are `shared::approvals` (signatures, `evidence_checks`) and
+//! `shared::notices::notice_gates`; this module feeds them the stored signatures that count
+//! (same stage, current plan revision), the Support notice, the newest eval result, the time
+//! and traffic of the stage and the comparison report, and refuses what they refuse.
 
 use shared::approvals::{
-    self, ApprovalPolicies, ApprovalRecord, ApprovalRequest, Decision, EvidenceSnapshot,
-    GateStatus, Inbox, InboxItem, InboxScope, MetricVerdict, Signature, UserRef, stage_key,
+    self, ApprovalPolicies, ApprovalRecord, ApprovalRequest, Decision, EvidenceCheck,
+    EvidenceSnapshot, GateStatus, Inbox, InboxItem, InboxScope, MetricVerdict, Signature,
+    StageEvidence, UserRef, stage_key,
 };
 use shared::auth::{Role, User};
 use shared::change::AiChange;
 use shared::comparison::{ComparisonReport, ReportOptions, report};
-use shared::metrics::ALL_SEGMENTS;
+use shared::metrics::{ALL_SEGMENTS, Variant};
 use shared::rollout::RolloutState;
 use sqlx::AnyPool;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Actor, changes, metrics};
+use super::{Actor, changes, eval_results, metrics};
 use crate::db::{self, approvals::NewSignature, approvals::Signed, audit::Record};
 use crate::error::{Error, Result};
 
@@ -89,6 +92,7 @@ pub async fn status(
             plan_revision: meta.plan_revision,
             revision: change.revision,
             notices: vec![],
+            evidence: vec![],
         });
     };
     // Judged from where the rollout stands: that is where the transition into `stage` (an
@@ -129,6 +133,12 @@ pub async fn status(
         .filter(|n| !n.satisfied)
         .map(|n| n.message.as_str())
         .collect();
+    let evidence = stage_evidence(pool, change, stage).await?;
+    let evidence_missing: Vec<&str> = evidence
+        .iter()
+        .filter(|e| !e.satisfied)
+        .map(|e| e.detail.as_str())
+        .collect();
     let message = if !rejections.is_empty() {
         let who: Vec<String> = rejections
             .iter()
@@ -154,6 +164,19 @@ pub async fn status(
         }
         m
     };
+    let message = if evidence_missing.is_empty() {
+        message
+    } else if rejections.is_empty() && evaluation.missing.is_empty() && notices_missing.is_empty() {
+        format!(
+            "entering {label} is approved but waits for its evidence: {}",
+            evidence_missing.join("; ")
+        )
+    } else {
+        format!(
+            "{message}; and its evidence falls short: {}",
+            evidence_missing.join("; ")
+        )
+    };
     Ok(GateStatus {
         change_id: change.id.clone(),
         from: change.state,
@@ -175,7 +198,63 @@ pub async fn status(
         plan_revision: meta.plan_revision,
         revision: change.revision,
         notices,
+        evidence,
     })
+}
+
+/// The evidence checks of the transition from where the change stands into `to`
+/// (`shared::approvals::evidence_checks`), with what they read: the newest eval result when
+/// leaving `eval`; when leaving the canary or a ramp step, the time since the stage was
+/// entered, the requests per arm since then and the report since the canary started.
+async fn stage_evidence(
+    pool: &AnyPool,
+    change: &AiChange,
+    to: RolloutState,
+) -> Result<Vec<EvidenceCheck>> {
+    let from = change.state;
+    let mut ev = StageEvidence::default();
+    let eval = match from {
+        RolloutState::Eval => eval_results::newest(pool, change).await?,
+        _ => None,
+    };
+    ev.eval = eval.as_ref();
+    let report = match from {
+        RolloutState::Canary | RolloutState::Ramp { .. } if to.is_live() && to != from => {
+            if let Some(entered) = db::transitions::stage_entered_at(pool, &change.id, from).await?
+            {
+                let entered = parse_time(&entered)?;
+                let now = OffsetDateTime::now_utc();
+                ev.hours_in_stage = Some((now - entered).as_seconds_f64() / 3600.0);
+                let since =
+                    metrics::summary_since(pool, &change.id, Some(entered.unix_timestamp()))
+                        .await?;
+                let requests = |v: Variant| {
+                    since
+                        .traffic
+                        .iter()
+                        .filter(|t| t.segment == ALL_SEGMENTS && t.variant == v)
+                        .map(|t| t.requests)
+                        .sum::<u64>()
+                };
+                ev.samples = (requests(Variant::Control), requests(Variant::Candidate));
+            }
+            stage_report(pool, change).await?
+        }
+        _ => None,
+    };
+    ev.report = report.as_ref();
+    Ok(approvals::evidence_checks(
+        &change.plan,
+        &change.id,
+        from,
+        to,
+        &ev,
+    ))
+}
+
+fn parse_time(at: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(at, &Rfc3339)
+        .map_err(|e| Error::internal(format!("stored transition time {at}: {e}")))
 }
 
 /// The newest published notice of the change to the Support team, with its age and whether
@@ -205,12 +284,23 @@ async fn support_notice(
 }
 
 /// 409 `gate_not_satisfied` unless the gate of `to`, entered from the change's state, is
-/// signed off. Called before every advance and skip (never before a rollback).
+/// signed off and its evidence holds, naming what is missing. Called before every advance and
+/// skip; never before a rollback or a pause, which must always be possible.
+///
+/// The evidence ([`shared::approvals::evidence_checks`]): leaving `eval`, the newest eval
+/// result meets the plan's eval gate; leaving the canary or a ramp step, the stage's minimum
+/// time and samples per arm, no criterion in Breach, every criterion's metric with data. A
+/// skip (an admin's, with a written justification) needs the same evidence as an advance
+/// from the same stage: it may jump over the next stage's time, never over the evidence of
+/// the stage it leaves, nor over a missing or failing eval result.
 pub async fn check(pool: &AnyPool, change: &AiChange, to: RolloutState) -> Result<()> {
     let status = status(pool, change, Some(to)).await?;
-    // A stage without an approval gate is held only by its notice requirements.
+    // A stage without an approval gate is held only by its notices and its evidence.
     let no_approvals = approvals::gate_kinds(&change.plan, change.state, to).is_empty();
-    if status.satisfied || (no_approvals && status.notices.iter().all(|n| n.satisfied)) {
+    let notices_ok = status.notices.iter().all(|n| n.satisfied);
+    let evidence_ok = status.evidence.iter().all(|e| e.satisfied);
+    let signed = status.satisfied || (no_approvals && notices_ok);
+    if signed && evidence_ok {
         return Ok(());
     }
     if no_approvals {
@@ -219,6 +309,13 @@ pub async fn check(pool: &AnyPool, change: &AiChange, to: RolloutState) -> Resul
             .iter()
             .filter(|n| !n.satisfied)
             .map(|n| n.message.as_str())
+            .chain(
+                status
+                    .evidence
+                    .iter()
+                    .filter(|e| !e.satisfied)
+                    .map(|e| e.detail.as_str()),
+            )
             .collect();
         return Err(Error::GateNotSatisfied(format!(
             "entering {} needs: {}",
@@ -356,9 +453,7 @@ pub async fn stage_report(pool: &AnyPool, change: &AiChange) -> Result<Option<Co
     let Some(started) = db::transitions::entered_at(pool, &change.id, "canary").await? else {
         return Ok(None);
     };
-    let from = OffsetDateTime::parse(&started, &Rfc3339)
-        .map(OffsetDateTime::unix_timestamp)
-        .map_err(|e| Error::internal(format!("stored transition time {started}: {e}")))?;
+    let from = parse_time(&started)?.unix_timestamp();
     let summary = metrics::summary_since(pool, &change.id, Some(from)).await?;
     if summary.windows == 0 {
         return Ok(None);
@@ -374,6 +469,9 @@ pub async fn stage_report(pool: &AnyPool, change: &AiChange) -> Result<Option<Co
     };
     Ok(Some(report(&summary, &change.plan.criteria, &opts)))
 }
+
+/// The verdict an approval's evidence gives a criterion whose metric has no data.
+pub const NO_DATA: &str = "no_data";
 
 /// The plan revision and the aggregate's metric verdicts since the canary started.
 async fn evidence(
@@ -401,7 +499,12 @@ async fn evidence(
             .iter()
             .map(|r| MetricVerdict {
                 metric: r.key.clone(),
-                verdict: r.verdict.and_then(name),
+                // A criterion's metric without data is "no data", its own verdict.
+                verdict: match r.verdict {
+                    Some(v) => name(v),
+                    None if r.criterion.is_some() => Some(NO_DATA.to_owned()),
+                    None => None,
+                },
                 criterion: r.criterion.clone(),
                 control: r.control,
                 candidate: r.candidate,

@@ -38,7 +38,10 @@ pub async fn catalogue(pool: &AnyPool, id: &str) -> Result<Vec<MetricDef>> {
 }
 
 /// Replaces the change's metric catalogue. Metrics may be added, renamed and reworded at any
-/// time; once windows of a metric are stored it can neither be removed nor change kind.
+/// time; once windows of a metric are stored it can neither be removed nor change kind. Once
+/// the canary has started the catalogue the criteria are judged on is part of what people
+/// signed: an edit then makes a new plan revision, and sign-off given before no longer counts
+/// (the criteria themselves are in the plan, which is frozen from the eval gate on).
 pub async fn set_catalogue(
     pool: &AnyPool,
     actor: &Actor,
@@ -50,8 +53,11 @@ pub async fn set_catalogue(
         .ok_or_else(|| Error::not_found("change"))?;
     validate_catalogue(metrics)?;
     check_catalogue_keeps_data(&writer.stored, metrics)?;
+    let canary_started = db::transitions::entered_at(pool, id, "canary")
+        .await?
+        .is_some();
     writer
-        .set_catalogue(metrics, &actor.who(), &db::now())
+        .set_catalogue(metrics, canary_started, &actor.who(), &db::now())
         .await?;
     tracing::info!(actor = %actor.user.email, %id, metrics = metrics.len(), "metric catalogue replaced");
     Ok(())

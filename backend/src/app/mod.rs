@@ -15,6 +15,7 @@
 
 pub mod assignments;
 pub mod changes;
+pub mod eval_results;
 pub mod figures;
 pub mod flags;
 pub mod gates;

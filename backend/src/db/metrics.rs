@@ -221,17 +221,29 @@ impl Writer {
     }
 
     /// Replaces the change's catalogue and records the edit in the audit log, then commits.
+    /// With `new_plan_revision` the change also gets a new revision and plan revision, so
+    /// that sign-off given on the old catalogue no longer counts (once the canary started).
     pub async fn set_catalogue(
         mut self,
         metrics: &[MetricDef],
+        new_plan_revision: bool,
         who: &super::audit::Who,
         at: &str,
     ) -> Result<()> {
-        sqlx::query("UPDATE changes SET metric_catalogue = $1 WHERE id = $2")
+        let query = if new_plan_revision {
+            sqlx::query(
+                "UPDATE changes SET metric_catalogue = $1, revision = revision + 1, \
+                 plan_revision = revision + 1, updated_at = $3 WHERE id = $2",
+            )
             .bind(to_json(&metrics)?)
             .bind(self.change_id.as_str())
-            .execute(&mut *self.tx)
-            .await?;
+            .bind(at)
+        } else {
+            sqlx::query("UPDATE changes SET metric_catalogue = $1 WHERE id = $2")
+                .bind(to_json(&metrics)?)
+                .bind(self.change_id.as_str())
+        };
+        query.execute(&mut *self.tx).await?;
         super::audit::append(
             &mut self.tx,
             &super::audit::Record::new(
@@ -242,7 +254,10 @@ impl Writer {
                 at,
             )
             .before_value(Some(serde_json::json!({ "metrics": self.catalogue })))
-            .after_value(Some(serde_json::json!({ "metrics": metrics }))),
+            .after_value(Some(serde_json::json!({
+                "metrics": metrics,
+                "new_plan_revision": new_plan_revision,
+            }))),
         )
         .await?;
         self.tx.commit().await?;

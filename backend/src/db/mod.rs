@@ -13,6 +13,7 @@ pub mod approvals;
 pub mod audit;
 pub mod changes;
 pub mod deliveries;
+pub mod eval_results;
 pub mod figures;
 pub mod metrics;
 pub mod notices;

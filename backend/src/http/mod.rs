@@ -34,6 +34,7 @@ pub mod client_ip;
 mod console;
 mod deliveries;
 pub mod etag;
+mod eval_results;
 pub mod evaluate_auth;
 pub mod extract;
 mod feed;
@@ -94,6 +95,7 @@ fn v1_api() -> OpenApiRouter<AppState> {
         .merge(changes::router())
         .merge(flag_rules::router())
         .merge(transitions::router())
+        .merge(eval_results::router())
         .merge(metrics::router())
         .merge(tokens::router())
         .merge(session::router())

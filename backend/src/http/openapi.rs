@@ -26,6 +26,8 @@ use crate::AppState;
     ),
     tags(
         (name = "changes", description = "AI changes and their rollouts"),
+        (name = "eval", description = "Offline eval results the eval gate reads (uploaded by CI \
+                                        with a service token of scope `ci`, or by an editor)"),
         (name = "metrics", description = "Canary-vs-control metrics: catalogue, ingestion, aggregates"),
         (name = "tokens", description = "Service tokens of production apps (scope `ingest`)"),
         (name = "session", description = "Signing in and out"),
@@ -70,7 +72,7 @@ impl utoipa::Modify for IngestTokenScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "A service token from POST /api/v1/tokens; the operation's scope names \
-                         the one it must hold (`ingest`, `evaluate`)",
+                         the one it must hold (`ingest`, `evaluate`, `ci`)",
                     ))
                     .build(),
             ),
@@ -79,7 +81,8 @@ impl utoipa::Modify for IngestTokenScheme {
             authz::API_KEY_SCHEME,
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-API-Key",
-                "A service token with the scope `evaluate`, as OFREP's ApiKeyAuth sends it",
+                "A service token: the scope `evaluate` as OFREP's ApiKeyAuth sends it, or `ci` \
+                 to upload eval results",
             ))),
         );
     }
@@ -91,6 +94,7 @@ impl utoipa::Modify for IngestTokenScheme {
 /// [`authz::declared`] already wrote as the operation's security and the middleware applies) and a JSON body's rejections (the `Json` extractor's 400, 413, 415 and
 /// 422). A response a handler already documents keeps its own, more specific description.
 pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
+    open_flattened_parts(doc);
     for (path, item) in doc.paths.paths.iter_mut() {
         let methods = [
             (Method::GET, &mut item.get),
@@ -170,6 +174,50 @@ pub(super) fn complete(doc: &mut utoipa::openapi::OpenApi) {
                      rule; `field` names it",
                 );
             }
+        }
+    }
+}
+
+/// A struct flattened into an answer (`#[serde(flatten)]`, written as `allOf`) whose own schema
+/// denies unknown fields because it is also a request body (the eval upload in the eval
+/// result) would deny the fields of the answer around it: each such part is written inline,
+/// without that denial.
+fn open_flattened_parts(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let closed = |name: &str| match components.schemas.get(name) {
+        Some(RefOr::T(Schema::Object(o)))
+            if matches!(
+                o.additional_properties.as_deref(),
+                Some(AdditionalProperties::FreeForm(false))
+            ) =>
+        {
+            let mut open = o.clone();
+            open.additional_properties = None;
+            Some(open)
+        }
+        _ => None,
+    };
+    let mut replacements = Vec::new();
+    for (name, schema) in &components.schemas {
+        let RefOr::T(Schema::AllOf(all)) = schema else {
+            continue;
+        };
+        for (i, item) in all.items.iter().enumerate() {
+            if let RefOr::Ref(r) = item
+                && let Some(target) = r.ref_location.strip_prefix("#/components/schemas/")
+                && let Some(open) = closed(target)
+            {
+                replacements.push((name.clone(), i, open));
+            }
+        }
+    }
+    for (name, i, open) in replacements {
+        if let Some(RefOr::T(Schema::AllOf(all))) = components.schemas.get_mut(&name) {
+            all.items[i] = RefOr::T(Schema::Object(open));
         }
     }
 }

@@ -412,7 +412,7 @@ impl TestApp {
     }
 
     /// Applies a transition that must succeed, after having the gate it enters signed by
-    /// the test users the policy asks for (never the author).
+    /// the test users the policy asks for (never the author) and its evidence made to hold.
     /// A body without `revision` gets the change's current one.
     pub async fn transition(&self, id: &str, body: &Value) -> Value {
         let body = &self.with_revision(id, body).await;
@@ -439,30 +439,212 @@ impl TestApp {
         body
     }
 
-    /// Signs the gate `body` (a transition request) would enter, if it has one.
-    pub async fn sign_off_for(&self, id: &str, body: &Value) {
+    /// The change and the stage an advance or a skip `body` (a transition request) would
+    /// enter; `None` for another action or one the state machine refuses.
+    pub async fn target(
+        &self,
+        id: &str,
+        body: &Value,
+    ) -> Option<(shared::change::AiChange, shared::rollout::RolloutState)> {
         let detail = self.get(&format!("/api/v1/changes/{id}")).await.json();
         let change: shared::change::AiChange =
             serde_json::from_value(detail["change"].clone()).expect("change");
-        let Ok(action) = serde_json::from_value(body["action"].clone()) else {
-            return;
-        };
+        let action = serde_json::from_value(body["action"].clone()).ok()?;
         use shared::rollout::TransitionAction::{Advance, Skip};
         if !matches!(action, Advance | Skip) {
-            return;
+            return None;
         }
-        let Ok(to) = shared::rollout::transition(
+        let to = shared::rollout::transition(
             &change.plan,
             change.state,
             change.paused.is_some(),
             action,
             body["reason"].as_str(),
-        ) else {
+        )
+        .ok()?;
+        Some((change, to))
+    }
+
+    /// Signs the gate `body` (a transition request) would enter, if it has one, and makes
+    /// its evidence hold ([`TestApp::meet_evidence`]).
+    pub async fn sign_off_for(&self, id: &str, body: &Value) {
+        let Some((_, to)) = self.target(id, body).await else {
             return;
         };
+        self.meet_evidence(id, body).await;
         let stage = shared::approvals::stage_key(to);
         self.sign_gate(id, Some(&stage)).await;
         self.meet_notice_gates(id, &stage).await;
+    }
+
+    /// Makes the evidence of the advance or skip `body` asks for hold, as a healthy rollout
+    /// has it: leaving eval, a passing eval result; leaving the canary or a ramp step, its
+    /// minimum time (the change's history moved back by it) and healthy windows of every
+    /// catalogue metric, with enough requests per arm, just after the stage began.
+    pub async fn meet_evidence(&self, id: &str, body: &Value) {
+        use shared::rollout::RolloutState::{Canary, Eval, Ramp};
+        let Some((change, to)) = self.target(id, body).await else {
+            return;
+        };
+        if !to.is_live() || to == change.state {
+            return;
+        }
+        let (hours, min_samples) = match change.state {
+            Eval => {
+                self.upload_eval(id, 0.99, &[]).await;
+                return;
+            }
+            Canary => (change.plan.canary.min_duration_hours, 0),
+            Ramp { step } => {
+                let s = &change.plan.ramp[step as usize];
+                (s.min_duration_hours, s.min_samples)
+            }
+            _ => return,
+        };
+        self.backdate_history(id, hours * 3600.0 + 60.0).await;
+        let entered = rollgate::db::transitions::stage_entered_at(&self.pool, id, change.state)
+            .await
+            .expect("stage entry")
+            .expect("the stage was entered");
+        let entered =
+            time::OffsetDateTime::parse(&entered, &time::format_description::well_known::Rfc3339)
+                .expect("time");
+        let candidate = min_samples.max(2_000) + 100;
+        let percent = change.state.traffic_percent(&change.plan);
+        let control = if percent < 100.0 {
+            ((candidate as f64) * (100.0 - percent) / percent).ceil() as u64
+        } else {
+            0
+        };
+        self.send_healthy_windows(id, entered + time::Duration::seconds(1), control, candidate)
+            .await;
+    }
+
+    /// Uploads an eval result of `pass_rate` with `failures` (category, count) for the change
+    /// in eval, as the default user; returns the stored result.
+    pub async fn upload_eval(&self, id: &str, pass_rate: f64, failures: &[(&str, u64)]) -> Value {
+        let failures: serde_json::Map<String, Value> = failures
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect();
+        let res = self
+            .post(
+                &format!("/api/v1/changes/{id}/eval-results"),
+                &json!({ "pass_rate": pass_rate, "cases": 400, "failures": failures }),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        res.json()
+    }
+
+    /// Moves the change's creation and whole history `seconds` back in time, as if they had
+    /// been made that much earlier (their order stays).
+    pub async fn backdate_history(&self, id: &str, seconds: f64) {
+        use sqlx::Row;
+        let shift = time::Duration::seconds_f64(seconds);
+        let earlier = |at: String| {
+            let at =
+                time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
+                    .expect("time");
+            rollgate::db::timestamp(at - shift)
+        };
+        let rows = sqlx::query("SELECT id, at FROM transitions WHERE change_id = $1")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .expect("history");
+        for row in rows {
+            sqlx::query("UPDATE transitions SET at = $1 WHERE id = $2")
+                .bind(earlier(row.get(1)))
+                .bind(row.get::<String, _>(0))
+                .execute(&self.pool)
+                .await
+                .expect("backdate");
+        }
+        let created: String = sqlx::query("SELECT created_at FROM changes WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .expect("change")
+            .get(0);
+        sqlx::query("UPDATE changes SET created_at = $1 WHERE id = $2")
+            .bind(earlier(created))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .expect("backdate");
+    }
+
+    /// One second of windows from `start`: `control` and `candidate` requests, every metric of
+    /// the change's catalogue alike on both arms (a healthy candidate), through the ingestion
+    /// route with a token made for it.
+    pub async fn send_healthy_windows(
+        &self,
+        id: &str,
+        start: time::OffsetDateTime,
+        control: u64,
+        candidate: u64,
+    ) {
+        let catalogue = self
+            .get(&format!("/api/v1/changes/{id}/catalogue"))
+            .await
+            .json();
+        let defs = catalogue["metrics"]
+            .as_array()
+            .or_else(|| catalogue.as_array())
+            .cloned()
+            .expect("catalogue");
+        let window = |variant: &str, n: u64| {
+            let mut metrics = serde_json::Map::new();
+            for d in &defs {
+                let key = d["key"].as_str().expect("key").to_owned();
+                let value = match d["kind"].as_str() {
+                    Some("rate") => json!({ "n": n, "successes": n / 10 }),
+                    Some("mean") => json!({
+                        "n": n,
+                        "sum": n as f64,
+                        "sum_squares": n as f64 * 1.01,
+                    }),
+                    Some("latency") => json!({
+                        "le": [100, 500, 1000, 2000],
+                        "counts": [n / 4, n / 2, n / 8, n - n / 4 - n / 2 - n / 8],
+                        "cumulative": false,
+                    }),
+                    _ => continue,
+                };
+                metrics.insert(key, value);
+            }
+            json!({
+                "variant": variant,
+                "segment": "all",
+                "window_start": rollgate::db::timestamp(start),
+                "window_end": rollgate::db::timestamp(start + time::Duration::seconds(1)),
+                "requests": n,
+                "metrics": metrics,
+            })
+        };
+        let mut windows = vec![window("candidate", candidate)];
+        if control > 0 {
+            windows.push(window("control", control));
+        }
+        let token = self
+            .post(
+                "/api/v1/tokens",
+                &json!({ "name": format!("evidence {}", rollgate::db::new_id()), "change_id": id }),
+            )
+            .await;
+        assert_eq!(token.status, StatusCode::CREATED, "{}", token.text());
+        let secret = token.json()["secret"].as_str().expect("secret").to_owned();
+        let res = self
+            .request(
+                Request::post(format!("/api/v1/changes/{id}/metrics"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                    .body(Body::from(json!({ "windows": windows }).to_string()))
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     }
 
     /// Meets the notice requirements of the gate of `stage`, if it has any: publishes a notice
