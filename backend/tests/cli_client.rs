@@ -354,6 +354,16 @@ async fn status_wait_exits_with_the_verdict() {
                 .replace("Shorter system prompt", key);
             p.run(&["change", "apply", &p.write(&format!("{key}.toml"), &toml)])
                 .expect(0);
+            // The windows below carry the cost only: the other criteria would have no data,
+            // which is never a pass.
+            let detail = change_by_key(&app, key).await;
+            let id = detail["change"]["id"].as_str().expect("id").to_owned();
+            let mut edit = common::update_of(&detail);
+            let criteria = edit["plan"]["criteria"].as_array_mut().expect("criteria");
+            criteria.retain(|c| c["metric"] == "cost_per_request");
+            assert_eq!(criteria.len(), 1);
+            let res = app.put(&format!("/api/v1/changes/{id}"), &edit).await;
+            assert_eq!(res.status, axum::http::StatusCode::OK, "{}", res.text());
             at_canary(&app, key).await;
         }
         // Windows may not start before the canary nor end in the future.

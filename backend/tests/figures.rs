@@ -47,10 +47,12 @@ async fn figures_count_what_shipped_and_what_rolled_back() {
         assert_eq!(all["manual_rollbacks"], 1);
         assert_eq!(all["automatic_rollbacks"], 0);
         assert_eq!(all["rollback_rate"], 0.5);
+        // The test's moves meet each stage's minimum time by dating the history back.
         assert!(
             all["median_lead_time_hours"]
                 .as_f64()
-                .is_some_and(|h| (0.0..1.0).contains(&h))
+                .is_some_and(|h| h > 0.0 && h.is_finite()),
+            "{f}"
         );
         assert_eq!(all["skipped_share"], 0.0);
         let last = f["weeks"].as_array().and_then(|w| w.last()).expect("weeks");

@@ -108,6 +108,17 @@ async fn support_looks_up_a_user() -> Result {
     // Back to the form, out from under the sticky top bar.
     c.execute("window.scrollTo(0, 0);", vec![]).await?;
 
+    // An hour ago the canary was already running: the complaint that came in then was about
+    // the candidate.
+    act::click(c, "[data-test=\"lookup-moment\"][data-hours=\"1\"]").await?;
+    act::click(c, &find::hook("lookup-submit")).await?;
+    check::attr_is(c, &row, "data-variant", "candidate").await?;
+    let reason = find::text(c, &reason_of).await?;
+    assert!(
+        reason.contains("In the 5 % canary split"),
+        "an hour ago: {reason}"
+    );
+
     // A day ago the canary had not started: the same user got the current behaviour.
     act::click(c, "[data-test=\"lookup-moment\"][data-hours=\"24\"]").await?;
     act::click(c, &find::hook("lookup-submit")).await?;

@@ -97,7 +97,7 @@ impl ApiError {
             ApiError::Api { status: 404, .. } => "Not found",
             ApiError::Api {
                 status: 409, code, ..
-            } if code == "gate_not_satisfied" => "Sign-off is missing",
+            } if code == "gate_not_satisfied" => "The gate is not open yet",
             ApiError::Api { status: 409, .. } => "Someone else changed this first",
             ApiError::Api { status: 429, .. } => "Too many attempts",
             ApiError::Api {
