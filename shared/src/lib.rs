@@ -8,6 +8,7 @@
 //!
 //! | module | holds |
 //! |---|---|
+//! | [`calendar`] | dates from day counts and back, without a date library |
 //! | [`error`] | [`FieldError`](error::FieldError), the rejected field every rule reports, and reading JSON by serde into it |
 //! | [`change`] | an AI change: its kind, risk tier and configurations |
 //! | [`plan`] | the rollout plan, its rollback criteria and the plan templates |
@@ -52,6 +53,7 @@ pub mod approvals;
 pub mod assignment;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod change;
 pub mod comparison;
 pub mod error;

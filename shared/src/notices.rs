@@ -520,39 +520,29 @@ pub fn notice_gates(
     gates
 }
 
-/// "2026-12-01 09:00 UTC" from a stored RFC 3339 UTC time, for messages people read; any
-/// other text is returned as it is.
 /// `rfc3339` (UTC, `…Z`) moved `hours` later, in the same shape; anything else unchanged.
-/// Civil dates from day numbers after Howard Hinnant's `days_from_civil` / `civil_from_days`
-/// (proleptic Gregorian calendar), so no date library is needed here.
 pub fn hours_later(rfc3339: &str, hours: u32) -> String {
+    use crate::calendar::{civil_from_days, days_from_civil};
     let field = |r: std::ops::Range<usize>| rfc3339.get(r)?.parse::<i64>().ok();
     let (Some(y), Some(m), Some(d), Some(h)) =
         (field(0..4), field(5..7), field(8..10), field(11..13))
     else {
         return rfc3339.to_owned();
     };
+    let (Ok(m), Ok(d)) = (u32::try_from(m), u32::try_from(d)) else {
+        return rfc3339.to_owned();
+    };
     if !rfc3339.ends_with('Z') || rfc3339.as_bytes().get(10) != Some(&b'T') {
         return rfc3339.to_owned();
     }
-    let (y0, m0) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y0.div_euclid(400);
-    let yoe = y0 - era * 400;
-    let doy = (153 * m0 + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let total = days * 24 + h + i64::from(hours);
-    let (days, h) = (total.div_euclid(24), total.rem_euclid(24));
-    let era = days.div_euclid(146_097);
-    let doe = days - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let total = days_from_civil(y, m, d) * 24 + h + i64::from(hours);
+    let (y, m, d) = civil_from_days(total.div_euclid(24));
+    let h = total.rem_euclid(24);
     format!("{y:04}-{m:02}-{d:02}T{h:02}{}", &rfc3339[13..])
 }
 
+/// "2026-12-01 09:00 UTC" from a stored RFC 3339 UTC time, for messages people read; any
+/// other text is returned as it is.
 pub fn minute_utc(rfc3339: &str) -> String {
     let b = rfc3339.as_bytes();
     let shaped = b.len() >= 16 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':';
