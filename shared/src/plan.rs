@@ -186,7 +186,23 @@ pub struct RolloutPlan {
     /// template (see [`RolloutPlan::rolls_back_automatically`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automatic_rollback: Option<bool>,
+    /// The highest rate, per 1 000 candidate requests, of an error category the control never
+    /// shows: above it (and with at least [`MIN_NEW_CATEGORY_COUNT`] occurrences) the guardian
+    /// pauses the rollout. Absent: [`DEFAULT_NEW_CATEGORY_LIMIT_PER_1000`] (see
+    /// [`RolloutPlan::new_category_limit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_category_limit_per_1000: Option<f64>,
 }
+
+/// The limit on a new error category when a plan does not set one: one in 1 000 candidate
+/// requests. A category the control never produced is a new failure mode (a schema the new
+/// prompt breaks, a tool the new model calls wrongly); at one request in a thousand Support
+/// starts to hear of it.
+pub const DEFAULT_NEW_CATEGORY_LIMIT_PER_1000: f64 = 1.0;
+
+/// Occurrences a new error category needs before its rate is held against the limit, so that
+/// one stray error in a canary's first hundred requests (10 per 1 000) holds nothing.
+pub const MIN_NEW_CATEGORY_COUNT: u64 = 10;
 
 impl RolloutPlan {
     /// Whether the guardian rolls back on a breach (`automatic_rollback`, or the template's
@@ -195,6 +211,13 @@ impl RolloutPlan {
     pub fn rolls_back_automatically(&self) -> bool {
         self.automatic_rollback
             .unwrap_or(self.template != PlanTemplate::LowStakes)
+    }
+
+    /// The limit on a new error category per 1 000 candidate requests
+    /// (`new_category_limit_per_1000`, or [`DEFAULT_NEW_CATEGORY_LIMIT_PER_1000`]).
+    pub fn new_category_limit(&self) -> f64 {
+        self.new_category_limit_per_1000
+            .unwrap_or(DEFAULT_NEW_CATEGORY_LIMIT_PER_1000)
     }
 }
 
@@ -267,6 +290,7 @@ impl PlanTemplate {
                 criteria: default_criteria(),
                 checklist: Vec::new(),
                 automatic_rollback: Some(true),
+                new_category_limit_per_1000: None,
             },
             PlanTemplate::ModelUpgrade => RolloutPlan {
                 template: self,
@@ -298,6 +322,7 @@ impl PlanTemplate {
                 })
                 .collect(),
                 automatic_rollback: Some(true),
+                new_category_limit_per_1000: None,
             },
             PlanTemplate::LowStakes => RolloutPlan {
                 template: self,
@@ -318,6 +343,7 @@ impl PlanTemplate {
                 criteria: default_criteria(),
                 checklist: Vec::new(),
                 automatic_rollback: Some(false),
+                new_category_limit_per_1000: None,
             },
         }
     }

@@ -409,11 +409,35 @@ pub fn plan(p: &RolloutPlan) -> Result {
     for (i, item) in p.checklist.iter().enumerate() {
         text(&format!("plan.checklist[{i}].text"), &item.text, 1, 500)?;
     }
+    if let Some(limit) = p.new_category_limit_per_1000 {
+        number(
+            "plan.new_category_limit_per_1000",
+            limit,
+            0.0,
+            1000.0,
+            "a rate per 1 000 candidate requests, between 0 and 1000",
+        )?;
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_new_category_limit_is_a_rate_per_thousand() {
+        let mut p = crate::plan::PlanTemplate::Standard.plan();
+        assert!(super::plan(&p).is_ok());
+        for ok in [0.0, 2.5, 1000.0] {
+            p.new_category_limit_per_1000 = Some(ok);
+            assert!(super::plan(&p).is_ok(), "{ok}");
+        }
+        for bad in [-1.0, 1000.5, f64::NAN] {
+            p.new_category_limit_per_1000 = Some(bad);
+            let e = super::plan(&p).unwrap_err();
+            assert_eq!(e.field, "plan.new_category_limit_per_1000", "{bad}");
+        }
+    }
+
     #[test]
     fn nul_characters_are_refused_where_they_are() {
         use serde_json::json;
