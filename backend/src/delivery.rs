@@ -1,5 +1,8 @@
 //! The webhook delivery worker: sends published notices to their teams' webhooks, signed,
-//! retried with exponential backoff, from the `deliveries` table.
+//! retried with exponential backoff, from the `deliveries` table; and, the same way, the
+//! messages that are no notice ([`Message`]): the guardian's holds to the teams a change
+//! affects, and requests for sign-off to the approvers' teams. A guardian's rollback goes
+//! out as its notice, said as the guardian's with its reason.
 //!
 //! Publishing only writes rows (in its own transaction), so a slow or dead receiver never
 //! slows a request. The worker claims one due row at a time with a compare-and-set, so
@@ -19,9 +22,12 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use shared::change::AiChange;
 use shared::notices::{Notice, chat_text};
+use shared::rollout::TransitionAction;
 use sqlx::AnyPool;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -112,6 +118,112 @@ pub fn body(notice: &Notice, public_url: Option<&str>) -> Value {
     })
 }
 
+/// A message that is no notice, or what is said with one, frozen when it is queued (stored as
+/// JSON in `deliveries.message`): the guardian's hold or rollback, a request for sign-off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// The message's first line, e.g. "Held by the guardian: Shorter billing answers".
+    pub text: String,
+    pub change_id: String,
+    pub change_title: String,
+    /// `(title, value)` pairs shown before a notice's own fields.
+    pub fields: Vec<(String, String)>,
+    /// Merged into the body's `rollgate` object, for receivers that act on it.
+    pub rollgate: Value,
+}
+
+impl Message {
+    /// The guardian's `action` on `change`, with its reason: a hold says what a person can
+    /// do; a rollback is said with its notice.
+    pub fn guardian(
+        change: &AiChange,
+        action: TransitionAction,
+        reason: &str,
+        stage: &str,
+    ) -> Message {
+        let mut fields = vec![("Why".to_owned(), reason.to_owned())];
+        let text = if action == TransitionAction::Pause {
+            let (headline, next) =
+                shared::guardian::hold_message(&change.title, stage, change.traffic_percent);
+            fields.push(("What a person can do".to_owned(), next));
+            headline
+        } else {
+            format!("Rolled back by the guardian: {}", change.title)
+        };
+        Message {
+            text,
+            change_id: change.id.clone(),
+            change_title: change.title.clone(),
+            fields,
+            rollgate: json!({
+                "event": "guardian",
+                "by": crate::guardian::ACTOR,
+                "action": action.as_str(),
+                "reason": reason,
+            }),
+        }
+    }
+
+    /// A request for sign-off of the gate of `stage` of `change`, waiting for `missing`
+    /// (e.g. "1 approver") after `asked_by` signed.
+    pub fn sign_off(
+        change: &AiChange,
+        stage_key: &str,
+        stage: &str,
+        missing: &str,
+        asked_by: &str,
+    ) -> Message {
+        Message {
+            text: format!("Sign-off requested: {}", change.title),
+            change_id: change.id.clone(),
+            change_title: change.title.clone(),
+            fields: vec![
+                ("Gate".to_owned(), format!("entering {stage}")),
+                ("Waiting for".to_owned(), missing.to_owned()),
+                ("Asked by".to_owned(), asked_by.to_owned()),
+            ],
+            rollgate: json!({ "event": "sign_off", "stage": stage_key }),
+        }
+    }
+}
+
+/// The body of a delivery: the notice's ([`body`]) said with `message` when there is one, or
+/// `message` alone. Every text goes through [`chat_text`], as in [`body`].
+pub fn message_body(notice: Option<&Notice>, message: &Message, public_url: Option<&str>) -> Value {
+    let fields: Vec<Value> = message
+        .fields
+        .iter()
+        .map(|(t, v)| json!({"title": t, "value": chat_text(v), "short": false}))
+        .collect();
+    let mut out = match notice {
+        Some(n) => body(n, public_url),
+        None => {
+            let title = chat_text(&message.change_title);
+            let mut attachment = json!({ "title": title, "fields": [] });
+            if let Some(base) = public_url {
+                attachment["title_link"] = json!(format!("{base}/changes/{}", message.change_id));
+            }
+            json!({
+                "attachments": [attachment],
+                "rollgate": {"change_id": message.change_id},
+            })
+        }
+    };
+    out["text"] = json!(chat_text(&message.text));
+    if let Some(list) = out["attachments"][0]["fields"].as_array_mut() {
+        list.splice(0..0, fields);
+    }
+    if let (Some(into), Some(from)) = (
+        out["rollgate"].as_object_mut(),
+        message.rollgate.as_object(),
+    ) {
+        for (k, v) in from {
+            into.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
 type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// One pooled client for http and https URLs: rustls with the ring provider and the
@@ -166,22 +278,30 @@ async fn work_one(
     else {
         return Ok(false);
     };
-    let notice = {
-        let mut conn = pool.acquire().await?;
-        db::notices::find(&mut conn, &d.notice_id).await?
-    };
-    let outcome = match notice {
-        None => Err("the notice no longer exists".to_owned()),
-        Some(n) => {
-            send(
-                client,
-                config,
-                &d.url,
-                d.secret.as_deref(),
-                &body(&n, config.public_url.as_deref()),
-            )
-            .await
+    let notice = match &d.notice_id {
+        Some(id) => {
+            let mut conn = pool.acquire().await?;
+            Some(db::notices::find(&mut conn, id).await?)
         }
+        None => None,
+    };
+    let message = d
+        .message
+        .as_deref()
+        .map(serde_json::from_str::<Message>)
+        .transpose();
+    let public_url = config.public_url.as_deref();
+    let payload = match (notice, message) {
+        (_, Err(e)) => Err(format!("the stored message does not read: {e}")),
+        (Some(None), _) => Err("the notice no longer exists".to_owned()),
+        (Some(Some(n)), Ok(None)) => Ok(body(&n, public_url)),
+        (Some(Some(n)), Ok(Some(m))) => Ok(message_body(Some(&n), &m, public_url)),
+        (None, Ok(Some(m))) => Ok(message_body(None, &m, public_url)),
+        (None, Ok(None)) => Err("the delivery has neither a notice nor a message".to_owned()),
+    };
+    let outcome = match payload {
+        Ok(b) => send(client, config, &d.url, d.secret.as_deref(), &b).await,
+        Err(e) => Err(e),
     };
     let at = db::now();
     match outcome {

@@ -5,10 +5,14 @@
 //! - it **rolls back** a change whose pre-registered criterion breaches, in the aggregate or in
 //!   any segment, with a reason naming the metric, the segment, the estimate, its interval and
 //!   the criterion (the automatic notice and the team webhooks follow as for any rollback);
-//! - it **pauses** (holds) a change whose data fails the sample-ratio check, whose stage has
-//!   outlived the plan's `max_hours` while still inconclusive, or whose plan turns automatic
-//!   rollback off when a criterion breaches. A paused change keeps its stage and traffic;
-//!   advancing is refused until a person resumes or rolls back.
+//! - it **pauses** (holds) a change whose data fails the sample-ratio check, that shows a new
+//!   error category above the plan's limit, whose metrics without a criterion drift
+//!   significantly the bad way, whose stage has outlived the plan's `max_hours` while still
+//!   inconclusive, or whose plan turns automatic rollback off when a criterion breaches. A
+//!   paused change keeps its stage and traffic; advancing is refused until a person resumes
+//!   or rolls back. The teams the change affects hear of the hold by webhook: that it is held,
+//!   why, and what a person can do (`app::notices::automatic`); the webhooks of a rollback
+//!   say it was the guardian's, and why.
 //!
 //! The whole report it decided on is frozen with the transition (`evidence` in the history).
 //! It pauses a stage at most once: it never pauses a paused change, and after a person resumes

@@ -422,3 +422,127 @@ async fn a_teams_atom_feed_parses_and_needs_its_token() {
     })
     .await;
 }
+
+/// Sign-off requested: the requesting engineer signs a high-risk change's canary gate, which
+/// still waits for a PM and an approver; the approvers' team's webhook hears of it once,
+/// signed, however often it is asked again; a team without approvers hears nothing.
+#[tokio::test]
+async fn a_sign_off_request_reaches_the_approvers_team_once() {
+    each_database(|app| async move {
+        let (url, seen) = receiver(0).await;
+        // Sam (support) has a team with a webhook too: nobody there can approve.
+        team_with_hook(&app, &url).await;
+        let approvers: Vec<String> = ["alex@example.com", "jo@example.com"]
+            .iter()
+            .map(|e| app.session(e).user_id.clone())
+            .collect();
+        let res = app
+            .post(
+                "/api/v1/teams",
+                &json!({"name": "Approvers", "members": approvers, "webhook_url": url}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        let team = res.json()["team"]["id"].as_str().unwrap().to_owned();
+        let secret = res.json()["webhook_secret"].as_str().unwrap().to_owned();
+
+        let mut new = common::new_change();
+        new["risk"] = json!("high");
+        let id = common::id_of(&app.create(&new).await);
+        let revision = app.revision_of(&id).await;
+        // The author asks: "I ask to start the canary".
+        let res = app
+            .post(
+                &format!("/api/v1/changes/{id}/approvals"),
+                &json!({"decision": "approve", "role": "engineer", "revision": revision}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let gate = res.json();
+        assert!(gate["missing"].to_string().contains("approver"), "{gate}");
+
+        // Asked again, from two places at once (two instances): still one request.
+        let change = rollgate::app::changes::find(&app.pool, &id).await.unwrap();
+        let status = rollgate::app::gates::status(&app.pool, &change, None)
+            .await
+            .unwrap();
+        let (a, b) = tokio::join!(
+            rollgate::app::gates::ask_for_sign_off(&app.pool, &change, &status, "Ana"),
+            rollgate::app::gates::ask_for_sign_off(&app.pool, &change, &status, "Ana"),
+        );
+        assert_eq!(a.unwrap() + b.unwrap(), 0);
+
+        let (stop, stopped) = watch::channel(false);
+        let worker = delivery::spawn(app.pool.clone(), fast(), stopped);
+        let d = settled(&app).await;
+        assert_eq!(d["status"], "delivered");
+        assert_eq!(d["team_id"], team.as_str());
+        assert_eq!(d["notice_id"], Value::Null);
+        let _ = stop.send(true);
+        worker.await.unwrap();
+        let all = deliveries(&app).await;
+        assert_eq!(all.len(), 1, "{all:?}");
+
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.accepted.len(), 1);
+        let (headers, body) = &seen.accepted[0];
+        let ts: i64 = headers["x-rollgate-timestamp"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            headers["x-rollgate-signature"].to_str().unwrap(),
+            delivery::signature(&secret, ts, body)
+        );
+        let body: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(
+            body["text"],
+            "Sign-off requested: Shorter system prompt for billing answers"
+        );
+        assert_eq!(body["rollgate"]["event"], "sign_off");
+        assert_eq!(body["rollgate"]["stage"], "canary");
+        assert_eq!(body["rollgate"]["change_id"], id.as_str());
+        let fields = body["attachments"][0]["fields"].to_string();
+        assert!(fields.contains("entering Canary"), "{fields}");
+        assert!(fields.contains("from pm and 1 from approver"), "{fields}");
+    })
+    .await;
+}
+
+/// A PM signing after the request asks nobody again: the gate was asked for once.
+#[tokio::test]
+async fn later_signatures_do_not_ask_again() {
+    each_database(|app| async move {
+        let approver = app.session("alex@example.com").user_id.clone();
+        let res = app
+            .post(
+                "/api/v1/teams",
+                &json!({"name": "Approvers", "members": [approver],
+                        "webhook_url": "http://127.0.0.1:9/hook"}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        let mut new = common::new_change();
+        new["risk"] = json!("high");
+        let id = common::id_of(&app.create(&new).await);
+        for (email, role) in [("ana@example.com", "engineer"), ("pat@example.com", "pm")] {
+            let revision = app.revision_of(&id).await;
+            let res = app
+                .request_as(
+                    email,
+                    common::json_request(
+                        axum::http::Method::POST,
+                        &format!("/api/v1/changes/{id}/approvals"),
+                        &json!({"decision": "approve", "role": role, "revision": revision}),
+                    ),
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        }
+        let all = deliveries(&app).await;
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all[0]["status"], "pending");
+    })
+    .await;
+}

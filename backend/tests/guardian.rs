@@ -2,7 +2,9 @@
 //! criterion is rolled back once, as `guardian`, with a reason, the automatic notice and the
 //! report it decided on frozen with the transition; a broken split is paused once, never
 //! rolled back; a plan without automatic rollback is paused on a breach; an A/A feed is left
-//! alone.
+//! alone; a new error category above the plan's limit and unexpected drift are held once, and
+//! the teams the change affects are told by webhook (a rollback's webhooks name the guardian
+//! and its reason); a bad limit in a plan is refused.
 
 mod common;
 
@@ -524,4 +526,328 @@ async fn two_instances_act_once_and_one_takes_over_when_the_leader_dies() {
         .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
         .await
         .expect("drop database");
+}
+
+/// Sends one second of windows with the metrics `control` and `candidate` (window `metrics`
+/// objects) on `nc` and `nb` requests.
+async fn send_metrics(
+    app: &TestApp,
+    id: &str,
+    token: &str,
+    (nc, control): (u64, Value),
+    (nb, candidate): (u64, Value),
+) {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let end = time::OffsetDateTime::now_utc().unix_timestamp();
+    let window = |variant: &str, n: u64, metrics: Value| {
+        json!({
+            "variant": variant,
+            "segment": "all",
+            "window_start": at(end - 1),
+            "window_end": at(end),
+            "requests": n,
+            "metrics": metrics,
+        })
+    };
+    let body = json!({ "windows": [
+        window("control", nc, control),
+        window("candidate", nb, candidate),
+    ] });
+    let res = app
+        .request(
+            Request::post(format!("/api/v1/changes/{id}/metrics"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+}
+
+/// A mean metric over `n` requests with mean `m` and a spread of 10 % of it.
+fn mean_of(n: u64, m: f64) -> Value {
+    let sd = 0.1 * m;
+    json!({ "n": n, "sum": m * n as f64, "sum_squares": sd * sd * (n as f64 - 1.0) + m * m * n as f64 })
+}
+
+/// Gives the Support team (the audience of a change's automatic messages when it has no
+/// notice of its own) a webhook.
+async fn hook_support(app: &TestApp) {
+    let support = app.support_team().await;
+    let teams = app.get("/api/v1/teams").await.json();
+    let team = teams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == support.as_str())
+        .cloned()
+        .unwrap();
+    let members: Vec<Value> = team["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user_id"].clone())
+        .collect();
+    let res = app
+        .put(
+            &format!("/api/v1/teams/{support}"),
+            &json!({"name": "Support", "members": members,
+                    "webhook_url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+}
+
+/// The change's queued webhook deliveries: event, notice id and message, oldest first.
+async fn queued(app: &TestApp, id: &str) -> Vec<(String, Option<String>, Option<String>)> {
+    use sqlx::Row;
+    sqlx::query(
+        "SELECT event, notice_id, message FROM deliveries WHERE change_id = $1 \
+         ORDER BY created_at, id",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .expect("deliveries")
+    .iter()
+    .map(|r| {
+        (
+            r.try_get("event").unwrap(),
+            r.try_get("notice_id").unwrap(),
+            r.try_get("message").unwrap(),
+        )
+    })
+    .collect()
+}
+
+/// The webhook body of a queued message without a notice.
+fn body_of(message: &str) -> Value {
+    let m: rollgate::delivery::Message = serde_json::from_str(message).expect("a message");
+    rollgate::delivery::message_body(None, &m, None)
+}
+
+#[tokio::test]
+async fn a_new_error_category_above_the_limit_is_held_once_and_the_teams_are_told() {
+    each_database(|app| async move {
+        let (id, token) = canary(&app).await;
+        hook_support(&app).await;
+        let (_, transitions) = app.counts().await;
+        // 12 schema errors in 1 000 candidate requests, never seen on control: 12 per 1 000.
+        send_metrics(
+            &app,
+            &id,
+            &token,
+            (19_000, json!({ "error_categories": { "timeout": 30 } })),
+            (
+                1_000,
+                json!({ "error_categories": { "timeout": 2, "schema_error": 12 } }),
+            ),
+        )
+        .await;
+        let (a, b) = tokio::join!(guardian::sweep(&app.pool), guardian::sweep(&app.pool));
+        let done: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0].action, TransitionAction::Pause);
+        assert_eq!(
+            done[0].reason,
+            "Paused: a new error category, schema_error: 12 of 1000 candidate requests (12.00 \
+             per 1 000), none in control; the plan's limit is 1 per 1 000. Find out what \
+             fails, then resume or roll back."
+        );
+        let d = detail(&app, &id).await;
+        assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
+        assert_eq!(d["change"]["paused"]["by"], guardian::ACTOR);
+        assert_eq!(app.counts().await.1, transitions + 1);
+
+        // The teams the change affects are told, once, by the guardian, with what to do.
+        let sent = queued(&app, &id).await;
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let (event, notice, message) = &sent[0];
+        assert_eq!(event, "guardian");
+        assert_eq!(notice, &None);
+        let body = body_of(message.as_deref().unwrap());
+        assert!(
+            body["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Held by the guardian: "),
+            "{body}"
+        );
+        let fields = body["attachments"][0]["fields"].to_string();
+        assert!(fields.contains("schema_error: 12 of 1000"), "{fields}");
+        assert!(fields.contains("resume the rollout"), "{fields}");
+        assert!(fields.contains("roll it back"), "{fields}");
+        assert_eq!(body["rollgate"]["by"], guardian::ACTOR);
+        assert_eq!(body["rollgate"]["action"], "pause");
+        assert_eq!(body["rollgate"]["change_id"], id.as_str());
+
+        // More of the same: held already, nothing more is sent.
+        send_metrics(
+            &app,
+            &id,
+            &token,
+            (19_000, json!({ "error_categories": { "timeout": 30 } })),
+            (1_000, json!({ "error_categories": { "schema_error": 12 } })),
+        )
+        .await;
+        assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
+        assert_eq!(queued(&app, &id).await.len(), 1);
+        assert_eq!(app.counts().await.1, transitions + 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_few_stray_errors_of_a_new_category_hold_nothing() {
+    each_database(|app| async move {
+        let (id, token) = canary(&app).await;
+        send_metrics(
+            &app,
+            &id,
+            &token,
+            (19_000, json!({ "error_categories": { "timeout": 30 } })),
+            (1_000, json!({ "error_categories": { "schema_error": 3 } })),
+        )
+        .await;
+        assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
+        assert_eq!(detail(&app, &id).await["change"]["paused"], Value::Null);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unexpected_drift_is_held_and_steady_metrics_are_left_alone() {
+    each_database(|app| async move {
+        let (id, token) = canary(&app).await;
+        // Tokens per request (no criterion; fewer is better) and conversation length as in
+        // an A/A test, a few times: nothing.
+        for _ in 0..3 {
+            send_metrics(
+                &app,
+                &id,
+                &token,
+                (
+                    19_000,
+                    json!({ "tokens_per_request": mean_of(19_000, 900.0),
+                            "conversation_length": mean_of(19_000, 4.0) }),
+                ),
+                (
+                    1_000,
+                    json!({ "tokens_per_request": mean_of(1_000, 901.0),
+                            "conversation_length": mean_of(1_000, 3.99) }),
+                ),
+            )
+            .await;
+            assert!(guardian::sweep(&app.pool).await.unwrap().is_empty());
+        }
+        // Then 30 % more tokens on the candidate.
+        send_metrics(
+            &app,
+            &id,
+            &token,
+            (
+                19_000,
+                json!({ "tokens_per_request": mean_of(19_000, 900.0) }),
+            ),
+            (
+                1_000,
+                json!({ "tokens_per_request": mean_of(1_000, 900.0 * 1.3) }),
+            ),
+        )
+        .await;
+        let done = guardian::sweep(&app.pool).await.unwrap();
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0].action, TransitionAction::Pause);
+        assert!(
+            done[0]
+                .reason
+                .starts_with("Paused: unexpected drift: tokens_per_request in all moved +"),
+            "{}",
+            done[0].reason
+        );
+        assert_eq!(
+            detail(&app, &id).await["change"]["paused"]["by"],
+            guardian::ACTOR
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_webhooks_of_a_guardian_rollback_say_it_was_the_guardian_and_why() {
+    each_database(|app| async move {
+        let (id, token) = canary(&app).await;
+        let (other, _) = canary(&app).await;
+        hook_support(&app).await;
+        send(&app, &id, &token, 19_000, 1_000, 0.30).await;
+        let done = guardian::sweep(&app.pool).await.unwrap();
+        assert_eq!(done.len(), 1, "{done:?}");
+        let sent = queued(&app, &id).await;
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let (event, notice, message) = &sent[0];
+        assert_eq!(event, "guardian");
+        let notice = notice.as_deref().expect("the rollback notice");
+        let mut conn = app.pool.acquire().await.unwrap();
+        let notice = rollgate::db::notices::find(&mut conn, notice)
+            .await
+            .unwrap()
+            .expect("notice");
+        let m: rollgate::delivery::Message =
+            serde_json::from_str(message.as_deref().unwrap()).unwrap();
+        let body = rollgate::delivery::message_body(Some(&notice), &m, None);
+        assert!(
+            body["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Rolled back by the guardian: "),
+            "{body}"
+        );
+        assert_eq!(body["attachments"][0]["fields"][0]["title"], "Why");
+        assert_eq!(
+            body["attachments"][0]["fields"][0]["value"].as_str(),
+            Some(done[0].reason.as_str())
+        );
+        assert_eq!(body["rollgate"]["notice_id"], notice.id.as_str());
+        assert_eq!(body["rollgate"]["action"], "roll_back");
+
+        // A person's rollback is told as the notice alone.
+        app.transition(
+            &other,
+            &json!({ "action": "roll_back", "reason": "tickets" }),
+        )
+        .await;
+        let sent = queued(&app, &other).await;
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0].0, "notice");
+        assert_eq!(sent[0].2, None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_new_category_limit_is_refused_and_changes_nothing() {
+    each_database(|app| async move {
+        let before = app.counts().await;
+        let mut new = common::new_change();
+        let mut plan = serde_json::to_value(shared::plan::PlanTemplate::Standard.plan()).unwrap();
+        plan["new_category_limit_per_1000"] = json!(-1);
+        new["plan"] = plan.clone();
+        let res = app.post("/api/v1/changes", &new).await;
+        res.assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            Some("plan.new_category_limit_per_1000"),
+        );
+        assert_eq!(app.counts().await, before);
+
+        // A good one is stored and read back; a stored plan without it reads the default.
+        plan["new_category_limit_per_1000"] = json!(2.5);
+        new["plan"] = plan;
+        let d = app.create(&new).await;
+        assert_eq!(d["change"]["plan"]["new_category_limit_per_1000"], 2.5);
+        let d = app.create(&common::new_change()).await;
+        assert_eq!(d["change"]["plan"].get("new_category_limit_per_1000"), None);
+    })
+    .await;
 }

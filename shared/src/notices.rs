@@ -589,12 +589,14 @@ impl DeliveryStatus {
     }
 }
 
-/// One webhook delivery of a notice to a team (`GET /api/v1/deliveries`).
+/// One webhook delivery to a team (`GET /api/v1/deliveries`): of a notice, of the guardian's
+/// hold, or of a request for sign-off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     pub id: String,
-    pub notice_id: String,
+    /// The notice sent; `None` for a message that is no notice (a hold, a sign-off request).
+    pub notice_id: Option<String>,
     pub team_id: String,
     pub team_name: String,
     pub url: String,

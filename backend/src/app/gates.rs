@@ -443,7 +443,58 @@ pub async fn sign(
     tx.commit().await?;
     tracing::info!(user = %signer.user.email, change = %id, stage = %key,
                    decision = request.decision.as_str(), "gate signed");
-    status(pool, &change, Some(stage)).await
+    let after = status(pool, &change, Some(stage)).await?;
+    if signed != Signed::Unchanged && request.decision == Decision::Approve {
+        // The signature stands whatever happens here, so a failure is logged, not answered.
+        if let Err(e) = ask_for_sign_off(pool, &change, &after, &signer.user.name).await {
+            tracing::warn!(change = %id, error = %e, "cannot ask for sign-off");
+        }
+    }
+    Ok(after)
+}
+
+/// Asks the teams of the people `gate` still waits for to sign, by webhook: once per gate,
+/// plan revision and team, however often it is called and by how many instances (the
+/// delivery's `once_key`). Called when someone signs a gate that others must sign too (the
+/// requesting engineer's "I ask to start the canary"), and when a move makes a gate that
+/// waits for signatures the next one. Nothing for a rejected or signed-off gate.
+pub async fn ask_for_sign_off(
+    pool: &AnyPool,
+    change: &AiChange,
+    gate: &GateStatus,
+    asked_by: &str,
+) -> Result<u64> {
+    let (Some(stage), Some(label)) = (gate.stage, gate.stage_label.as_deref()) else {
+        return Ok(0);
+    };
+    if gate.missing.is_empty() || !gate.rejections.is_empty() {
+        return Ok(0);
+    }
+    let roles: Vec<Role> = gate.missing.iter().map(|m| m.role).collect();
+    let key = stage_key(stage);
+    let waiting = approvals::missing_message(&gate.missing);
+    let waiting = waiting.strip_prefix("needs ").unwrap_or(&waiting);
+    let message = crate::delivery::Message::sign_off(change, &key, label, waiting, asked_by);
+    let message = serde_json::to_string(&message)
+        .map_err(|e| Error::internal(format!("cannot serialize a message: {e}")))?;
+    let once = format!("sign_off:{}:{key}:{}", change.id, gate.plan_revision);
+    let at = db::now();
+    let mut tx = db::begin(pool).await?;
+    let teams = db::deliveries::teams_with_roles(&mut tx, &roles).await?;
+    let queued = db::deliveries::enqueue_message(
+        &mut tx,
+        &teams,
+        &db::deliveries::NewMessage {
+            event: "sign_off",
+            change_id: &change.id,
+            message: &message,
+            once_key: Some(&once),
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(queued)
 }
 
 /// The comparison report over the change's data since its canary started, as the console

@@ -16,7 +16,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{Actor, changes};
-use crate::db::{self, audit::Record, audit::Who, notices::NewNotice};
+use crate::db::{self, audit::Record, audit::Who, deliveries::NewMessage, notices::NewNotice};
+use crate::delivery::Message;
 use crate::error::{Error, Result};
 
 /// A change's notices, newest first, with audiences and acknowledgements.
@@ -297,7 +298,9 @@ async fn reload(conn: &mut AnyConnection, id: &str) -> Result<Notice> {
 
 /// Publishes, inside the transaction of a rollback, a move to 100 % or a skip, the notice
 /// that tells the change's audience (the teams of its latest notice, else Support) what
-/// happened and what users may see now (`shared::notices::automatic_notice`). Nothing for
+/// happened and what users may see now (`shared::notices::automatic_notice`). When the
+/// guardian rolls back, the webhooks say so and why; when it pauses (holds) the change, the
+/// same teams' webhooks say that it is held, why, and what a person can do. Nothing for
 /// other transitions. Returns the notice's id.
 pub async fn automatic(
     conn: &mut AnyConnection,
@@ -308,6 +311,38 @@ pub async fn automatic(
     who: &Who,
     at: &str,
 ) -> Result<Option<String>> {
+    let by_guardian = who.id.is_none() && who.label == crate::guardian::ACTOR;
+    let guardian_says = |reason: Option<&str>| {
+        let message = Message::guardian(
+            change,
+            action,
+            reason.unwrap_or_default(),
+            &change.state.label(&change.plan),
+        );
+        serde_json::to_string(&message)
+            .map_err(|e| Error::internal(format!("cannot serialize a message: {e}")))
+    };
+    if by_guardian && action == TransitionAction::Pause {
+        // A hold is no notice (nothing changes for users, and nobody acknowledges it): the
+        // audience's webhooks are told, and the change page shows it.
+        let Some(audience) = audience(conn, change).await? else {
+            return Ok(None);
+        };
+        let message = guardian_says(reason)?;
+        db::deliveries::enqueue_message(
+            conn,
+            &audience,
+            &NewMessage {
+                event: "guardian",
+                change_id: &change.id,
+                message: &message,
+                once_key: None,
+                at,
+            },
+        )
+        .await?;
+        return Ok(None);
+    }
     let Some(text) = automatic_notice(
         &change.title,
         &change.expected_changes,
@@ -319,14 +354,9 @@ pub async fn automatic(
     ) else {
         return Ok(None);
     };
-    let mut audience = db::notices::latest_audience(conn, &change.id).await?;
-    if audience.is_empty() {
-        match db::teams::id_by_name(conn, shared::teams::SUPPORT_TEAM).await? {
-            Some(support) => audience.push(support),
-            // Support was renamed or removed and nobody was ever told: no one to address.
-            None => return Ok(None),
-        }
-    }
+    let Some(audience) = audience(conn, change).await? else {
+        return Ok(None);
+    };
     let stage = serde_json::to_string(&to).ok();
     let id = db::notices::insert(
         conn,
@@ -345,7 +375,12 @@ pub async fn automatic(
         },
     )
     .await?;
-    db::deliveries::enqueue(conn, &id, at).await?;
+    if by_guardian {
+        let message = guardian_says(reason)?;
+        db::deliveries::enqueue_said(conn, &id, Some(("guardian", &message)), at).await?;
+    } else {
+        db::deliveries::enqueue(conn, &id, at).await?;
+    }
     let notice = db::notices::find(conn, &id).await?;
     db::audit::append(
         conn,
@@ -354,4 +389,17 @@ pub async fn automatic(
     )
     .await?;
     Ok(Some(id))
+}
+
+/// The teams told of what happens to `change` by itself: those of its latest notice, else
+/// Support; `None` when there is nobody (Support was renamed or removed and nobody was ever
+/// told).
+async fn audience(conn: &mut AnyConnection, change: &AiChange) -> Result<Option<Vec<String>>> {
+    let audience = db::notices::latest_audience(conn, &change.id).await?;
+    if !audience.is_empty() {
+        return Ok(Some(audience));
+    }
+    Ok(db::teams::id_by_name(conn, shared::teams::SUPPORT_TEAM)
+        .await?
+        .map(|support| vec![support]))
 }

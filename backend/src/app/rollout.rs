@@ -73,6 +73,20 @@ pub async fn transition_on_evidence(
         evidence,
     )
     .await?;
+    if matches!(
+        request.action,
+        TransitionAction::Advance | TransitionAction::Skip
+    ) {
+        // The gate ahead may now wait for approvers. The move stands whatever happens here,
+        // so a failure is logged, not answered.
+        let asked = async {
+            let gate = gates::status(pool, &moved, None).await?;
+            gates::ask_for_sign_off(pool, &moved, &gate, &actor.user.name).await
+        };
+        if let Err(e) = asked.await {
+            tracing::warn!(change = %moved.id, error = %e, "cannot ask for sign-off");
+        }
+    }
     changes::detail(pool, moved).await
 }
 
