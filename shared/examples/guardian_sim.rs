@@ -11,17 +11,18 @@
 //! console run. The other rows judge the same data with `stats::monitor_decision` and one
 //! method each (the references, and the planned-information design at other plans). Then
 //! the demo's regressions (cost +20 %, quality −6 points in one segment of 12) and an A/A
-//! canary with 30 metrics × 12 segments, both through `report` and `decide`.
+//! canary with 30 metrics × 12 segments, both through `report` and `decide`; and how often
+//! an A/A canary of the demo's catalogue is held for unexpected drift (`guardian::drift`).
 //!
 //! `cargo run --release -p rollgate-shared --example guardian_sim [-- --runs N] [--quick]
-//! [--parts main,demo,family]`
+//! [--parts main,demo,family,drift]`
 //! (`cargo xtask bench guardian`). Deterministic: the same seed gives the same table.
 
 use std::time::Instant;
 
 use shared::comparison::ComparisonReport;
 use shared::comparison::{DEFAULT_PLANNED_UNITS, ReportOptions, report};
-use shared::guardian::{Decision, Standing, decide};
+use shared::guardian::{Decision, Standing, decide, drift};
 use shared::metrics::{
     ALL_SEGMENTS, GoodDirection, MetricDef, MetricFamily, MetricKind, MetricSummary, MetricValue,
     SummaryCell, TrafficCell, Variant, default_catalogue,
@@ -435,20 +436,27 @@ fn judges() -> Vec<Judge> {
 }
 
 struct Args {
-    /// Which parts to run: `main`, `demo`, `family` (all by default).
+    /// Which parts to run: `main`, `demo`, `family`, `drift` (all by default).
     parts: Vec<String>,
     runs: usize,
     demo_runs: usize,
     family_runs: usize,
+    drift_runs: usize,
 }
 
 fn args() -> Args {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut a = Args {
-        parts: vec!["main".into(), "demo".into(), "family".into()],
+        parts: vec![
+            "main".into(),
+            "demo".into(),
+            "family".into(),
+            "drift".into(),
+        ],
         runs: 2_000,
         demo_runs: 400,
         family_runs: 200,
+        drift_runs: 400,
     };
     let mut it = argv.iter();
     while let Some(arg) = it.next() {
@@ -466,10 +474,12 @@ fn args() -> Args {
             "--runs" => number(&mut a.runs),
             "--demo-runs" => number(&mut a.demo_runs),
             "--family-runs" => number(&mut a.family_runs),
+            "--drift-runs" => number(&mut a.drift_runs),
             "--quick" => {
                 a.runs = 300;
                 a.demo_runs = 60;
                 a.family_runs = 30;
+                a.drift_runs = 60;
             }
             other => eprintln!("guardian_sim: ignoring argument `{other}`"),
         }
@@ -489,6 +499,10 @@ fn main() {
     }
     if args.parts.iter().any(|p| p == "family") {
         family(&args);
+        println!();
+    }
+    if args.parts.iter().any(|p| p == "drift") {
+        drift_aa(&args);
         println!();
     }
     println!("({:.0} s)", started.elapsed().as_secs_f64());
@@ -848,6 +862,106 @@ fn family(args: &Args) {
         args.family_runs,
         rate(&hourly),
         rate(&five)
+    );
+}
+
+/// The demo catalogue's rates and means (its traffic's rates, means and spreads), A/A at the
+/// scenario's traffic with the standard plan's criteria, through `report` and
+/// `guardian::drift`: the share of canaries held at least once for unexpected drift in 24 h.
+fn drift_aa(args: &Args) {
+    let catalogue: Vec<MetricDef> = default_catalogue()
+        .into_iter()
+        .filter(|d| matches!(d.kind, MetricKind::Rate | MetricKind::Mean))
+        .collect();
+    let criteria = PlanTemplate::Standard.plan().criteria;
+    let watched = catalogue
+        .iter()
+        .filter(|d| !criteria.iter().any(|c| c.metric == d.key))
+        .count();
+    let draws: Vec<Draw> = catalogue
+        .iter()
+        .map(|d| match d.key.as_str() {
+            "shadow_eval_pass_rate" => Draw::Rate(0.90),
+            "suggestion_click_through" => Draw::Rate(0.22),
+            "retry_rate" => Draw::Rate(0.06),
+            "conversation_length" => Draw::Mean { mean: 3.2, sd: 2.0 },
+            "cost_per_request" => Draw::Mean {
+                mean: 0.0042,
+                sd: 0.6 * 0.0042,
+            },
+            "tokens_per_request" => Draw::Mean {
+                mean: 1100.0,
+                sd: 450.0,
+            },
+            "hard_error_rate" => Draw::Rate(0.004),
+            "soft_error_rate" => Draw::Rate(0.02),
+            "refusal_rate" => Draw::Rate(0.008),
+            _ => Draw::Rate(0.001),
+        })
+        .collect();
+    let opts = options();
+    let tokens = catalogue.iter().position(|d| d.key == "tokens_per_request");
+    // First hour held with 5-minute and hourly looks, tokens per request lifted by `lift` on
+    // the candidate.
+    let run = |rng: &mut Rng, lift: f64| {
+        let mut stage = Stage::new(catalogue.clone(), 1);
+        let (mut f, mut h) = (None, None);
+        for step in 1..=STEPS {
+            for (arm, rate) in [CONTROL_PER_HOUR, CANARY_PER_HOUR].into_iter().enumerate() {
+                let n = rate * step / STEPS_PER_HOUR - rate * (step - 1) / STEPS_PER_HOUR;
+                stage.add(rng, arm, n, |m, _| match draws[m] {
+                    Draw::Mean { mean, sd } if arm == 1 && Some(m) == tokens => Draw::Mean {
+                        mean: mean * (1.0 + lift),
+                        sd,
+                    },
+                    d => d,
+                });
+            }
+            let on_the_hour = step % STEPS_PER_HOUR == 0;
+            if f.is_some() && !on_the_hour {
+                continue;
+            }
+            let hour = step as f64 / STEPS_PER_HOUR as f64;
+            if !drift(&report(&stage.summary(), &criteria, &opts)).is_empty() {
+                f.get_or_insert(hour);
+                if on_the_hour {
+                    h = Some(hour);
+                    break;
+                }
+            }
+        }
+        (f, h)
+    };
+    let mut rng = Rng::new(11);
+    let (mut five, mut hourly) = (Vec::new(), Vec::new());
+    for _ in 0..args.drift_runs {
+        let (f, h) = run(&mut rng, 0.0);
+        five.push(f);
+        hourly.push(h);
+    }
+    println!(
+        "Unexpected drift, A/A: the demo catalogue's {} rates and means ({watched} without a \
+         criterion, watched together at α = {}), {} simulated canaries at the scenario's \
+         traffic for 24 h: held at least once {} % with hourly looks, {} % with 5-minute looks",
+        catalogue.len(),
+        shared::guardian::DRIFT_ALPHA,
+        args.drift_runs,
+        rate(&hourly),
+        rate(&five)
+    );
+    let (mut five, mut hourly) = (Vec::new(), Vec::new());
+    for _ in 0..args.drift_runs {
+        let (f, h) = run(&mut rng, 0.10);
+        five.push(f);
+        hourly.push(h);
+    }
+    println!(
+        "Tokens per request +10 % on the candidate (sd 41 % of the mean), the same canaries: \
+         median [p90] hour of the hold {} [{}] with 5-minute looks, {} [{}] hourly",
+        hour_quantile(&five, 0.5),
+        hour_quantile(&five, 0.9),
+        hour_quantile(&hourly, 0.5),
+        hour_quantile(&hourly, 0.9)
     );
 }
 

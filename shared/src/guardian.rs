@@ -120,7 +120,11 @@ pub fn decide(report: &ComparisonReport, plan: &RolloutPlan, standing: &Standing
     if let Some(d) = drifting.first() {
         let more = match drifting.len() {
             1 => String::new(),
-            n => format!(" (and {} more metric{})", n - 1, if n == 2 { "" } else { "s" }),
+            n => format!(
+                " (and {} more metric{})",
+                n - 1,
+                if n == 2 { "" } else { "s" }
+            ),
         };
         let number = |x: f64| value(d.row, x);
         let [lo, hi] = d.ci;
@@ -172,7 +176,11 @@ fn new_category(report: &ComparisonReport, plan: &RolloutPlan) -> Option<String>
     };
     let more = match over.len() {
         1 => String::new(),
-        n => format!(" (and {} more new categor{})", n - 1, if n == 2 { "y" } else { "ies" }),
+        n => format!(
+            " (and {} more new categor{})",
+            n - 1,
+            if n == 2 { "y" } else { "ies" }
+        ),
     };
     Some(format!(
         "Paused: a new error category, {}: {} of {} candidate requests ({:.2} per 1 000), \
@@ -513,7 +521,10 @@ mod tests {
                 });
             }
         }
-        for (variant, counts) in [Variant::Control, Variant::Candidate].into_iter().zip(categories) {
+        for (variant, counts) in [Variant::Control, Variant::Candidate]
+            .into_iter()
+            .zip(categories)
+        {
             cells.push(SummaryCell {
                 metric: "error_categories".into(),
                 segment: ALL_SEGMENTS.into(),
@@ -567,7 +578,10 @@ mod tests {
         let plan = PlanTemplate::Standard.plan();
         let control: &[(&str, u64)] = &[("timeout", 40)];
         // 12 of 5 000 candidate requests: 2.4 per 1 000, above the default 1.
-        let s = many(&three(0.0), [control, &[("timeout", 2), ("schema_error", 12)]]);
+        let s = many(
+            &three(0.0),
+            [control, &[("timeout", 2), ("schema_error", 12)]],
+        );
         let Decision::Pause { reason } = decide_on(&s, &plan) else {
             panic!("{:?}", decide_on(&s, &plan));
         };
@@ -594,7 +608,10 @@ mod tests {
     fn unexpected_drift_is_paused_and_an_aa_report_is_left_alone() {
         let plan = PlanTemplate::Standard.plan();
         let none: &[(&str, u64)] = &[];
-        assert_eq!(decide_on(&many(&three(0.0), [none, none]), &plan), Decision::Nothing);
+        assert_eq!(
+            decide_on(&many(&three(0.0), [none, none]), &plan),
+            Decision::Nothing
+        );
         // Tokens per request up 5 % (Down is good), with no criterion on it.
         let s = many(&three(0.05), [none, none]);
         let r = report(&s, &plan.criteria, &ReportOptions::default());
@@ -613,7 +630,10 @@ mod tests {
         assert!(reason.ends_with("then resume or roll back."), "{reason}");
         assert!(crate::validate::reason(Some(&reason)).is_ok());
         // Moving the good way is no drift.
-        assert_eq!(decide_on(&many(&three(-0.05), [none, none]), &plan), Decision::Nothing);
+        assert_eq!(
+            decide_on(&many(&three(-0.05), [none, none]), &plan),
+            Decision::Nothing
+        );
     }
 
     #[test]

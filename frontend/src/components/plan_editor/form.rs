@@ -299,7 +299,9 @@ impl PlanForm {
             audiences,
             criteria,
             checklist,
-            new_category_limit_per_1000: filled.as_ref().and_then(|p| p.new_category_limit_per_1000),
+            new_category_limit_per_1000: filled
+                .as_ref()
+                .and_then(|p| p.new_category_limit_per_1000),
             automatic_rollback: filled.and_then(|p| p.automatic_rollback),
         })
     }
