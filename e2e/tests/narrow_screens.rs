@@ -1,8 +1,9 @@
 //! The console on a phone, 360 and 390 px wide: no page scrolls sideways, Sign out stays on
 //! screen, and every column of a wide table can be reached, in stacked cards or by scrolling the
 //! table's own box.
-//! Screenshots of the change list, the comparison and the feed at 1400 and 390 px are saved
-//! for people to look at (`ROLLGATE_E2E_SCREENSHOTS`).
+//! Screenshots of the change list, the comparison, the feed and each role's main page at 1400
+//! and 390 px are saved for people to look at (`ROLLGATE_E2E_SCREENSHOTS`; `cargo xtask test`
+//! writes them to `e2e-screenshots/` in the cargo target directory).
 
 use fantoccini::Client;
 use rollgate_e2e::{Browser, Result, Server, act, find, http};
@@ -68,6 +69,20 @@ return { count: row.querySelectorAll(':scope > td').length, unreachable: out };
 /// tokens.
 const DEMO_ADMIN: &str = "admin@demo.rollgate";
 
+/// Each demo role, the page its work starts from, and what shows when that page is ready.
+const MAIN_PAGES: [(&str, &str, &str, &str); 5] = [
+    ("admin", DEMO_ADMIN, "/admin", "users"),
+    ("engineer", "erin.engineer@demo.rollgate", "/", "change-row"),
+    ("pm", "pat.pm@demo.rollgate", "/", "change-row"),
+    (
+        "approver",
+        "alex.approver@demo.rollgate",
+        "/approvals",
+        "inbox-entry",
+    ),
+    ("support", "sam.support@demo.rollgate", "/feed", "feed-item"),
+];
+
 /// How tall a window may grow for a whole-page screenshot.
 const TALLEST: u64 = 6000;
 
@@ -89,7 +104,15 @@ fn canary_id(server: &Server) -> String {
 /// Resizes the window so the viewport is `width` wide, and checks it is.
 async fn viewport(c: &Client, width: u32) -> Result {
     c.set_window_size(width, 844).await?;
-    let inner = c.execute("return window.innerWidth;", vec![]).await?;
+    // The window manager may apply the size a moment after answering.
+    let mut inner = c.execute("return window.innerWidth;", vec![]).await?;
+    for _ in 0..20 {
+        if inner.as_u64() == Some(u64::from(width)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        inner = c.execute("return window.innerWidth;", vec![]).await?;
+    }
     assert_eq!(
         inner.as_u64(),
         Some(u64::from(width)),
@@ -213,6 +236,25 @@ async fn narrow_screens() -> Result {
     // Sign out works from a phone.
     viewport(c, 360).await?;
     act::logout(c).await?;
+
+    // Each role's main page, wide and narrow: it fits a phone, and the shots are saved as
+    // `role-<role>-<width>.png`.
+    for (role, email, path, ready) in MAIN_PAGES {
+        viewport(c, 1400).await?;
+        act::login(c, &server, email).await?;
+        for width in [1400, 390] {
+            viewport(c, width).await?;
+            let page = format!("the {role}'s main page");
+            if width == 390 {
+                fits(c, &server, &page, path, ready).await?;
+            } else {
+                c.goto(&server.page(path)).await?;
+                find::one(c, &find::hook(ready)).await?;
+            }
+            whole_page(&browser, width, &format!("role-{role}-{width}")).await?;
+        }
+        act::logout(c).await?;
+    }
     browser.close().await;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::util::{Result, Step, cargo_cmd, exec, on_path, step};
+use crate::util::{Result, Step, cargo_cmd, exec, on_path, step, target_dir};
 use crate::{build, fuzz};
 
 /// Where the server tests find PostgreSQL. `.ci/run` sets it to the machine's local server.
@@ -94,6 +94,13 @@ pub fn run(_args: &[String]) -> Result {
         let mut cmd = cargo_cmd(["test", "--package", "rollgate-e2e"]);
         cmd.env("ROLLGATE_E2E_BIN", &bin)
             .env("ROLLGATE_E2E_DIST", &bundle.dist);
+        // The screenshots the browser tests save, for people to look at (see the README).
+        if std::env::var_os("ROLLGATE_E2E_SCREENSHOTS").is_none() {
+            cmd.env(
+                "ROLLGATE_E2E_SCREENSHOTS",
+                target_dir()?.join("e2e-screenshots"),
+            );
+        }
         exec(&mut cmd)
     }));
 
