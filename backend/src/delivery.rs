@@ -112,7 +112,7 @@ pub fn body(notice: &Notice, public_url: Option<&str>) -> Value {
     })
 }
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// One pooled client for http and https URLs: rustls with the ring provider and the
 /// webpki (Mozilla) roots.
@@ -144,6 +144,12 @@ pub fn spawn(pool: AnyPool, config: Config, mut stop: watch::Receiver<bool>) -> 
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook delivery worker"),
+            }
+            // Comments that mention a team have a queue of their own (`app::comments`).
+            match crate::app::comments::deliver_one(&pool, &client, &config).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "mention webhook delivery"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(config.poll) => {}
@@ -199,7 +205,7 @@ async fn work_one(
     Ok(true)
 }
 
-async fn send(
+pub(crate) async fn send(
     client: &HttpClient,
     config: &Config,
     url: &str,
