@@ -82,7 +82,10 @@ async fn discussion_and_forms() -> Result {
     let comment = find::text(c, &find::hook("comment")).await?;
     assert!(comment.contains("Pat PM"), "{comment}");
     assert!(comment.contains(question), "{comment}");
-    assert!(comment.contains("@Support"), "the mentioned team: {comment}");
+    assert!(
+        comment.contains("@Support"),
+        "the mentioned team: {comment}"
+    );
     act::logout(c).await?;
 
     // Support finds it in the feed, with the change it is about.
@@ -93,7 +96,12 @@ async fn discussion_and_forms() -> Result {
     assert!(mention.contains(question), "{mention}");
     // Support may answer in the discussion too.
     c.goto(&change_page).await?;
-    act::fill(c, &find::hook("comment-text"), "Only on billing; we are ready.").await?;
+    act::fill(
+        c,
+        &find::hook("comment-text"),
+        "Only on billing; we are ready.",
+    )
+    .await?;
     act::click(c, &find::hook("comment-post")).await?;
     check::count(c, &find::hook("comment"), 2).await?;
     act::logout(c).await?;
@@ -113,14 +121,16 @@ async fn discussion_and_forms() -> Result {
             vec![],
         )
         .await?;
-        browser.screenshot(&format!("discussion-thread-{width}")).await?;
+        browser
+            .screenshot(&format!("discussion-thread-{width}"))
+            .await?;
         c.execute("window.scrollTo(0, 0);", vec![]).await?;
     }
 
     // A New change form with three mistakes shows all three, the focus on the first.
     c.set_window_size(1400, 1400).await?;
     c.goto(&server.page("/changes/new")).await?;
-    find::one(c, "[name=owner]").await?.clear().await?;
+    act::fill(c, "[name=owner]", " ").await?;
     act::fill(c, "[name=candidate]", "{\"model\": ").await?;
     act::click(c, &find::hook("submit")).await?;
     check::count(c, &find::hook("field-error"), 3).await?;

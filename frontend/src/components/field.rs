@@ -24,9 +24,9 @@ pub fn FieldMsg(
 ) -> impl IntoView {
     move || {
         let mine = |e: &FieldError| belongs(&e.field, &field, prefix);
-        let e = error.and_then(|s| s.get().filter(mine)).or_else(|| {
-            errors.and_then(|s| s.with(|all| all.iter().find(|e| mine(e)).cloned()))
-        })?;
+        let e = error
+            .and_then(|s| s.get().filter(mine))
+            .or_else(|| errors.and_then(|s| s.with(|all| all.iter().find(|e| mine(e)).cloned())))?;
         Some(view! {
             <p class="field-error" role="alert" data-test="field-error" data-field=e.field.clone()>
                 {e.message}

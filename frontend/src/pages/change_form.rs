@@ -257,7 +257,11 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
             owner: owner.get_untracked().trim().to_string(),
             product_area: validate::product_area(Some(&area.get_untracked())),
             template: None,
-            plan: Some(plan_read.clone().unwrap_or_else(|_| PlanTemplate::Standard.plan())),
+            plan: Some(
+                plan_read
+                    .clone()
+                    .unwrap_or_else(|_| PlanTemplate::Standard.plan()),
+            ),
         };
         // The server's rules, with its words; a plan that does not read is reported as such.
         problems.extend(validate::new_change_problems(&new));
@@ -339,10 +343,16 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
         problem.get().map(|p| match p {
             Problem::Client(all) => {
                 let (title, text) = match all.as_slice() {
-                    [e] => ("Check the highlighted field", format!("{} {}", field_name(&e.field), e.message)),
+                    [e] => (
+                        "Check the highlighted field",
+                        format!("{} {}", field_name(&e.field), e.message),
+                    ),
                     _ => {
                         let names: Vec<String> = all.iter().map(|e| field_name(&e.field)).collect();
-                        ("Check the highlighted fields", format!("{} fields need attention: {}.", all.len(), names.join(", ")))
+                        (
+                            "Check the highlighted fields",
+                            format!("{} fields need attention: {}.", all.len(), names.join(", ")),
+                        )
                     }
                 };
                 view! {

@@ -411,11 +411,15 @@ fn Mentions() -> impl IntoView {
                 <section class="feed-unread" data-test="mentions">
                     <h2 class="section-title">{format!("Mentions of your teams · {}", v.len())}</h2>
                     <ul class="feed">
-                        {v.into_iter().map(|c| view! {
-                            <li class="card feed-item" data-test="mention" data-change-id=c.change_id.clone()>
-                                <a class="feed-title" href=format!("/changes/{}", c.change_id)>{c.change_title.clone()}</a>
-                                <ul class="comment-list">{crate::pages::change_page::comments::comment(c)}</ul>
-                            </li>
+                        {v.into_iter().map(|c| {
+                            let href = format!("/changes/{}", c.change_id);
+                            let title = c.change_title.clone();
+                            view! {
+                                <li class="card feed-item" data-test="mention">
+                                    <a class="feed-title" href=href>{title}</a>
+                                    <ul class="comment-list">{crate::pages::change_page::comments::comment(c)}</ul>
+                                </li>
+                            }
                         }).collect_view()}
                     </ul>
                 </section>
