@@ -11,9 +11,11 @@ pub async fn comments(change_id: &str) -> ApiResult<Vec<Comment>> {
     send(Method::GET, &path, None::<&()>).await
 }
 
-pub async fn post_comment(change_id: &str, body: &NewComment) -> ApiResult<Comment> {
+/// Adds a comment; the discussion is read again after, so the answer is not decoded.
+pub async fn post_comment(change_id: &str, body: &NewComment) -> ApiResult<()> {
     let path = paths::change_comments(change_id);
-    send(Method::POST, &path, Some(body)).await
+    let _: serde::de::IgnoredAny = send(Method::POST, &path, Some(body)).await?;
+    Ok(())
 }
 
 /// Comments of the last 14 days that mention a team the user is in, newest first.

@@ -84,17 +84,6 @@ enum Problem {
     Server(ApiError),
 }
 
-/// The top-level fields in the order the form shows them, for ordering its problems.
-const FORM_ORDER: [&str; 7] = [
-    "title",
-    "owner",
-    "product_area",
-    "expected_changes",
-    "baseline",
-    "candidate",
-    "plan",
-];
-
 /// Human names of the top-level fields, for the banner.
 fn field_name(path: &str) -> String {
     let head = path.split(['.', '[']).next().unwrap_or(path);
@@ -237,10 +226,10 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
         error.set(Vec::new());
         problem.set(None);
         // Every field is checked, so that one submit shows every problem.
-        let mut problems = Vec::new();
+        let mut unreadable = Vec::new();
         let mut config = |field: &str, text: String| {
             parse_config(field, &text).unwrap_or_else(|e| {
-                problems.push(e);
+                unreadable.push(e);
                 Value::Object(Default::default())
             })
         };
@@ -263,15 +252,22 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                     .unwrap_or_else(|_| PlanTemplate::Standard.plan()),
             ),
         };
-        // The server's rules, with its words; a plan that does not read is reported as such.
-        problems.extend(validate::new_change_problems(&new));
+        // The server's rules, with its words, in the form's order: a configuration that is
+        // not JSON goes before the plan, and a plan that does not read is reported as such.
+        let mut problems = validate::new_change_problems(&new);
+        let plan_at = problems
+            .iter()
+            .position(|e| e.field.starts_with("plan"))
+            .unwrap_or(problems.len());
+        for e in unreadable.into_iter().rev() {
+            problems.insert(plan_at, e);
+        }
         let plan_value = match plan_read {
             Ok(p) if problems.is_empty() => p,
             read => {
                 if let Err(e) = read {
                     problems.push(e);
                 }
-                problems.sort_by_key(|e| FORM_ORDER.iter().position(|f| e.field.starts_with(f)));
                 error.set(problems.clone());
                 problem.set(Some(Problem::Client(problems)));
                 focus_first_error();

@@ -206,7 +206,7 @@ pub fn FeedPage() -> impl IntoView {
                     })
                 })
             }}
-            <Mentions />
+            {mentions()}
             {data.view(|| view! { <LinesSkeleton /> }.into_any(), move |feed: Feed| {
                 let mine = my_teams.get();
                 let past = historical();
@@ -396,8 +396,7 @@ fn feed_notice(
 
 /// The comments of the last 14 days that mention a team of the user, newest first, each with
 /// its change; nothing when there are none.
-#[component]
-fn Mentions() -> impl IntoView {
+fn mentions() -> impl IntoView {
     let items = RwSignal::new(Vec::new());
     spawn_local(async move {
         if let Ok(v) = api::mentions().await {
