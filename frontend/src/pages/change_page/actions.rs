@@ -71,7 +71,8 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
                 session::inbox_version().track();
                 id.get_value()
             },
-            |id| async move { api::gate(&id, None).await },
+            // Asked by stage: from a draft, the gate the server calls upcoming is the canary's.
+            move |id| async move { api::gate(&id, next).await },
         )
     });
     let blocked = move || -> Option<String> {
