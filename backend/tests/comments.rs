@@ -284,3 +284,53 @@ async fn a_mentioned_team_sees_it_in_its_feed_and_on_its_webhook() {
     })
     .await;
 }
+
+/// Two server instances' workers share the mention queue: each mention reaches the webhook
+/// once.
+#[tokio::test]
+async fn two_workers_send_each_mention_once() {
+    each_database(|app| async move {
+        let (url, seen) = receiver().await;
+        billing_team(&app, &url).await;
+        let id = app.create_default().await;
+        let (stop, stopped) = watch::channel(false);
+        let workers: Vec<_> = (0..2)
+            .map(|_| delivery::spawn(app.pool.clone(), fast(), stopped.clone()))
+            .collect();
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let res = post_as(
+                &app,
+                Role::Pm,
+                &id,
+                &format!("@billing-platform question {i}"),
+            )
+            .await;
+            assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+            ids.push(res.json()["id"].as_str().unwrap().to_owned());
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while seen.lock().unwrap().len() < ids.len() {
+            assert!(Instant::now() < deadline, "not every mention was delivered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let _ = stop.send(true);
+        for w in workers {
+            w.await.unwrap();
+        }
+        let mut sent: Vec<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| {
+                let v: Value = serde_json::from_slice(body).unwrap();
+                v["rollgate"]["comment_id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        sent.sort();
+        ids.sort();
+        assert_eq!(sent, ids);
+    })
+    .await;
+}
