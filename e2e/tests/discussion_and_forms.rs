@@ -1,7 +1,7 @@
 //! A PM asks Support in the change's discussion with a mention, and Support finds it in its
 //! feed; the engineer's Advance waits, disabled, naming the missing sign-off; and a New change
 //! form with several mistakes shows them all at once, the focus on the first.
-//! Screenshots of the change page and of the form at 1400 and 390 px are saved
+//! Screenshots of the feed, the change page and the form at 1400 and 390 px are saved
 //! (`ROLLGATE_E2E_SCREENSHOTS`).
 
 use fantoccini::Client;
@@ -94,6 +94,10 @@ async fn discussion_and_forms() -> Result {
     let mention = find::text(c, &find::hook("mention")).await?;
     assert!(mention.contains(title), "{mention}");
     assert!(mention.contains(question), "{mention}");
+    for width in [1400, 390] {
+        shot(&browser, width, "discussion-feed-mention").await?;
+    }
+    c.set_window_size(1400, 1400).await?;
     // Support may answer in the discussion too.
     c.goto(&change_page).await?;
     act::fill(
