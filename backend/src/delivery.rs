@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use shared::change::AiChange;
+use shared::comments::Comment;
 use shared::notices::{Notice, chat_text};
 use shared::rollout::TransitionAction;
 use sqlx::AnyPool;
@@ -183,6 +184,24 @@ impl Message {
                 ("Asked by".to_owned(), asked_by.to_owned()),
             ],
             rollgate: json!({ "event": "sign_off", "stage": stage_key }),
+        }
+    }
+
+    /// A comment on its change that mentions the receiving team.
+    pub fn mention(c: &Comment) -> Message {
+        let teams: Vec<&str> = c.mentions.iter().map(|m| m.team_name.as_str()).collect();
+        Message {
+            text: format!(
+                "{} mentioned your team on {}",
+                c.author_name, c.change_title
+            ),
+            change_id: c.change_id.clone(),
+            change_title: c.change_title.clone(),
+            fields: vec![
+                ("Comment".to_owned(), c.text.clone()),
+                ("Mentions".to_owned(), teams.join(", ")),
+            ],
+            rollgate: json!({ "event": "mention", "comment_id": c.id }),
         }
     }
 }

@@ -51,6 +51,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/deliveries", &["get"]),
     ("/api/v1/deliveries/{id}/resend", &["post"]),
     ("/api/v1/teams/{id}/feed.atom", &["get"]),
+    ("/api/v1/changes/{id}/comments", &["get", "post"]),
+    ("/api/v1/mentions", &["get"]),
     ("/ofrep/v1/evaluate/flags", &["post"]),
     ("/ofrep/v1/evaluate/flags/{key}", &["post"]),
     ("/ofrep/v1/events", &["get"]),

@@ -98,10 +98,11 @@ async fn guardian_pause() -> Result {
     );
     find::one(c, &find::hook("resume")).await?;
     find::one(c, &find::hook("rollback")).await?;
-    assert!(
-        find::all(c, &find::hook("advance")).await?.is_empty(),
-        "a paused change offers no way forward"
-    );
+    // A paused change offers no way forward: Advance waits, disabled, saying why.
+    let advance = find::one(c, &find::hook("advance")).await?;
+    assert_eq!(advance.attr("disabled").await?.as_deref(), Some("true"));
+    let why = find::text(c, &find::hook("advance-reason")).await?;
+    assert!(why.starts_with("Paused"), "{why}");
     browser.screenshot("guardian-paused").await?;
     browser.close().await;
     Ok(())

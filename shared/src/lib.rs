@@ -26,6 +26,7 @@
 //! | [`validate`] | the rules a new change and an edit follow (text limits, plan checks) |
 //! | [`figures`] | delivery figures: shipping and rollback rates, lead times, by group |
 //! | [`review`] | the post-deployment review and the complaints support records |
+//! | [`comments`] | the discussion on a change and the teams a comment mentions |
 //! | [`audit`], [`feed`] | the audit log and the support change feed as the API shows them |
 //! | [`synthetic`] | deterministic synthetic data for benchmarks, browser checks and the demo |
 //!
@@ -55,6 +56,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod change;
+pub mod comments;
 pub mod comparison;
 pub mod error;
 pub mod eval;

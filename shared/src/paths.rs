@@ -110,6 +110,8 @@ paths! {
         ASSIGNMENTS = "/assignments";
         /// Delivery figures over a period.
         FIGURES = "/figures";
+        /// Comments that mention a team of the signed-in user.
+        MENTIONS = "/mentions";
     }
     by_id {
         /// One change.
@@ -162,6 +164,8 @@ paths! {
         NOTICE_READ, notice_read = "/notices/{id}/read";
         /// Sending a webhook delivery again.
         DELIVERY_RESEND, delivery_resend = "/deliveries/{id}/resend";
+        /// The discussion on a change; posting adds a comment.
+        CHANGE_COMMENTS, change_comments = "/changes/{id}/comments";
     }
 }
 

@@ -91,8 +91,14 @@ pub struct ChangeFields<'a> {
 }
 
 pub fn new_change(c: &NewChange) -> Result {
+    first(new_change_problems(c))
+}
+
+/// Every field of a new change that breaks a rule, each once, in the form's order; the
+/// server answers the first ([`new_change`]), the console shows them all beside their fields.
+pub fn new_change_problems(c: &NewChange) -> Vec<FieldError> {
     let plan = c.resolved_plan();
-    change(&ChangeFields {
+    change_problems(&ChangeFields {
         title: &c.title,
         kind: c.kind,
         risk: c.risk,
@@ -124,18 +130,37 @@ pub fn change_update(c: &ChangeUpdate) -> Result {
 }
 
 pub fn change(c: &ChangeFields<'_>) -> Result {
-    text("title", c.title, 1, MAX_TITLE)?;
-    text("owner", c.owner, 1, MAX_OWNER)?;
-    if let Some(area) = c.product_area {
+    first(change_problems(c))
+}
+
+/// Every field of `c` that breaks a rule, in the form's order: title, owner, product area,
+/// expected changes, the two configurations, then the plan's first problem (a plan's rules
+/// build on each other, e.g. each ramp step on the one before, so one at a time).
+pub fn change_problems(c: &ChangeFields<'_>) -> Vec<FieldError> {
+    let area = |area: &str| -> Result {
         text("product_area", area, 0, MAX_PRODUCT_AREA)?;
         if area.chars().any(char::is_control) {
             return Err(FieldError::new("product_area", "must be one line of text"));
         }
-    }
-    text("expected_changes", c.expected_changes, 0, MAX_TEXT)?;
-    config("baseline", c.baseline)?;
-    config("candidate", c.candidate)?;
-    plan(c.plan)
+        Ok(())
+    };
+    [
+        text("title", c.title, 1, MAX_TITLE),
+        text("owner", c.owner, 1, MAX_OWNER),
+        c.product_area.map_or(Ok(()), area),
+        text("expected_changes", c.expected_changes, 0, MAX_TEXT),
+        config("baseline", c.baseline),
+        config("candidate", c.candidate),
+        plan(c.plan),
+    ]
+    .into_iter()
+    .filter_map(std::result::Result::err)
+    .collect()
+}
+
+/// The first of `problems`, as a rule's result.
+fn first(problems: Vec<FieldError>) -> Result {
+    problems.into_iter().next().map_or(Ok(()), Err)
 }
 
 /// A transition's reason, when one is given.
@@ -596,5 +621,26 @@ mod tests {
         let mut p = PlanTemplate::Standard.plan();
         p.criteria[0].metric = "Cost Per Request".into();
         assert_eq!(field_of(plan(&p)), "plan.criteria[0].metric");
+    }
+
+    #[test]
+    fn every_broken_field_is_listed_and_the_first_is_the_answer() {
+        let mut c = new();
+        c.title = " ".into();
+        c.owner = String::new();
+        c.candidate = serde_json::json!([1]);
+        let mut p = PlanTemplate::Standard.plan();
+        p.canary.percent = 50.0;
+        c.plan = Some(p);
+        let fields: Vec<String> = new_change_problems(&c)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["title", "owner", "candidate", "plan.canary.percent"]
+        );
+        assert_eq!(field_of(new_change(&c)), "title");
+        assert!(new_change_problems(&new()).is_empty());
     }
 }

@@ -4,7 +4,7 @@
 //! Each module is one use case, named by what it does: [`rollout`] moves a change through its
 //! stages, [`gates`] says and checks who must sign (and keeps the policies), [`metrics`]
 //! ingests and aggregates metric windows, [`changes`], [`notices`], [`teams`] and [`tokens`]
-//! keep their records, [`session`] signs people in and out, [`flags`] evaluates changes as feature flags (OFREP) from memory, [`assignments`] recomputes what a user got at a moment, [`reviews`] keeps the post-deployment review and support's complaints, [`health`] says how the server is doing. Accounts (passwords, users) are
+//! keep their records, [`session`] signs people in and out, [`flags`] evaluates changes as feature flags (OFREP) from memory, [`assignments`] recomputes what a user got at a moment, [`reviews`] keeps the post-deployment review and support's complaints, [`comments`] the discussion on a change and its mentions, [`health`] says how the server is doing. Accounts (passwords, users) are
 //! `crate::accounts`, which the command line shares. A function here takes plain arguments
 //! (the pool, the [`Actor`], the request as a `shared` type) and returns `shared` types or
 //! [`crate::error::Error`]; it never sees a header, a cookie or a status code.
@@ -15,6 +15,7 @@
 
 pub mod assignments;
 pub mod changes;
+pub mod comments;
 pub mod eval_results;
 pub mod figures;
 pub mod flags;

@@ -31,6 +31,7 @@ mod audit_csv;
 pub mod authz;
 mod changes;
 pub mod client_ip;
+mod comments;
 mod console;
 mod deliveries;
 pub mod etag;
@@ -109,6 +110,7 @@ fn v1_api() -> OpenApiRouter<AppState> {
         .merge(assignments::router())
         .merge(deliveries::router())
         .merge(reviews::router())
+        .merge(comments::router())
         .merge(figures::router())
         .merge(openapi::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)

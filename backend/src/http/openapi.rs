@@ -38,6 +38,7 @@ use crate::AppState;
         (name = "notices", description = "Notices to teams, acknowledgements and read marks"),
         (name = "templates", description = "Plan templates"),
         (name = "reviews", description = "Post-deployment reviews and the complaints support records"),
+        (name = "comments", description = "The discussion on a change and the teams it mentions"),
         (name = "figures", description = "Delivery figures: how often the team ships and rolls back"),
         (name = "health", description = "Liveness"),
         (name = "meta", description = "This document"),

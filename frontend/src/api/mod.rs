@@ -24,12 +24,14 @@ mod accounts;
 mod approvals;
 mod assignments;
 mod changes;
+mod comments;
 mod notices;
 
 pub use accounts::*;
 pub use approvals::*;
 pub use assignments::*;
 pub use changes::*;
+pub use comments::*;
 pub use notices::*;
 
 /// What the client asks of whoever keeps the session.

@@ -13,24 +13,50 @@ pub fn belongs(error_field: &str, field: &str, prefix: bool) -> bool {
                 .is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.')))
 }
 
-/// The message for `field`, if the current error is about it.
+/// The message for `field`, if the current error (`error`: a form that reports one at a time)
+/// or one of the current errors (`errors`: a form checked whole) is about it.
 #[component]
 pub fn FieldMsg(
     #[prop(into)] field: String,
-    error: RwSignal<Option<FieldError>>,
+    #[prop(optional)] error: Option<RwSignal<Option<FieldError>>>,
+    #[prop(optional)] errors: Option<RwSignal<Vec<FieldError>>>,
     #[prop(optional)] prefix: bool,
 ) -> impl IntoView {
     move || {
-        error.with(|e| {
-            e.as_ref()
-                .filter(|e| belongs(&e.field, &field, prefix))
-                .map(|e| {
-                    view! {
-                        <p class="field-error" role="alert" data-test="field-error" data-field=e.field.clone()>
-                            {e.message.clone()}
-                        </p>
-                    }
-                })
+        let mine = |e: &FieldError| belongs(&e.field, &field, prefix);
+        let e = error
+            .and_then(|s| s.get().filter(mine))
+            .or_else(|| errors.and_then(|s| s.with(|all| all.iter().find(|e| mine(e)).cloned())))?;
+        Some(view! {
+            <p class="field-error" role="alert" data-test="field-error" data-field=e.field.clone()>
+                {e.message}
+            </p>
         })
     }
+}
+
+/// Moves the focus to the input of the first field error on the page (in the order the page
+/// shows them) and scrolls it into view; to the form's banner when no field is at fault.
+pub fn focus_first_error() {
+    use wasm_bindgen::JsCast;
+    request_animation_frame(|| {
+        let doc = document();
+        let Some(msg) = doc
+            .query_selector(".field-error")
+            .ok()
+            .flatten()
+            .or_else(|| doc.query_selector(".form-banner").ok().flatten())
+        else {
+            return;
+        };
+        let input = msg
+            .closest(".field")
+            .ok()
+            .flatten()
+            .and_then(|f| f.query_selector("input, select, textarea").ok().flatten());
+        msg.scroll_into_view_with_bool(false);
+        if let Some(el) = input.and_then(|i| i.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = el.focus();
+        }
+    });
 }

@@ -15,7 +15,7 @@ use shared::validate::{self, FieldError};
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::{ErrorBanner, Problem as BannerText};
-use crate::components::field::FieldMsg;
+use crate::components::field::{FieldMsg, focus_first_error};
 use crate::components::plan_editor::{PlanEditor, PlanForm, plan_summary, template_blurb};
 use crate::components::skeleton::PageSkeleton;
 
@@ -79,7 +79,8 @@ pub fn EditChangePage() -> impl IntoView {
 /// What went wrong with the last submit, for the banner above the form.
 #[derive(Debug, Clone)]
 enum Problem {
-    Client(FieldError),
+    /// Every field the browser found at fault, in the form's order.
+    Client(Vec<FieldError>),
     Server(ApiError),
 }
 
@@ -126,19 +127,6 @@ fn local_templates() -> Vec<TemplateInfo> {
             plan: t.plan(),
         })
         .collect()
-}
-
-fn scroll_to_first_error() {
-    request_animation_frame(|| {
-        let el = document()
-            .query_selector(".field-error")
-            .ok()
-            .flatten()
-            .or_else(|| document().query_selector(".form-banner").ok().flatten());
-        if let Some(el) = el {
-            el.scroll_into_view_with_bool(false);
-        }
-    });
 }
 
 #[component]
@@ -205,7 +193,8 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
             .unwrap_or_default(),
     );
     let plan = PlanForm::new(&initial_plan);
-    let error = RwSignal::new(None::<FieldError>);
+    // Every problem found, each shown beside its field.
+    let error = RwSignal::new(Vec::<FieldError>::new());
     let problem = RwSignal::new(None::<Problem>);
     let pending = RwSignal::new(false);
 
@@ -218,13 +207,12 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
     };
 
     // Check a configuration box when the user leaves it, so a typo shows before submitting.
-    let check_config = move |field: &'static str, text: String| match parse_config(field, &text) {
-        Err(e) => error.set(Some(e)),
-        Ok(_) => {
-            if error.with_untracked(|e| e.as_ref().is_some_and(|e| e.field == field)) {
-                error.set(None);
-            }
-        }
+    let check_config = move |field: &'static str, text: String| {
+        let found = parse_config(field, &text).err();
+        error.update(|all| {
+            all.retain(|e| e.field != field);
+            all.extend(found);
+        });
     };
 
     let navigate = use_navigate();
@@ -235,25 +223,19 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
         if pending.get_untracked() {
             return;
         }
-        error.set(None);
+        error.set(Vec::new());
         problem.set(None);
-        let fail = move |e: FieldError| {
-            error.set(Some(e.clone()));
-            problem.set(Some(Problem::Client(e)));
-            scroll_to_first_error();
+        // Every field is checked, so that one submit shows every problem.
+        let mut unreadable = Vec::new();
+        let mut config = |field: &str, text: String| {
+            parse_config(field, &text).unwrap_or_else(|e| {
+                unreadable.push(e);
+                Value::Object(Default::default())
+            })
         };
-        let base = match parse_config("baseline", &baseline.get_untracked()) {
-            Ok(v) => v,
-            Err(e) => return fail(e),
-        };
-        let cand = match parse_config("candidate", &candidate.get_untracked()) {
-            Ok(v) => v,
-            Err(e) => return fail(e),
-        };
-        let plan_value = match plan.read() {
-            Ok(p) => p,
-            Err(e) => return fail(e),
-        };
+        let base = config("baseline", baseline.get_untracked());
+        let cand = config("candidate", candidate.get_untracked());
+        let plan_read = plan.read();
         let new = NewChange {
             title: title.get_untracked().trim().to_string(),
             kind: kind.get_untracked(),
@@ -264,11 +246,34 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
             owner: owner.get_untracked().trim().to_string(),
             product_area: validate::product_area(Some(&area.get_untracked())),
             template: None,
-            plan: Some(plan_value.clone()),
+            plan: Some(
+                plan_read
+                    .clone()
+                    .unwrap_or_else(|_| PlanTemplate::Standard.plan()),
+            ),
         };
-        if let Err(e) = validate::new_change(&new) {
-            return fail(e);
+        // The server's rules, with its words, in the form's order: a configuration that is
+        // not JSON goes before the plan, and a plan that does not read is reported as such.
+        let mut problems = validate::new_change_problems(&new);
+        let plan_at = problems
+            .iter()
+            .position(|e| e.field.starts_with("plan"))
+            .unwrap_or(problems.len());
+        for e in unreadable.into_iter().rev() {
+            problems.insert(plan_at, e);
         }
+        let plan_value = match plan_read {
+            Ok(p) if problems.is_empty() => p,
+            read => {
+                if let Err(e) = read {
+                    problems.push(e);
+                }
+                error.set(problems.clone());
+                problem.set(Some(Problem::Client(problems)));
+                focus_first_error();
+                return;
+            }
+        };
         pending.set(true);
         let navigate = navigate.clone();
         let edit_id = edit_id.clone();
@@ -300,10 +305,10 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                 ),
                 Err(e) => {
                     if let Some(field) = e.field() {
-                        error.set(Some(FieldError::new(field, e.message())));
+                        error.set(vec![FieldError::new(field, e.message())]);
                     }
                     problem.set(Some(Problem::Server(e)));
-                    scroll_to_first_error();
+                    focus_first_error();
                 }
             }
         });
@@ -332,12 +337,27 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
 
     let banner = move || {
         problem.get().map(|p| match p {
-            Problem::Client(e) => view! {
-                <div class="form-banner">
-                    <ErrorBanner error=BannerText::new("Check the highlighted field", format!("{} {}", field_name(&e.field), e.message)) />
-                </div>
+            Problem::Client(all) => {
+                let (title, text) = match all.as_slice() {
+                    [e] => (
+                        "Check the highlighted field",
+                        format!("{} {}", field_name(&e.field), e.message),
+                    ),
+                    _ => {
+                        let names: Vec<String> = all.iter().map(|e| field_name(&e.field)).collect();
+                        (
+                            "Check the highlighted fields",
+                            format!("{} fields need attention: {}.", all.len(), names.join(", ")),
+                        )
+                    }
+                };
+                view! {
+                    <div class="form-banner">
+                        <ErrorBanner error=BannerText::new(title, text) />
+                    </div>
+                }
+                .into_any()
             }
-            .into_any(),
             Problem::Server(e) => {
                 let conflict = e.is_conflict();
                 let link = conflict_link.clone();
@@ -379,9 +399,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                         data-test=format!("template-{}", t.as_str())
                         on:click=move |_| {
                             plan.fill(&chosen_plan);
-                            if error.with_untracked(|e| e.as_ref().is_some_and(|e| e.field.starts_with("plan"))) {
-                                error.set(None);
-                            }
+                            error.update(|all| all.retain(|e| !e.field.starts_with("plan")));
                         }
                     >
                         <span class="template-top">
@@ -419,7 +437,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                         <label class="field">
                             <span class="field-label">"Title"</span>
                             <input type="text" name="title" placeholder="e.g. Shorter system prompt for billing answers" bind:value=title />
-                            <FieldMsg field="title" error=error />
+                            <FieldMsg field="title" errors=error />
                         </label>
                         <div class="grid-3">
                             <label class="field">
@@ -431,7 +449,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                                         <option value=k.as_str() selected=move || kind.get() == k>{k.label()}</option>
                                     }).collect_view()}
                                 </select>
-                                <FieldMsg field="kind" error=error />
+                                <FieldMsg field="kind" errors=error />
                             </label>
                             <label class="field">
                                 <span class="field-label">"Risk"</span>
@@ -442,19 +460,19 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                                         <option value=r.as_str() selected=move || risk.get() == r>{r.label()}</option>
                                     }).collect_view()}
                                 </select>
-                                <FieldMsg field="risk" error=error />
+                                <FieldMsg field="risk" errors=error />
                             </label>
                             <label class="field">
                                 <span class="field-label">"Owner"</span>
                                 <input type="text" name="owner" placeholder="name or email" autocomplete="email" bind:value=owner />
-                                <FieldMsg field="owner" error=error />
+                                <FieldMsg field="owner" errors=error />
                             </label>
                         </div>
                         <label class="field">
                             <span class="field-label">"Product area"</span>
                             <input type="text" name="product_area" placeholder="e.g. Billing chat" bind:value=area />
                             <span class="field-hint">"Optional. Support filters the change feed by it."</span>
-                            <FieldMsg field="product_area" error=error />
+                            <FieldMsg field="product_area" errors=error />
                         </label>
                     </div>
                 </section>
@@ -469,7 +487,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                             <span class="field-label">"Expected behaviour changes"</span>
                             <textarea name="expected_changes" rows="4" placeholder="e.g. Answers to billing questions get shorter; Spanish replies drop the formal register." bind:value=expected></textarea>
                             <span class="field-hint">"What users may notice. Support reads this when tickets come in."</span>
-                            <FieldMsg field="expected_changes" error=error />
+                            <FieldMsg field="expected_changes" errors=error />
                         </label>
                         <div class="grid-2">
                             <label class="field">
@@ -483,7 +501,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                                     bind:value=baseline
                                     on:blur=move |_| check_config("baseline", baseline.get_untracked())
                                 ></textarea>
-                                <FieldMsg field="baseline" error=error />
+                                <FieldMsg field="baseline" errors=error />
                             </label>
                             <label class="field">
                                 <span class="field-label">"Candidate configuration"</span>
@@ -496,7 +514,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
                                     bind:value=candidate
                                     on:blur=move |_| check_config("candidate", candidate.get_untracked())
                                 ></textarea>
-                                <FieldMsg field="candidate" error=error />
+                                <FieldMsg field="candidate" errors=error />
                             </label>
                         </div>
                     </div>

@@ -206,6 +206,7 @@ pub fn FeedPage() -> impl IntoView {
                     })
                 })
             }}
+            {mentions()}
             {data.view(|| view! { <LinesSkeleton /> }.into_any(), move |feed: Feed| {
                 let mine = my_teams.get();
                 let past = historical();
@@ -390,5 +391,38 @@ fn feed_notice(
             {points}
             <div class="ack-row">{ack_chips(n)}{buttons}</div>
         </div>
+    }
+}
+
+/// The comments of the last 14 days that mention a team of the user, newest first, each with
+/// its change; nothing when there are none.
+fn mentions() -> impl IntoView {
+    let items = RwSignal::new(Vec::new());
+    spawn_local(async move {
+        if let Ok(v) = api::mentions().await {
+            items.try_set(v);
+        }
+    });
+    move || {
+        let v = items.get();
+        (!v.is_empty()).then(|| {
+            view! {
+                <section class="feed-unread" data-test="mentions">
+                    <h2 class="section-title">{format!("Mentions of your teams · {}", v.len())}</h2>
+                    <ul class="feed">
+                        {v.into_iter().map(|c| {
+                            let href = format!("/changes/{}", c.change_id);
+                            let title = c.change_title.clone();
+                            view! {
+                                <li class="card feed-item" data-test="mention">
+                                    <a class="feed-title" href=href>{title}</a>
+                                    <ul class="comment-list">{crate::pages::change_page::comments::comment(c)}</ul>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </section>
+            }
+        })
     }
 }

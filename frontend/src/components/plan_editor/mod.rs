@@ -29,7 +29,7 @@ fn RemoveButton(#[prop(into)] label: String, on_click: Callback<()>) -> impl Int
 
 /// The plan editor: eval gate, canary, ramp steps, audiences, rollback criteria, checklist.
 #[component]
-pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl IntoView {
+pub fn PlanEditor(form: PlanForm, error: RwSignal<Vec<FieldError>>) -> impl IntoView {
     let pass_rate_hint = move || {
         form.min_pass_rate
             .with(|t| format::parse_f64(t.trim()))
@@ -54,7 +54,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                                 <input type="number" step="any" min="0" max="100" name=format!("plan.ramp[{i}].percent") bind:value=r.percent />
                                 <span>"%"</span>
                             </span>
-                            <FieldMsg field=format!("plan.ramp[{i}].percent") error=error />
+                            <FieldMsg field=format!("plan.ramp[{i}].percent") errors=error />
                         </label>
                         <label class="field compact">
                             <span class="sr-only">"Minimum hours"</span>
@@ -62,7 +62,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                                 <input type="number" step="any" min="0" name=format!("plan.ramp[{i}].min_duration_hours") bind:value=r.hours />
                                 <span>"h"</span>
                             </span>
-                            <FieldMsg field=format!("plan.ramp[{i}].min_duration_hours") error=error />
+                            <FieldMsg field=format!("plan.ramp[{i}].min_duration_hours") errors=error />
                         </label>
                         <label class="field compact">
                             <span class="sr-only">"Minimum samples"</span>
@@ -70,7 +70,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                                 <input type="number" step="1" min="0" name=format!("plan.ramp[{i}].min_samples") bind:value=r.samples />
                                 <span>"req"</span>
                             </span>
-                            <FieldMsg field=format!("plan.ramp[{i}].min_samples") error=error />
+                            <FieldMsg field=format!("plan.ramp[{i}].min_samples") errors=error />
                         </label>
                         {(n > 1).then(|| view! {
                             <RemoveButton label=format!("Remove ramp step {}", i + 1) on_click=Callback::new(move |_| remove_key(form.ramp, key, |r| r.key)) />
@@ -117,7 +117,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                         <label class="field compact">
                             <span class="sr-only">"Audience name"</span>
                             <input type="text" name=format!("plan.audiences[{i}].name") placeholder="e.g. staff, paid / es" bind:value=a.name />
-                            <FieldMsg field=format!("plan.audiences[{i}].name") error=error />
+                            <FieldMsg field=format!("plan.audiences[{i}].name") errors=error />
                         </label>
                         <span class="row-tools">
                             <button type="button" class="icon-btn" title="Move up" aria-label="Move up" disabled=i == 0 on:click=move |_| swap(-1)>
@@ -215,8 +215,8 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                             {sentence}
                             <span class="subtle">" · threshold is " {unit_hint}</span>
                         </p>
-                        <FieldMsg field=format!("plan.criteria[{i}].metric") error=error />
-                        <FieldMsg field=format!("plan.criteria[{i}].threshold") error=error />
+                        <FieldMsg field=format!("plan.criteria[{i}].metric") errors=error />
+                        <FieldMsg field=format!("plan.criteria[{i}].threshold") errors=error />
                     </div>
                 }
             })
@@ -236,7 +236,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                         <label class="field compact">
                             <span class="sr-only">"Checklist item"</span>
                             <input type="text" name=format!("plan.checklist[{i}].text") bind:value=c.text />
-                            <FieldMsg field=format!("plan.checklist[{i}].text") error=error />
+                            <FieldMsg field=format!("plan.checklist[{i}].text") errors=error />
                         </label>
                         <RemoveButton label="Remove item" on_click=Callback::new(move |_| remove_key(form.checklist, key, |r| r.key)) />
                     </div>
@@ -294,13 +294,13 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                         <span class="field-label">"Minimum pass rate"</span>
                         <input type="number" step="0.01" min="0" max="1" name="plan.eval_gate.min_pass_rate" bind:value=form.min_pass_rate />
                         <span class="field-hint">{pass_rate_hint}</span>
-                        <FieldMsg field="plan.eval_gate.min_pass_rate" error=error />
+                        <FieldMsg field="plan.eval_gate.min_pass_rate" errors=error />
                     </label>
                     <label class="field">
                         <span class="field-label">"Critical categories"</span>
                         <input type="text" name="plan.eval_gate.critical_categories" placeholder="safety, pii" bind:value=form.critical />
                         <span class="field-hint">"Comma-separated. No new failure allowed in these."</span>
-                        <FieldMsg field="plan.eval_gate.critical_categories" error=error prefix=true />
+                        <FieldMsg field="plan.eval_gate.critical_categories" errors=error prefix=true />
                     </label>
                 </div>
             </fieldset>
@@ -315,7 +315,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                             <input type="number" step="any" min="1" max="5" name="plan.canary.percent" bind:value=form.canary_percent />
                             <span>"%"</span>
                         </span>
-                        <FieldMsg field="plan.canary.percent" error=error />
+                        <FieldMsg field="plan.canary.percent" errors=error />
                     </label>
                     <label class="field">
                         <span class="field-label">"Minimum duration"</span>
@@ -323,7 +323,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                             <input type="number" step="any" min="1" max="24" name="plan.canary.min_duration_hours" bind:value=form.canary_hours />
                             <span>"hours"</span>
                         </span>
-                        <FieldMsg field="plan.canary.min_duration_hours" error=error />
+                        <FieldMsg field="plan.canary.min_duration_hours" errors=error />
                     </label>
                 </div>
             </fieldset>
@@ -335,7 +335,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                     <span>"#"</span><span>"Traffic"</span><span>"Min. time"</span><span>"Min. samples"</span><span></span>
                 </div>
                 {ramp_rows}
-                <FieldMsg field="plan.ramp" error=error />
+                <FieldMsg field="plan.ramp" errors=error />
                 <button type="button" class="btn btn-ghost btn-small add-row" data-test="add-ramp-step" on:click=add_ramp>"+ Add step"</button>
             </fieldset>
 
@@ -343,7 +343,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                 <legend>"Audiences"</legend>
                 <p class="block-help">"Who gets the candidate first. Earlier audiences are more diagnostic."</p>
                 {audience_rows}
-                <FieldMsg field="plan.audiences" error=error />
+                <FieldMsg field="plan.audiences" errors=error />
                 <button type="button" class="btn btn-ghost btn-small add-row" on:click=add_audience>"+ Add audience"</button>
             </fieldset>
 
@@ -354,7 +354,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                     <span>"Metric"</span><span>"Bad direction"</span><span>"Threshold kind"</span><span>"Threshold"</span><span></span>
                 </div>
                 {criterion_rows}
-                <FieldMsg field="plan.criteria" error=error />
+                <FieldMsg field="plan.criteria" errors=error />
                 <button type="button" class="btn btn-ghost btn-small add-row" on:click=add_criterion>"+ Add criterion"</button>
             </fieldset>
 
@@ -362,7 +362,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Option<FieldError>>) -> impl I
                 <legend>"Checklist"</legend>
                 <p class="block-help">"Steps to tick off along the way."</p>
                 {checklist_rows}
-                <FieldMsg field="plan.checklist" error=error />
+                <FieldMsg field="plan.checklist" errors=error />
                 <button type="button" class="btn btn-ghost btn-small add-row" on:click=add_check>"+ Add item"</button>
             </fieldset>
         </div>

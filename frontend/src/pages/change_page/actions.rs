@@ -1,5 +1,6 @@
 //! What moves a rollout: advance to the next stage, skip ahead, roll back, pause or resume,
-//! each confirmed in a dialog that says what will happen.
+//! each confirmed in a dialog that says what will happen. Advance waits, disabled and saying
+//! why, while the next stage's gate would refuse it or the rollout is paused.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -11,8 +12,9 @@ use shared::rollout::{RolloutState, TransitionAction, next_stage, transition};
 
 use crate::api::{self, ApiError};
 use crate::components::dialog::{ConfirmDialog, Tone};
+use crate::components::load::Loaded;
 use crate::components::timeline::stage_name;
-use crate::session;
+use crate::{format, session};
 
 /// Which dialog is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +37,9 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
     let paused = change.paused.is_some();
     let plan = change.plan.clone();
     let allowed = |action| transition(&plan, state, paused, action, Some("check")).is_ok();
-    // Nothing moves on while the rollout is paused.
+    // Nothing moves on while the rollout is paused: Advance stays in sight, disabled.
     let next = next_stage(&plan, state)
-        .filter(|_| !state.is_terminal() && allowed(TransitionAction::Advance));
+        .filter(|_| !state.is_terminal() && (paused || allowed(TransitionAction::Advance)));
     // Skip is offered only where the state machine allows it (never over full or the review).
     let skip_target = next.filter(|_| allowed(TransitionAction::Skip));
     // Who may make which move is the server's rule (`shared::access::transition_roles`);
@@ -60,6 +62,31 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
     let editable = state.plan_is_editable() && may(EDITORS);
     let id = StoredValue::new(change.id.clone());
     let revision = change.revision;
+    // The next stage's gate says whether an advance would pass (sign-off, notices and their
+    // lead time, evidence) and, when not, what is missing. Signing on this page bumps the
+    // inbox version, which reads it again.
+    let gate = next.map(|_| {
+        Loaded::new(
+            move || {
+                session::inbox_version().track();
+                id.get_value()
+            },
+            // Asked by stage: from a draft, the gate the server calls upcoming is the canary's.
+            move |id| async move { api::gate(&id, next).await },
+        )
+    });
+    let blocked = move || -> Option<String> {
+        if paused {
+            return Some("Paused: resume the rollout before advancing.".into());
+        }
+        match gate?.get()? {
+            // The message ends so only when nothing is missing (`app::gates::status`).
+            Ok(g) if !(g.satisfied && g.message.ends_with(" is approved")) => {
+                Some(format!("{}.", format::capitalise(&g.message)))
+            }
+            _ => None,
+        }
+    };
     let plan_s = StoredValue::new(plan.clone());
 
     let open = move |a: Ask| {
@@ -221,10 +248,13 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
                 </button>
             })}
             {next_name.clone().map(|n| view! {
-                <button type="button" class="btn btn-primary" data-test="advance" on:click=move |_| open(Ask::Advance)>
+                <button type="button" class="btn btn-primary" data-test="advance"
+                    aria-describedby=move || blocked().map(|_| "advance-reason")
+                    disabled=move || blocked().is_some() on:click=move |_| open(Ask::Advance)>
                     {format!("Advance to {n}")}
                     <svg viewBox="0 0 16 16" aria-hidden="true"><path d="M3 8h9M8.5 4.5L12 8l-3.5 3.5" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linecap="round" stroke-linejoin="round"></path></svg>
                 </button>
+                {move || blocked().map(|r| view! { <p class="action-reason" id="advance-reason" data-test="advance-reason">{r}</p> })}
             })}
         </div>
         {dialog}

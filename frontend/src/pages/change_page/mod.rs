@@ -2,9 +2,10 @@
 //! rollout stands, what happened so far, and the buttons that move it on or roll it back.
 //!
 //! This module holds the page and its layout; [`actions`] the buttons that move the rollout,
-//! [`sections`] the parts that only show.
+//! [`sections`] the parts that only show, [`comments`] the discussion.
 
 mod actions;
+pub mod comments;
 mod sections;
 
 use leptos::prelude::*;
@@ -27,6 +28,7 @@ use crate::format;
 use crate::pages::change_tokens::TokensPanel;
 use crate::session;
 use actions::Actions;
+use comments::Discussion;
 use sections::{FlagPanel, History, PlanPanel, WhatChanges};
 
 #[component]
@@ -183,6 +185,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                 <div class="change-main">
                     <WhatChanges change=c.clone() />
                     <FlagPanel flag_key=c.flag_key.clone() />
+                    <Discussion change_id=c.id.clone() />
                     <NoticesPanel change_id=c.id.clone() plan=plan.clone() expected=c.expected_changes.clone()
                         on_change=Callback::new(move |_| gate_version.update(|v| *v = v.wrapping_add(1))) />
                     <PlanPanel plan=plan.clone() frozen=!state.plan_is_editable() />
