@@ -159,6 +159,12 @@ fn assemble(wasm: &Path, dist: &Path, thorough: bool) -> Result<Bundle> {
             fs::write(&module, ordered)
                 .map_err(|e| format!("could not write {}: {e}", module.display()))?;
         }
+        for script in files_in(&pkg, |p| p.extension().is_some_and(|x| x == "js"))? {
+            let js = fs::read_to_string(&script)
+                .map_err(|e| format!("could not read {}: {e}", script.display()))?;
+            fs::write(&script, minify_js(&js))
+                .map_err(|e| format!("could not write {}: {e}", script.display()))?;
+        }
     }
 
     let id = build_id(&pkg)?;
@@ -575,6 +581,35 @@ fn minify_css(css: &str) -> String {
     out
 }
 
+/// Drops the comment lines, blank lines and indentation of wasm-bindgen's glue (about 1.5 KB
+/// gzipped). Only whole lines go: a line that opens a comment (`//`, or `/*` through the
+/// line that closes it) and nothing else. A script with a template literal over several
+/// lines, whose lines are text, is left as it is.
+fn minify_js(js: &str) -> String {
+    let multi_line_template = js.split('`').skip(1).step_by(2).any(|t| t.contains('\n'));
+    if multi_line_template {
+        return js.to_owned();
+    }
+    let mut out = String::with_capacity(js.len());
+    let mut in_comment = false;
+    for line in js.lines().map(str::trim) {
+        if in_comment {
+            in_comment = !line.ends_with("*/");
+            continue;
+        }
+        if line.starts_with("/*") {
+            in_comment = !line.ends_with("*/");
+            continue;
+        }
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 fn gzip(bytes: &[u8], thorough: bool) -> Result<Vec<u8>> {
     if thorough {
         let mut out = Vec::new();
@@ -646,7 +681,7 @@ pub fn serve(args: &[String]) -> Result {
 
 #[cfg(test)]
 mod tests {
-    use super::{functions_by_code, minify_css, strip_custom_sections};
+    use super::{functions_by_code, minify_css, minify_js, strip_custom_sections};
 
     #[test]
     fn custom_sections_are_dropped_and_the_rest_kept() {
@@ -739,6 +774,17 @@ mod tests {
         );
         assert_eq!(export, Some(1));
         assert_eq!(custom, 0, "the name section is dropped");
+    }
+
+    #[test]
+    fn minified_js_drops_only_whole_comment_lines() {
+        let js = "/**\n * Doc.\n */\nexport function f(a) {\n    // why\n    return a + '//' + \"/*\"; // kept\n}\n\n";
+        assert_eq!(
+            minify_js(js),
+            "export function f(a) {\nreturn a + '//' + \"/*\"; // kept\n}\n"
+        );
+        let template = "const s = `one\n    two`;\n// note\n";
+        assert_eq!(minify_js(template), template);
     }
 
     #[test]
