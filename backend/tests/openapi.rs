@@ -144,7 +144,10 @@ async fn the_document_is_openapi_3_and_lists_every_route() {
             .iter()
             .map(|p| p["name"].as_str().unwrap_or_default())
             .collect();
-        assert_eq!(names, ["state", "kind", "flag_key", "page", "per_page"]);
+        assert_eq!(
+            names,
+            ["state", "kind", "flag_key", "q", "sort", "page", "per_page"]
+        );
 
         // Every paged route states the bounds the server enforces.
         for path in ["/api/v1/changes", "/api/v1/audit"] {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::change::{AiChange, ChangeKind, RiskTier};
+use crate::health::ChangeHealth;
 use crate::metrics::MetricDef;
 use crate::plan::{PlanTemplate, RolloutPlan};
 use crate::rollout::{RolloutState, TransitionAction};
@@ -117,10 +118,12 @@ pub struct ChangeSummary {
     pub traffic_percent: f64,
     pub owner: String,
     pub updated_at: String,
+    /// Pass, Breach, Held… with a short reason (`shared::health`).
+    pub health: ChangeHealth,
 }
 
-impl From<&AiChange> for ChangeSummary {
-    fn from(c: &AiChange) -> Self {
+impl ChangeSummary {
+    pub fn new(c: &AiChange, health: ChangeHealth) -> Self {
         ChangeSummary {
             id: c.id.clone(),
             flag_key: c.flag_key.clone(),
@@ -133,6 +136,7 @@ impl From<&AiChange> for ChangeSummary {
             traffic_percent: c.traffic_percent,
             owner: c.owner.clone(),
             updated_at: c.updated_at.clone(),
+            health,
         }
     }
 }
@@ -194,6 +198,8 @@ pub struct TransitionRecord {
 pub struct ChangeDetail {
     pub change: AiChange,
     pub history: Vec<TransitionRecord>,
+    /// Pass, Breach, Held… with a short reason (`shared::health`).
+    pub health: ChangeHealth,
 }
 
 /// A plan template with the plan it proposes.

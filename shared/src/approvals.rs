@@ -399,6 +399,10 @@ pub struct ApprovalRequest {
     /// sign for a skip.
     #[serde(default)]
     pub stage: Option<RolloutState>,
+    /// The signer's "I have seen the breach": required to approve while the change's health is
+    /// Breach (`shared::health`), and stored with the approval.
+    #[serde(default)]
+    pub seen_breach: bool,
 }
 
 /// One metric's verdict when an approval was given.
@@ -446,6 +450,9 @@ pub struct ApprovalRecord {
     pub at: String,
     /// False once the plan has been edited since: it no longer counts.
     pub current: bool,
+    /// The signer approved while the change was in Breach, having confirmed they saw it.
+    #[serde(default)]
+    pub seen_breach: bool,
 }
 
 /// `GET /api/v1/changes/{id}/gate`: the upcoming gate and where its sign-off stands.
@@ -547,6 +554,8 @@ pub struct InboxItem {
     /// Gates still waiting are listed longest-waiting first.
     #[serde(default)]
     pub waiting_since: String,
+    /// The change's health (`shared::health`), as its page and the list show it.
+    pub health: crate::health::ChangeHealth,
 }
 
 /// `GET /api/v1/approvals?scope=…`.

@@ -20,6 +20,7 @@
 //! | [`metrics`] | the metric catalogue, the windows apps send, and the aggregates the server answers |
 //! | [`stats`] | the significance maths and the `rollgate stats` JSON contract |
 //! | [`comparison`], [`series`] | the canary report and the charts' data, computed from [`metrics`] by [`stats`] |
+//! | [`health`] | one health summary per change (Pass, Breach, Held…) read from its report and its hold |
 //! | [`api`] | request and answer bodies under `/api/v1` that belong to no single domain module |
 //! | [`ofrep`] | the OpenFeature Remote Evaluation Protocol's answers under `/ofrep/v1` |
 //! | [`paths`] | the API's paths under `/api/v1`, as the console builds them and the OpenAPI document lists them |
@@ -63,6 +64,7 @@ pub mod eval;
 pub mod feed;
 pub mod figures;
 pub mod guardian;
+pub mod health;
 pub mod metrics;
 pub mod notices;
 pub mod ofrep;

@@ -52,6 +52,7 @@ fn as_str_and_parse_say_what_serde_says() {
     check(TransitionAction::as_str, Some(TransitionAction::parse));
     check(TokenScope::as_str, Some(TokenScope::parse));
     check(ComplaintCategory::as_str, Some(ComplaintCategory::parse));
+    check(shared::health::HealthKind::as_str, None);
 }
 
 #[test]

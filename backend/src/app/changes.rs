@@ -1,8 +1,9 @@
-//! AI changes: list, create, read and edit a draft.
+//! AI changes: list, create, read and edit a draft; and each change's health.
 
 use shared::api::{ChangeDetail, ChangePage, ChangeSummary, ChangeUpdate, NewChange};
 use shared::change::{AiChange, ChangeKind};
-use shared::rollout::STATE_NAMES;
+use shared::health::ChangeHealth;
+use shared::rollout::{RolloutState, STATE_NAMES};
 use shared::validate;
 use sqlx::AnyPool;
 
@@ -12,6 +13,23 @@ use crate::error::{Error, Result};
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
 
+/// Longest search text the change list takes.
+pub const MAX_SEARCH: usize = 200;
+
+/// The order of the change list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListSort {
+    /// Newest first (the default).
+    #[default]
+    Newest,
+    /// Title, A to Z.
+    Title,
+    /// Health, from what needs a person first (Breach, Held, Rolled back by the guardian,
+    /// Inconclusive, No data, Pass); newest first within one health.
+    Health,
+}
+
 /// Which changes to list; `None` is "no filter" or the default page.
 #[derive(Debug, Default)]
 pub struct ListRequest {
@@ -19,11 +37,19 @@ pub struct ListRequest {
     pub kind: Option<ChangeKind>,
     /// Only the change with this flag key (at most one: flag keys are unique).
     pub flag_key: Option<String>,
+    /// Words searched in titles, flag keys and product areas, ignoring case.
+    pub q: Option<String>,
+    pub sort: Option<ListSort>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
 }
 
-/// Changes, newest first, filtered by state and kind, a page at a time.
+/// Changes, newest first (or by title or health), filtered by state, kind and search words, a
+/// page at a time, each with its health.
+///
+/// Only live changes need their comparison report for their health, so a page costs one report
+/// per live change on it. Sorting by health needs the health of every match before the page
+/// is cut: one report per live match.
 pub async fn list(pool: &AnyPool, request: ListRequest) -> Result<ChangePage> {
     if let Some(s) = &request.state
         && !STATE_NAMES.contains(&s.as_str())
@@ -34,17 +60,30 @@ pub async fn list(pool: &AnyPool, request: ListRequest) -> Result<ChangePage> {
         ));
     }
     let (page, per_page) = validate::paging(request.page, request.per_page, DEFAULT_PER_PAGE)?;
+    let search = request
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
+    if search
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_SEARCH)
+    {
+        return Err(Error::validation(
+            "q",
+            format!("must be at most {MAX_SEARCH} characters"),
+        ));
+    }
     if let Some(key) = &request.flag_key {
-        let items: Vec<ChangeSummary> = find_by_flag_key(pool, key)
-            .await?
-            .filter(|c| {
-                request.state.as_deref().is_none_or(|s| c.state.name() == s)
-                    && request.kind.is_none_or(|k| c.kind == k)
-            })
-            .iter()
-            .filter(|_| page == 1)
-            .map(ChangeSummary::from)
-            .collect();
+        let mut items = Vec::new();
+        if let Some(c) = find_by_flag_key(pool, key).await?.filter(|c| {
+            page == 1
+                && request.state.as_deref().is_none_or(|s| c.state.name() == s)
+                && request.kind.is_none_or(|k| c.kind == k)
+        }) {
+            items.push(summary(pool, &c).await?);
+        }
         return Ok(ChangePage {
             total: items.len() as i64,
             items,
@@ -52,18 +91,69 @@ pub async fn list(pool: &AnyPool, request: ListRequest) -> Result<ChangePage> {
             per_page,
         });
     }
+    let sort = request.sort.unwrap_or_default();
     let filter = db::changes::Filter {
         state: request.state,
         kind: request.kind,
+        search,
+        by_title: sort == ListSort::Title,
     };
     let offset = (i64::from(page) - 1) * i64::from(per_page);
-    let (items, total) = db::changes::list(pool, &filter, i64::from(per_page), offset).await?;
+    if sort == ListSort::Health {
+        let (all, total) = db::changes::list(pool, &filter, i64::MAX, 0).await?;
+        let mut items = Vec::with_capacity(all.len());
+        for c in &all {
+            items.push(summary(pool, c).await?);
+        }
+        // Stable: newest first within one health, as the query returned them.
+        items.sort_by_key(|s| s.health.kind);
+        let items = items
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(per_page as usize)
+            .collect();
+        return Ok(ChangePage {
+            items,
+            total,
+            page,
+            per_page,
+        });
+    }
+    let (changes, total) = db::changes::list(pool, &filter, i64::from(per_page), offset).await?;
+    let mut items = Vec::with_capacity(changes.len());
+    for c in &changes {
+        items.push(summary(pool, c).await?);
+    }
     Ok(ChangePage {
-        items: items.iter().map(ChangeSummary::from).collect(),
+        items,
         total,
         page,
         per_page,
     })
+}
+
+async fn summary(pool: &AnyPool, change: &AiChange) -> Result<ChangeSummary> {
+    Ok(ChangeSummary::new(change, health(pool, change).await?))
+}
+
+/// The change's health (`shared::health`), from the report the gates and the guardian judge
+/// (`gates::stage_report`), read only while the change is live, and from who rolled it back.
+pub async fn health(pool: &AnyPool, change: &AiChange) -> Result<ChangeHealth> {
+    let report = match change.state {
+        RolloutState::Canary | RolloutState::Ramp { .. } | RolloutState::Full => {
+            super::gates::stage_report(pool, change).await?
+        }
+        _ => None,
+    };
+    let rollback = match change.state {
+        RolloutState::RolledBack => db::transitions::last_rollback(pool, &change.id).await?,
+        _ => None,
+    };
+    let (by, why) = match &rollback {
+        Some((by, why)) => (Some(by.as_str()), why.as_deref()),
+        None => (None, None),
+    };
+    Ok(shared::health::health(change, by, why, report.as_ref()))
 }
 
 /// Creates a draft change, recorded in the audit log.
@@ -167,10 +257,15 @@ pub async fn find_by_flag_key(pool: &AnyPool, key: &str) -> Result<Option<AiChan
     }
 }
 
-/// The change with its history.
+/// The change with its history and its health.
 pub async fn detail(pool: &AnyPool, change: AiChange) -> Result<ChangeDetail> {
     let history = db::transitions::history(pool, &change.id, &change.plan).await?;
-    Ok(ChangeDetail { change, history })
+    let health = health(pool, &change).await?;
+    Ok(ChangeDetail {
+        change,
+        history,
+        health,
+    })
 }
 
 /// The change with this id and its history, or 404.

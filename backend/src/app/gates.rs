@@ -395,7 +395,9 @@ pub async fn sign(
             }
         )));
     }
-    let evidence = evidence(pool, &change, gate.plan_revision).await?;
+    let report = stage_report(pool, &change).await?;
+    let seen_breach = confirm_breach(&change, report.as_ref(), request)?;
+    let evidence = evidence(report, gate.plan_revision);
     let at = db::now();
     let key = stage_key(stage);
     let mut tx = db::begin(pool).await?;
@@ -411,6 +413,7 @@ pub async fn sign(
             decision: request.decision,
             comment,
             evidence: &evidence,
+            seen_breach,
             at: &at,
         },
     )
@@ -436,6 +439,7 @@ pub async fn sign(
                 "plan_revision": gate.plan_revision,
                 "revision": change.revision,
                 "evidence": evidence,
+                "seen_breach": seen_breach,
             }))),
         )
         .await?;
@@ -524,25 +528,52 @@ pub async fn stage_report(pool: &AnyPool, change: &AiChange) -> Result<Option<Co
 /// The verdict an approval's evidence gives a criterion whose metric has no data.
 pub const NO_DATA: &str = "no_data";
 
-/// The plan revision and the aggregate's metric verdicts since the canary started.
-async fn evidence(
-    pool: &AnyPool,
+/// Whether the signer confirmed the change's breach, when that is needed: an approval while
+/// the change's health (`shared::health`, read from `report`) is Breach needs `seen_breach`,
+/// or it is refused with 422 naming the field. A rejection, or an approval without a breach,
+/// needs none and stores none.
+fn confirm_breach(
     change: &AiChange,
-    plan_revision: i64,
-) -> Result<EvidenceSnapshot> {
-    let Some(report) = stage_report(pool, change).await? else {
-        return Ok(EvidenceSnapshot {
+    report: Option<&ComparisonReport>,
+    request: &ApprovalRequest,
+) -> Result<bool> {
+    if request.decision != Decision::Approve {
+        return Ok(false);
+    }
+    // A change with a gate ahead is not rolled back: its health needs no rollback's actor.
+    let health = shared::health::health(change, None, None, report);
+    if health.kind != shared::health::HealthKind::Breach {
+        return Ok(false);
+    }
+    if !request.seen_breach {
+        return Err(Error::validation(
+            "seen_breach",
+            format!(
+                "the change is in breach ({}): approving needs `seen_breach: true`, your \
+                 confirmation that you have seen the breach",
+                health.reason
+            ),
+        ));
+    }
+    Ok(true)
+}
+
+/// The plan revision and the aggregate's metric verdicts of `report` (since the canary
+/// started).
+fn evidence(report: Option<ComparisonReport>, plan_revision: i64) -> EvidenceSnapshot {
+    let Some(report) = report else {
+        return EvidenceSnapshot {
             plan_revision,
             overall: None,
             verdicts: vec![],
-        });
+        };
     };
     let name = |v: shared::stats::Verdict| {
         serde_json::to_value(v)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
     };
-    Ok(EvidenceSnapshot {
+    EvidenceSnapshot {
         plan_revision,
         overall: name(report.overall),
         verdicts: report
@@ -561,7 +592,7 @@ async fn evidence(
                 candidate: r.candidate,
             })
             .collect(),
-    })
+    }
 }
 
 /// The approvals inbox of `me`.
@@ -604,6 +635,7 @@ pub async fn inbox(pool: &AnyPool, me: &User, scope: Option<InboxScope>) -> Resu
                 state_label: change.state.label(&change.plan),
                 gate,
                 waiting_since: change.updated_at.clone(),
+                health: changes::health(pool, &change).await?,
             });
         }
     }

@@ -19,6 +19,8 @@ pub struct NewSignature<'a> {
     pub decision: Decision,
     pub comment: Option<&'a str>,
     pub evidence: &'a EvidenceSnapshot,
+    /// The signer confirmed having seen the change's breach (an approval in Breach needs it).
+    pub seen_breach: bool,
     pub at: &'a str,
 }
 
@@ -42,7 +44,8 @@ pub async fn sign(conn: &mut AnyConnection, s: &NewSignature<'_>) -> Result<(Str
     let id = super::new_id();
     let inserted = sqlx::query(
         "INSERT INTO approvals (id, change_id, stage, plan_revision, revision, user_id, role, \
-         decision, comment, evidence, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         decision, comment, evidence, at, seen_breach) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (change_id, stage, plan_revision, user_id) DO NOTHING",
     )
     .bind(id.as_str())
@@ -56,6 +59,7 @@ pub async fn sign(conn: &mut AnyConnection, s: &NewSignature<'_>) -> Result<(Str
     .bind(s.comment)
     .bind(evidence.as_str())
     .bind(s.at)
+    .bind(i64::from(s.seen_breach))
     .execute(&mut *conn)
     .await?;
     if inserted.rows_affected() == 1 {
@@ -79,7 +83,7 @@ pub async fn sign(conn: &mut AnyConnection, s: &NewSignature<'_>) -> Result<(Str
     }
     sqlx::query(
         "UPDATE approvals SET decision = $1, role = $2, comment = $3, evidence = $4, \
-         revision = $5, at = $6 WHERE id = $7",
+         revision = $5, at = $6, seen_breach = $7 WHERE id = $8",
     )
     .bind(s.decision.as_str())
     .bind(s.role.as_str())
@@ -87,6 +91,7 @@ pub async fn sign(conn: &mut AnyConnection, s: &NewSignature<'_>) -> Result<(Str
     .bind(evidence)
     .bind(s.revision)
     .bind(s.at)
+    .bind(i64::from(s.seen_breach))
     .bind(existing.as_str())
     .execute(&mut *conn)
     .await?;
@@ -94,7 +99,7 @@ pub async fn sign(conn: &mut AnyConnection, s: &NewSignature<'_>) -> Result<(Str
 }
 
 const SELECT: &str = "SELECT a.id, a.change_id, a.stage, a.plan_revision, a.revision, a.role, \
-                      a.decision, a.comment, a.evidence, a.at, u.id AS user_id, u.name, \
+                      a.decision, a.comment, a.evidence, a.at, a.seen_breach, u.id AS user_id, u.name, \
                       u.email FROM approvals a JOIN users u ON u.id = a.user_id";
 
 /// Every signature on the gate of `stage` (all plan revisions), oldest first; `current` is
@@ -147,6 +152,7 @@ fn from_row(row: &AnyRow, plan_revision: i64) -> Result<ApprovalRecord> {
     let decision: String = row.try_get("decision")?;
     let evidence: String = row.try_get("evidence")?;
     let signed_on: i64 = row.try_get("plan_revision")?;
+    let seen_breach: i64 = row.try_get("seen_breach")?;
     Ok(ApprovalRecord {
         change_id: row.try_get("change_id")?,
         stage: parse_stage_key(&stage).ok_or_else(|| corrupt("stage"))?,
@@ -163,6 +169,7 @@ fn from_row(row: &AnyRow, plan_revision: i64) -> Result<ApprovalRecord> {
         evidence: serde_json::from_str(&evidence).map_err(|_| corrupt("evidence"))?,
         at: row.try_get("at")?,
         current: signed_on == plan_revision,
+        seen_breach: seen_breach == 1,
         id,
     })
 }

@@ -19,9 +19,14 @@ pub struct Filter {
     /// A stored state name (`shared::rollout::STATE_NAMES`).
     pub state: Option<String>,
     pub kind: Option<ChangeKind>,
+    /// Words searched, ignoring case, in the title, the flag key and the product area.
+    pub search: Option<String>,
+    /// Title order (A to Z) instead of newest first.
+    pub by_title: bool,
 }
 
-/// One page of a filtered list, newest first, and the number of matches over all pages.
+/// One page of a filtered list, newest first (or by title), and the number of matches over
+/// all pages.
 pub async fn list(
     pool: &AnyPool,
     filter: &Filter,
@@ -39,6 +44,24 @@ pub async fn list(
         values.push(kind.as_str().to_owned());
         conditions.push(format!("kind = ${}", values.len()));
     }
+    if let Some(words) = filter.search.as_deref().map(str::trim) {
+        // `\` escapes LIKE's wildcards in what was typed. Both sides are lowered: PostgreSQL's
+        // LIKE minds case and SQLite's does not (SQLite lowers ASCII letters only).
+        let escaped = words
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let mut any = Vec::new();
+        for column in ["title", "flag_key", "COALESCE(product_area, '')"] {
+            values.push(format!("%{escaped}%"));
+            any.push(format!(
+                "LOWER({column}) LIKE ${} ESCAPE '\\'",
+                values.len()
+            ));
+        }
+        conditions.push(format!("({})", any.join(" OR ")));
+    }
     let filter_sql = if conditions.is_empty() {
         String::new()
     } else {
@@ -52,9 +75,14 @@ pub async fn list(
     }
     let total: i64 = count.fetch_one(pool).await?.try_get(0)?;
 
+    let order = if filter.by_title {
+        "LOWER(title), created_at DESC, id DESC"
+    } else {
+        "created_at DESC, id DESC"
+    };
     let page_sql = format!(
         "SELECT {COLUMNS} FROM changes{filter_sql} \
-         ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+         ORDER BY {order} LIMIT ${} OFFSET ${}",
         values.len() + 1,
         values.len() + 2
     );

@@ -263,3 +263,18 @@ pub async fn steps_until(pool: &AnyPool, at: &str) -> Result<Vec<Step>> {
         })
         .collect()
 }
+
+/// Who rolled the change back and why: the actor and reason of its latest rollback, if any.
+pub async fn last_rollback(
+    pool: &AnyPool,
+    change_id: &str,
+) -> Result<Option<(String, Option<String>)>> {
+    let row = sqlx::query(
+        "SELECT actor, reason FROM transitions WHERE change_id = $1 AND action = 'roll_back' \
+         ORDER BY at DESC, id DESC LIMIT 1",
+    )
+    .bind(change_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}

@@ -58,7 +58,8 @@ async fn get_gate(
 /// of a change may sign only as its requesting engineer ("I ask to start the canary"); every
 /// other role's sign-off must come from another person, which is the separation of duties. Signing twice the same way changes nothing; a rejecter
 /// who approves (or an approver who rejects) replaces their signature. Stores what the signer
-/// was shown: the plan revision and the metric verdicts since the canary started.
+/// was shown: the plan revision and the metric verdicts since the canary started. Approving a
+/// change whose health is Breach needs `seen_breach: true`, stored with the approval.
 #[utoipa::path(
     post,
     path = "/changes/{id}/approvals",
@@ -72,7 +73,8 @@ async fn get_gate(
         (status = 404, description = "No such change", body = ErrorBody),
         (status = 409, description = "`conflict`: the change moved on since `revision`; or \
                                        the rollout has finished", body = ErrorBody),
-        (status = 422, description = "A bad field", body = ErrorBody),
+        (status = 422, description = "A bad field; or `seen_breach`: approving a change in \
+                                       breach without confirming it", body = ErrorBody),
     )
 )]
 async fn sign(

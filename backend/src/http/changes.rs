@@ -34,6 +34,12 @@ struct ListQuery {
     kind: Option<ChangeKind>,
     /// Only the change with this flag key (flag keys are unique, so at most one).
     flag_key: Option<String>,
+    /// Words searched in titles, flag keys and product areas, ignoring case; at most 200
+    /// characters.
+    q: Option<String>,
+    /// `newest` (default), `title`, or `health` (Breach and Held first, Pass last).
+    #[param(inline)]
+    sort: Option<changes::ListSort>,
     /// 1-based page number, at most 10 000; default 1.
     #[param(minimum = 1, maximum = 10_000)]
     page: Option<u32>,
@@ -42,7 +48,8 @@ struct ListQuery {
     per_page: Option<u32>,
 }
 
-/// Changes, newest first, filtered by state, kind and flag key, a page at a time.
+/// Changes, newest first (or by title or health), filtered by state, kind, flag key and
+/// search words, a page at a time, each with its health (`shared::health`).
 #[utoipa::path(
     get,
     path = "/changes",
@@ -50,7 +57,8 @@ struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of changes", body = ChangePage),
-        (status = 422, description = "Unknown state or kind, or a page out of range", body = ErrorBody),
+        (status = 422, description = "Unknown state, kind or sort, a page out of range, or a \
+                                       search text too long", body = ErrorBody),
     )
 )]
 async fn list_changes(
@@ -62,6 +70,8 @@ async fn list_changes(
         state: query.state,
         kind: query.kind,
         flag_key: query.flag_key,
+        q: query.q,
+        sort: query.sort,
         page: query.page,
         per_page: query.per_page,
     };
@@ -94,6 +104,7 @@ async fn create_change(
     let change = changes::create(&state.pool, &actor.actor(), &new).await?;
     let location = format!("/api/v1/changes/{}", change.id);
     let detail = ChangeDetail {
+        health: shared::health::health(&change, None, None, None),
         change,
         history: Vec::new(),
     };

@@ -15,6 +15,10 @@ use super::{ApiResult, query, send};
 pub struct ListQuery {
     pub state: Option<String>,
     pub kind: Option<String>,
+    /// Words searched in titles, flag keys and product areas.
+    pub q: Option<String>,
+    /// `title` or `health`; newest first when absent.
+    pub sort: Option<String>,
     pub page: u32,
     pub per_page: u32,
 }
@@ -26,6 +30,12 @@ pub async fn list_changes(q: &ListQuery) -> ApiResult<ChangePage> {
     }
     if let Some(k) = &q.kind {
         params.push(("kind", k.clone()));
+    }
+    if let Some(w) = &q.q {
+        params.push(("q", w.clone()));
+    }
+    if let Some(s) = &q.sort {
+        params.push(("sort", s.clone()));
     }
     params.push(("page", q.page.max(1).to_string()));
     params.push(("per_page", q.per_page.max(1).to_string()));

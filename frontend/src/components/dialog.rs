@@ -37,6 +37,9 @@ pub fn ConfirmDialog(
     /// More inputs, shown above the text box (e.g. the role an approval is signed as).
     #[prop(optional)]
     children: Option<Children>,
+    /// Keeps Confirm disabled while true (e.g. until a confirmation box is ticked).
+    #[prop(optional)]
+    hold: Option<Signal<bool>>,
 ) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let textarea = NodeRef::<html::Textarea>::new();
@@ -50,8 +53,9 @@ pub fn ConfirmDialog(
             on_cancel.run(());
         }
     };
+    let held = move || hold.is_some_and(|h| h.get());
     let confirm = move || {
-        if !pending.get_untracked() {
+        if !pending.get_untracked() && !held() {
             on_confirm.run(reason.get_untracked());
         }
     };
@@ -102,7 +106,7 @@ pub fn ConfirmDialog(
                         class=confirm_class
                         data-test="confirm"
                         on:click=move |_| confirm()
-                        disabled=move || pending.get()
+                        disabled=move || pending.get() || held()
                     >
                         {move || if pending.get() { "Working…".to_string() } else { confirm_label.clone() }}
                     </button>

@@ -17,6 +17,7 @@ pub mod error_categories;
 pub mod field;
 pub mod form_read;
 pub mod gate_panel;
+pub mod health;
 pub mod html;
 pub mod interval_bar;
 pub mod load;

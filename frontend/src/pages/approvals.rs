@@ -7,6 +7,7 @@ use shared::approvals::{Decision, Inbox, InboxItem, InboxScope};
 
 use crate::api;
 use crate::components::gate_panel::{gate_state, gate_title};
+use crate::components::health::HealthChip;
 use crate::components::load::Loaded;
 use crate::components::skeleton::TableSkeleton;
 use crate::components::tags::RiskTag;
@@ -117,6 +118,7 @@ fn InboxEntry(item: InboxItem, #[prop(into)] me: String) -> impl IntoView {
                     <strong class="inbox-title">{item.title.clone()}</strong>
                     <div class="inbox-meta">
                         <span class="gate-name" data-test="inbox-gate">{title}</span>
+                        <HealthChip health=item.health.clone() />
                         <RiskTag risk=item.risk short=true />
                         <span class="subtle">{format!("Now at {}", item.state_label)}</span>
                     </div>

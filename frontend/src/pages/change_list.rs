@@ -1,5 +1,7 @@
-//! The change list: every AI change, where its rollout stands, filtered by state and kind.
-//! Filters and page live in the URL query so a filtered view can be shared and reloaded.
+//! The change list: every AI change, where its rollout stands and its health, filtered by
+//! state and kind, searched by title, flag key or product area, sorted by date, title or
+//! health. Filters, search, sort and page live in the URL query so a view can be shared and
+//! reloaded; the server searches, sorts and pages.
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -10,11 +12,19 @@ use shared::rollout::{RolloutState, STATE_NAMES};
 
 use crate::api::{self, ListQuery};
 use crate::components::error_banner::ErrorBanner;
+use crate::components::health::HealthChip;
 use crate::components::skeleton::TableSkeleton;
 use crate::components::tags::{KindTag, RiskTag, StateBadge, TrafficBar};
-use crate::format;
+use crate::{format, session};
 
 const PER_PAGE: u32 = 20;
+
+/// The list's orders: the query's `sort` and its label; newest first when absent.
+const SORTS: [(&str, &str); 3] = [
+    ("", "Newest first"),
+    ("health", "Health, worst first"),
+    ("title", "Title, A to Z"),
+];
 
 fn state_filter_label(name: &str) -> &'static str {
     match name {
@@ -38,6 +48,12 @@ fn href(q: &ListQuery) -> String {
     if let Some(k) = &q.kind {
         parts.push(format!("kind={k}"));
     }
+    if let Some(w) = &q.q {
+        parts.push(format!("q={}", api::encode(w)));
+    }
+    if let Some(s) = &q.sort {
+        parts.push(format!("sort={s}"));
+    }
     if q.page > 1 {
         parts.push(format!("page={}", q.page));
     }
@@ -56,6 +72,10 @@ pub fn ChangeList() -> impl IntoView {
         ListQuery {
             state: q.get("state").filter(|s| STATE_NAMES.contains(&s.as_str())),
             kind: q.get("kind").filter(|k| ChangeKind::parse(k).is_some()),
+            q: q.get("q").filter(|w| !w.trim().is_empty()),
+            sort: q
+                .get("sort")
+                .filter(|s| SORTS[1..].iter().any(|(k, _)| *k == s.as_str())),
             page: q
                 .get("page")
                 .and_then(|p| p.parse().ok())
@@ -74,17 +94,21 @@ pub fn ChangeList() -> impl IntoView {
         let value = (!value.is_empty()).then_some(value);
         match key {
             "state" => q.state = value,
+            "q" => q.q = value,
+            "sort" => q.sort = value,
             _ => q.kind = value,
         }
         q.page = 1;
         navigate(&href(&q), NavigateOptions::default());
     };
     let set_state = set_filter.clone();
+    let set_search = set_filter.clone();
+    let set_sort = set_filter.clone();
     let set_kind = set_filter;
     let loading = RwSignal::new(false);
     let filtered = move || {
         let q = current.get();
-        q.state.is_some() || q.kind.is_some()
+        q.state.is_some() || q.kind.is_some() || q.q.is_some()
     };
 
     view! {
@@ -103,6 +127,12 @@ pub fn ChangeList() -> impl IntoView {
             </div>
 
             <div class="toolbar" role="search">
+                <label class="select-label list-search">
+                    <span>"Search"</span>
+                    <input type="search" name="q" data-test="search" placeholder="Title, flag key or area"
+                        prop:value=move || current.get().q.unwrap_or_default()
+                        on:change=move |e| set_search("q", event_target_value(&e).trim().to_string()) />
+                </label>
                 <label class="select-label">
                     <span>"State"</span>
                     <select name="state" data-test="filter-state" on:change=move |e| set_state("state", event_target_value(&e))>
@@ -123,6 +153,17 @@ pub fn ChangeList() -> impl IntoView {
                             .into_iter()
                             .map(|k| view! {
                                 <option value=k.as_str() selected=move || current.get().kind.as_deref() == Some(k.as_str())>{k.label()}</option>
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label class="select-label">
+                    <span>"Sort"</span>
+                    <select name="sort" data-test="sort" on:change=move |e| set_sort("sort", event_target_value(&e))>
+                        {SORTS
+                            .into_iter()
+                            .map(|(k, label)| view! {
+                                <option value=k selected=move || current.get().sort.as_deref().unwrap_or("") == k>{label}</option>
                             })
                             .collect_view()}
                     </select>
@@ -150,18 +191,20 @@ pub fn ChangeList() -> impl IntoView {
 
 #[component]
 fn ChangeTable(page: ChangePage, query: ListQuery) -> impl IntoView {
-    let filtered = query.state.is_some() || query.kind.is_some();
+    let filtered = query.state.is_some() || query.kind.is_some() || query.q.is_some();
     if page.items.is_empty() && page.total == 0 {
         return if filtered {
             view! {
                 <div class="card empty-state" data-test="empty">
                     <h2>"No changes match these filters"</h2>
-                    <p class="subtle">"Try another state or kind, or clear the filters to see every change."</p>
+                    <p class="subtle">"Try another state, kind or search, or clear the filters to see every change."</p>
                     <a class="btn" href="/">"Clear filters"</a>
                 </div>
             }
             .into_any()
         } else {
+            // Only those who may create a change are offered to (`shared::access::EDITORS`).
+            let editor = session::has_any(shared::access::EDITORS);
             view! {
                 <div class="card empty-state" data-test="empty">
                     <svg class="empty-art" viewBox="0 0 64 64" aria-hidden="true">
@@ -169,12 +212,20 @@ fn ChangeTable(page: ChangePage, query: ListQuery) -> impl IntoView {
                         <path d="M16 40 L26 30 L34 36 L48 22" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"></path>
                     </svg>
                     <h2>"No AI changes yet"</h2>
-                    <p class="subtle">
-                        "Register your first change: a new prompt, model, tool or routing rule. "
-                        "Pick a plan template, write down what users may notice and which metrics would make you roll back. "
-                        "Rollgate then walks it through the eval gate, a canary and a staged ramp."
-                    </p>
-                    <a class="btn btn-primary" href="/changes/new">"Register a change"</a>
+                    {if editor {
+                        view! {
+                            <p class="subtle">
+                                "Register your first change: a new prompt, model, tool or routing rule. "
+                                "Pick a plan template, write down what users may notice and which metrics would make you roll back. "
+                                "Rollgate then walks it through the eval gate, a canary and a staged ramp."
+                            </p>
+                            <a class="btn btn-primary" href="/changes/new" data-test="register-change">"Register a change"</a>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <p class="subtle">"Changes show here once an engineer or a PM registers one: a new prompt, model, tool or routing rule, and where its rollout stands."</p>
+                        }.into_any()
+                    }}
                 </div>
             }
             .into_any()
@@ -198,6 +249,13 @@ fn ChangeTable(page: ChangePage, query: ListQuery) -> impl IntoView {
         })
     });
 
+    // The Health header sorts by health, or back to newest first.
+    let by_health = query.sort.as_deref() == Some("health");
+    let health_sort = href(&ListQuery {
+        sort: (!by_health).then(|| "health".to_string()),
+        page: 1,
+        ..query.clone()
+    });
     let rows = page
         .items
         .into_iter()
@@ -212,6 +270,7 @@ fn ChangeTable(page: ChangePage, query: ListQuery) -> impl IntoView {
                     <td><KindTag kind=c.kind /></td>
                     <td><RiskTag risk=c.risk short=true /></td>
                     <td><StateBadge state=c.state label=c.state_label /></td>
+                    <td class="col-health"><HealthChip health=c.health /></td>
                     <td class="col-traffic"><TrafficBar percent=c.traffic_percent rolled_back=rolled_back /></td>
                     <td class="col-owner">{c.owner}</td>
                     <td class="col-updated" title=format::date_time(&c.updated_at)>{format::relative_time(&c.updated_at)}</td>
@@ -230,6 +289,9 @@ fn ChangeTable(page: ChangePage, query: ListQuery) -> impl IntoView {
                             <th scope="col">"Kind"</th>
                             <th scope="col">"Risk"</th>
                             <th scope="col">"State"</th>
+                            <th scope="col" aria-sort=by_health.then_some("ascending")>
+                                <a href=health_sort data-test="sort-health" title="Sort by health, worst first">"Health"</a>
+                            </th>
                             <th scope="col">"Traffic"</th>
                             <th scope="col" class="col-owner">"Owner"</th>
                             <th scope="col">"Updated"</th>

@@ -152,6 +152,9 @@ fn Signature(sig: ApprovalRecord) -> impl IntoView {
             {comment}
             <details class="evidence" data-test="evidence">
                 <summary>"View evidence"</summary>
+                {s.seen_breach.then(|| view! {
+                    <p class="seen-breach-note" data-test="seen-breach-note">"Approved in breach: confirmed “I have seen the breach”."</p>
+                })}
                 <Evidence evidence=s.evidence.clone() />
             </details>
         </li>

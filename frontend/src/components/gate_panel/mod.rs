@@ -2,7 +2,9 @@
 //! missing, each signature with the evidence it was given, and the Approve / Reject buttons.
 //! A later stage's gate can be chosen too, to sign ahead (what an admin's skip to that stage
 //! needs).
-//! The gate rules are the server's (`shared::approvals`); this only shows and asks.
+//! The gate rules are the server's (`shared::approvals`); this only shows and asks. Approving a
+//! change in breach asks the signer to tick "I have seen the breach" first (the server refuses
+//! the approval without it).
 //!
 //! This module holds the panel and its buttons; [`details`] what the gate shows.
 
@@ -12,6 +14,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::approvals::{self as approvals, ApprovalRequest, Decision, GateStatus, Missing};
 use shared::auth::Role;
+use shared::health::{ChangeHealth, HealthKind};
 use shared::notices::NoticeRequirement;
 use shared::rollout::RolloutState;
 
@@ -83,8 +86,16 @@ pub fn GatePanel(
     /// The stages after the next one whose gates may be signed ahead, with their titles.
     #[prop(optional)]
     later: Vec<(RolloutState, String)>,
+    /// The change's health: the Approve dialog asks to confirm a breach.
+    #[prop(optional)]
+    health: Option<ChangeHealth>,
 ) -> impl IntoView {
     let id = StoredValue::new(change_id);
+    let breach = StoredValue::new(
+        health
+            .filter(|h| h.kind == HealthKind::Breach)
+            .map(|h| h.reason),
+    );
     // `None`: the next stage's gate.
     let stage = RwSignal::new(None::<RolloutState>);
     let gate = Loaded::new(
@@ -148,7 +159,7 @@ pub fn GatePanel(
                         </div>
                     </div>
                     <div><GateDetails gate=g.clone() /></div>
-                    {(!g.required.is_empty()).then(|| view! { <SignButtons gate=g.clone() id=id.get_value() reload=reload /> })}
+                    {(!g.required.is_empty()).then(|| view! { <SignButtons gate=g.clone() id=id.get_value() reload=reload breach=breach.get_value() /> })}
                 </section>
             }
             .into_any()
@@ -163,7 +174,13 @@ pub fn GatePanel(
 
 /// Approve and Reject, or why the user cannot sign.
 #[component]
-fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoView {
+fn SignButtons(
+    gate: GateStatus,
+    id: String,
+    reload: Callback<()>,
+    /// The breach's reason when the change is in breach.
+    breach: Option<String>,
+) -> impl IntoView {
     let Some(me) = session::user() else {
         return ().into_any();
     };
@@ -228,6 +245,9 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
     let role = RwSignal::new(roles[0]);
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
+    // Asked when the page showed a breach, or when the server found one since.
+    let breach = RwSignal::new(breach);
+    let seen = RwSignal::new(false);
     let id = StoredValue::new(id);
     let (revision, stage) = (gate.revision, gate.stage);
     let title = gate_title(gate.stage, gate.stage_label.as_deref());
@@ -247,6 +267,7 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
             comment: (!comment.is_empty()).then_some(comment),
             revision,
             stage,
+            seen_breach: decision == Decision::Approve && seen.get_untracked(),
         };
         pending.set(true);
         error.set(None);
@@ -257,7 +278,12 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
                     session::inbox_changed();
                     reload.run(());
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    if e.field() == Some("seen_breach") && breach.get_untracked().is_none() {
+                        breach.set(Some(e.message()));
+                    }
+                    error.set(Some(e));
+                }
             }
             pending.set(false);
         });
@@ -278,6 +304,8 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
         };
         let choices = roles.get_value();
         let single = choices.len() == 1;
+        let confirm = breach.get().filter(|_| d == Decision::Approve);
+        let need = confirm.is_some();
         Some(view! {
             <ConfirmDialog
                 title=format!("{verb}: {}?", title)
@@ -291,7 +319,18 @@ fn SignButtons(gate: GateStatus, id: String, reload: Callback<()>) -> impl IntoV
                 on_cancel=Callback::new(move |_| ask.set(None))
                 pending=pending
                 error=error
+                hold=Signal::derive(move || need && !seen.get())
             >
+                {confirm.map(|why| view! {
+                    <div class="banner banner-rollback" role="alert" data-test="breach-warning">
+                        <strong>"This change is in breach"</strong>
+                        <p>{why}</p>
+                    </div>
+                    <label class="seen-breach">
+                        <input type="checkbox" data-test="seen-breach" bind:checked=seen />
+                        " I have seen the breach"
+                    </label>
+                })}
                 <label class="field">
                     <span class="field-label">"Sign as"</span>
                     <select name="role" data-test="approval-role" disabled=single

@@ -20,6 +20,7 @@ use crate::api;
 use crate::components::change_tabs::ChangeTabs;
 use crate::components::error_banner::ErrorBanner;
 use crate::components::gate_panel::{GatePanel, gate_title};
+use crate::components::health::HealthChip;
 use crate::components::notices_panel::NoticesPanel;
 use crate::components::skeleton::PageSkeleton;
 use crate::components::tags::{KindTag, RiskTag, StateBadge, TrafficBar};
@@ -85,7 +86,11 @@ fn later_gates(plan: &RolloutPlan, state: RolloutState) -> Vec<(RolloutState, St
 
 #[component]
 fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
-    let ChangeDetail { change, history } = detail;
+    let ChangeDetail {
+        change,
+        history,
+        health,
+    } = detail;
     let c = change;
     let state = c.state;
     let plan = c.plan.clone();
@@ -112,6 +117,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                     <h1 class="change-title">{c.title.clone()}</h1>
                     <div class="meta-row">
                         <StateBadge state=state label=c.state_label() />
+                        <span class="meta-item"><span class="subtle">"Health "</span><HealthChip health=health.clone() reason=true /></span>
                         <span class="meta-item"><span class="subtle">"Owner "</span><strong>{c.owner.clone()}</strong></span>
                         {c.product_area.clone().map(|area| {
                             let href = format!("/feed?area={}", api::encode(&area));
@@ -138,7 +144,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             </header>
             <ChangeTabs id=c.id.clone() compare=false />
 
-            <GatePanel change_id=c.id.clone() version=gate_version later=later_gates />
+            <GatePanel change_id=c.id.clone() version=gate_version later=later_gates health=health />
 
             <section class="card rollout-card">
                 <div class="card-head">

@@ -89,7 +89,9 @@ pub fn ComparisonPage() -> impl IntoView {
 
 #[component]
 fn Compare(detail: ChangeDetail) -> impl IntoView {
-    let ChangeDetail { change, history } = detail;
+    let ChangeDetail {
+        change, history, ..
+    } = detail;
     let id = StoredValue::new(change.id.clone());
     let criteria = StoredValue::new(change.plan.criteria.clone());
     let candidate_percent = change.traffic_percent;
