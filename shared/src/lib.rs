@@ -20,6 +20,7 @@
 //! | [`metrics`] | the metric catalogue, the windows apps send, and the aggregates the server answers |
 //! | [`stats`] | the significance maths and the `rollgate stats` JSON contract |
 //! | [`comparison`], [`series`] | the canary report and the charts' data, computed from [`metrics`] by [`stats`] |
+//! | [`plain`] | the report's verdict in plain sentences, breaches first |
 //! | [`api`] | request and answer bodies under `/api/v1` that belong to no single domain module |
 //! | [`ofrep`] | the OpenFeature Remote Evaluation Protocol's answers under `/ofrep/v1` |
 //! | [`paths`] | the API's paths under `/api/v1`, as the console builds them and the OpenAPI document lists them |
@@ -65,6 +66,7 @@ pub mod metrics;
 pub mod notices;
 pub mod ofrep;
 pub mod paths;
+pub mod plain;
 pub mod plan;
 pub mod review;
 pub mod rollout;
