@@ -111,6 +111,12 @@ impl Server {
         )
     }
 
+    /// The demo workspace with the guardian on, as `cargo xtask serve` runs it: the guardian
+    /// rolls back the breaching canary once the simulator's first data arrive.
+    pub fn start_demo_with_guardian() -> Server {
+        Server::launch_with(true, required_path("ROLLGATE_E2E_DIST"), true)
+    }
+
     fn launch(demo: bool, dist: PathBuf) -> Server {
         Server::launch_with(demo, dist, false)
     }

@@ -21,6 +21,7 @@
 //! | [`stats`] | the significance maths and the `rollgate stats` JSON contract |
 //! | [`comparison`], [`series`] | the canary report and the charts' data, computed from [`metrics`] by [`stats`] |
 //! | [`health`] | one health summary per change (Pass, Breach, Held…) read from its report and its hold |
+//! | [`plain`] | the report's verdict in plain sentences, breaches first |
 //! | [`api`] | request and answer bodies under `/api/v1` that belong to no single domain module |
 //! | [`ofrep`] | the OpenFeature Remote Evaluation Protocol's answers under `/ofrep/v1` |
 //! | [`paths`] | the API's paths under `/api/v1`, as the console builds them and the OpenAPI document lists them |
@@ -69,6 +70,7 @@ pub mod metrics;
 pub mod notices;
 pub mod ofrep;
 pub mod paths;
+pub mod plain;
 pub mod plan;
 pub mod review;
 pub mod rollout;

@@ -1,8 +1,9 @@
 //! The comparison table: one row per metric (latency per quantile) of the chosen segment,
-//! grouped by family, with both arms' values, the difference and its interval, the adjusted
-//! p-value and the criterion's verdict. Every number comes from `shared::comparison::report`;
-//! the exact ones are on the row as `data-*` attributes for tests. Clicking a row runs
-//! `select` with its metric; "Reproduce" runs `toggle` with it.
+//! grouped by family, with both arms' values, the difference and its interval, and the
+//! criterion's verdict; the adjusted p-value is in the difference's tooltip, and the rule and
+//! method of each verdict in the verdict's "Details". Every number comes from
+//! `shared::comparison::report`; the exact ones are on the row as `data-*` attributes for
+//! tests. Clicking a row runs `select` with its metric; "Reproduce" runs `toggle` with it.
 
 use std::collections::BTreeSet;
 
@@ -40,7 +41,7 @@ pub fn metric_table(
         .map(|r| {
             let head = (family != Some(r.family)).then(|| {
                 family = Some(r.family);
-                view! { <tr class="family-row"><th colspan="8" scope="rowgroup">{r.family.label()}</th></tr> }
+                view! { <tr class="family-row"><th colspan="7" scope="rowgroup">{r.family.label()}</th></tr> }
             });
             view! { {head}{row(r, catalogue, criteria, selected, open, actions)} }
         })
@@ -54,8 +55,7 @@ pub fn metric_table(
                         <th class="num">"Control"</th>
                         <th class="num">"Candidate"</th>
                         <th class="num">"Difference"</th>
-                        <th class="col-interval" title="Always-valid 95% interval (latency quantiles: fixed-horizon). Red tick: the criterion's margin.">"Interval"</th>
-                        <th class="num" title="p-value adjusted across every metric × segment (Holm)">"Adj. p"</th>
+                        <th class="col-interval" title="95% interval, valid however often you look (latency quantiles: at a fixed horizon). Red tick: the criterion's margin.">"Interval"</th>
                         <th>"Criterion"</th>
                         <th><span class="sr-only">"Reproduce"</span></th>
                     </tr>
@@ -104,18 +104,22 @@ fn row(
             } else {
                 "num diff"
             };
+            let p = format!(
+                "p = {} adjusted across every metric × segment (Holm); raw p = {}",
+                r.adjusted_p.map(text::p_value).unwrap_or_default(),
+                text::p_value(c.p_value)
+            );
             view! {
-                <td class=class>
+                <td class=class title=p>
                     {text::diff(c.estimate, r.relative, scale, unit)}
                     <span class="diff-ci">{format!("{} to {}", text::diff(c.ci[0], r.relative, scale, unit), text::diff(c.ci[1], r.relative, scale, unit))}</span>
                 </td>
                 <td class="col-interval">{interval_bar(c.estimate, c.ci[0], c.ci[1], threshold, tone)}</td>
-                <td class="num" title=format!("raw p = {}", text::p_value(c.p_value))>{r.adjusted_p.map(text::p_value).unwrap_or_default()}</td>
             }
             .into_any()
         }
         None => view! {
-            <td colspan="3" class="row-error">{r.error.clone().unwrap_or_else(|| "not compared".into())}</td>
+            <td colspan="2" class="row-error">{r.error.clone().unwrap_or_else(|| "not compared".into())}</td>
         }
         .into_any(),
     };
@@ -129,38 +133,8 @@ fn row(
         .criterion
         .clone()
         .map(|s| view! { <span class="criterion-text">{s}</span> });
-    // The verdict's method (the report names it), so the console reads as the guardian acts.
-    let method = r.method.clone().map(
-        |m| view! { <span class="criterion-text subtle" data-test="verdict-method">{m}</span> },
-    );
     let key = r.key.clone();
-    let reproduce = request.is_some().then(|| {
-        let key = key.clone();
-        view! {
-            <button type="button" class="btn btn-ghost btn-small" data-test="reproduce" aria-expanded=is_open.to_string()
-                on:click=move |ev| {
-                    // The row's own click charts the metric; this one only opens the box.
-                    ev.stop_propagation();
-                    actions.toggle.run(key.clone());
-                }>"Reproduce"</button>
-        }
-    });
-    let repro = request.filter(|_| is_open).map(|req| {
-        let text = format::pretty_json(req);
-        view! {
-            <tr class="repro-row">
-                <td colspan="8">
-                    <div class="repro">
-                        <p class="subtle">"The same numbers on the command line: put this request in a JSON array and pipe it to "<code>"rollgate stats"</code>", or paste it into the "<a href="/stats" data-test="stats-link">"statistics calculator"</a>"."</p>
-                        <div class="copy-box">
-                            <pre class="code" data-test="stats-request">{text.clone()}</pre>
-                            <CopyButton text=text />
-                        </div>
-                    </div>
-                </td>
-            </tr>
-        }
-    });
+    let (repro_button, repro) = reproduce(request, key.clone(), is_open, actions.toggle, 7);
     let selected = selected == Some(r.key.as_str());
     view! {
         <tr class=if selected { "metric-row is-selected" } else { "metric-row" } data-test="metric-row" data-metric=r.key.clone()
@@ -173,14 +147,52 @@ fn row(
             <td class="num" title=n_title>{value(r.candidate)}</td>
             {compared}
             <td class="col-criterion">
-                <span class=format!("verdict verdict-{chip}") title=r.rule.clone().unwrap_or_default()>{label}</span>
+                <span class=format!("verdict verdict-{chip}")>{label}</span>
                 {sentence}
-                {method}
             </td>
-            <td class="col-repro">{reproduce}</td>
+            <td class="col-repro">{repro_button}</td>
         </tr>
         {repro}
     }
+}
+
+/// A row's "Reproduce" button (running `toggle` with `key`) and, when `open`, the row below
+/// it (`columns` wide) with the `rollgate stats` request that gives the same numbers. Nothing
+/// for a row without a request (latency quantiles).
+pub fn reproduce(
+    request: Option<&serde_json::Value>,
+    key: String,
+    open: bool,
+    toggle: Callback<String>,
+    columns: u8,
+) -> (impl IntoView + use<>, impl IntoView + use<>) {
+    let button = request.is_some().then(|| {
+        view! {
+            <button type="button" class="btn btn-ghost btn-small" data-test="reproduce" aria-expanded=open.to_string()
+                on:click=move |ev| {
+                    // A row's own click charts the metric; this one only opens the box.
+                    ev.stop_propagation();
+                    toggle.run(key.clone());
+                }>"Reproduce"</button>
+        }
+    });
+    let row = request.filter(|_| open).map(|req| {
+        let text = format::pretty_json(req);
+        view! {
+            <tr class="repro-row">
+                <td colspan=columns.to_string()>
+                    <div class="repro">
+                        <p class="subtle">"The same numbers on the command line: put this request in a JSON array and pipe it to "<code>"rollgate stats"</code>", or paste it into the "<a href="/stats" data-test="stats-link">"statistics calculator"</a>"."</p>
+                        <div class="copy-box">
+                            <pre class="code" data-test="stats-request">{text.clone()}</pre>
+                            <CopyButton text=text />
+                        </div>
+                    </div>
+                </td>
+            </tr>
+        }
+    });
+    (button, row)
 }
 
 /// True when the row breaches its criterion.

@@ -28,8 +28,14 @@ enum Ask {
 
 /// The buttons that move the rollout, each behind a confirmation. Which ones appear follows
 /// the shared state machine, so the console never offers a move the server would refuse.
+/// `stop_only` keeps roll back, pause and resume (the comparison page's moves) and leaves out
+/// edit, skip and advance.
 #[component]
-pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
+pub(crate) fn Actions(
+    change: AiChange,
+    reload: Callback<()>,
+    #[prop(optional)] stop_only: bool,
+) -> impl IntoView {
     let ask = RwSignal::new(None::<Ask>);
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
@@ -60,6 +66,11 @@ pub(super) fn Actions(change: AiChange, reload: Callback<()>) -> impl IntoView {
         None
     };
     let editable = state.plan_is_editable() && may(EDITORS);
+    let (next, skip_target, editable) = if stop_only {
+        (None, None, false)
+    } else {
+        (next, skip_target, editable)
+    };
     let id = StoredValue::new(change.id.clone());
     let revision = change.revision;
     // The next stage's gate says whether an advance would pass (sign-off, notices and their

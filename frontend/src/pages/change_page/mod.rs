@@ -4,15 +4,15 @@
 //! This module holds the page and its layout; [`actions`] the buttons that move the rollout,
 //! [`sections`] the parts that only show, [`comments`] the discussion.
 
-mod actions;
+pub(crate) mod actions;
 pub mod comments;
 mod sections;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use shared::access::ADMINS;
-use shared::api::ChangeDetail;
-use shared::change::AiChange;
+use shared::api::{ChangeDetail, TransitionRecord};
+use shared::change::{AiChange, Pause};
 use shared::plan::RolloutPlan;
 use shared::rollout::{RolloutState, TransitionAction, next_stage};
 
@@ -98,11 +98,6 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
     // Bumped when a notice is saved, published or acknowledged: the gate may ask for notices.
     let gate_version = RwSignal::new(0_u32);
     let later_gates = later_gates(&plan, state);
-    let last_rollback = history
-        .iter()
-        .rev()
-        .find(|r| r.action == TransitionAction::RollBack)
-        .cloned();
 
     view! {
         <div class="page change-page">
@@ -154,36 +149,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                     </div>
                     <Actions change=c.clone() reload=reload />
                 </div>
-                {c.paused.clone().map(|p| view! {
-                    <div class="banner banner-paused" role="status" data-test="paused-banner">
-                        <strong title=format::date_time(&p.at)>{format!("Paused by {} at {}", p.by, at_clock(&p.at))}</strong>
-                        <p data-test="paused-reason">{p.reason.strip_prefix("Paused: ").unwrap_or(&p.reason).to_owned()}</p>
-                        "Traffic stays where it is and advancing waits: resume or roll back."
-                    </div>
-                })}
-                {last_rollback.filter(|_| rolled_back).map(|r| {
-                    let automatic = r.actor == GUARDIAN;
-                    let head = if automatic {
-                        format!("Rolled back automatically at {} from {}", at_clock(&r.at), r.from_label)
-                    } else {
-                        format!("Rolled back from {} by {}", r.from_label, r.actor)
-                    };
-                    let reason = r.reason.clone().map(|reason| {
-                        if automatic {
-                            let why = reason.strip_prefix("Automatic rollback: ").unwrap_or(&reason);
-                            format!("because {why}")
-                        } else {
-                            reason
-                        }
-                    });
-                    view! {
-                        <div class="banner banner-rollback" role="status" data-test="rollback-banner">
-                            <strong>{head}</strong>
-                            <span class="subtle" title=format::date_time(&r.at)>{format!(" · {}", format::relative_time(&r.at))}</span>
-                            {reason.map(|reason| view! { <p>{reason}</p> })}
-                        </div>
-                    }
-                })}
+                <StopBanners paused=c.paused.clone() history=history.clone() />
                 <Timeline plan=plan.clone() state=state history=history.clone() />
             </section>
 
@@ -203,6 +169,49 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                 </aside>
             </div>
         </div>
+    }
+}
+
+/// What holds or ended the rollout, in plain words: who paused it, when and why, or who
+/// rolled it back and why ("Rolled back automatically at 14:02 because …" when the guardian
+/// did). The comparison page shows the same banners.
+#[component]
+pub(crate) fn StopBanners(paused: Option<Pause>, history: Vec<TransitionRecord>) -> impl IntoView {
+    let last_rollback = history
+        .into_iter()
+        .rev()
+        .find(|r| r.action == TransitionAction::RollBack && r.to == RolloutState::RolledBack);
+    view! {
+        {paused.map(|p| view! {
+            <div class="banner banner-paused" role="status" data-test="paused-banner">
+                <strong title=format::date_time(&p.at)>{format!("Paused by {} at {}", p.by, at_clock(&p.at))}</strong>
+                <p data-test="paused-reason">{p.reason.strip_prefix("Paused: ").unwrap_or(&p.reason).to_owned()}</p>
+                "Traffic stays where it is and advancing waits: resume or roll back."
+            </div>
+        })}
+        {last_rollback.map(|r| {
+            let automatic = r.actor == GUARDIAN;
+            let head = if automatic {
+                format!("Rolled back automatically at {} from {}", at_clock(&r.at), r.from_label)
+            } else {
+                format!("Rolled back from {} by {}", r.from_label, r.actor)
+            };
+            let reason = r.reason.clone().map(|reason| {
+                if automatic {
+                    let why = reason.strip_prefix("Automatic rollback: ").unwrap_or(&reason);
+                    format!("because {why}")
+                } else {
+                    reason
+                }
+            });
+            view! {
+                <div class="banner banner-rollback" role="status" data-test="rollback-banner">
+                    <strong>{head}</strong>
+                    <span class="subtle" title=format::date_time(&r.at)>{format!(" · {}", format::relative_time(&r.at))}</span>
+                    {reason.map(|reason| view! { <p>{reason}</p> })}
+                </div>
+            }
+        })}
     }
 }
 

@@ -228,7 +228,7 @@ pub(super) fn Analysis(
                 <div class="card-head card-head-pad">
                     <div>
                         <h2>{move || format!("Metrics · {}", seg_label())}</h2>
-                        <p class="card-sub">"Candidate against control with always-valid 95% intervals, safe to check at any time. Click a row to chart it."</p>
+                        <p class="card-sub">"Candidate against control, with 95% intervals that stay valid however often you look. Click a row to chart it."</p>
                     </div>
                 </div>
                 <div>{table}</div>
@@ -238,7 +238,7 @@ pub(super) fn Analysis(
                 <div class="card-head">
                     <div>
                         <h2>{move || format!("{} over time · {}", chart_title(), seg_label())}</h2>
-                        <p class="card-sub">"Cumulative difference since the start of the window, with its always-valid interval."</p>
+                        <p class="card-sub">"Cumulative difference since the start of the window, with its 95% interval."</p>
                     </div>
                     <div class="legend">
                         <span><i class="lg-line lg-accent"></i>"Estimate"</span>

@@ -7,11 +7,14 @@
 //! The time window lives in the URL query (`?window=hour|canary|all|custom&from=&to=`), so a
 //! view can be shared and reloaded.
 //!
-//! This module holds the page, its polling and its header; [`window`] the time window,
-//! [`analysis`] what is drawn once there is data, [`empty_state`] what is drawn before.
+//! This module holds the page, its polling and its header with the moves a verdict calls for
+//! (roll back, pause, resume: the change page's own buttons and dialogs) and what the guardian
+//! or a person did about it; [`verdict`] the verdict in plain words, [`window`] the time
+//! window, [`analysis`] what is drawn once there is data, [`empty_state`] what is drawn before.
 
 mod analysis;
 mod empty_state;
+mod verdict;
 mod window;
 
 use std::collections::BTreeSet;
@@ -24,7 +27,6 @@ use shared::api::ChangeDetail;
 use shared::comparison::{ReportOptions, report};
 use shared::metrics::{ALL_SEGMENTS, MetricSeries, MetricSummary};
 use shared::rollout::RolloutState;
-use shared::stats::Verdict;
 
 use crate::api::{self, ApiError};
 use crate::components::change_tabs::ChangeTabs;
@@ -33,8 +35,11 @@ use crate::components::metric_text::{self as text, base_def};
 use crate::components::skeleton::{PageSkeleton, SkeletonLine, TableSkeleton};
 use crate::components::tags::StateBadge;
 use crate::format;
+use crate::pages::change_page::StopBanners;
+use crate::pages::change_page::actions::Actions;
 use analysis::{Analysis, default_metric};
 use empty_state::EmptyState;
+use verdict::VerdictCallout;
 use window::{Window, WindowPicker, resolution};
 
 /// How often the page asks for fresh aggregates.
@@ -60,11 +65,12 @@ pub fn ComparisonPage() -> impl IntoView {
         let id = id.get();
         async move { api::get_change(&id).await }
     });
+    let reload = Callback::new(move |_| detail.refetch());
     view! {
         <Transition fallback=|| view! { <PageSkeleton /> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => view! { <Compare detail=d /> }.into_any(),
+                    Ok(d) => view! { <Compare detail=d reload=reload /> }.into_any(),
                     Err(e) if e.is_not_found() => view! {
                         <div class="page">
                             <div class="empty-state" data-test="error">
@@ -78,7 +84,7 @@ pub fn ComparisonPage() -> impl IntoView {
                     Err(e) => view! {
                         <div class="page">
                             <a class="back-link" href="/">"← All changes"</a>
-                            <ErrorBanner error=e retry=Callback::new(move |_| detail.refetch()) />
+                            <ErrorBanner error=e retry=reload />
                         </div>
                     }.into_any(),
                 }
@@ -88,10 +94,11 @@ pub fn ComparisonPage() -> impl IntoView {
 }
 
 #[component]
-fn Compare(detail: ChangeDetail) -> impl IntoView {
+fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
     let ChangeDetail {
         change, history, ..
     } = detail;
+    let stops = view! { <StopBanners paused=change.paused.clone() history=history.clone() /> };
     let id = StoredValue::new(change.id.clone());
     let criteria = StoredValue::new(change.plan.criteria.clone());
     let candidate_percent = change.traffic_percent;
@@ -280,9 +287,11 @@ fn Compare(detail: ChangeDetail) -> impl IntoView {
                         <LiveBadge updated=updated stale=stale />
                     </div>
                 </div>
-                <div class="verdict-slot">{move || report.with(|r| r.as_ref().map(|r| view! { <OverallVerdict verdict=r.overall /> }))}</div>
+                <Actions change=change.clone() reload=reload stop_only=true />
             </header>
             <ChangeTabs id=change.id.clone() compare=true />
+            {stops}
+            <VerdictCallout report=report criteria=criteria catalogue=catalogue open=open />
 
             <div class="toolbar compare-toolbar">
                 <WindowPicker id=change.id.clone() window=window has_canary=canary_start.with_value(Option::is_some) />
@@ -377,30 +386,6 @@ fn CompareSkeleton() -> impl IntoView {
                 <SkeletonLine width="60%" />
             </div>
             <TableSkeleton rows=8 />
-        </div>
-    }
-}
-
-/// The overall verdict of the report, in the page's header.
-#[component]
-fn OverallVerdict(verdict: Verdict) -> impl IntoView {
-    let (label, sentence) = match verdict {
-        Verdict::Breach => (
-            "Breach",
-            "A rollback criterion is breached. Roll back first, investigate after.",
-        ),
-        Verdict::Pass => ("Pass", "Every rollback criterion passes in every segment."),
-        Verdict::Inconclusive => (
-            "Inconclusive",
-            "Not enough evidence yet either way; keep collecting data.",
-        ),
-    };
-    let name = text::verdict_name(Some(verdict));
-    view! {
-        <div class=format!("verdict-callout verdict-callout-{name}") data-test="overall-verdict" data-verdict=name>
-            <span class="callout-label">"Overall verdict"</span>
-            <span class="verdict-callout-value">{label}</span>
-            <span class="verdict-callout-text">{sentence}</span>
         </div>
     }
 }
