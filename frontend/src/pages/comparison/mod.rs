@@ -291,7 +291,7 @@ fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             </header>
             <ChangeTabs id=change.id.clone() compare=true />
             {stops}
-            <VerdictCallout report=report criteria=criteria catalogue=catalogue open=open />
+            <VerdictCallout report=report criteria=criteria catalogue=catalogue />
 
             <div class="toolbar compare-toolbar">
                 <WindowPicker id=change.id.clone() window=window has_canary=canary_start.with_value(Option::is_some) />

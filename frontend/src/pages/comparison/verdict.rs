@@ -1,11 +1,9 @@
 //! The overall verdict in plain words (`shared::plain`): each breaching criterion and segment
 //! first, then the others briefly, and behind "Details" the statistics each sentence was
-//! decided on (interval, adjusted p, rule and method, the request that reproduces it).
+//! decided on (interval, adjusted p, rule and method; the Metrics table reproduces each).
 //!
 //! The callout itself is drawn once and only its contents follow the report, so an open
 //! "Details" stays open while the page refreshes every few seconds.
-
-use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 use shared::comparison::{ComparisonReport, ReportOptions};
@@ -13,7 +11,6 @@ use shared::metrics::MetricDef;
 use shared::plain::{findings, level_note};
 use shared::plan::RollbackCriterion;
 
-use crate::components::metric_table::reproduce;
 use crate::components::metric_text::{self as text};
 
 #[component]
@@ -21,15 +18,7 @@ pub(super) fn VerdictCallout(
     report: Memo<Option<ComparisonReport>>,
     criteria: StoredValue<Vec<RollbackCriterion>>,
     catalogue: Memo<Vec<MetricDef>>,
-    open: RwSignal<BTreeSet<String>>,
 ) -> impl IntoView {
-    let toggle = Callback::new(move |key: String| {
-        open.update(|o| {
-            if !o.remove(&key) {
-                o.insert(key);
-            }
-        })
-    });
     let name = move || report.with(|r| text::verdict_name(r.as_ref().map(|r| r.overall)));
     // `findings` borrows the report: each part is drawn inside the borrow.
     let with_findings =
@@ -64,9 +53,6 @@ pub(super) fn VerdictCallout(
                 .iter()
                 .filter_map(|f| {
                     let row = f.row?;
-                    let key = format!("{}@{}", row.key, row.segment);
-                    let is_open = open.with(|o| o.contains(&key));
-                    let (button, repro) = reproduce(row.stats_request.as_ref(), key, is_open, toggle, 5);
                     let adjusted = row.adjusted_p.map(text::p_value).unwrap_or_else(|| "—".into());
                     let raw = row.comparison.map(|c| format!("raw p = {}", text::p_value(c.p_value)));
                     Some(view! {
@@ -78,21 +64,19 @@ pub(super) fn VerdictCallout(
                                 <span class="criterion-text">{row.rule.clone().or_else(|| row.error.clone())}</span>
                                 <span class="criterion-text subtle" data-test="verdict-method">{row.method.clone()}</span>
                             </td>
-                            <td class="col-repro">{button}</td>
                         </tr>
-                        {repro}
                     })
                 })
                 .collect_view();
             let alpha = ReportOptions::default().alpha;
             view! {
                 <p class="card-sub">{format!(
-                    "Each sentence gives the estimate and the interval its verdict was decided on: the estimate ± the method's boundary × its standard error, {}; a level criterion judges the candidate's own value at a fixed horizon. The Metrics table below shows 95% intervals, valid however often you look. Adjusted p: Holm across every metric × segment.",
+                    "Each sentence's interval is the one its verdict was decided on: the estimate ± the method's boundary × its standard error, {}. The Metrics table below shows 95% intervals, valid however often you look, and reproduces each. Adjusted p: Holm across every metric × segment.",
                     level_note(r, alpha)
                 )}</p>
                 <div class="table-scroll">
                     <table class="table details-table">
-                        <thead><tr><th>"Criterion"</th><th class="num">"Estimate (interval)"</th><th class="num">"Adjusted p"</th><th>"How it was decided"</th><th><span class="sr-only">"Reproduce"</span></th></tr></thead>
+                        <thead><tr><th>"Criterion"</th><th class="num">"Estimate (interval)"</th><th class="num">"Adjusted p"</th><th>"How it was decided"</th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
                 </div>
