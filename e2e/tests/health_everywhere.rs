@@ -32,7 +32,23 @@ return [...document.querySelectorAll('[data-test="health"]')]
 
 /// The titles of the list's rows, in order.
 async fn titles(c: &Client) -> Result<Vec<String>> {
-    find::texts(c, &format!("{} .row-link", find::hook("change-row"))).await
+    // Read in one script: the list re-renders as it navigates, which would leave element
+    // handles stale between two reads.
+    let found = c
+        .execute(
+            r#"return [...document.querySelectorAll('[data-test="change-row"] .row-link')]
+                 .map((a) => a.innerText);"#,
+            vec![],
+        )
+        .await?;
+    Ok(found
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// Waits until the list shows exactly `want` (prefixes of the titles), in this order.
@@ -91,15 +107,25 @@ async fn search(c: &Client, words: &str) -> Result {
 #[tokio::test]
 async fn health_everywhere() -> Result {
     let server = Server::start_demo();
-    let (status, text) =
-        http::login(&server, APPROVER).request(&server, "GET", "/api/v1/changes?q=billing", None);
-    assert_eq!(status, 200, "{text}");
-    let page: serde_json::Value = serde_json::from_str(&text)?;
-    let id = page["items"][0]["id"]
-        .as_str()
-        .expect("the demo's canary")
-        .to_string();
-    assert_eq!(page["items"][0]["health"]["kind"], "breach", "{text}");
+    // The demo's simulated app sends the canary's first windows once the server is up.
+    let approver = http::login(&server, APPROVER);
+    let start = std::time::Instant::now();
+    let id = loop {
+        let (status, text) = approver.request(&server, "GET", "/api/v1/changes?q=billing", None);
+        assert_eq!(status, 200, "{text}");
+        let page: serde_json::Value = serde_json::from_str(&text)?;
+        if page["items"][0]["health"]["kind"] == "breach" {
+            break page["items"][0]["id"]
+                .as_str()
+                .expect("the demo's canary")
+                .to_string();
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the demo's canary is not in breach: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
     let browser = Browser::start().await;
     let c = &browser.client;
     c.set_window_size(1400, 900).await?;
@@ -116,11 +142,18 @@ async fn health_everywhere() -> Result {
     // Sorting: the Health header puts the breach first; the sort choice, titles A to Z.
     act::click(c, &find::hook("sort-health")).await?;
     check::attr_is(c, "th[aria-sort]", "aria-sort", "ascending").await?;
-    let first = titles(c).await?;
-    assert!(
-        first[0].starts_with(BREACHING),
-        "sorted by health: {first:?}"
-    );
+    let start = std::time::Instant::now();
+    loop {
+        let first = titles(c).await?;
+        if first.first().is_some_and(|t| t.starts_with(BREACHING)) {
+            break;
+        }
+        assert!(
+            start.elapsed() < rollgate_e2e::PATIENCE,
+            "sorted by health: {first:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     act::select(c, &find::hook("sort"), "title").await?;
     rows_are(
         c,
@@ -194,8 +227,19 @@ async fn health_everywhere() -> Result {
 
     // The Approve dialog waits for "I have seen the breach".
     act::click(c, &find::hook("approve")).await?;
-    let warning = find::text(c, &find::hook("breach-warning")).await?;
-    assert!(warning.contains("Cost per request"), "warning: {warning}");
+    // The dialog opens a moment after the click; its text reads empty until it shows.
+    let start = std::time::Instant::now();
+    loop {
+        let warning = find::text(c, &find::hook("breach-warning")).await?;
+        if warning.contains("Cost per request") {
+            break;
+        }
+        assert!(
+            start.elapsed() < rollgate_e2e::PATIENCE,
+            "warning: {warning:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     check::attr_is(c, &find::hook("confirm"), "disabled", "true").await?;
     browser.screenshot("health-approve-dialog").await?;
     act::click(c, &find::hook("seen-breach")).await?;

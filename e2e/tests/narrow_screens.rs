@@ -205,7 +205,7 @@ async fn narrow_screens() -> Result {
     for width in [360, 390] {
         viewport(c, width).await?;
         fits(c, &server, "the change list", "/", "change-row").await?;
-        cells_reachable(c, "the change list", &find::hook("change-row"), 7).await?;
+        cells_reachable(c, "the change list", &find::hook("change-row"), 8).await?;
         fits(
             c,
             &server,
@@ -215,7 +215,7 @@ async fn narrow_screens() -> Result {
         )
         .await?;
         fits(c, &server, "the comparison", &compare, "comparison-ready").await?;
-        cells_reachable(c, "the comparison", &find::hook("metric-row"), 8).await?;
+        cells_reachable(c, "the comparison", &find::hook("metric-row"), 7).await?;
         fits(c, &server, "the change feed", "/feed", "feed-item").await?;
     }
 

@@ -163,7 +163,7 @@ pub fn health(
 
 /// The first criterion cell matching `f`, the aggregate's before any segment's.
 fn first(r: &ComparisonReport, f: impl Fn(&MetricRow) -> bool) -> Option<&MetricRow> {
-    let criterion = |c: &&MetricRow| c.criterion.is_some() && f(*c);
+    let criterion = |c: &&MetricRow| c.criterion.is_some() && f(c);
     r.matrix
         .iter()
         .filter(|c| c.segment == ALL_SEGMENTS)
