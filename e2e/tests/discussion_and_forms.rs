@@ -1,6 +1,7 @@
 //! A PM asks Support in the change's discussion with a mention, and Support finds it in its
 //! feed; the engineer's Advance waits, disabled, naming the missing sign-off; and a New change
-//! form with several mistakes shows them all at once, the focus on the first.
+//! form with several mistakes, in its fields and in its plan, shows them all at once, the focus
+//! on the first.
 //! Screenshots of the feed, the change page and the form at 1400 and 390 px are saved
 //! (`ROLLGATE_E2E_SCREENSHOTS`).
 
@@ -131,13 +132,21 @@ async fn discussion_and_forms() -> Result {
         c.execute("window.scrollTo(0, 0);", vec![]).await?;
     }
 
-    // A New change form with three mistakes shows all three, the focus on the first.
+    // A New change form with six mistakes, three of them in the plan, shows all six in the
+    // form's order (a plan field left empty says so), the focus on the first.
     c.set_window_size(1400, 1400).await?;
     c.goto(&server.page("/changes/new")).await?;
     act::fill(c, "[name=owner]", " ").await?;
     act::fill(c, "[name=candidate]", "{\"model\": ").await?;
+    act::fill(c, "[name=\"plan.canary.percent\"]", "50").await?;
+    // Emptied key by key, as a person would (clearing a field sends no input event).
+    find::one(c, "[name=\"plan.ramp[1].percent\"]")
+        .await?
+        .send_keys("\u{E010}\u{E003}\u{E003}\u{E003}\u{E003}")
+        .await?;
+    act::fill(c, "[name=\"plan.criteria[0].metric\"]", "Cost Per Request").await?;
     act::click(c, &find::hook("submit")).await?;
-    check::count(c, &find::hook("field-error"), 3).await?;
+    find::one(c, &find::hook("field-error")).await?;
     let fields: Vec<String> = {
         let mut out = Vec::new();
         for e in find::all(c, &find::hook("field-error")).await? {
@@ -145,7 +154,23 @@ async fn discussion_and_forms() -> Result {
         }
         out
     };
-    assert_eq!(fields, ["title", "owner", "candidate"]);
+    assert_eq!(
+        fields,
+        [
+            "title",
+            "owner",
+            "candidate",
+            "plan.canary.percent",
+            "plan.ramp[1].percent",
+            "plan.criteria[0].metric",
+        ]
+    );
+    let empty = find::text(
+        c,
+        "[data-test=field-error][data-field=\"plan.ramp[1].percent\"]",
+    )
+    .await?;
+    assert_eq!(empty, "must not be empty");
     assert_eq!(focused_name(c).await?, "title");
     assert!(
         c.current_url().await?.path().ends_with("/changes/new"),

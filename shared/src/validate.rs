@@ -134,8 +134,7 @@ pub fn change(c: &ChangeFields<'_>) -> Result {
 }
 
 /// Every field of `c` that breaks a rule, in the form's order: title, owner, product area,
-/// expected changes, the two configurations, then the plan's first problem (a plan's rules
-/// build on each other, e.g. each ramp step on the one before, so one at a time).
+/// expected changes, the two configurations, then every problem of the plan.
 pub fn change_problems(c: &ChangeFields<'_>) -> Vec<FieldError> {
     let area = |area: &str| -> Result {
         text("product_area", area, 0, MAX_PRODUCT_AREA)?;
@@ -151,10 +150,10 @@ pub fn change_problems(c: &ChangeFields<'_>) -> Vec<FieldError> {
         text("expected_changes", c.expected_changes, 0, MAX_TEXT),
         config("baseline", c.baseline),
         config("candidate", c.candidate),
-        plan(c.plan),
     ]
     .into_iter()
     .filter_map(std::result::Result::err)
+    .chain(plan_problems(c.plan))
     .collect()
 }
 
@@ -313,95 +312,127 @@ fn max_hours(field: &str, value: Option<f64>, min_hours: f64) -> Result {
 }
 
 /// Rules for a plan: canary 1–5 % for 1–24 h; ramp steps above the canary, strictly increasing,
-/// ending at 100 %; thresholds positive and finite.
+/// ending at 100 %; thresholds positive and finite. The answer is the first of
+/// [`plan_problems`].
 pub fn plan(p: &RolloutPlan) -> Result {
-    number(
-        "plan.eval_gate.min_pass_rate",
-        p.eval_gate.min_pass_rate,
-        0.0,
-        1.0,
-        "a rate between 0 and 1",
-    )?;
-    list_len(
-        "plan.eval_gate.critical_categories",
-        p.eval_gate.critical_categories.len(),
-        MAX_LIST,
-    )?;
+    first(plan_problems(p))
+}
+
+/// Every field of `p` that breaks a rule, each once, in the plan editor's order. A ramp step
+/// is compared with the last step before it whose traffic is itself in range, so one wrong
+/// step is named once, not again in the step after it.
+pub fn plan_problems(p: &RolloutPlan) -> Vec<FieldError> {
+    let mut out: Vec<Result> = vec![
+        number(
+            "plan.eval_gate.min_pass_rate",
+            p.eval_gate.min_pass_rate,
+            0.0,
+            1.0,
+            "a rate between 0 and 1",
+        ),
+        list_len(
+            "plan.eval_gate.critical_categories",
+            p.eval_gate.critical_categories.len(),
+            MAX_LIST,
+        ),
+    ];
     for (i, c) in p.eval_gate.critical_categories.iter().enumerate() {
-        text(
+        out.push(text(
             &format!("plan.eval_gate.critical_categories[{i}]"),
             c,
             1,
             100,
-        )?;
+        ));
     }
-    number(
+    let canary = number(
         "plan.canary.percent",
         p.canary.percent,
         1.0,
         5.0,
         "between 1 and 5 (% of traffic)",
-    )?;
-    number(
+    );
+    let canary_ok = canary.is_ok();
+    out.push(canary);
+    let canary_hours = number(
         "plan.canary.min_duration_hours",
         p.canary.min_duration_hours,
         1.0,
         24.0,
         "between 1 and 24 (hours)",
-    )?;
-    max_hours(
-        "plan.canary.max_hours",
-        p.canary.max_hours,
-        p.canary.min_duration_hours,
-    )?;
-    if p.ramp.is_empty() {
-        return Err(FieldError::new(
-            "plan.ramp",
-            "needs at least one step (the last at 100%)",
+    );
+    let canary_hours_ok = canary_hours.is_ok();
+    out.push(canary_hours);
+    if canary_hours_ok {
+        out.push(max_hours(
+            "plan.canary.max_hours",
+            p.canary.max_hours,
+            p.canary.min_duration_hours,
         ));
     }
-    list_len("plan.ramp", p.ramp.len(), MAX_RAMP_STEPS)?;
-    let mut previous = p.canary.percent;
+    if p.ramp.is_empty() {
+        out.push(Err(FieldError::new(
+            "plan.ramp",
+            "needs at least one step (the last at 100%)",
+        )));
+    }
+    out.push(list_len("plan.ramp", p.ramp.len(), MAX_RAMP_STEPS));
+    let mut previous = canary_ok.then_some(p.canary.percent);
     for (i, step) in p.ramp.iter().enumerate() {
         let field = format!("plan.ramp[{i}].percent");
-        number(
+        let mut percent = number(
             &field,
             step.percent,
             0.0,
             100.0,
             "between 0 and 100 (% of traffic)",
-        )?;
-        if step.percent <= previous {
-            return Err(FieldError::new(
-                field,
-                format!("must be above the previous stage's {previous}%"),
-            ));
+        );
+        if percent.is_ok() {
+            if let Some(before) = previous.filter(|before| step.percent <= *before) {
+                percent = Err(FieldError::new(
+                    field,
+                    format!("must be above the previous stage's {before}%"),
+                ));
+            } else {
+                previous = Some(step.percent);
+            }
         }
-        previous = step.percent;
-        number(
+        out.push(percent);
+        let hours = number(
             &format!("plan.ramp[{i}].min_duration_hours"),
             step.min_duration_hours,
             0.0,
             24.0 * 30.0,
             "between 0 and 720 (hours)",
-        )?;
-        max_hours(
-            &format!("plan.ramp[{i}].max_hours"),
-            step.max_hours,
-            step.min_duration_hours,
-        )?;
+        );
+        let hours_ok = hours.is_ok();
+        out.push(hours);
+        if hours_ok {
+            out.push(max_hours(
+                &format!("plan.ramp[{i}].max_hours"),
+                step.max_hours,
+                step.min_duration_hours,
+            ));
+        }
     }
-    if previous != 100.0 {
-        return Err(FieldError::new(
-            format!("plan.ramp[{}].percent", p.ramp.len() - 1),
-            "the last ramp step must reach 100%",
-        ));
+    if let Some(last) = p.ramp.last()
+        && last.percent != 100.0
+    {
+        let field = format!("plan.ramp[{}].percent", p.ramp.len() - 1);
+        if !out
+            .iter()
+            .any(|r| r.as_ref().is_err_and(|e| e.field == field))
+        {
+            out.push(Err(FieldError::new(
+                field,
+                "the last ramp step must reach 100%",
+            )));
+        }
     }
-    list_len("plan.audiences", p.audiences.len(), MAX_LIST)?;
+    out.push(list_len("plan.audiences", p.audiences.len(), MAX_LIST));
     for (i, a) in p.audiences.iter().enumerate() {
-        text(&format!("plan.audiences[{i}].name"), &a.name, 1, 100)?;
+        out.push(text(&format!("plan.audiences[{i}].name"), &a.name, 1, 100));
     }
-    list_len("plan.criteria", p.criteria.len(), MAX_LIST)?;
+    out.push(list_len("plan.criteria", p.criteria.len(), MAX_LIST));
     for (i, c) in p.criteria.iter().enumerate() {
         let key = &c.metric;
         if key.is_empty()
@@ -410,40 +441,47 @@ pub fn plan(p: &RolloutPlan) -> Result {
                 .chars()
                 .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
         {
-            return Err(FieldError::new(
+            out.push(Err(FieldError::new(
                 format!("plan.criteria[{i}].metric"),
                 "must be a metric key: 1–64 of a–z, 0–9 and _",
-            ));
+            )));
         }
         let field = format!("plan.criteria[{i}].threshold");
-        match c.threshold_kind {
+        out.push(match c.threshold_kind {
             ThresholdKind::Relative => number(
                 &field,
                 c.threshold,
                 1e-9,
                 100.0,
                 "a positive share (0.15 = 15%)",
-            )?,
+            ),
             ThresholdKind::Absolute => {
-                number(&field, c.threshold, 1e-12, 1e12, "a positive amount")?
+                number(&field, c.threshold, 1e-12, 1e12, "a positive amount")
             }
-            ThresholdKind::Level => number(&field, c.threshold, -1e12, 1e12, "a finite level")?,
-        }
+            ThresholdKind::Level => number(&field, c.threshold, -1e12, 1e12, "a finite level"),
+        });
     }
-    list_len("plan.checklist", p.checklist.len(), MAX_LIST)?;
+    out.push(list_len("plan.checklist", p.checklist.len(), MAX_LIST));
     for (i, item) in p.checklist.iter().enumerate() {
-        text(&format!("plan.checklist[{i}].text"), &item.text, 1, 500)?;
+        out.push(text(
+            &format!("plan.checklist[{i}].text"),
+            &item.text,
+            1,
+            500,
+        ));
     }
     if let Some(limit) = p.new_category_limit_per_1000 {
-        number(
+        out.push(number(
             "plan.new_category_limit_per_1000",
             limit,
             0.0,
             1000.0,
             "a rate per 1 000 candidate requests, between 0 and 1000",
-        )?;
+        ));
     }
-    Ok(())
+    out.into_iter()
+        .filter_map(std::result::Result::err)
+        .collect()
 }
 
 #[cfg(test)]
@@ -621,6 +659,40 @@ mod tests {
         let mut p = PlanTemplate::Standard.plan();
         p.criteria[0].metric = "Cost Per Request".into();
         assert_eq!(field_of(plan(&p)), "plan.criteria[0].metric");
+    }
+
+    #[test]
+    fn every_broken_plan_field_is_listed_once_in_the_editors_order() {
+        let mut p = PlanTemplate::Standard.plan();
+        p.eval_gate.min_pass_rate = 1.5;
+        p.canary.percent = 50.0;
+        p.ramp[0].percent = 140.0;
+        p.ramp[2].percent = 20.0;
+        p.ramp[2].min_duration_hours = -1.0;
+        p.criteria[0].metric = "Cost".into();
+        p.criteria[1].threshold = f64::NAN;
+        let fields: Vec<String> = plan_problems(&p).into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "plan.eval_gate.min_pass_rate",
+                "plan.canary.percent",
+                "plan.ramp[0].percent",
+                "plan.ramp[2].percent",
+                "plan.ramp[2].min_duration_hours",
+                "plan.criteria[0].metric",
+                "plan.criteria[1].threshold",
+            ]
+        );
+        assert_eq!(field_of(plan(&p)), "plan.eval_gate.min_pass_rate");
+        // A step below the one before is named, and the steps after it are compared with the
+        // last good one; a last step short of 100 % is named once.
+        let mut p = PlanTemplate::Standard.plan();
+        let last = p.ramp.len() - 1;
+        p.ramp[last].percent = 90.0;
+        let problems = plan_problems(&p);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].message, "the last ramp step must reach 100%");
     }
 
     #[test]

@@ -163,19 +163,7 @@ pub fn parse(doc: &Value) -> std::result::Result<ChangeFile, Vec<String>> {
     if let Err(e) = validate::flag_key(&flag_key) {
         problems.push(format!("flag_key: {}", e.message));
     }
-    // The plan and the other fields are checked apart, so that a file wrong in both hears
-    // about both.
-    if let Some(plan) = &new.plan
-        && let Err(e) = validate::plan(plan)
-    {
-        problems.push(format!("{}: {}", e.field, e.message));
-    }
-    let with_plan_checked = NewChange {
-        plan: None,
-        template: Some(PlanTemplate::Standard),
-        ..new.clone()
-    };
-    if let Err(e) = validate::new_change(&with_plan_checked) {
+    for e in validate::new_change_problems(&new) {
         problems.push(format!("{}: {}", e.field, e.message));
     }
     if !problems.is_empty() {
@@ -263,10 +251,21 @@ mod tests {
         doc["flag_key"] = json!("Not A Key");
         let mut plan = serde_json::to_value(PlanTemplate::Standard.plan()).expect("plan");
         plan["ramp"][0]["percent"] = json!(250.0);
+        plan["canary"]["percent"] = json!(50.0);
+        plan["criteria"][1]["threshold"] = json!(-1.0);
         doc["plan"] = plan;
+        doc["owner"] = json!("");
         let problems = parse(&doc).expect_err("bad");
-        assert!(starts_with(&problems, "flag_key: "), "{problems:?}");
-        assert!(starts_with(&problems, "plan.ramp[0]"), "{problems:?}");
+        for path in [
+            "flag_key: ",
+            "owner: ",
+            "plan.canary.percent: ",
+            "plan.ramp[0].percent: ",
+            "plan.criteria[1].threshold: ",
+        ] {
+            assert!(starts_with(&problems, path), "{path}: {problems:?}");
+        }
+        assert_eq!(problems.len(), 5, "{problems:?}");
     }
 
     fn starts_with(problems: &[String], p: &str) -> bool {

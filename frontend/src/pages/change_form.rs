@@ -235,7 +235,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
         };
         let base = config("baseline", baseline.get_untracked());
         let cand = config("candidate", candidate.get_untracked());
-        let plan_read = plan.read();
+        let (plan_value, plan_unreadable) = plan.read();
         let new = NewChange {
             title: title.get_untracked().trim().to_string(),
             kind: kind.get_untracked(),
@@ -246,15 +246,17 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
             owner: owner.get_untracked().trim().to_string(),
             product_area: validate::product_area(Some(&area.get_untracked())),
             template: None,
-            plan: Some(
-                plan_read
-                    .clone()
-                    .unwrap_or_else(|_| PlanTemplate::Standard.plan()),
-            ),
+            plan: Some(plan_value.clone()),
         };
         // The server's rules, with its words, in the form's order: a configuration that is
-        // not JSON goes before the plan, and a plan that does not read is reported as such.
+        // not JSON goes before the plan, and a plan field that is not a number says so rather
+        // than the range it would have to be in.
         let mut problems = validate::new_change_problems(&new);
+        for e in problems.iter_mut() {
+            if let Some(u) = plan_unreadable.iter().find(|u| u.field == e.field) {
+                e.message = u.message.clone();
+            }
+        }
         let plan_at = problems
             .iter()
             .position(|e| e.field.starts_with("plan"))
@@ -262,18 +264,18 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
         for e in unreadable.into_iter().rev() {
             problems.insert(plan_at, e);
         }
-        let plan_value = match plan_read {
-            Ok(p) if problems.is_empty() => p,
-            read => {
-                if let Err(e) = read {
-                    problems.push(e);
-                }
-                error.set(problems.clone());
-                problem.set(Some(Problem::Client(problems)));
-                focus_first_error();
-                return;
-            }
-        };
+        problems.extend(
+            plan_unreadable
+                .into_iter()
+                .filter(|u| !problems.iter().any(|e| e.field == u.field))
+                .collect::<Vec<_>>(),
+        );
+        if !problems.is_empty() {
+            error.set(problems.clone());
+            problem.set(Some(Problem::Client(problems)));
+            focus_first_error();
+            return;
+        }
         pending.set(true);
         let navigate = navigate.clone();
         let edit_id = edit_id.clone();

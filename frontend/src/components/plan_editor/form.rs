@@ -198,14 +198,21 @@ impl PlanForm {
         );
     }
 
-    /// The plan as typed, or the first field that is not a number where one is needed.
-    /// Range rules are `shared::validate::plan`'s job.
-    pub fn read(&self) -> Result<RolloutPlan, FieldError> {
+    /// The plan as typed, with every field that is not a number where one is needed (such a
+    /// field reads as NaN in the plan). Range rules are `shared::validate::plan_problems`' job.
+    pub fn read(&self) -> (RolloutPlan, Vec<FieldError>) {
+        let unreadable = std::cell::RefCell::new(Vec::new());
+        let num = |field: &str, text: &str| {
+            parse_num(field, text).unwrap_or_else(|e| {
+                unreadable.borrow_mut().push(e);
+                f64::NAN
+            })
+        };
         let eval_gate = EvalGate {
-            min_pass_rate: parse_num(
+            min_pass_rate: num(
                 "plan.eval_gate.min_pass_rate",
                 &self.min_pass_rate.get_untracked(),
-            )?,
+            ),
             critical_categories: self
                 .critical
                 .get_untracked()
@@ -218,38 +225,41 @@ impl PlanForm {
         // A kept limit below a newly typed minimum is dropped rather than refused for a field
         // the form does not show.
         let keep = |max: Option<f64>, min: f64| max.filter(|m| *m >= min);
-        let canary_min = parse_num(
+        let canary_percent = num("plan.canary.percent", &self.canary_percent.get_untracked());
+        let canary_min = num(
             "plan.canary.min_duration_hours",
             &self.canary_hours.get_untracked(),
-        )?;
+        );
         let canary = CanaryStage {
-            percent: parse_num("plan.canary.percent", &self.canary_percent.get_untracked())?,
+            percent: canary_percent,
             min_duration_hours: canary_min,
             max_hours: keep(filled.as_ref().and_then(|p| p.canary.max_hours), canary_min),
         };
         let mut ramp = Vec::new();
         for (i, r) in self.ramp.get_untracked().iter().enumerate() {
+            let percent = num(
+                &format!("plan.ramp[{i}].percent"),
+                &r.percent.get_untracked(),
+            );
+            let min_duration_hours = num(
+                &format!("plan.ramp[{i}].min_duration_hours"),
+                &r.hours.get_untracked(),
+            );
             let samples_text = r.samples.get_untracked();
             let samples_text = samples_text.trim();
             let min_samples = if samples_text.is_empty() {
                 0
             } else {
-                samples_text.parse::<u64>().map_err(|_| {
-                    FieldError::new(
+                samples_text.parse::<u64>().unwrap_or_else(|_| {
+                    unreadable.borrow_mut().push(FieldError::new(
                         format!("plan.ramp[{i}].min_samples"),
                         "must be a whole number of requests",
-                    )
-                })?
+                    ));
+                    0
+                })
             };
-            let min_duration_hours = parse_num(
-                &format!("plan.ramp[{i}].min_duration_hours"),
-                &r.hours.get_untracked(),
-            )?;
             ramp.push(RampStep {
-                percent: parse_num(
-                    &format!("plan.ramp[{i}].percent"),
-                    &r.percent.get_untracked(),
-                )?,
+                percent,
                 min_duration_hours,
                 min_samples,
                 max_hours: keep(
@@ -276,10 +286,10 @@ impl PlanForm {
                 metric: c.metric.get_untracked().trim().to_string(),
                 bad_direction: c.direction.get_untracked(),
                 threshold_kind: c.threshold_kind.get_untracked(),
-                threshold: parse_num(
+                threshold: num(
                     &format!("plan.criteria[{i}].threshold"),
                     &c.threshold.get_untracked(),
-                )?,
+                ),
             });
         }
         let checklist = self
@@ -291,7 +301,7 @@ impl PlanForm {
                 done: c.done.get_untracked(),
             })
             .collect();
-        Ok(RolloutPlan {
+        let plan = RolloutPlan {
             template: self.template.get_untracked(),
             eval_gate,
             canary,
@@ -303,7 +313,8 @@ impl PlanForm {
                 .as_ref()
                 .and_then(|p| p.new_category_limit_per_1000),
             automatic_rollback: filled.and_then(|p| p.automatic_rollback),
-        })
+        };
+        (plan, unreadable.into_inner())
     }
 }
 
