@@ -7,71 +7,23 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use common::{TestApp, each_database, json_request};
+use axum::http::{Method, Request, StatusCode};
+use common::{TestApp, each_database, json_request, traffic};
 use serde_json::{Value, json};
 use shared::auth::Role;
 
-fn at(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(rollgate::db::timestamp)
-        .expect("time")
-}
-
-/// The change `title` (in the product area `area`) at its 5 % canary.
-async fn canary(app: &TestApp, title: &str, area: &str) -> String {
+/// The change `title` (in the product area `area`) at its 5 % canary, with an ingestion token.
+async fn canary(app: &TestApp, title: &str, area: &str) -> (String, String) {
     let mut new = common::new_change();
     new["title"] = json!(title);
     new["product_area"] = json!(area);
-    let id = common::id_of(&app.create(&new).await);
-    app.transition(&id, &json!({ "action": "advance" })).await;
-    let d = app.transition(&id, &json!({ "action": "advance" })).await;
-    assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
-    id
+    traffic::canary_of(app, new).await
 }
 
-/// One second of traffic since the canary started, through the ingestion route: mean cost
-/// 0.004 on control and `0.004 × (1 + lift)` on the candidate.
-async fn send_cost(app: &TestApp, id: &str, lift: f64) {
-    let token = app
-        .post(
-            "/api/v1/tokens",
-            &json!({ "name": format!("health {}", rollgate::db::new_id()), "change_id": id }),
-        )
-        .await;
-    assert_eq!(token.status, StatusCode::CREATED, "{}", token.text());
-    let token = token.json()["secret"].as_str().expect("secret").to_owned();
-    // Window times are whole seconds and may not lie in the future.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let end = time::OffsetDateTime::now_utc().unix_timestamp();
-    let window = |variant: &str, n: u64, mean: f64| {
-        json!({
-            "variant": variant,
-            "segment": "all",
-            "window_start": at(end - 1),
-            "window_end": at(end),
-            "requests": n,
-            "metrics": { "cost_per_request": {
-                "n": n,
-                "sum": mean * n as f64,
-                "sum_squares": (mean * mean + 0.001 * 0.001) * n as f64,
-            } },
-        })
-    };
-    let body = json!({ "windows": [
-        window("control", 19_000, 0.004),
-        window("candidate", 1_000, 0.004 * (1.0 + lift)),
-    ] });
-    let res = app
-        .request(
-            Request::post(format!("/api/v1/changes/{id}/metrics"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::from(body.to_string()))
-                .expect("request"),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+/// One second of traffic since the canary started: mean cost 0.004 on control and
+/// `0.004 × (1 + lift)` on the candidate, 19 000 and 1 000 requests.
+async fn send_cost(app: &TestApp, id: &str, token: &str, lift: f64) {
+    traffic::send_cost(app, id, token, 19_000, 1_000, lift).await;
 }
 
 async fn list(app: &TestApp, query: &str) -> Vec<Value> {
@@ -103,8 +55,8 @@ async fn approvals(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn a_breach_shows_everywhere_and_approving_it_needs_the_confirmation() {
     each_database(|app| async move {
-        let id = canary(&app, "Shorter billing answers", "Billing chat").await;
-        send_cost(&app, &id, 0.30).await;
+        let (id, token) = canary(&app, "Shorter billing answers", "Billing chat").await;
+        send_cost(&app, &id, &token, 0.30).await;
 
         let items = list(&app, "").await;
         let health = health_of(&items, &id);
@@ -205,8 +157,8 @@ async fn a_breach_shows_everywhere_and_approving_it_needs_the_confirmation() {
 #[tokio::test]
 async fn without_a_breach_approving_needs_no_confirmation_and_stores_none() {
     each_database(|app| async move {
-        let id = canary(&app, "Warmer onboarding answers", "Onboarding").await;
-        send_cost(&app, &id, 0.0).await;
+        let (id, token) = canary(&app, "Warmer onboarding answers", "Onboarding").await;
+        send_cost(&app, &id, &token, 0.0).await;
         let detail = app.get(&format!("/api/v1/changes/{id}")).await.json();
         assert_ne!(detail["health"]["kind"], "breach", "{}", detail["health"]);
         let body = json!({ "decision": "approve", "role": "approver",
@@ -238,7 +190,7 @@ async fn drafts_have_no_data_a_hold_is_held_and_the_guardians_rollback_is_its_ow
         );
 
         // A canary without windows has no data; paused, it is held.
-        let held = canary(&app, "Held canary", "Search").await;
+        let (held, _) = canary(&app, "Held canary", "Search").await;
         let h = app.get(&format!("/api/v1/changes/{held}")).await.json()["health"].clone();
         assert_eq!(h["kind"], "no_data", "{h}");
         let pause = app
@@ -257,8 +209,8 @@ async fn drafts_have_no_data_a_hold_is_held_and_the_guardians_rollback_is_its_ow
         );
 
         // The guardian rolls a breach back: its own health, with its reason.
-        let breach = canary(&app, "Breaching canary", "Billing chat").await;
-        send_cost(&app, &breach, 0.30).await;
+        let (breach, breach_token) = canary(&app, "Breaching canary", "Billing chat").await;
+        send_cost(&app, &breach, &breach_token, 0.30).await;
         let acted = rollgate::guardian::sweep(&app.pool).await.expect("sweep");
         assert!(acted.iter().any(|a| a.change_id == breach), "{acted:?}");
         let h = app.get(&format!("/api/v1/changes/{breach}")).await.json()["health"].clone();
@@ -271,7 +223,7 @@ async fn drafts_have_no_data_a_hold_is_held_and_the_guardians_rollback_is_its_ow
         );
 
         // A person's rollback is a decision taken: no longer live, no data.
-        let manual = canary(&app, "Rolled back by hand", "Search").await;
+        let (manual, _) = canary(&app, "Rolled back by hand", "Search").await;
         let d = app
             .transition(
                 &manual,
@@ -290,8 +242,8 @@ async fn drafts_have_no_data_a_hold_is_held_and_the_guardians_rollback_is_its_ow
 #[tokio::test]
 async fn the_list_searches_titles_flag_keys_and_areas_and_sorts_by_title_or_health() {
     each_database(|app| async move {
-        let breach = canary(&app, "Zesty billing prompt", "Billing chat").await;
-        send_cost(&app, &breach, 0.30).await;
+        let (breach, breach_token) = canary(&app, "Zesty billing prompt", "Billing chat").await;
+        send_cost(&app, &breach, &breach_token, 0.30).await;
         let mut new = common::new_change();
         new["title"] = json!("Add order-lookup tool");
         new["product_area"] = json!("Returns 100%_off");

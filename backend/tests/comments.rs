@@ -3,13 +3,13 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
+use common::webhooks::{fast, receiver};
 use common::{TestApp, each_database, email_of, json_request};
-use rollgate::delivery::{self, Config};
+use rollgate::delivery;
 use serde_json::{Value, json};
 use shared::auth::Role;
 use tokio::sync::watch;
@@ -61,37 +61,6 @@ async fn billing_team(app: &TestApp, url: &str) -> (String, String) {
         v["team"]["id"].as_str().unwrap().to_owned(),
         v["webhook_secret"].as_str().unwrap().to_owned(),
     )
-}
-
-/// A webhook receiver answering 200; what it accepted.
-async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
-            let s = s.clone();
-            async move {
-                s.lock().unwrap().push((headers, body.to_vec()));
-                StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/hook"), seen)
-}
-
-fn fast() -> Config {
-    Config {
-        base_backoff: Duration::from_millis(50),
-        max_backoff: Duration::from_millis(400),
-        max_attempts: 8,
-        timeout: Duration::from_millis(500),
-        poll: Duration::from_millis(20),
-        public_url: Some("https://rollgate.example.com".into()),
-    }
 }
 
 #[tokio::test]
@@ -209,11 +178,15 @@ async fn bad_text_and_unknown_changes_store_nothing() {
 #[tokio::test]
 async fn a_mentioned_team_sees_it_in_its_feed_and_on_its_webhook() {
     each_database(|app| async move {
-        let (url, seen) = receiver().await;
+        let (url, seen) = receiver(0).await;
         let (team, secret) = billing_team(&app, &url).await;
         let id = app.create_default().await;
         let (stop, stopped) = watch::channel(false);
-        let worker = delivery::spawn(app.pool.clone(), fast(), stopped);
+        let worker = delivery::spawn(
+            app.pool.clone(),
+            fast(Some("https://rollgate.example.com")),
+            stopped,
+        );
 
         let res = post_as(
             &app,
@@ -244,7 +217,7 @@ async fn a_mentioned_team_sees_it_in_its_feed_and_on_its_webhook() {
 
         // One signed delivery to the team's webhook (Support has none).
         let deadline = Instant::now() + Duration::from_secs(10);
-        while seen.lock().unwrap().is_empty() {
+        while seen.lock().unwrap().accepted.is_empty() {
             assert!(Instant::now() < deadline, "no delivery");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -253,8 +226,8 @@ async fn a_mentioned_team_sees_it_in_its_feed_and_on_its_webhook() {
         let _ = stop.send(true);
         worker.await.unwrap();
         let seen = seen.lock().unwrap();
-        assert_eq!(seen.len(), 1);
-        let (headers, body) = &seen[0];
+        assert_eq!(seen.accepted.len(), 1);
+        let (headers, body) = &seen.accepted[0];
         let ts: i64 = headers["x-rollgate-timestamp"]
             .to_str()
             .unwrap()
@@ -290,12 +263,18 @@ async fn a_mentioned_team_sees_it_in_its_feed_and_on_its_webhook() {
 #[tokio::test]
 async fn two_workers_send_each_mention_once() {
     each_database(|app| async move {
-        let (url, seen) = receiver().await;
+        let (url, seen) = receiver(0).await;
         billing_team(&app, &url).await;
         let id = app.create_default().await;
         let (stop, stopped) = watch::channel(false);
         let workers: Vec<_> = (0..2)
-            .map(|_| delivery::spawn(app.pool.clone(), fast(), stopped.clone()))
+            .map(|_| {
+                delivery::spawn(
+                    app.pool.clone(),
+                    fast(Some("https://rollgate.example.com")),
+                    stopped.clone(),
+                )
+            })
             .collect();
         let mut ids = Vec::new();
         for i in 0..6 {
@@ -310,7 +289,7 @@ async fn two_workers_send_each_mention_once() {
             ids.push(res.json()["id"].as_str().unwrap().to_owned());
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while seen.lock().unwrap().len() < ids.len() {
+        while seen.lock().unwrap().accepted.len() < ids.len() {
             assert!(Instant::now() < deadline, "not every mention was delivered");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -322,6 +301,7 @@ async fn two_workers_send_each_mention_once() {
         let mut sent: Vec<String> = seen
             .lock()
             .unwrap()
+            .accepted
             .iter()
             .map(|(_, body)| {
                 let v: Value = serde_json::from_slice(body).unwrap();

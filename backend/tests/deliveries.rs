@@ -4,57 +4,14 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use common::webhooks::{fast, receiver};
 use common::{TestApp, each_database};
 use rollgate::delivery::{self, Config};
 use serde_json::{Value, json};
 use tokio::sync::watch;
-
-/// What the receiver saw: every request, and how many it refused on purpose.
-#[derive(Default)]
-struct Seen {
-    hits: usize,
-    accepted: Vec<(HeaderMap, Vec<u8>)>,
-}
-
-/// A webhook receiver that answers 500 to its first `fail_first` requests, then 200.
-async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Seen>>) {
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let s = seen.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
-            let s = s.clone();
-            async move {
-                let mut seen = s.lock().unwrap();
-                seen.hits += 1;
-                if seen.hits <= fail_first {
-                    return StatusCode::INTERNAL_SERVER_ERROR;
-                }
-                seen.accepted.push((headers, body.to_vec()));
-                StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/hook"), seen)
-}
-
-fn fast() -> Config {
-    Config {
-        base_backoff: Duration::from_millis(50),
-        max_backoff: Duration::from_millis(400),
-        max_attempts: 8,
-        timeout: Duration::from_millis(500),
-        poll: Duration::from_millis(20),
-        public_url: None,
-    }
-}
 
 /// A team with a webhook, Sam in it; its id and signing secret.
 async fn team_with_hook(app: &TestApp, url: &str) -> (String, String) {
@@ -124,7 +81,7 @@ async fn a_published_notice_is_delivered_signed() {
         let (url, seen) = receiver(0).await;
         let (team, secret) = team_with_hook(&app, &url).await;
         let (stop, stopped) = watch::channel(false);
-        let worker = delivery::spawn(app.pool.clone(), fast(), stopped);
+        let worker = delivery::spawn(app.pool.clone(), fast(None), stopped);
         publish_to(&app, &team).await;
         let d = settled(&app).await;
         assert_eq!(d["status"], "delivered");
@@ -193,7 +150,7 @@ async fn user_text_reaches_the_chat_as_plain_text() {
         let (stop, stopped) = watch::channel(false);
         let config = Config {
             public_url: Some("https://rollgate.example.com".into()),
-            ..fast()
+            ..fast(None)
         };
         let worker = delivery::spawn(app.pool.clone(), config, stopped);
         assert_eq!(settled(&app).await["status"], "delivered");
@@ -227,7 +184,7 @@ async fn a_failing_receiver_gets_one_delivery_after_retries() {
         let (url, seen) = receiver(2).await;
         let (team, _) = team_with_hook(&app, &url).await;
         let (stop, stopped) = watch::channel(false);
-        let worker = delivery::spawn(app.pool.clone(), fast(), stopped);
+        let worker = delivery::spawn(app.pool.clone(), fast(None), stopped);
         publish_to(&app, &team).await;
         let d = settled(&app).await;
         assert_eq!(d["status"], "delivered");
@@ -252,7 +209,7 @@ async fn several_workers_send_each_delivery_once() {
         let (stop, stopped) = watch::channel(false);
         // Three server instances' workers on one database.
         let workers: Vec<_> = (0..3)
-            .map(|_| delivery::spawn(app.pool.clone(), fast(), stopped.clone()))
+            .map(|_| delivery::spawn(app.pool.clone(), fast(None), stopped.clone()))
             .collect();
         let mut notices = Vec::new();
         for _ in 0..6 {
@@ -302,7 +259,7 @@ async fn a_hanging_receiver_does_not_slow_publishing_and_is_retried() {
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let (team, _) = team_with_hook(&app, &url).await;
         let (stop, stopped) = watch::channel(false);
-        let mut config = fast();
+        let mut config = fast(None);
         config.max_attempts = 2;
         config.timeout = Duration::from_millis(200);
         let worker = delivery::spawn(app.pool.clone(), config, stopped);
@@ -473,7 +430,7 @@ async fn a_sign_off_request_reaches_the_approvers_team_once() {
         assert_eq!(a.unwrap() + b.unwrap(), 0);
 
         let (stop, stopped) = watch::channel(false);
-        let worker = delivery::spawn(app.pool.clone(), fast(), stopped);
+        let worker = delivery::spawn(app.pool.clone(), fast(None), stopped);
         let d = settled(&app).await;
         assert_eq!(d["status"], "delivered");
         assert_eq!(d["team_id"], team.as_str());

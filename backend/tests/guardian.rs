@@ -10,81 +10,15 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::traffic::{at, canary_of, cost_windows as windows, send_cost as send};
 use common::{TestApp, each_database};
 use rollgate::guardian;
 use serde_json::{Value, json};
 use shared::rollout::TransitionAction;
 
-fn at(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(rollgate::db::timestamp)
-        .expect("time")
-}
-
 /// A change at its 5 % canary, with an ingestion token.
 async fn canary(app: &TestApp) -> (String, String) {
     canary_of(app, common::new_change()).await
-}
-
-/// The change `new` (a creation body) at its 5 % canary, with an ingestion token.
-async fn canary_of(app: &TestApp, new: Value) -> (String, String) {
-    let id = common::id_of(&app.create(&new).await);
-    app.transition(&id, &json!({ "action": "advance" })).await;
-    let d = app.transition(&id, &json!({ "action": "advance" })).await;
-    assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
-    let res = app
-        .post(
-            "/api/v1/tokens",
-            &json!({ "name": "guardian test", "change_id": id }),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    (
-        id,
-        res.json()["secret"].as_str().expect("secret").to_owned(),
-    )
-}
-
-/// One second of traffic after the canary started: `control` and `candidate` requests with
-/// a mean cost of 0.004 on control and `0.004 × (1 + lift)` on the candidate.
-async fn windows(control: u64, candidate: u64, lift: f64) -> Value {
-    // Window times are whole seconds and may not lie in the future.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let end = time::OffsetDateTime::now_utc().unix_timestamp();
-    let window = |variant: &str, n: u64, mean: f64| {
-        json!({
-            "variant": variant,
-            "segment": "all",
-            "window_start": at(end - 1),
-            "window_end": at(end),
-            "requests": n,
-            "metrics": {
-                "cost_per_request": {
-                    "n": n,
-                    "sum": mean * n as f64,
-                    "sum_squares": (mean * mean + 0.001 * 0.001) * n as f64,
-                },
-            },
-        })
-    };
-    json!({ "windows": [
-        window("control", control, 0.004),
-        window("candidate", candidate, 0.004 * (1.0 + lift)),
-    ] })
-}
-
-async fn send(app: &TestApp, id: &str, token: &str, control: u64, candidate: u64, lift: f64) {
-    let body = windows(control, candidate, lift).await;
-    let res = app
-        .request(
-            Request::post(format!("/api/v1/changes/{id}/metrics"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::from(body.to_string()))
-                .expect("request"),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 }
 
 async fn detail(app: &TestApp, id: &str) -> Value {

@@ -540,6 +540,17 @@ pub mod check {
         }
     }
 
+    /// Whether the page scrolls sideways (wider than the window).
+    pub async fn scrolls_sideways(c: &Client) -> Result<bool> {
+        let wide = c
+            .execute(
+                "return document.documentElement.scrollWidth > document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await?;
+        Ok(wide.as_bool().unwrap_or(true))
+    }
+
     /// Waits until exactly `n` elements match `css`.
     pub async fn count(c: &Client, css: &str, n: usize) -> Result {
         let start = Instant::now();

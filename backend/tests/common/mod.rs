@@ -4,6 +4,9 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+pub mod traffic;
+pub mod webhooks;
+
 use std::future::Future;
 use std::io::Write;
 use std::path::Path;

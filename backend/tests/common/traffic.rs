@@ -1,0 +1,83 @@
+//! Changes at their canary and traffic sent to them through the real ingestion route.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::{TestApp, id_of};
+
+/// `unix` seconds as the API writes times.
+pub fn at(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(rollgate::db::timestamp)
+        .expect("time")
+}
+
+/// The change `new` (a creation body) at its 5 % canary, with an ingestion token for it.
+pub async fn canary_of(app: &TestApp, new: Value) -> (String, String) {
+    let id = id_of(&app.create(&new).await);
+    app.transition(&id, &json!({ "action": "advance" })).await;
+    let d = app.transition(&id, &json!({ "action": "advance" })).await;
+    assert_eq!(d["change"]["state"], json!({ "stage": "canary" }));
+    let res = app
+        .post(
+            "/api/v1/tokens",
+            &json!({ "name": format!("traffic {}", rollgate::db::new_id()), "change_id": id }),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    (
+        id,
+        res.json()["secret"].as_str().expect("secret").to_owned(),
+    )
+}
+
+/// One second of traffic after the canary started: `control` and `candidate` requests with
+/// a mean cost of 0.004 on control and `0.004 × (1 + lift)` on the candidate.
+pub async fn cost_windows(control: u64, candidate: u64, lift: f64) -> Value {
+    // Window times are whole seconds and may not lie in the future.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let end = time::OffsetDateTime::now_utc().unix_timestamp();
+    let window = |variant: &str, n: u64, mean: f64| {
+        json!({
+            "variant": variant,
+            "segment": "all",
+            "window_start": at(end - 1),
+            "window_end": at(end),
+            "requests": n,
+            "metrics": {
+                "cost_per_request": {
+                    "n": n,
+                    "sum": mean * n as f64,
+                    "sum_squares": (mean * mean + 0.001 * 0.001) * n as f64,
+                },
+            },
+        })
+    };
+    json!({ "windows": [
+        window("control", control, 0.004),
+        window("candidate", candidate, 0.004 * (1.0 + lift)),
+    ] })
+}
+
+/// Sends [`cost_windows`] to the change `id` with its ingestion `token`.
+pub async fn send_cost(
+    app: &TestApp,
+    id: &str,
+    token: &str,
+    control: u64,
+    candidate: u64,
+    lift: f64,
+) {
+    let body = cost_windows(control, candidate, lift).await;
+    let res = app
+        .request(
+            Request::post(format!("/api/v1/changes/{id}/metrics"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+}
