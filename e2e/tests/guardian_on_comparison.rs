@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use fantoccini::Client;
 use rollgate_e2e::{Browser, DEMO_ENGINEER, Result, Server, act, check, find, http};
 use serde_json::Value;
 
@@ -49,17 +48,6 @@ fn change_in(server: &Server, session: &http::Session, state: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("the demo has a change at {state}"))
         .to_string()
-}
-
-/// Whether the page scrolls sideways.
-async fn scrolls_sideways(c: &Client) -> Result<bool> {
-    let wide = c
-        .execute(
-            "return document.documentElement.scrollWidth > document.documentElement.clientWidth;",
-            vec![],
-        )
-        .await?;
-    Ok(wide.as_bool().unwrap_or(true))
 }
 
 #[tokio::test]
@@ -131,11 +119,12 @@ async fn guardian_on_comparison() -> Result {
         !first_view.contains("Adj. p"),
         "the first view shows `Adj. p`"
     );
-    let method = find::all(c, &find::hook("verdict-method")).await?;
-    for m in &method {
+    let rules = find::all(c, &find::hook("verdict-rule")).await?;
+    assert!(!rules.is_empty(), "no rule in the Details");
+    for m in &rules {
         assert!(
             !m.is_displayed().await?,
-            "a method shows before Details opens"
+            "a rule shows before Details opens"
         );
     }
 
@@ -161,12 +150,18 @@ async fn guardian_on_comparison() -> Result {
         adjusted == "< 0.001" || adjusted.parse::<f64>().is_ok(),
         "adjusted p: {adjusted:?}"
     );
-    let method = find::text(
-        c,
-        &format!("{cost_detail} {}", find::hook("verdict-method")),
-    )
-    .await?;
-    assert!(method.contains("planned-information design"), "{method}");
+    // The sequential rule names its method once, with no second line repeating it.
+    let rule = find::text(c, &format!("{cost_detail} {}", find::hook("verdict-rule"))).await?;
+    assert!(rule.contains("planned-information design"), "{rule}");
+    assert!(
+        find::all(
+            c,
+            &format!("{cost_detail} {}", find::hook("verdict-method"))
+        )
+        .await?
+        .is_empty(),
+        "a method line under a rule that names it"
+    );
     browser.screenshot("guardian-comparison-1400").await?;
 
     // The change page says the same.
@@ -181,14 +176,14 @@ async fn guardian_on_comparison() -> Result {
     find::one(c, &find::hook("window-from")).await?;
     find::one(c, &find::hook("rollback-banner")).await?;
     assert!(
-        !scrolls_sideways(c).await?,
+        !check::scrolls_sideways(c).await?,
         "the comparison scrolls sideways at 390 px"
     );
     c.goto(&server.page(&format!("/changes/{id}/compare?window=all")))
         .await?;
     find::one(c, &find::hook("comparison-ready")).await?;
     assert!(
-        !scrolls_sideways(c).await?,
+        !check::scrolls_sideways(c).await?,
         "the comparison scrolls sideways at 390 px"
     );
     browser.screenshot("guardian-comparison-390").await?;

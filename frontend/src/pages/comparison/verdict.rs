@@ -55,14 +55,17 @@ pub(super) fn VerdictCallout(
                     let row = f.row?;
                     let adjusted = row.adjusted_p.map(text::p_value).unwrap_or_else(|| "—".into());
                     let raw = row.comparison.map(|c| format!("raw p = {}", text::p_value(c.p_value)));
+                    let rule = row.rule.clone().or_else(|| row.error.clone());
+                    // A sequential rule already names its method; a fixed-horizon one does not.
+                    let method = row.method.clone().filter(|m| !rule.as_deref().is_some_and(|r| r.contains(m.as_str())));
                     Some(view! {
                         <tr data-test="detail-row" data-metric=row.key.clone() data-segment=row.segment.clone()>
                             <td>{row.name.clone()}<span class="metric-key">{text::segment_label(&row.segment)}</span></td>
                             <td class="num">{f.numbers.clone().unwrap_or_else(|| "no data".into())}</td>
                             <td class="num" data-test="detail-adjusted-p" title=raw.unwrap_or_default()>{adjusted}</td>
                             <td>
-                                <span class="criterion-text">{row.rule.clone().or_else(|| row.error.clone())}</span>
-                                <span class="criterion-text subtle" data-test="verdict-method">{row.method.clone()}</span>
+                                <span class="criterion-text" data-test="verdict-rule">{rule}</span>
+                                {method.map(|m| view! { <span class="criterion-text subtle" data-test="verdict-method">{m}</span> })}
                             </td>
                         </tr>
                     })
