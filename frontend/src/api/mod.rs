@@ -26,6 +26,7 @@ mod assignments;
 mod changes;
 mod comments;
 mod notices;
+mod reader;
 
 pub use accounts::*;
 pub use approvals::*;
@@ -232,11 +233,12 @@ fn encode_json<B: Serialize + ?Sized>(body: &B) -> ApiResult<String> {
 ///
 /// The text is parsed once into a `serde_json::Value` and each type is decoded from that: the
 /// types' decoders are then compiled against one small reader instead of the text parser,
-/// which keeps several KB out of the Wasm.
+/// which keeps several KB out of the Wasm. [`reader::Reader`] reads structs from objects
+/// only, which keeps their array form out as well.
 pub fn decode<T: DeserializeOwned>(text: &str) -> ApiResult<T> {
     let unexpected = |e: serde_json::Error| {
         ApiError::Transport(format!("unexpected answer from the server ({e})"))
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(unexpected)?;
-    T::deserialize(value).map_err(unexpected)
+    T::deserialize(reader::Reader(value)).map_err(unexpected)
 }
