@@ -157,8 +157,11 @@ async fn every_page_passes_axe_for_every_role() -> Result {
             ("/stats".into(), hook("stats-input")),
             ("/no-such-page".into(), "h1".into()),
         ];
-        for (id, _) in &changes {
+        for (id, state) in &changes {
             pages.push((format!("/changes/{id}"), hook("timeline")));
+            if matches!(state.as_str(), "full" | "rolled_back" | "reviewed") {
+                pages.push((format!("/changes/{id}/review"), hook("doc-row")));
+            }
         }
         if matches!(role, "admin" | "engineer" | "pm") {
             pages.push(("/changes/new".into(), hook("submit")));

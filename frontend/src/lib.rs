@@ -30,6 +30,7 @@ use pages::comparison::ComparisonPage;
 use pages::feed::FeedPage;
 use pages::login::LoginPage;
 use pages::not_found::NotFound;
+use pages::review::ReviewPage;
 use pages::stats_calculator::StatsCalculator;
 use session::Auth;
 
@@ -119,6 +120,7 @@ fn Shell() -> impl IntoView {
                         <Route path=path!("/changes/:id") view={Lazy::<ChangeRoute>::new()} />
                         <Route path=path!("/changes/:id/edit") view={Lazy::<ChangeFormRoute>::new()} />
                         <Route path=path!("/changes/:id/compare") view={Lazy::<ComparisonRoute>::new()} />
+                        <Route path=path!("/changes/:id/review") view={Lazy::<ReviewRoute>::new()} />
                         <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} />
                         <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
                         <Route path=path!("/feed") view={Lazy::<FeedRoute>::new()} />
@@ -152,6 +154,7 @@ enum Page {
     ChangeForm,
     Change,
     Comparison,
+    Review,
     Approvals,
     Audit,
     Feed,
@@ -184,6 +187,7 @@ fn page_view(call: Call) -> Answer {
             Page::ChangeForm => view! { <ChangeFormPage /> }.into_any(),
             Page::Change => view! { <ChangePage /> }.into_any(),
             Page::Comparison => view! { <ComparisonPage /> }.into_any(),
+            Page::Review => view! { <ReviewPage /> }.into_any(),
             Page::Approvals => view! { <ApprovalsPage /> }.into_any(),
             Page::Audit => view! { <AuditPage /> }.into_any(),
             Page::Feed => view! { <FeedPage /> }.into_any(),
@@ -262,6 +266,7 @@ lazy_page! {
     ChangeFormRoute => ChangeForm,
     ChangeRoute => Change,
     ComparisonRoute => Comparison,
+    ReviewRoute => Review,
     ApprovalsRoute => Approvals,
     AuditRoute => Audit,
     FeedRoute => Feed,

@@ -137,22 +137,32 @@ pub struct ReviewInput {
     pub revision: i64,
 }
 
-/// Checks the written parts, naming the field at fault.
+/// Checks the written parts, naming the field at fault: the first of [`review_problems`].
 pub fn validate_review(input: &ReviewInput) -> Result<(), FieldError> {
+    review_problems(input)
+        .into_iter()
+        .next()
+        .map_or(Ok(()), Err)
+}
+
+/// Every written part that breaks a rule, in the form's order, so that the console can show
+/// them all at once.
+pub fn review_problems(input: &ReviewInput) -> Vec<FieldError> {
+    let mut out = Vec::new();
     for (field, text) in [
         ("users_noticed", &input.users_noticed),
         ("lessons", &input.lessons),
     ] {
         let t = text.trim();
         if t.is_empty() || t.chars().count() > MAX_TEXT {
-            return Err(FieldError::new(
+            out.push(FieldError::new(
                 field,
                 format!("must be 1–{MAX_TEXT} characters"),
             ));
         }
     }
     if input.follow_ups.len() > MAX_FOLLOW_UPS {
-        return Err(FieldError::new(
+        out.push(FieldError::new(
             "follow_ups",
             format!("at most {MAX_FOLLOW_UPS}"),
         ));
@@ -160,16 +170,16 @@ pub fn validate_review(input: &ReviewInput) -> Result<(), FieldError> {
     for (i, f) in input.follow_ups.iter().enumerate() {
         let t = f.trim();
         if t.is_empty() || t.chars().count() > MAX_FOLLOW_UP {
-            return Err(FieldError::new(
+            out.push(FieldError::new(
                 format!("follow_ups[{i}]"),
                 format!("must be 1–{MAX_FOLLOW_UP} characters"),
             ));
         }
     }
     if input.revision < 0 {
-        return Err(FieldError::new("revision", "must be 0 or more"));
+        out.push(FieldError::new("revision", "must be 0 or more"));
     }
-    Ok(())
+    out
 }
 
 /// What people wrote, as stored.
@@ -274,6 +284,32 @@ pub struct Review {
     pub facts: ReviewFacts,
     /// `None` until someone writes it.
     pub written: Option<WrittenReview>,
+    /// "What users noticed" as drafted from the complaints (empty without any), for the form
+    /// until someone writes the review.
+    #[serde(default)]
+    pub users_noticed_draft: String,
+}
+
+/// "What users noticed", drafted from `complaints`: "2 complaints recorded: … (wrong answer);
+/// … (tone)."; empty without any.
+pub fn users_noticed_draft(complaints: &[Complaint]) -> String {
+    if complaints.is_empty() {
+        return String::new();
+    }
+    let n = complaints.len();
+    format!(
+        "{n} complaint{} recorded: {}.",
+        if n == 1 { "" } else { "s" },
+        complaints
+            .iter()
+            .map(|c| format!(
+                "{} ({})",
+                c.text.trim(),
+                c.category.as_str().replace('_', " ")
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
 }
 
 /// The measured effects of `report`: the whole population's rows, then the segment cells
@@ -305,7 +341,8 @@ pub fn measured(report: &ComparisonReport) -> Vec<MeasuredEffect> {
     out
 }
 
-fn verdict_word(v: Option<Verdict>) -> &'static str {
+/// A verdict as one word; "no data" without one.
+pub fn verdict_word(v: Option<Verdict>) -> &'static str {
     match v {
         Some(Verdict::Pass) => "pass",
         Some(Verdict::Breach) => "breach",
@@ -314,7 +351,8 @@ fn verdict_word(v: Option<Verdict>) -> &'static str {
     }
 }
 
-fn number(x: f64) -> String {
+/// A measured value, to four significant decimals (scientific far from 1).
+pub fn number(x: f64) -> String {
     let a = x.abs();
     if a != 0.0 && !(0.001..1e6).contains(&a) {
         format!("{x:.3e}")
@@ -326,7 +364,8 @@ fn number(x: f64) -> String {
     }
 }
 
-fn change_text(m: &MeasuredEffect) -> String {
+/// The candidate's change with its interval: "+12.0 % (8.1 % to 15.9 %)".
+pub fn change_text(m: &MeasuredEffect) -> String {
     let Some(estimate) = m.estimate else {
         return "—".into();
     };
@@ -353,6 +392,16 @@ fn quote(s: &str) -> String {
         .map(|l| format!("> {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// What an interruption did, as a verb: "rolled back", "paused", "resumed".
+pub fn interruption_verb(action: TransitionAction) -> &'static str {
+    match action {
+        TransitionAction::RollBack => "rolled back",
+        TransitionAction::Pause => "paused",
+        TransitionAction::Resume => "resumed",
+        _ => "moved",
+    }
 }
 
 /// The review as Markdown (`GET /api/v1/changes/{id}/review.md`), for a wiki or a ticket.
@@ -405,12 +454,7 @@ pub fn to_markdown(review: &Review) -> String {
             md.push_str(&format!(
                 "- {} {} at {} from {}{}\n",
                 i.by,
-                match i.action {
-                    TransitionAction::RollBack => "rolled back",
-                    TransitionAction::Pause => "paused",
-                    TransitionAction::Resume => "resumed",
-                    _ => "moved",
-                },
+                interruption_verb(i.action),
                 i.at,
                 i.from,
                 i.reason
@@ -512,6 +556,12 @@ mod tests {
         let mut r = input();
         r.follow_ups.push(String::new());
         assert_eq!(validate_review(&r).unwrap_err().field, "follow_ups[1]");
+        // Every broken part at once, in the form's order; the first is the server's answer.
+        r.users_noticed = String::new();
+        r.lessons = "x".repeat(MAX_TEXT + 1);
+        let fields: Vec<String> = review_problems(&r).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["users_noticed", "lessons", "follow_ups[1]"]);
+        assert_eq!(validate_review(&r).unwrap_err().field, "users_noticed");
     }
 
     #[test]
@@ -589,7 +639,13 @@ mod tests {
                 written_by: "Ana".into(),
                 written_at: "2026-12-02T09:00:00Z".into(),
             }),
+            users_noticed_draft: String::new(),
         };
+        assert_eq!(
+            users_noticed_draft(&review.facts.complaints),
+            "1 complaint recorded: Too short | terse (tone)."
+        );
+        assert_eq!(users_noticed_draft(&[]), "");
         let md = to_markdown(&review);
         assert!(md.starts_with("# Post-deployment review: Shorter prompt"));
         assert!(md.contains("> Answers get shorter."), "{md}");

@@ -91,6 +91,7 @@ pub async fn get(pool: &AnyPool, id: &str) -> Result<Review> {
         state: change
             .state
             .label_held(&change.plan, change.paused.is_some()),
+        users_noticed_draft: review::users_noticed_draft(&facts.complaints),
         facts,
         written,
     })

@@ -27,6 +27,7 @@ mod changes;
 mod comments;
 mod notices;
 mod reader;
+mod reviews;
 
 pub use accounts::*;
 pub use approvals::*;
@@ -34,6 +35,7 @@ pub use assignments::*;
 pub use changes::*;
 pub use comments::*;
 pub use notices::*;
+pub use reviews::*;
 
 /// What the client asks of whoever keeps the session.
 #[derive(Clone, Copy)]

@@ -21,6 +21,7 @@ pub mod health;
 pub mod html;
 pub mod interval_bar;
 pub mod load;
+pub mod markdown;
 pub mod metric_table;
 pub mod metric_text;
 pub mod notice_tags;

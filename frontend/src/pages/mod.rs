@@ -21,5 +21,6 @@ pub mod comparison;
 pub mod feed;
 pub mod login;
 pub mod not_found;
+pub mod review;
 pub mod stats_calculator;
 pub mod user_lookup;

@@ -278,7 +278,7 @@ fn advance_body(state: RolloutState, to: &str) -> String {
             "The rollout starts at the {to}. The plan and its rollback criteria freeze from now on."
         ),
         RolloutState::Full => {
-            "Record that the post-deployment review is done. This finishes the rollout.".into()
+            "Record that the post-deployment review is done (written on the Review tab). This finishes the rollout.".into()
         }
         _ => format!(
             "The candidate moves to {to}. Check the evidence for the current stage before you go on."

@@ -17,7 +17,7 @@ use shared::plan::RolloutPlan;
 use shared::rollout::{RolloutState, TransitionAction, next_stage};
 
 use crate::api;
-use crate::components::change_tabs::ChangeTabs;
+use crate::components::change_tabs::{ChangeTab, ChangeTabs, has_review};
 use crate::components::error_banner::ErrorBanner;
 use crate::components::gate_panel::{GatePanel, gate_title};
 use crate::components::health::HealthChip;
@@ -137,7 +137,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                     <TrafficBar percent=c.traffic_percent rolled_back=rolled_back />
                 </div>
             </header>
-            <ChangeTabs id=c.id.clone() compare=false />
+            <ChangeTabs id=c.id.clone() at=ChangeTab::Overview review=has_review(state) />
 
             <GatePanel change_id=c.id.clone() version=gate_version later=later_gates health=health />
 

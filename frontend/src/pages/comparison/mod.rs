@@ -29,7 +29,7 @@ use shared::metrics::{ALL_SEGMENTS, MetricSeries, MetricSummary};
 use shared::rollout::RolloutState;
 
 use crate::api::{self, ApiError};
-use crate::components::change_tabs::ChangeTabs;
+use crate::components::change_tabs::{ChangeTab, ChangeTabs, has_review};
 use crate::components::error_banner::ErrorBanner;
 use crate::components::metric_text::{self as text, base_def};
 use crate::components::skeleton::{PageSkeleton, SkeletonLine, TableSkeleton};
@@ -289,7 +289,7 @@ fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
                 </div>
                 <Actions change=change.clone() reload=reload stop_only=true />
             </header>
-            <ChangeTabs id=change.id.clone() compare=true />
+            <ChangeTabs id=change.id.clone() at=ChangeTab::Compare review=has_review(change.state) />
             {stops}
             <VerdictCallout report=report criteria=criteria catalogue=catalogue />
 

@@ -1,0 +1,38 @@
+//! The post-deployment review of a change: the parts of its answer the console's form needs,
+//! and the whole review as the Markdown document it exports.
+//!
+//! The review page shows the facts as that document rather than decoding every one of the
+//! review's types: the console then carries one small decoder instead of eleven, and the page
+//! shows exactly what the export says.
+
+use gloo_net::http::Method;
+use serde::Deserialize;
+use shared::paths;
+use shared::review::{ReviewInput, WrittenReview};
+
+use super::{ApiResult, exchange, send};
+
+/// What the review form needs of `GET /api/v1/changes/{id}/review`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ReviewForm {
+    pub title: String,
+    pub state: String,
+    pub written: Option<WrittenReview>,
+    /// "What users noticed" drafted from the complaints, until someone writes it.
+    #[serde(default)]
+    pub users_noticed_draft: String,
+}
+
+pub async fn review_form(change_id: &str) -> ApiResult<ReviewForm> {
+    send(Method::GET, &paths::change_review(change_id), None::<&()>).await
+}
+
+/// The whole review as Markdown (`GET /api/v1/changes/{id}/review.md`).
+pub async fn review_markdown(change_id: &str) -> ApiResult<String> {
+    exchange(Method::GET, &paths::change_review_markdown(change_id), None).await
+}
+
+/// Writes or edits the parts people write; what the form needs of the review as saved.
+pub async fn write_review(change_id: &str, body: &ReviewInput) -> ApiResult<ReviewForm> {
+    send(Method::PUT, &paths::change_review(change_id), Some(body)).await
+}
