@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use axum::http::StatusCode;
+use common::traffic::at;
 use common::{Server, TestApp, each_database};
 use serde_json::{Value, json};
 
@@ -296,12 +297,6 @@ async fn a_pipeline_advances_and_rolls_back_as_its_token() {
         assert!(res.err.contains("no-such-change"), "{res:?}");
     })
     .await;
-}
-
-fn at(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(rollgate::db::timestamp)
-        .expect("time")
 }
 
 /// Two windows (control, candidate) of one second ending `end`, as JSON lines: `control`

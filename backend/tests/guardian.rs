@@ -8,9 +8,10 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use common::traffic::{at, canary_of, cost_windows as windows, send_cost as send};
+use axum::http::StatusCode;
+use common::traffic::{
+    canary_of, cost_windows as windows, second_of_traffic, send_cost as send, send_windows,
+};
 use common::{TestApp, each_database};
 use rollgate::guardian;
 use serde_json::{Value, json};
@@ -468,35 +469,10 @@ async fn send_metrics(
     app: &TestApp,
     id: &str,
     token: &str,
-    (nc, control): (u64, Value),
-    (nb, candidate): (u64, Value),
+    control: (u64, Value),
+    candidate: (u64, Value),
 ) {
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let end = time::OffsetDateTime::now_utc().unix_timestamp();
-    let window = |variant: &str, n: u64, metrics: Value| {
-        json!({
-            "variant": variant,
-            "segment": "all",
-            "window_start": at(end - 1),
-            "window_end": at(end),
-            "requests": n,
-            "metrics": metrics,
-        })
-    };
-    let body = json!({ "windows": [
-        window("control", nc, control),
-        window("candidate", nb, candidate),
-    ] });
-    let res = app
-        .request(
-            Request::post(format!("/api/v1/changes/{id}/metrics"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::from(body.to_string()))
-                .expect("request"),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    send_windows(app, id, token, &second_of_traffic(control, candidate).await).await;
 }
 
 /// A mean metric over `n` requests with mean `m` and a spread of 10 % of it.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::traffic::at;
 use common::{TestApp, each_database};
 use rollgate::app::metrics::{SeriesRequest, series, summary};
 use rollgate::db::metrics::{Selection, windows};
@@ -18,12 +19,6 @@ use shared::synthetic::SplitMix64;
 
 /// 2025-06-15T00:00:00Z.
 const T0: i64 = 1_749_945_600;
-
-fn at(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(rollgate::db::timestamp)
-        .expect("time")
-}
 
 /// Equal, with floating-point numbers to 1e-12 relative and every other value exactly.
 fn assert_close(got: &Value, want: &Value, path: &str) {

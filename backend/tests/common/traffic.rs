@@ -32,32 +32,62 @@ pub async fn canary_of(app: &TestApp, new: Value) -> (String, String) {
     )
 }
 
-/// One second of traffic after the canary started: `control` and `candidate` requests with
-/// a mean cost of 0.004 on control and `0.004 × (1 + lift)` on the candidate.
-pub async fn cost_windows(control: u64, candidate: u64, lift: f64) -> Value {
+/// One second of traffic after the canary started, ending now: `nc` control requests with
+/// the `control` metrics and `nb` candidate requests with the `candidate` ones.
+pub async fn second_of_traffic(
+    (nc, control): (u64, Value),
+    (nb, candidate): (u64, Value),
+) -> Value {
     // Window times are whole seconds and may not lie in the future.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let end = time::OffsetDateTime::now_utc().unix_timestamp();
-    let window = |variant: &str, n: u64, mean: f64| {
+    let window = |variant: &str, n: u64, metrics: Value| {
         json!({
             "variant": variant,
             "segment": "all",
             "window_start": at(end - 1),
             "window_end": at(end),
             "requests": n,
-            "metrics": {
-                "cost_per_request": {
-                    "n": n,
-                    "sum": mean * n as f64,
-                    "sum_squares": (mean * mean + 0.001 * 0.001) * n as f64,
-                },
-            },
+            "metrics": metrics,
         })
     };
     json!({ "windows": [
-        window("control", control, 0.004),
-        window("candidate", candidate, 0.004 * (1.0 + lift)),
+        window("control", nc, control),
+        window("candidate", nb, candidate),
     ] })
+}
+
+/// [`second_of_traffic`] of `cost_per_request` only: a mean cost of 0.004 on control and
+/// `0.004 × (1 + lift)` on the candidate.
+pub async fn cost_windows(control: u64, candidate: u64, lift: f64) -> Value {
+    let cost = |n: u64, mean: f64| {
+        json!({
+            "cost_per_request": {
+                "n": n,
+                "sum": mean * n as f64,
+                "sum_squares": (mean * mean + 0.001 * 0.001) * n as f64,
+            },
+        })
+    };
+    second_of_traffic(
+        (control, cost(control, 0.004)),
+        (candidate, cost(candidate, 0.004 * (1.0 + lift))),
+    )
+    .await
+}
+
+/// Reports the windows `body` for the change `id` with its ingestion `token`.
+pub async fn send_windows(app: &TestApp, id: &str, token: &str, body: &Value) {
+    let res = app
+        .request(
+            Request::post(format!("/api/v1/changes/{id}/metrics"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 }
 
 /// Sends [`cost_windows`] to the change `id` with its ingestion `token`.
@@ -69,15 +99,11 @@ pub async fn send_cost(
     candidate: u64,
     lift: f64,
 ) {
-    let body = cost_windows(control, candidate, lift).await;
-    let res = app
-        .request(
-            Request::post(format!("/api/v1/changes/{id}/metrics"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::from(body.to_string()))
-                .expect("request"),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    send_windows(
+        app,
+        id,
+        token,
+        &cost_windows(control, candidate, lift).await,
+    )
+    .await;
 }
