@@ -237,10 +237,19 @@ fn encode_json<B: Serialize + ?Sized>(body: &B) -> ApiResult<String> {
 /// types' decoders are then compiled against one small reader instead of the text parser,
 /// which keeps several KB out of the Wasm. [`reader::Reader`] reads structs from objects
 /// only, which keeps their array form out as well.
+///
+/// Only the last step depends on the type: parsing and the error stay out of line, so they
+/// are compiled once rather than into every type's `decode`.
 pub fn decode<T: DeserializeOwned>(text: &str) -> ApiResult<T> {
-    let unexpected = |e: serde_json::Error| {
-        ApiError::Transport(format!("unexpected answer from the server ({e})"))
-    };
-    let value: serde_json::Value = serde_json::from_str(text).map_err(unexpected)?;
-    T::deserialize(reader::Reader(value)).map_err(unexpected)
+    T::deserialize(reader::Reader(parse(text)?)).map_err(unexpected)
+}
+
+#[inline(never)]
+fn parse(text: &str) -> ApiResult<serde_json::Value> {
+    serde_json::from_str(text).map_err(unexpected)
+}
+
+#[inline(never)]
+fn unexpected(e: serde_json::Error) -> ApiError {
+    ApiError::Transport(format!("unexpected answer from the server ({e})"))
 }

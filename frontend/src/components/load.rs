@@ -4,12 +4,16 @@
 //! Loading and failure are still always shown ([`Loaded::view`]).
 
 use std::future::Future;
+use std::pin::Pin;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::error_banner::ErrorBanner;
 use crate::api::{self, ApiError, ApiResult};
+
+/// A request under way.
+type Fetch<T> = Pin<Box<dyn Future<Output = ApiResult<T>>>>;
 
 /// A fetched value, refetched whenever what `source` reads changes, or on [`Loaded::refetch`].
 /// While a refetch runs, the previous answer stays on screen (as `<Transition>` does).
@@ -34,13 +38,19 @@ impl<T: Clone + Send + Sync + 'static> Loaded<T> {
         S: 'static,
         Fut: Future<Output = ApiResult<T>> + 'static,
     {
+        Self::starting(Box::new(move || Box::pin(fetch(source()))))
+    }
+
+    /// [`Loaded::new`] with the request as a trait object: the effect and the task are then
+    /// compiled once per type of answer rather than once per page that loads one.
+    fn starting(start: Box<dyn Fn() -> Fetch<T> + Send + Sync>) -> Self {
         let value = RwSignal::new(None);
         let version = RwSignal::new(0_u32);
         // Only the newest request may write: an older answer arriving late is dropped.
         let latest = StoredValue::new(0_u32);
         Effect::new(move |_| {
             version.track();
-            let fut = fetch(source());
+            let fut = start();
             let ticket = latest.get_value().wrapping_add(1);
             latest.set_value(ticket);
             spawn_local(async move {

@@ -8,6 +8,7 @@
 //! text, the charts' SVG, goes through [`html`]. Failures are shown with
 //! [`error_banner::ErrorBanner`], text is formatted with [`crate::format`].
 
+pub mod change_loader;
 pub mod change_tabs;
 pub mod charts;
 pub mod copy_button;

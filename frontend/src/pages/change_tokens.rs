@@ -9,6 +9,7 @@ use shared::tokens::{NewToken, TokenCreated, TokenInfo, default_scopes, validate
 use crate::api::{self, ApiError};
 use crate::components::copy_button::CopyButton;
 use crate::components::error_banner::{ErrorBanner, Problem};
+use crate::components::load::Loaded;
 use crate::components::skeleton::SkeletonLine;
 use crate::format;
 
@@ -20,10 +21,10 @@ pub fn TokensPanel(
 ) -> impl IntoView {
     let scoped = change_id.is_some();
     let id = StoredValue::new(change_id);
-    let list = LocalResource::new(move || {
-        let id = id.get_value();
-        async move { api::tokens(id.as_deref()).await }
-    });
+    let list = Loaded::new(
+        move || id.get_value(),
+        |id| async move { api::tokens(id.as_deref()).await },
+    );
     let name = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
@@ -97,17 +98,16 @@ pub fn TokensPanel(
             </form>
             {move || invalid.get().map(|m| view! { <ErrorBanner error=Problem::new("Check the name", m) /> })}
             {move || error.get().map(|e| view! { <ErrorBanner error=e /> })}
-            <Transition fallback=|| view! { <div class="token-list"><SkeletonLine width="70%" /><SkeletonLine width="50%" /></div> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(tokens) if tokens.is_empty() => view! {
-                            <p class="subtle token-none">{if scoped { "No tokens for this change yet." } else { "No tokens yet." }}</p>
-                        }.into_any(),
-                        Ok(tokens) => view! { <TokenTable tokens=tokens reload=reload show_change=!scoped /> }.into_any(),
-                        Err(e) => view! { <ErrorBanner error=e retry=reload /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {list.view(
+                || view! { <div class="token-list"><SkeletonLine width="70%" /><SkeletonLine width="50%" /></div> }.into_any(),
+                move |tokens: Vec<TokenInfo>| if tokens.is_empty() {
+                    view! {
+                        <p class="subtle token-none">{if scoped { "No tokens for this change yet." } else { "No tokens yet." }}</p>
+                    }.into_any()
+                } else {
+                    view! { <TokenTable tokens=tokens reload=reload show_change=!scoped /> }.into_any()
+                },
+            )}
         </section>
     }
 }

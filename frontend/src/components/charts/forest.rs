@@ -44,7 +44,7 @@ pub fn chart(
     let height = 70 + ROW * n as u32;
     // Row i sits at y = n − i, so the aggregate is on top.
     let y_of = |i: usize| (n - i) as f64;
-    render((WIDTH, height), |root: &Area<'_>| -> Drawn {
+    render((WIDTH, height), &|root: &Area<'_>| -> Drawn {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(root)
             .margin_top(10)

@@ -53,7 +53,7 @@ pub fn chart(view: &LatencyView) -> Option<Markup> {
         .fold(0.0_f64, f64::max)
         .max(0.01)
         * 118.0;
-    render(SIZE, |root: &Area<'_>| -> Drawn {
+    render(SIZE, &|root: &Area<'_>| -> Drawn {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(root)
             .margin_top(26)

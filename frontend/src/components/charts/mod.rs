@@ -48,8 +48,10 @@ pub fn font(color: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
     .pos(Pos::new(h, v))
 }
 
-/// Runs `draw` on a fresh SVG of `size`; the markup, or `None` if drawing failed.
-pub fn render(size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> Drawn) -> Option<Markup> {
+/// Runs `draw` on a fresh SVG of `size`; the markup, or `None` if drawing failed. `draw` is
+/// a trait object so that this function, and plotters' backend code under it, is compiled once
+/// for every chart rather than once per chart.
+pub fn render(size: (u32, u32), draw: &dyn Fn(&Area<'_>) -> Drawn) -> Option<Markup> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();

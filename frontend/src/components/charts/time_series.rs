@@ -42,7 +42,7 @@ pub fn chart(
     let (y0, y1) = padded(lo, hi);
     // Times read as hours:minutes within a day, with the date once the span passes a day.
     let long = x1 - x0 > 86_400_000.0;
-    render(SIZE, |root: &Area<'_>| -> Drawn {
+    render(SIZE, &|root: &Area<'_>| -> Drawn {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(root)
             .margin_top(14)

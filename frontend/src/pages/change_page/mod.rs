@@ -9,7 +9,6 @@ pub mod comments;
 mod sections;
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use shared::access::ADMINS;
 use shared::api::{ChangeDetail, TransitionRecord};
 use shared::change::{AiChange, Pause};
@@ -17,12 +16,11 @@ use shared::plan::RolloutPlan;
 use shared::rollout::{RolloutState, TransitionAction, next_stage};
 
 use crate::api;
+use crate::components::change_loader::ChangeLoader;
 use crate::components::change_tabs::{ChangeTab, ChangeTabs, has_review};
-use crate::components::error_banner::ErrorBanner;
 use crate::components::gate_panel::{GatePanel, gate_title};
 use crate::components::health::HealthChip;
 use crate::components::notices_panel::NoticesPanel;
-use crate::components::skeleton::PageSkeleton;
 use crate::components::tags::{KindTag, RiskTag, StateBadge, TrafficBar};
 use crate::components::timeline::Timeline;
 use crate::format;
@@ -34,38 +32,8 @@ use sections::{FlagPanel, History, PlanPanel, WhatChanges};
 
 #[component]
 pub fn ChangePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let detail = LocalResource::new(move || {
-        let id = id.get();
-        async move { api::get_change(&id).await }
-    });
-    let reload = Callback::new(move |_| detail.refetch());
-
     view! {
-        <Transition fallback=|| view! { <PageSkeleton /> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(d) => view! { <ChangeView detail=d reload=reload /> }.into_any(),
-                    Err(e) if e.is_not_found() => view! {
-                        <div class="page">
-                            <div class="empty-state" data-test="error">
-                                <div class="empty-code">"404"</div>
-                                <h1>"No such change"</h1>
-                                <p class="subtle">{format!("There is no AI change with the id “{}”.", id.get_untracked())}</p>
-                                <a class="btn btn-primary" href="/">"Go to all changes"</a>
-                            </div>
-                        </div>
-                    }.into_any(),
-                    Err(e) => view! {
-                        <div class="page">
-                            <a class="back-link" href="/">"← All changes"</a>
-                            <ErrorBanner error=e retry=reload />
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        <ChangeLoader page=|detail, reload| view! { <ChangeView detail=detail reload=reload /> }.into_any() />
     }
 }
 

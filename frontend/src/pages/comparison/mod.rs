@@ -22,17 +22,18 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use shared::api::ChangeDetail;
 use shared::comparison::{ReportOptions, report};
 use shared::metrics::{ALL_SEGMENTS, MetricSeries, MetricSummary};
 use shared::rollout::RolloutState;
 
 use crate::api::{self, ApiError};
+use crate::components::change_loader::ChangeLoader;
 use crate::components::change_tabs::{ChangeTab, ChangeTabs, has_review};
 use crate::components::error_banner::ErrorBanner;
 use crate::components::metric_text::{self as text, base_def};
-use crate::components::skeleton::{PageSkeleton, SkeletonLine, TableSkeleton};
+use crate::components::skeleton::{SkeletonLine, TableSkeleton};
 use crate::components::tags::StateBadge;
 use crate::format;
 use crate::pages::change_page::StopBanners;
@@ -59,37 +60,8 @@ pub(super) struct SeriesKey {
 
 #[component]
 pub fn ComparisonPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let detail = LocalResource::new(move || {
-        let id = id.get();
-        async move { api::get_change(&id).await }
-    });
-    let reload = Callback::new(move |_| detail.refetch());
     view! {
-        <Transition fallback=|| view! { <PageSkeleton /> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(d) => view! { <Compare detail=d reload=reload /> }.into_any(),
-                    Err(e) if e.is_not_found() => view! {
-                        <div class="page">
-                            <div class="empty-state" data-test="error">
-                                <div class="empty-code">"404"</div>
-                                <h1>"No such change"</h1>
-                                <p class="subtle">{format!("There is no AI change with the id “{}”.", id.get_untracked())}</p>
-                                <a class="btn btn-primary" href="/">"Go to all changes"</a>
-                            </div>
-                        </div>
-                    }.into_any(),
-                    Err(e) => view! {
-                        <div class="page">
-                            <a class="back-link" href="/">"← All changes"</a>
-                            <ErrorBanner error=e retry=reload />
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        <ChangeLoader page=|detail, reload| view! { <Compare detail=detail reload=reload /> }.into_any() />
     }
 }
 
