@@ -35,17 +35,19 @@ use TransitionAction::{Advance, RollBack};
 /// and changes only once it holds the lock; the second finds the workspace the first seeded
 /// instead of inserting the same accounts again. On SQLite the transaction holds the write
 /// lock (`BEGIN IMMEDIATE`), which serves the same end.
-pub async fn seed(pool: &AnyPool, passwords: &Passwords) -> Result<bool> {
+///
+/// With `history`, four months of finished changes come first ([`seed_history`]).
+pub async fn seed(pool: &AnyPool, passwords: &Passwords, history: bool) -> Result<bool> {
     let mut tx = match db::advisory_xact_lock(pool, db::DEMO_SEED_LOCK).await? {
         Some(locked) => locked,
         None => db::begin(pool).await?,
     };
-    let seeded = seed_in(&mut tx, passwords).await?;
+    let seeded = seed_in(&mut tx, passwords, history).await?;
     tx.commit().await?;
     Ok(seeded)
 }
 
-async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords) -> Result<bool> {
+async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords, history: bool) -> Result<bool> {
     let users = accounts::seed_demo_users(&mut *conn, passwords).await?;
     seed_teams(&mut *conn, &users).await?;
     if db::changes::count(&mut *conn).await? > 0 {
@@ -61,6 +63,9 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords) -> Result<bool
     let erin = by_email("erin.engineer@demo.rollgate")?;
     let alex = by_email("alex.approver@demo.rollgate")?;
     let engineer = &erin;
+    if history {
+        seed_history(&mut *conn, engineer, &alex).await?;
+    }
     let now = OffsetDateTime::now_utc();
     let ago = |hours: i64| now - Duration::hours(hours);
 
@@ -332,6 +337,211 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords) -> Result<bool
     )
     .await?;
     Ok(true)
+}
+
+/// How a finished change of the demo's history ended.
+#[derive(Clone, Copy)]
+enum Ending {
+    /// Reached Full; `skip` jumps over the first ramp step (with a justification).
+    Shipped { skip: bool },
+    /// People rolled it back from the ramp step `at_step` (0 is the canary).
+    RolledBack { at_step: usize },
+    /// The guardian held it on a breach; people rolled it back `after_hours` later.
+    HeldThenRolledBack { after_hours: i64 },
+    /// The guardian rolled it back from the canary on its own.
+    RolledBackByGuardian,
+}
+
+/// Four months of finished changes before the four in flight, one every five days, so
+/// the delivery figures (`/figures`) have weeks to count: most shipped, some rolled back by
+/// people or by the guardian, one held first, two with a ramp step skipped. Seeded with
+/// `--demo-history`; the moves go through the same state machine as the four in flight.
+async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User) -> Result<()> {
+    use Ending::*;
+    const AREAS: [&str; 5] = [
+        "Support assistant",
+        "Billing chat",
+        "Returns",
+        "Search",
+        "Onboarding",
+    ];
+    const SUBJECTS: [&str; 24] = [
+        "Greeting that names the plan",
+        "Refund policy answers cite the policy page",
+        "Return label flow in one turn",
+        "Search summaries under 80 words",
+        "Onboarding checklist suggestions",
+        "Escalation wording for angry customers",
+        "Invoice questions routed to the billing model",
+        "Smaller model for order-status questions",
+        "Query rewriting before knowledge-base search",
+        "Welcome tour answers in the user's language",
+        "Handoff to an agent after two failed answers",
+        "Tax questions answer with the invoice's country",
+        "Exchange instead of refund when stock allows",
+        "Spelling-tolerant product search",
+        "Shorter first-week tips",
+        "Safety filter on order notes",
+        "Dunning e-mails drafted by the assistant",
+        "Photos of damaged items read by the vision model",
+        "Search answers quote the product page",
+        "Onboarding assistant on the cheaper model",
+        "Troubleshooting steps as a numbered list",
+        "Payment-failure explanations name the card",
+        "Return window computed from the delivery date",
+        "Related-article links under search answers",
+    ];
+    let now = OffsetDateTime::now_utc();
+    for (i, subject) in SUBJECTS.iter().enumerate() {
+        let kind = [
+            ChangeKind::Prompt,
+            ChangeKind::Prompt,
+            ChangeKind::Tool,
+            ChangeKind::Model,
+            ChangeKind::Routing,
+        ][i % 5];
+        let risk = [
+            RiskTier::Standard,
+            RiskTier::Low,
+            RiskTier::Standard,
+            RiskTier::High,
+        ][i % 4];
+        let template = match risk {
+            RiskTier::Low => PlanTemplate::LowStakes,
+            RiskTier::Standard => PlanTemplate::Standard,
+            RiskTier::High => PlanTemplate::ModelUpgrade,
+        };
+        let ending = match i % 8 {
+            2 => RolledBack { at_step: 1 },
+            5 => RolledBackByGuardian,
+            6 if i < 8 => HeldThenRolledBack { after_hours: 3 },
+            3 | 7 if i >= 16 => Shipped { skip: true },
+            _ => Shipped { skip: false },
+        };
+        // 130 days ago for the first, then every five days (at varying hours), the last 15
+        // days ago: every move is over by now.
+        let start =
+            now - Duration::days(130) + Duration::hours(i as i64 * 120 + (i as i64 % 3) * 7);
+        let at = |hours: i64| start + Duration::hours(hours);
+        let version = 20 + i;
+        let change = create(
+            &mut *conn,
+            engineer,
+            NewChange {
+                title: (*subject).into(),
+                kind,
+                risk,
+                baseline: json!({ "prompt_version": format!("v{version}") }),
+                candidate: json!({ "prompt_version": format!("v{}", version + 1) }),
+                expected_changes: format!("{subject}: better answers at the same cost."),
+                owner: engineer.email.clone(),
+                product_area: Some(AREAS[i % AREAS.len()].into()),
+                template: None,
+                plan: Some(RolloutPlan {
+                    audiences: Vec::new(),
+                    ..template.plan()
+                }),
+            },
+            at(0),
+        )
+        .await?;
+        seed_eval(
+            &mut *conn,
+            &change,
+            EvalRun {
+                pass_rate: 0.97,
+                cases: 400 + 40 * i as u64,
+                failures: &[("format", 9), ("safety", 0), ("pii", 0), ("refusal", 0)],
+                cost_usd: 3.0 + i as f64 * 0.25,
+                p50: 700.0,
+                p95: 1_500.0,
+            },
+            at(20),
+        )
+        .await?;
+        let mut change = walk(
+            &mut *conn,
+            change,
+            &[
+                (Advance, engineer, None, at(2)),
+                (
+                    Advance,
+                    engineer,
+                    Some("Eval bench passed its gate."),
+                    at(22),
+                ),
+            ],
+        )
+        .await?;
+        // Most of a day per stage, longer for higher risk, and not the same for any two
+        // changes in a row.
+        let per_step = 14 + 6 * (risk as i64) + (i as i64 * 5) % 13;
+        let mut hours = 22 + per_step;
+        let mut step = 0;
+        loop {
+            // Who moves next (`None` for the guardian), how, and why.
+            let next: Option<(TransitionAction, Option<&User>, &str)> = match ending {
+                RolledBack { at_step } if step == at_step => Some((
+                    RollBack,
+                    Some(approver),
+                    "Complaints about truncated answers rose in the ramp.",
+                )),
+                RolledBackByGuardian if step == 0 => Some((
+                    RollBack,
+                    None,
+                    "hard_error_rate breached its margin (sequential test).",
+                )),
+                HeldThenRolledBack { after_hours } if step == 0 => {
+                    change = rollout::apply_in(
+                        &mut *conn,
+                        &Actor::guardian(),
+                        &change,
+                        TransitionAction::Pause,
+                        Some("cost_per_request breached its margin (sequential test)."),
+                        &db::timestamp(at(hours)),
+                    )
+                    .await
+                    .map_err(|e| Error::internal(format!("demo history hold: {e}")))?;
+                    hours += after_hours;
+                    Some((
+                        RollBack,
+                        Some(approver),
+                        "Confirmed the cost rise; rolling back.",
+                    ))
+                }
+                Shipped { skip: true } if step == 1 => Some((
+                    TransitionAction::Skip,
+                    Some(engineer),
+                    "The same prompt already ran at this share last month.",
+                )),
+                _ => None,
+            };
+            let (action, who, reason) = match next {
+                Some((action, who, reason)) => (action, who, Some(reason)),
+                None => (Advance, Some(engineer), None),
+            };
+            let actor = match who {
+                Some(user) => Actor::new(user.clone(), None),
+                None => Actor::guardian(),
+            };
+            change = rollout::apply_in(
+                &mut *conn,
+                &actor,
+                &change,
+                action,
+                reason,
+                &db::timestamp(at(hours)),
+            )
+            .await
+            .map_err(|e| Error::internal(format!("demo history step {}: {e}", action.as_str())))?;
+            if change.state.is_terminal() || change.state == shared::rollout::RolloutState::Full {
+                break;
+            }
+            hours += per_step;
+            step += 1;
+        }
+    }
+    Ok(())
 }
 
 async fn create(

@@ -56,6 +56,11 @@ struct ServeArgs {
     #[arg(long, env = "ROLLGATE_DEMO", value_parser = FalseyValueParser::new())]
     demo: bool,
 
+    /// With --demo, also seed four months of finished changes before the four in flight, so
+    /// the delivery figures have history to count.
+    #[arg(long, env = "ROLLGATE_DEMO_HISTORY", value_parser = FalseyValueParser::new())]
+    demo_history: bool,
+
     /// Directory of the built console (`cargo xtask build`).
     #[arg(
         long,
@@ -216,6 +221,7 @@ fn run(command: Command) -> Result<ExitCode, Box<dyn std::error::Error>> {
             config.read_rate_limit = args.read_rate_limit;
             config.guardian = args.guardian;
             config.demo_window_seconds = args.demo_window_seconds;
+            config.demo_history = args.demo_history;
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
             runtime.block_on(rollgate::serve(config))?;

@@ -34,6 +34,8 @@ pub struct Config {
     pub addr: SocketAddr,
     pub database_url: String,
     pub demo: bool,
+    /// With `demo`, also seed four months of finished changes (the figures' history).
+    pub demo_history: bool,
     /// The built console.
     pub dist: PathBuf,
     /// Mark the session cookie `Secure`: set when Rollgate is reached over HTTPS.
@@ -82,6 +84,7 @@ impl Config {
             addr,
             database_url,
             demo,
+            demo_history: false,
             dist,
             secure_cookies: false,
             public_url: None,
@@ -144,11 +147,14 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         if real > 0 {
             return Err(ServeError::DemoOnRealData(real));
         }
-        if demo::seed(&pool, &passwords)
+        if demo::seed(&pool, &passwords, config.demo_history)
             .await
             .map_err(ServeError::Demo)?
         {
-            tracing::info!("demo workspace seeded with four sample changes");
+            tracing::info!(
+                history = config.demo_history,
+                "demo workspace seeded with four sample changes"
+            );
         } else {
             tracing::info!("demo workspace already has changes; not seeding again");
         }

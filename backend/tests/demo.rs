@@ -143,8 +143,8 @@ async fn two_instances_seed_one_workspace() {
         let (other, _) = rollgate::db::connect(&url).await.expect("second instance");
         let passwords = rollgate::accounts::Passwords::cheap_for_tests();
         let (a, b) = tokio::join!(
-            rollgate::demo::seed(&app.pool, &passwords),
-            rollgate::demo::seed(&other, &passwords),
+            rollgate::demo::seed(&app.pool, &passwords, false),
+            rollgate::demo::seed(&other, &passwords, false),
         );
         let (a, b) = (a.expect("first seeds"), b.expect("second seeds"));
         assert!(a != b, "exactly one instance seeds: {a} {b}");
@@ -221,7 +221,7 @@ async fn a_seeding_that_fails_midway_leaves_nothing() {
             sqlx::query(sql).execute(&app.pool).await.expect(sql);
         }
         let passwords = rollgate::accounts::Passwords::cheap_for_tests();
-        let err = rollgate::demo::seed(&app.pool, &passwords)
+        let err = rollgate::demo::seed(&app.pool, &passwords, false)
             .await
             .expect_err("seeding fails at the first transition");
         assert!(
@@ -233,6 +233,53 @@ async fn a_seeding_that_fails_midway_leaves_nothing() {
         sqlx::query(drop).execute(&app.pool).await.expect(drop);
         assert!(app.seed_demo().await);
         assert_eq!(app.counts().await, (4, 9));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn demo_history_gives_the_figures_months_to_count() {
+    each_database(|app| async move {
+        assert!(app.seed_demo_with(true).await);
+        let (changes, _) = app.counts().await;
+        assert_eq!(changes, 4 + 24);
+
+        // Twenty weeks cover the history: 130 days back to about two weeks ago.
+        let from = time::OffsetDateTime::now_utc() - time::Duration::weeks(20);
+        let from = from
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("format");
+        let f = app.get(&format!("/api/v1/figures?from={from}")).await;
+        assert_eq!(f.status, axum::http::StatusCode::OK, "{}", f.text());
+        let f = f.json();
+        let all = &f["overall"];
+        // Of the 24: 3 rolled back by people, 3 by the guardian, one by people after a
+        // guardian's hold, the other 17 shipped; the four in flight add the returns rollback.
+        assert_eq!(all["shipped"], 17, "{all}");
+        assert_eq!(all["automatic_rollbacks"], 3, "{all}");
+        assert_eq!(all["manual_rollbacks"], 5, "{all}");
+        assert_eq!(all["median_hold_to_rollback_hours"], 3.0, "{all}");
+        assert!(
+            all["skipped_share"].as_f64().is_some_and(|s| s > 0.0),
+            "{all}"
+        );
+        let weeks_with_shipping = f["weeks"]
+            .as_array()
+            .expect("weeks")
+            .iter()
+            .filter(|w| w["shipped"].as_u64().is_some_and(|n| n > 0))
+            .count();
+        assert!(weeks_with_shipping >= 12, "{f}");
+        for group in ["by_product_area", "by_kind", "by_risk"] {
+            assert!(
+                f[group].as_array().is_some_and(|g| g.len() >= 3),
+                "{group}: {f}"
+            );
+        }
+
+        // The four in flight are there as without history.
+        let page = app.get("/api/v1/changes?state=canary").await.json();
+        assert_eq!(page["total"], 1, "{page}");
     })
     .await;
 }

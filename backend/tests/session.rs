@@ -346,7 +346,7 @@ async fn demo_users_are_listed_only_in_demo_mode() {
         .assert_error(StatusCode::NOT_FOUND, "not_found", None);
         let dist = tempfile::tempdir().expect("tempdir");
         let passwords = rollgate::accounts::Passwords::cheap_for_tests();
-        rollgate::demo::seed(&app.pool, &passwords)
+        rollgate::demo::seed(&app.pool, &passwords, false)
             .await
             .expect("seed");
         let demo = TestApp {

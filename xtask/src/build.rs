@@ -730,6 +730,7 @@ pub fn serve(args: &[String]) -> Result {
     let mut cmd = Command::new(&bin);
     cmd.arg("serve")
         .arg("--demo")
+        .arg("--demo-history")
         .arg("--dist")
         .arg(&bundle.dist)
         .args(args)

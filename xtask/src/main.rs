@@ -1,7 +1,7 @@
 //! Rollgate's build tasks, run as `cargo xtask <task>`:
 //!
 //! - `build [--dev]`: the browser bundle in `dist/` (Wasm, JS glue, HTML, CSS), no downloads.
-//! - `serve [args…]`: build everything, then `rollgate serve --demo [args…]`.
+//! - `serve [args…]`: build everything, then `rollgate serve --demo --demo-history [args…]`.
 //! - `test`: everything the project checks (format, lints, tests, Schemathesis, Wasm build,
 //!   browser tests).
 //! - `schemathesis`: the Schemathesis run of `test` alone.
@@ -51,7 +51,7 @@ usage: cargo xtask <task>
 
 tasks:
   build [--dev]     build the console into dist/ (Wasm + JS + HTML + CSS)
-  serve [args...]   build, then run `rollgate serve --demo [args...]`
+  serve [args...]   build, then run `rollgate serve --demo --demo-history [args...]`
                     (honours ROLLGATE_ADDR, ROLLGATE_DATABASE_URL, ...)
   test              format check, clippy (native and wasm32), all tests, the Wasm
                     build and the browser tests; PostgreSQL and Schemathesis

@@ -817,9 +817,15 @@ impl TestApp {
     /// Seeds the demo workspace (cheap password hashes); false when the workspace was not
     /// empty and was left alone.
     pub async fn seed_demo(&self) -> bool {
+        self.seed_demo_with(false).await
+    }
+
+    /// [`Self::seed_demo`], with the four months of finished changes before it if `history`.
+    pub async fn seed_demo_with(&self, history: bool) -> bool {
         rollgate::demo::seed(
             &self.pool,
             &rollgate::accounts::Passwords::cheap_for_tests(),
+            history,
         )
         .await
         .expect("seed")
