@@ -62,6 +62,26 @@ async fn figures_count_what_shipped_and_what_rolled_back() {
         );
         assert_eq!(f["by_kind"].as_array().map(Vec::len), Some(1));
 
+        // The same figures as Markdown, for a wiki page.
+        let md = app.get("/api/v1/figures.md").await;
+        assert_eq!(md.status, StatusCode::OK);
+        assert!(
+            md.headers["content-type"]
+                .to_str()
+                .is_ok_and(|t| t.starts_with("text/markdown")),
+            "{:?}",
+            md.headers
+        );
+        let md = md.text();
+        assert!(md.starts_with("# Delivery figures, "), "{md}");
+        assert!(
+            md.contains(
+                "- **1** rolled back (0 by the guardian, 1 by people): a rollback rate of **50 %**"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| prompt | 2 | 1 | 1 (0 / 1) | 50 % |"), "{md}");
+
         // A period before any of it counts nothing.
         let f = app
             .get("/api/v1/figures?from=2020-01-01T00:00:00Z&to=2020-03-01T00:00:00Z")
@@ -83,14 +103,20 @@ async fn a_bad_period_names_its_field() {
             ("from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from"),
             ("period=week", "period"),
         ] {
-            app.request(raw_request(
-                Method::GET,
-                &format!("/api/v1/figures?{query}"),
-                None,
-                "",
-            ))
-            .await
-            .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation", Some(field));
+            for path in ["/api/v1/figures", "/api/v1/figures.md"] {
+                app.request(raw_request(
+                    Method::GET,
+                    &format!("{path}?{query}"),
+                    None,
+                    "",
+                ))
+                .await
+                .assert_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation",
+                    Some(field),
+                );
+            }
         }
         app.anonymous(json_request(Method::GET, "/api/v1/figures", &json!(null)))
             .await

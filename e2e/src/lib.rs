@@ -111,6 +111,17 @@ impl Server {
         )
     }
 
+    /// The demo workspace with four months of finished changes before the four in flight
+    /// (`--demo-history`, as `cargo xtask serve` runs it), for the delivery figures.
+    pub fn start_demo_with_history() -> Server {
+        Server::launch_with_args(
+            true,
+            required_path("ROLLGATE_E2E_DIST"),
+            false,
+            &["--demo-history".to_string()],
+        )
+    }
+
     /// The demo workspace with the guardian on, as `cargo xtask serve` runs it: the guardian
     /// rolls back the breaching canary once the simulator's first data arrive.
     pub fn start_demo_with_guardian() -> Server {

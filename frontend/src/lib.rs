@@ -28,6 +28,7 @@ use pages::change_list::ChangeList;
 use pages::change_page::ChangePage;
 use pages::comparison::ComparisonPage;
 use pages::feed::FeedPage;
+use pages::figures::FiguresPage;
 use pages::login::LoginPage;
 use pages::not_found::NotFound;
 use pages::review::ReviewPage;
@@ -124,6 +125,7 @@ fn Shell() -> impl IntoView {
                         <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} />
                         <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
                         <Route path=path!("/feed") view={Lazy::<FeedRoute>::new()} />
+                        <Route path=path!("/figures") view={Lazy::<FiguresRoute>::new()} />
                         <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} />
                         <Route path=path!("/stats") view={Lazy::<StatsRoute>::new()} />
                     </Routes>
@@ -158,6 +160,7 @@ enum Page {
     Approvals,
     Audit,
     Feed,
+    Figures,
     Admin,
     Stats,
 }
@@ -191,6 +194,7 @@ fn page_view(call: Call) -> Answer {
             Page::Approvals => view! { <ApprovalsPage /> }.into_any(),
             Page::Audit => view! { <AuditPage /> }.into_any(),
             Page::Feed => view! { <FeedPage /> }.into_any(),
+            Page::Figures => view! { <FiguresPage /> }.into_any(),
             Page::Admin => view! { <AdminPage /> }.into_any(),
             Page::Stats => view! { <StatsCalculator /> }.into_any(),
         }),
@@ -270,6 +274,7 @@ lazy_page! {
     ApprovalsRoute => Approvals,
     AuditRoute => Audit,
     FeedRoute => Feed,
+    FiguresRoute => Figures,
     AdminRoute => Admin,
     StatsRoute => Stats,
 }

@@ -285,6 +285,97 @@ pub fn compute(
     }
 }
 
+/// A share as a whole percentage, or a dash when there is none.
+fn percent(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".into(), |x| format!("{:.0} %", x * 100.0))
+}
+
+/// Hours as hours under two days, as days from there; a dash when there is none.
+fn span(h: Option<f64>) -> String {
+    match h {
+        None => "—".into(),
+        Some(h) if h < 48.0 => format!("{h:.1} h"),
+        Some(h) => format!("{:.1} d", h / 24.0),
+    }
+}
+
+fn breakdown_table(md: &mut String, title: &str, rows: &[Breakdown]) {
+    md.push_str(&format!("\n## By {title}\n\n"));
+    if rows.is_empty() {
+        md.push_str("No change moved in the period.\n");
+        return;
+    }
+    md.push_str(
+        "| group | active | shipped | rollbacks (automatic / manual) | rollback rate | lead time eval → Full | hold → rollback | skipped a stage |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for b in rows {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} ({} / {}) | {} | {} | {} | {} |\n",
+            crate::review::cell(&b.key),
+            b.active,
+            b.shipped,
+            b.automatic_rollbacks + b.manual_rollbacks,
+            b.automatic_rollbacks,
+            b.manual_rollbacks,
+            percent(b.rollback_rate),
+            span(b.median_lead_time_hours),
+            span(b.median_hold_to_rollback_hours),
+            percent(b.skipped_share),
+        ));
+    }
+}
+
+/// The figures as Markdown (`GET /api/v1/figures.md`): the period's headline figures, a table
+/// per grouping, then the weeks. The console's figures page shows this document and draws its
+/// charts from the weeks' table.
+pub fn to_markdown(f: &Figures) -> String {
+    let o = &f.overall;
+    let day = |t: &str| t.get(..10).unwrap_or(t).to_owned();
+    let rollbacks = o.automatic_rollbacks + o.manual_rollbacks;
+    let mut md = format!(
+        "# Delivery figures, {} to {}\n\n\
+         - **{}** changes moved; **{}** started a canary and **{}** reached Full\n\
+         - **{}** rolled back ({} by the guardian, {} by people): a rollback rate of **{}**\n\
+         - Median lead time from eval to Full: **{}**\n\
+         - Median wait from a guardian's hold to the rollback: **{}**\n\
+         - Median time a rolled-back candidate served in its stage: **{}**\n\
+         - Changes that skipped a stage: **{}**\n",
+        day(&f.from),
+        day(&f.to),
+        o.active,
+        o.started,
+        o.shipped,
+        rollbacks,
+        o.automatic_rollbacks,
+        o.manual_rollbacks,
+        percent(o.rollback_rate),
+        span(o.median_lead_time_hours),
+        span(o.median_hold_to_rollback_hours),
+        span(o.median_exposure_before_rollback_hours),
+        percent(o.skipped_share),
+    );
+    breakdown_table(&mut md, "product area", &f.by_product_area);
+    breakdown_table(&mut md, "kind", &f.by_kind);
+    breakdown_table(&mut md, "risk tier", &f.by_risk);
+    md.push_str(WEEKS_HEADING);
+    md.push_str(
+        "| week of | shipped | rolled back by the guardian | rolled back by people |\n\
+         | --- | --- | --- | --- |\n",
+    );
+    for w in &f.weeks {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            w.start, w.shipped, w.automatic_rollbacks, w.manual_rollbacks
+        ));
+    }
+    md
+}
+
+/// Where [`to_markdown`]'s last section, the weeks in numbers, starts: the console draws its
+/// charts from that table.
+pub const WEEKS_HEADING: &str = "\n## Per week\n\n";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +476,21 @@ mod tests {
                 .map(|b| b.rollback_rate),
             Some(Some(1.0))
         );
+
+        let md = to_markdown(&Figures {
+            from: "2026-11-02T00:00:00Z".into(),
+            to: "2026-11-16T00:00:00Z".into(),
+            ..f
+        });
+        assert!(md.starts_with("# Delivery figures, 2026-11-02 to 2026-11-16\n"));
+        assert!(md.contains(
+            "- **2** rolled back (1 by the guardian, 1 by people): a rollback rate of **50 %**"
+        ));
+        assert!(md.contains("eval to Full: **30.0 h**"));
+        assert!(md.contains("| billing | 3 | 1 | 2 (1 / 1) | 67 % | 30.0 h | 2.0 h | 33 % |"));
+        assert!(md.contains("## By risk tier"));
+        assert!(md.contains(&format!("{WEEKS_HEADING}| week of |")));
+        assert!(md.ends_with("| 2026-11-02 | 1 | 1 | 0 |\n| 2026-11-09 | 1 | 0 | 1 |\n"));
     }
 
     #[test]
@@ -394,5 +500,8 @@ mod tests {
         assert_eq!(f.overall.rollback_rate, None);
         assert_eq!(f.overall.median_lead_time_hours, None);
         assert!(f.by_kind.is_empty());
+        let md = to_markdown(&f);
+        assert!(md.contains("rollback rate of **—**"));
+        assert!(md.contains("## By kind\n\nNo change moved in the period."));
     }
 }

@@ -110,6 +110,8 @@ paths! {
         ASSIGNMENTS = "/assignments";
         /// Delivery figures over a period.
         FIGURES = "/figures";
+        /// The same figures as Markdown.
+        FIGURES_MARKDOWN = "/figures.md";
         /// Comments that mention a team of the signed-in user.
         MENTIONS = "/mentions";
     }

@@ -383,7 +383,7 @@ pub fn change_text(m: &MeasuredEffect) -> String {
 }
 
 /// Markdown text with `|` and line breaks made safe for a table cell.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 

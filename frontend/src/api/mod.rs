@@ -25,6 +25,7 @@ mod approvals;
 mod assignments;
 mod changes;
 mod comments;
+mod figures;
 mod notices;
 mod reader;
 mod reviews;
@@ -34,6 +35,7 @@ pub use approvals::*;
 pub use assignments::*;
 pub use changes::*;
 pub use comments::*;
+pub use figures::*;
 pub use notices::*;
 pub use reviews::*;
 

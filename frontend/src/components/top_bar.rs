@@ -104,6 +104,7 @@ pub fn TopBar(user: User) -> impl IntoView {
                     <a href="/feed" class:active=move || path() == "/feed" data-test="nav-feed">
                         "Change feed"{unread_badge}
                     </a>
+                    <a href="/figures" class:active=move || path() == "/figures" data-test="nav-figures">"Figures"</a>
                     {auditor.then(|| view! {
                         <a href="/audit" class:active=move || path() == "/audit" data-test="nav-audit">"Audit log"</a>
                     })}

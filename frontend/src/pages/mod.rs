@@ -19,6 +19,7 @@ pub mod change_page;
 pub mod change_tokens;
 pub mod comparison;
 pub mod feed;
+pub mod figures;
 pub mod login;
 pub mod not_found;
 pub mod review;

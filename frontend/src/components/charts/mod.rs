@@ -10,6 +10,7 @@
 pub mod forest;
 pub mod latency;
 pub mod time_series;
+pub mod weekly;
 
 use leptos::prelude::*;
 use plotters::coord::Shift;
