@@ -154,6 +154,7 @@ async fn every_page_passes_axe_for_every_role() -> Result {
                 "[data-test=inbox-entry], [data-test=inbox-empty]".into(),
             ),
             ("/feed".into(), hook("feed-item")),
+            ("/figures".into(), "[data-test=figures-shipped] svg".into()),
             ("/stats".into(), hook("stats-input")),
             ("/no-such-page".into(), "h1".into()),
         ];

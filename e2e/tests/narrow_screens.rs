@@ -217,6 +217,7 @@ async fn narrow_screens() -> Result {
         fits(c, &server, "the comparison", &compare, "comparison-ready").await?;
         cells_reachable(c, "the comparison", &find::hook("metric-row"), 7).await?;
         fits(c, &server, "the change feed", "/feed", "feed-item").await?;
+        fits(c, &server, "the delivery figures", "/figures", "figures-shipped").await?;
     }
 
     // Screenshots of the main pages, wide and narrow.
@@ -226,6 +227,7 @@ async fn narrow_screens() -> Result {
             ("change-list", "/", "change-row"),
             ("comparison", compare.as_str(), "comparison-ready"),
             ("feed", "/feed", "feed-item"),
+            ("figures", "/figures", "figures-document"),
         ] {
             c.goto(&server.page(path)).await?;
             find::one(c, &find::hook(ready)).await?;
