@@ -843,6 +843,38 @@ pub mod http {
             notice
         }
 
+        /// Uploads the eval bench's run, as CI does, passing the standard template's gate: the
+        /// evidence the canary's gate reads.
+        pub fn upload_passing_eval(&self, server: &Server, id: &str) {
+            let (status, text) = self.request(
+                server,
+                "POST",
+                &format!("/api/v1/changes/{id}/eval-results"),
+                Some(r#"{"pass_rate": 0.96, "cases": 300, "failures": {"format": 5}}"#),
+            );
+            assert_eq!(status, 201, "uploading the eval result failed: {text}");
+        }
+
+        /// Readies a change in eval for its canary: the passing eval run, a notice to Support
+        /// saying `what` changes, and the canary gate signed by this engineer and a PM (what a
+        /// standard-risk change needs).
+        pub fn ready_for_canary(&self, server: &Server, id: &str, what: &str) {
+            self.upload_passing_eval(server, id);
+            self.notify_support(server, id, what);
+            self.approve(server, id, "engineer");
+            login(server, PM).approve(server, id, "pm");
+        }
+
+        /// A new standard change titled `title` at its 5 % canary, readied as
+        /// [`Session::ready_for_canary`] says; returns its id.
+        pub fn change_at_canary(&self, server: &Server, title: &str, what: &str) -> String {
+            let id = self.create_change(server, title);
+            self.transition(server, &id, "advance", None);
+            self.ready_for_canary(server, &id, what);
+            self.transition(server, &id, "advance", None);
+            id
+        }
+
         /// Approves the change's upcoming gate as `role`.
         pub fn approve(&self, server: &Server, id: &str, role: &str) {
             let (status, gate) =

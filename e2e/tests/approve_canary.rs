@@ -14,14 +14,7 @@ async fn approve_canary() -> Result {
     let erin = http::login(&server, ENGINEER);
     let id = erin.create_change(&server, title);
     erin.transition(&server, &id, "advance", None);
-    // The eval bench's run, as CI uploads it: the canary's gate reads it.
-    let (status, text) = erin.request(
-        &server,
-        "POST",
-        &format!("/api/v1/changes/{id}/eval-results"),
-        Some(r#"{"pass_rate": 0.96, "cases": 300, "failures": {"format": 5}}"#),
-    );
-    assert_eq!(status, 201, "uploading the eval result failed: {text}");
+    erin.upload_passing_eval(&server, &id);
     erin.notify_support(&server, &id, "Onboarding answers sound warmer.");
 
     let browser = Browser::start().await;

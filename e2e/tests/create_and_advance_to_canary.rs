@@ -2,7 +2,7 @@
 //! gate into canary (the eval result and the canary's sign-off given through the API; `approve_canary.rs` walks that
 //! part through the console), reloads, and finds the timeline as they left it.
 
-use rollgate_e2e::{Browser, ENGINEER, PM, Result, Server, act, check, find, http};
+use rollgate_e2e::{Browser, ENGINEER, Result, Server, act, check, find, http};
 
 #[tokio::test]
 async fn create_and_advance_to_canary() -> Result {
@@ -56,18 +56,11 @@ async fn create_and_advance_to_canary() -> Result {
     for done in 1..=2 {
         if done == 2 {
             // Standard risk: the requesting engineer and a PM sign the canary gate.
-            let erin = http::login(&server, ENGINEER);
-            // The eval bench's run, as CI uploads it: the canary's gate reads it.
-            let (status, text) = erin.request(
+            http::login(&server, ENGINEER).ready_for_canary(
                 &server,
-                "POST",
-                &format!("/api/v1/changes/{id}/eval-results"),
-                Some(r#"{"pass_rate": 0.96, "cases": 300, "failures": {"format": 5}}"#),
+                &id,
+                "Refund answers apologise once.",
             );
-            assert_eq!(status, 201, "uploading the eval result failed: {text}");
-            erin.notify_support(&server, &id, "Refund answers apologise once.");
-            erin.approve(&server, &id, "engineer");
-            http::login(&server, PM).approve(&server, &id, "pm");
             c.refresh().await?;
             check::attr_is(c, &find::hook("gate"), "data-satisfied", "true").await?;
         }

@@ -1,7 +1,7 @@
 //! The guardian holds a canary whose traffic split is broken: the change page says who paused
 //! it, when and why, offers Resume and Roll back, and no longer offers Advance.
 
-use rollgate_e2e::{ADMIN, Browser, ENGINEER, PM, Result, Server, act, check, find, http};
+use rollgate_e2e::{ADMIN, Browser, ENGINEER, Result, Server, act, check, find, http};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -32,20 +32,11 @@ fn windows(control: u64, candidate: u64) -> String {
 async fn guardian_pause() -> Result {
     let server = Server::start_with_guardian();
     let erin = http::login(&server, ENGINEER);
-    let id = erin.create_change(&server, "Friendlier greeting prompt");
-    erin.transition(&server, &id, "advance", None);
-    // The eval bench's run, as CI uploads it: the canary's gate reads it.
-    let (status, text) = erin.request(
+    let id = erin.change_at_canary(
         &server,
-        "POST",
-        &format!("/api/v1/changes/{id}/eval-results"),
-        Some(r#"{"pass_rate": 0.96, "cases": 300, "failures": {"format": 5}}"#),
+        "Friendlier greeting prompt",
+        "Greetings read a little warmer.",
     );
-    assert_eq!(status, 201, "uploading the eval result failed: {text}");
-    erin.notify_support(&server, &id, "Greetings read a little warmer.");
-    erin.approve(&server, &id, "engineer");
-    http::login(&server, PM).approve(&server, &id, "pm");
-    erin.transition(&server, &id, "advance", None);
 
     // Half the requests on a 5 % canary: the split is broken.
     let admin = http::login(&server, ADMIN);

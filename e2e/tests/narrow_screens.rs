@@ -217,7 +217,14 @@ async fn narrow_screens() -> Result {
         fits(c, &server, "the comparison", &compare, "comparison-ready").await?;
         cells_reachable(c, "the comparison", &find::hook("metric-row"), 7).await?;
         fits(c, &server, "the change feed", "/feed", "feed-item").await?;
-        fits(c, &server, "the delivery figures", "/figures", "figures-shipped").await?;
+        fits(
+            c,
+            &server,
+            "the delivery figures",
+            "/figures",
+            "figures-shipped",
+        )
+        .await?;
     }
 
     // Screenshots of the main pages, wide and narrow.

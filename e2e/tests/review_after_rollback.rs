@@ -12,19 +12,11 @@ use rollgate_e2e::{Browser, ENGINEER, PM, Result, SUPPORT, Server, act, axe, che
 async fn review_after_rollback() -> Result {
     let server = Server::start();
     let erin = http::login(&server, ENGINEER);
-    let id = erin.create_change(&server, "Shorter billing answers");
-    erin.transition(&server, &id, "advance", None);
-    let (status, text) = erin.request(
+    let id = erin.change_at_canary(
         &server,
-        "POST",
-        &format!("/api/v1/changes/{id}/eval-results"),
-        Some(r#"{"pass_rate": 0.96, "cases": 300, "failures": {"format": 5}}"#),
+        "Shorter billing answers",
+        "Billing answers get shorter.",
     );
-    assert_eq!(status, 201, "uploading the eval result failed: {text}");
-    erin.notify_support(&server, &id, "Billing answers get shorter.");
-    erin.approve(&server, &id, "engineer");
-    http::login(&server, PM).approve(&server, &id, "pm");
-    erin.transition(&server, &id, "advance", None);
     let why = "users ask for the details the shorter answers leave out";
     erin.transition(&server, &id, "roll_back", Some(why));
     let complaint = "The answer left out the refund deadline.";
