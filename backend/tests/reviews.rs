@@ -76,6 +76,20 @@ async fn reviewed_needs_a_written_review_which_waits_for_full() {
             "{}",
             res.message()
         );
+        // The gate ahead says so before anyone tries: the console disables Advance with it.
+        let gate = app.get(&format!("/api/v1/changes/{id}/gate")).await.json();
+        let review_check = gate["evidence"]
+            .as_array()
+            .and_then(|e| e.iter().find(|c| c["label"] == "Post-deployment review"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no review check in {gate}"));
+        assert_eq!(review_check["satisfied"], false, "{gate}");
+        assert!(
+            gate["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("not written yet")),
+            "{gate}"
+        );
 
         // Bad input names its field and stores nothing.
         let mut bad = written(0);

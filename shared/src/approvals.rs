@@ -580,10 +580,14 @@ pub struct StageEvidence<'a> {
     /// The comparison report over the data since the canary started, with the plan's
     /// criteria; `None` without data.
     pub report: Option<&'a crate::comparison::ComparisonReport>,
+    /// Whether the post-deployment review is written (read when the rollout moves to
+    /// Reviewed).
+    pub review_written: bool,
 }
 
 /// The evidence the transition from `from` to `to` needs, each check with whether `ev` holds
 /// it:
+/// * reaching Reviewed: the post-deployment review is written;
 /// * leaving `eval` for production traffic: the newest eval result meets the plan's eval gate
 ///   (`crate::eval::meets`);
 /// * leaving the canary or a ramp step: the stage's minimum time, its minimum samples per arm
@@ -602,6 +606,21 @@ pub fn evidence_checks(
     ev: &StageEvidence<'_>,
 ) -> Vec<EvidenceCheck> {
     let mut checks = Vec::new();
+    if to == RolloutState::Reviewed {
+        checks.push(EvidenceCheck {
+            label: "Post-deployment review".to_owned(),
+            satisfied: ev.review_written,
+            detail: if ev.review_written {
+                "the post-deployment review is written".to_owned()
+            } else {
+                format!(
+                    "the post-deployment review is not written yet: write what users noticed \
+                     and the lessons on the Review tab (PUT /api/v1/changes/{change_id}/review)"
+                )
+            },
+        });
+        return checks;
+    }
     let moving_on = to.is_live() && to != from;
     if from == RolloutState::Eval && moving_on {
         checks.push(eval_check(change_id, ev.eval));
@@ -947,6 +966,27 @@ mod tests {
         );
         assert!(evidence_checks(&p, "c1", Eval, RolledBack, &StageEvidence::default()).is_empty());
         assert!(evidence_checks(&p, "c1", Draft, Eval, &StageEvidence::default()).is_empty());
+    }
+
+    #[test]
+    fn reaching_reviewed_needs_the_review_written() {
+        use RolloutState::*;
+        let p = PlanTemplate::Standard.plan();
+        let missing = evidence_checks(&p, "c1", Full, Reviewed, &StageEvidence::default());
+        assert_eq!(missing.len(), 1);
+        assert!(!missing[0].satisfied);
+        assert!(
+            missing[0].detail.contains("on the Review tab"),
+            "{}",
+            missing[0].detail
+        );
+        assert!(missing[0].detail.ends_with("/api/v1/changes/c1/review)"));
+        let written = StageEvidence {
+            review_written: true,
+            ..StageEvidence::default()
+        };
+        let c = evidence_checks(&p, "c1", RolledBack, Reviewed, &written);
+        assert!(c.len() == 1 && c[0].satisfied, "{c:?}");
     }
 
     #[test]

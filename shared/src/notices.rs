@@ -358,6 +358,18 @@ mod tests {
             Some(&acked),
         );
         assert!(g[0].satisfied);
+        // Nor does Full to Reviewed, which serves no one new.
+        assert!(
+            notice_gates(
+                RiskTier::High,
+                24,
+                &plan,
+                RolloutState::Full,
+                RolloutState::Reviewed,
+                None
+            )
+            .is_empty()
+        );
         // Rolling back never waits.
         assert!(
             notice_gates(
@@ -432,8 +444,9 @@ pub const ACK_ABOVE_PERCENT: f64 = 25.0;
 ///
 /// Standard and high risk only: low-risk changes are not announced by rule. Entering any
 /// stage with traffic from before the canary (advance or skip) needs a notice to Support
-/// published `lead_hours` earlier; entering a stage above [`ACK_ABOVE_PERCENT`] needs
-/// Support's acknowledgement of the newest such notice (a revised notice asks again).
+/// published `lead_hours` earlier; widening traffic into a stage above [`ACK_ABOVE_PERCENT`]
+/// needs Support's acknowledgement of the newest such notice (a revised notice asks again).
+/// Full to Reviewed widens nothing and needs neither.
 pub fn notice_gates(
     tier: crate::change::RiskTier,
     lead_hours: u32,
@@ -487,7 +500,9 @@ pub fn notice_gates(
             message,
         });
     }
-    if to.traffic_percent(plan) > ACK_ABOVE_PERCENT {
+    // Only a move that widens exposure needs it: Full to Reviewed serves no one new.
+    let widens = to.traffic_percent(plan) > from.traffic_percent(plan);
+    if widens && to.traffic_percent(plan) > ACK_ABOVE_PERCENT {
         let (satisfied, message) = match support {
             None => (
                 false,

@@ -243,6 +243,10 @@ async fn stage_evidence(
         _ => None,
     };
     ev.report = report.as_ref();
+    if to == RolloutState::Reviewed {
+        let mut conn = pool.acquire().await?;
+        ev.review_written = db::reviews::find(&mut conn, &change.id).await?.is_some();
+    }
     Ok(approvals::evidence_checks(
         &change.plan,
         &change.id,

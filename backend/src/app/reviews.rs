@@ -4,7 +4,7 @@
 //! (the one frozen with a rollback or hold when there is one, else the report over the whole
 //! rollout since the canary), the holds and rollbacks, the time in each stage, the notices
 //! and their acknowledgements, the complaints. People write the rest ([`write`]); the move to
-//! `reviewed` needs it ([`require_written`]).
+//! `reviewed` needs it: the Reviewed gate's evidence (`app::gates`) checks that it is written.
 
 use shared::api::TransitionRecord;
 use shared::change::AiChange;
@@ -213,20 +213,6 @@ pub async fn write(pool: &AnyPool, actor: &Actor, id: &str, input: &ReviewInput)
     .await?;
     tx.commit().await?;
     get(pool, id).await
-}
-
-/// 409 `gate_not_satisfied` unless the change `id` has a written review: the move to
-/// `reviewed` needs one.
-pub async fn require_written(pool: &AnyPool, id: &str) -> Result<()> {
-    let mut conn = pool.acquire().await?;
-    if db::reviews::find(&mut conn, id).await?.is_some() {
-        return Ok(());
-    }
-    Err(Error::GateNotSatisfied(
-        "reaching Reviewed needs the post-deployment review: write what users noticed and \
-         the lessons (PUT /api/v1/changes/{id}/review)"
-            .replace("{id}", id),
-    ))
 }
 
 /// The complaints against the change `id`, oldest first.

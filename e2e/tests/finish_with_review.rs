@@ -1,0 +1,60 @@
+//! An engineer finishes a shipped change of the demo's history: at Full, the change page says
+//! the post-deployment review is not written yet and Advance waits for it; once the review is
+//! written on the Review tab, Advance moves the change to Reviewed.
+
+use rollgate_e2e::{Browser, DEMO_ENGINEER, Result, Server, act, check, find, http};
+
+#[tokio::test]
+async fn finish_with_review() -> Result {
+    let server = Server::start_demo_with_history();
+    let erin = http::login(&server, DEMO_ENGINEER);
+    let (status, text) = erin.request(&server, "GET", "/api/v1/changes?state=full", None);
+    assert_eq!(status, 200, "{text}");
+    let page: serde_json::Value = serde_json::from_str(&text)?;
+    let id = page["items"][0]["id"]
+        .as_str()
+        .ok_or("no shipped change in the demo's history")?
+        .to_owned();
+
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.set_window_size(1400, 1000).await?;
+    act::login(c, &server, DEMO_ENGINEER).await?;
+    let change_page = server.page(&format!("/changes/{id}"));
+    c.goto(&change_page).await?;
+    let reason = find::text(c, &find::hook("advance-reason")).await?;
+    assert!(
+        reason.contains("post-deployment review is not written yet"),
+        "{reason}"
+    );
+    check::attr_is(c, &find::hook("advance"), "disabled", "true").await?;
+    browser.screenshot("advance-waits-for-review").await?;
+
+    act::click(c, &find::hook("review-link")).await?;
+    act::fill(
+        c,
+        &find::hook("review-users-noticed"),
+        "Nothing out of the ordinary.",
+    )
+    .await?;
+    act::fill(
+        c,
+        &find::hook("review-lessons"),
+        "The eval predicted the canary well.",
+    )
+    .await?;
+    act::click(c, &find::hook("review-save")).await?;
+    check::page_shows(c, "Last written by").await?;
+
+    c.goto(&change_page).await?;
+    find::one(c, &find::hook("timeline")).await?;
+    check::count(c, &find::hook("advance-reason"), 0).await?;
+    act::click(c, &find::hook("advance")).await?;
+    act::click(c, &find::hook("confirm")).await?;
+    check::page_shows(c, "Reviewed").await?;
+    let (_, text) = erin.request(&server, "GET", &format!("/api/v1/changes/{id}"), None);
+    let detail: serde_json::Value = serde_json::from_str(&text)?;
+    assert_eq!(detail["change"]["state"]["stage"], "reviewed", "{detail}");
+    browser.close().await;
+    Ok(())
+}
