@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::comparison::ComparisonReport;
 use crate::error::FieldError;
 use crate::metrics::ALL_SEGMENTS;
+use crate::notices::minute_utc;
 use crate::rollout::TransitionAction;
 use crate::stats::Verdict;
 
@@ -405,6 +406,7 @@ pub fn interruption_verb(action: TransitionAction) -> &'static str {
 }
 
 /// The review as Markdown (`GET /api/v1/changes/{id}/review.md`), for a wiki or a ticket.
+/// Times read to the minute in UTC (`2026-12-01 10:00 UTC`).
 pub fn to_markdown(review: &Review) -> String {
     let f = &review.facts;
     let mut md = format!(
@@ -455,7 +457,7 @@ pub fn to_markdown(review: &Review) -> String {
                 "- {} {} at {} from {}{}\n",
                 i.by,
                 interruption_verb(i.action),
-                i.at,
+                minute_utc(&i.at),
                 i.from,
                 i.reason
                     .as_deref()
@@ -472,8 +474,10 @@ pub fn to_markdown(review: &Review) -> String {
         md.push_str(&format!(
             "| {} | {} | {} | {:.1} |\n",
             cell(&s.stage),
-            s.entered_at,
-            s.left_at.as_deref().unwrap_or("(still there)"),
+            minute_utc(&s.entered_at),
+            s.left_at
+                .as_deref()
+                .map_or_else(|| "(still there)".into(), minute_utc),
             s.hours
         ));
     }
@@ -501,7 +505,7 @@ pub fn to_markdown(review: &Review) -> String {
     for c in &f.complaints {
         md.push_str(&format!(
             "- {} · {} · user `{}`{}: {}\n",
-            c.at,
+            minute_utc(&c.at),
             c.category.as_str().replace('_', " "),
             c.user_key.replace('`', "'"),
             c.variant
@@ -527,7 +531,9 @@ pub fn to_markdown(review: &Review) -> String {
             }
             md.push_str(&format!(
                 "\nWritten by {} at {} (revision {}).\n",
-                w.written_by, w.written_at, w.revision
+                w.written_by,
+                minute_utc(&w.written_at),
+                w.revision
             ));
         }
     }
@@ -654,9 +660,9 @@ mod tests {
             "{md}"
         );
         assert!(md.contains(
-            "- guardian paused at 2026-12-01T10:00:00Z from Canary 5%: sample ratio mismatch"
+            "- guardian paused at 2026-12-01 10:00 UTC from Canary 5%: sample ratio mismatch"
         ));
-        assert!(md.contains("| Canary 5% | 2026-12-01T09:00:00Z | 2026-12-02T09:00:00Z | 24.0 |"));
+        assert!(md.contains("| Canary 5% | 2026-12-01 09:00 UTC | 2026-12-02 09:00 UTC | 24.0 |"));
         assert!(md.contains("## Complaints (1)"));
         assert!(md.contains("tone · user `u-7` (candidate): Too short | terse"));
         assert!(md.contains("- [ ] Tune length"));
