@@ -20,6 +20,8 @@ type Fetch<T> = Pin<Box<dyn Future<Output = ApiResult<T>>>>;
 pub struct Loaded<T: 'static> {
     value: RwSignal<Option<Result<T, ApiError>>>,
     version: RwSignal<u32>,
+    /// A request is under way.
+    busy: RwSignal<bool>,
 }
 
 impl<T: 'static> Clone for Loaded<T> {
@@ -46,6 +48,7 @@ impl<T: Clone + Send + Sync + 'static> Loaded<T> {
     fn starting(start: Box<dyn Fn() -> Fetch<T> + Send + Sync>) -> Self {
         let value = RwSignal::new(None);
         let version = RwSignal::new(0_u32);
+        let busy = RwSignal::new(false);
         // Only the newest request may write: an older answer arriving late is dropped.
         let latest = StoredValue::new(0_u32);
         Effect::new(move |_| {
@@ -53,14 +56,26 @@ impl<T: Clone + Send + Sync + 'static> Loaded<T> {
             let fut = start();
             let ticket = latest.get_value().wrapping_add(1);
             latest.set_value(ticket);
+            busy.set(true);
             spawn_local(async move {
                 let r = fut.await;
                 if latest.try_get_value() == Some(ticket) {
                     value.try_set(Some(r));
+                    busy.try_set(false);
                 }
             });
         });
-        Loaded { value, version }
+        Loaded {
+            value,
+            version,
+            busy,
+        }
+    }
+
+    /// Whether a request is under way (tracked): the first, or a refetch while the previous
+    /// answer stays on screen.
+    pub fn busy(&self) -> bool {
+        self.busy.get()
     }
 
     pub fn refetch(&self) {

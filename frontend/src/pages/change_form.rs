@@ -16,6 +16,7 @@ use shared::validate::{self, FieldError};
 use crate::api::{self, ApiError};
 use crate::components::error_banner::{ErrorBanner, Problem as BannerText};
 use crate::components::field::{FieldMsg, focus_first_error};
+use crate::components::load::Loaded;
 use crate::components::plan_editor::{PlanEditor, PlanForm, plan_summary, template_blurb};
 use crate::components::skeleton::PageSkeleton;
 
@@ -40,39 +41,38 @@ pub fn NewChangePage() -> impl IntoView {
 pub fn EditChangePage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let detail = LocalResource::new(move || {
-        let id = id.get();
-        async move { api::get_change(&id).await }
-    });
-    view! {
-        <Transition fallback=|| view! { <PageSkeleton /> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(d) if d.change.state.plan_is_editable() => {
-                        view! { <ChangeForm existing=Some(d.change) /> }.into_any()
-                    }
-                    Ok(d) => view! {
-                        <div class="page">
-                            <div class="empty-state">
-                                <h1>"This change can no longer be edited"</h1>
-                                <p class="subtle">{format!(
-                                    "“{}” is at {}. Its plan and rollback criteria froze when the rollout started.",
-                                    d.change.title,
-                                    d.change.state.label(&d.change.plan)
-                                )}</p>
-                                <a class="btn btn-primary" href=format!("/changes/{}", d.change.id)>"Back to the change"</a>
-                            </div>
-                        </div>
-                    }.into_any(),
-                    Err(e) => view! {
-                        <div class="page">
-                            <a class="back-link" href="/">"← All changes"</a>
-                            <ErrorBanner error=e retry=Callback::new(move |_| detail.refetch()) />
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+    let detail = Loaded::new(
+        move || id.get(),
+        |id| async move { api::get_change(&id).await },
+    );
+    move || {
+        match detail.get() {
+        None => view! { <PageSkeleton /> }.into_any(),
+        Some(Ok(d)) if d.change.state.plan_is_editable() => {
+            view! { <ChangeForm existing=Some(d.change) /> }.into_any()
+        }
+        Some(Ok(d)) => view! {
+            <div class="page">
+                <div class="empty-state">
+                    <h1>"This change can no longer be edited"</h1>
+                    <p class="subtle">{format!(
+                        "“{}” is at {}. Its plan and rollback criteria froze when the rollout started.",
+                        d.change.title,
+                        d.change.state.label(&d.change.plan)
+                    )}</p>
+                    <a class="btn btn-primary" href=format!("/changes/{}", d.change.id)>"Back to the change"</a>
+                </div>
+            </div>
+        }
+        .into_any(),
+        Some(Err(e)) => view! {
+            <div class="page">
+                <a class="back-link" href="/">"← All changes"</a>
+                <ErrorBanner error=e retry=Callback::new(move |_| detail.refetch()) />
+            </div>
+        }
+        .into_any(),
+    }
     }
 }
 
@@ -198,7 +198,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
     let problem = RwSignal::new(None::<Problem>);
     let pending = RwSignal::new(false);
 
-    let templates = LocalResource::new(|| async { api::templates().await });
+    let templates = Loaded::new(|| (), |_| api::templates());
     // The server's list when it has answered, the built-in one until then (or if it fails):
     // they are the same plans, and the form should never wait for them.
     let template_list = move || match templates.get() {

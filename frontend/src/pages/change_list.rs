@@ -11,8 +11,8 @@ use shared::change::ChangeKind;
 use shared::rollout::{RolloutState, STATE_NAMES};
 
 use crate::api::{self, ListQuery};
-use crate::components::error_banner::ErrorBanner;
 use crate::components::health::HealthChip;
+use crate::components::load::Loaded;
 use crate::components::skeleton::TableSkeleton;
 use crate::components::tags::{KindTag, RiskTag, StateBadge, TrafficBar};
 use crate::{format, session};
@@ -84,10 +84,10 @@ pub fn ChangeList() -> impl IntoView {
             per_page: PER_PAGE,
         }
     });
-    let data = LocalResource::new(move || {
-        let q = current.get();
-        async move { api::list_changes(&q).await }
-    });
+    let data = Loaded::new(
+        move || current.get(),
+        |q| async move { api::list_changes(&q).await },
+    );
     let navigate = use_navigate();
     let set_filter = move |key: &'static str, value: String| {
         let mut q = current.get_untracked();
@@ -105,7 +105,6 @@ pub fn ChangeList() -> impl IntoView {
     let set_search = set_filter.clone();
     let set_sort = set_filter.clone();
     let set_kind = set_filter;
-    let loading = RwSignal::new(false);
     let filtered = move || {
         let q = current.get();
         q.state.is_some() || q.kind.is_some() || q.q.is_some()
@@ -173,17 +172,11 @@ pub fn ChangeList() -> impl IntoView {
                 </Show>
             </div>
 
-            <div class="list-body" class:is-loading=move || loading.get() aria-busy=move || loading.get().to_string()>
-            <Transition fallback=|| view! { <TableSkeleton /> } set_pending=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(page) => view! { <ChangeTable page=page query=current.get_untracked() /> }.into_any(),
-                        Err(e) => view! {
-                            <ErrorBanner error=e retry=Callback::new(move |_| data.refetch()) />
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            <div class="list-body" class:is-loading=move || data.busy() aria-busy=move || data.busy().to_string()>
+                {data.view(
+                    || view! { <TableSkeleton /> }.into_any(),
+                    move |page| view! { <ChangeTable page=page query=current.get_untracked() /> },
+                )}
             </div>
         </div>
     }
