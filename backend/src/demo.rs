@@ -106,6 +106,7 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords, history: bool)
             product_area: Some("Support assistant".into()),
             template: None,
             plan: Some(plan),
+            flag_key: None,
         },
         ago(24 * 9),
     )
@@ -171,6 +172,7 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords, history: bool)
             product_area: Some("Returns".into()),
             template: Some(PlanTemplate::Standard),
             plan: None,
+            flag_key: None,
         },
         ago(24 * 6),
     )
@@ -252,6 +254,7 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords, history: bool)
                 audiences: Vec::new(),
                 ..PlanTemplate::Standard.plan()
             }),
+            flag_key: None,
         },
         ago(24 * 3),
     )
@@ -332,6 +335,7 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords, history: bool)
             product_area: Some("Support assistant".into()),
             template: None,
             plan: Some(plan),
+            flag_key: None,
         },
         ago(2),
     )
@@ -354,7 +358,8 @@ enum Ending {
 
 /// Four months of finished changes before the four in flight, one every five days, so
 /// the delivery figures (`/figures`) have weeks to count: most shipped, some rolled back by
-/// people or by the guardian, one held first, two with a ramp step skipped. Seeded with
+/// people or by the guardian, one held first, two with a ramp step skipped, and one a second
+/// try of a rolled-back change on the same flag. Seeded with
 /// `--demo-history`; the moves go through the same state machine as the four in flight.
 async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User) -> Result<()> {
     use Ending::*;
@@ -373,7 +378,7 @@ async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User
         "Onboarding checklist suggestions",
         "Escalation wording for angry customers",
         "Invoice questions routed to the billing model",
-        "Smaller model for order-status questions",
+        "Return label flow in one turn (second try)",
         "Query rewriting before knowledge-base search",
         "Welcome tour answers in the user's language",
         "Handoff to an agent after two failed answers",
@@ -391,6 +396,10 @@ async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User
         "Return window computed from the delivery date",
         "Related-article links under search answers",
     ];
+    // The third change is rolled back; the eighth tries it again on the same flag.
+    const FIRST_TRY: usize = 2;
+    const RETRY: usize = 7;
+    let mut first_try: Option<AiChange> = None;
     let now = OffsetDateTime::now_utc();
     for (i, subject) in SUBJECTS.iter().enumerate() {
         let kind = [
@@ -424,27 +433,47 @@ async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User
             now - Duration::days(130) + Duration::hours(i as i64 * 120 + (i as i64 % 3) * 7);
         let at = |hours: i64| start + Duration::hours(hours);
         let version = 20 + i;
+        // The seventh is a second try of the third, rolled back: the next version of its flag,
+        // starting from the baseline the flag went back to.
+        let (title, area, baseline, flag_key) = match (i, &first_try) {
+            (RETRY, Some(first)) => (
+                (*subject).to_owned(),
+                first.product_area.clone(),
+                json!({}),
+                Some(first.flag_key.clone()),
+            ),
+            _ => (
+                (*subject).to_owned(),
+                Some(AREAS[i % AREAS.len()].to_owned()),
+                json!({ "prompt_version": format!("v{version}") }),
+                None,
+            ),
+        };
         let change = create(
             &mut *conn,
             engineer,
             NewChange {
-                title: (*subject).into(),
+                expected_changes: format!("{title}: better answers at the same cost."),
+                title,
                 kind,
                 risk,
-                baseline: json!({ "prompt_version": format!("v{version}") }),
+                baseline,
                 candidate: json!({ "prompt_version": format!("v{}", version + 1) }),
-                expected_changes: format!("{subject}: better answers at the same cost."),
                 owner: engineer.email.clone(),
-                product_area: Some(AREAS[i % AREAS.len()].into()),
+                product_area: area,
                 template: None,
                 plan: Some(RolloutPlan {
                     audiences: Vec::new(),
                     ..template.plan()
                 }),
+                flag_key,
             },
             at(0),
         )
         .await?;
+        if i == FIRST_TRY {
+            first_try = Some(change.clone());
+        }
         seed_eval(
             &mut *conn,
             &change,
@@ -547,10 +576,11 @@ async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User
 async fn create(
     conn: &mut AnyConnection,
     author: &User,
-    new: NewChange,
+    mut new: NewChange,
     at: OffsetDateTime,
 ) -> Result<AiChange> {
     validate::new_change(&new)?;
+    crate::app::changes::next_version(&mut *conn, &mut new).await?;
     let at = db::timestamp(at);
     Ok(db::changes::create_recorded(conn, &new, &who(author), &at).await?)
 }

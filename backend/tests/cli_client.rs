@@ -295,6 +295,38 @@ async fn a_pipeline_advances_and_rolls_back_as_its_token() {
         let res = p.run(&["advance", "no-such-change"]);
         res.expect(3);
         assert!(res.err.contains("no-such-change"), "{res:?}");
+
+        // The same file again: the rolled-back change already says it.
+        let before = count(&app).await;
+        let res = p.run(&["change", "apply", &p.write("change.toml", CHANGE_TOML)]);
+        assert!(res.expect(0).out.starts_with("unchanged "), "{res:?}");
+        // A fixed candidate: the flag's next version, from the baseline it went back to.
+        let fixed = CHANGE_TOML.replace(
+            "[candidate]\nprompt_version = \"billing-v13\"",
+            "[candidate]\nprompt_version = \"billing-v13b\"",
+        );
+        let res = p.run(&["change", "apply", &p.write("fixed.toml", &fixed)]);
+        assert!(
+            res.expect(0)
+                .out
+                .contains("the next version of `billing-prompt-v13` after"),
+            "{res:?}"
+        );
+        assert_eq!(count(&app).await, before + 1);
+        let next = change_by_key(&app, "billing-prompt-v13").await;
+        assert_ne!(next["change"]["id"], id.as_str());
+        assert_eq!(next["change"]["state"], json!({ "stage": "draft" }));
+        assert_eq!(next["versions"].as_array().map(Vec::len), Some(2), "{next}");
+        let res = p.run(&["change", "apply", &p.write("fixed.toml", &fixed)]);
+        assert!(res.expect(0).out.starts_with("unchanged "), "{res:?}");
+        // A file that starts elsewhere than the flag serves: refused, nothing created.
+        let elsewhere = fixed.replace(
+            "[baseline]\nprompt_version = \"billing-v12\"",
+            "[baseline]\nprompt_version = \"billing-v11\"",
+        );
+        let res = p.run(&["change", "apply", &p.write("elsewhere.toml", &elsewhere)]);
+        assert_ne!(res.code, 0, "{res:?}");
+        assert_eq!(count(&app).await, before + 1);
     })
     .await;
 }

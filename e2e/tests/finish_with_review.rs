@@ -1,6 +1,7 @@
 //! An engineer finishes a shipped change of the demo's history: at Full, the change page says
 //! the post-deployment review is not written yet and Advance waits for it; once the review is
-//! written on the Review tab, Advance moves the change to Reviewed.
+//! written on the Review tab, Advance moves the change to Reviewed. A change that retries a
+//! rolled-back one on its flag lists the flag's versions.
 
 use rollgate_e2e::{Browser, DEMO_ENGINEER, Result, Server, act, check, find, http};
 
@@ -55,6 +56,35 @@ async fn finish_with_review() -> Result {
     let (_, text) = erin.request(&server, "GET", &format!("/api/v1/changes/{id}"), None);
     let detail: serde_json::Value = serde_json::from_str(&text)?;
     assert_eq!(detail["change"]["state"]["stage"], "reviewed", "{detail}");
+
+    // The demo's second try of a rolled-back change is its flag's second version: its Flag
+    // card lists both, the first a link.
+    let (_, text) = erin.request(&server, "GET", "/api/v1/changes?q=second%20try", None);
+    let page: serde_json::Value = serde_json::from_str(&text)?;
+    let retry = page["items"][0]["id"]
+        .as_str()
+        .ok_or("no second try in the demo's history")?
+        .to_owned();
+    c.goto(&server.page(&format!("/changes/{retry}"))).await?;
+    find::one(c, &find::hook("flag-version")).await?;
+    let versions = find::texts(c, &find::hook("flag-version")).await?;
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert!(
+        versions[0].starts_with("v1 Return label flow in one turn · rolled back"),
+        "{versions:?}"
+    );
+    assert!(versions[1].ends_with("(this change)"), "{versions:?}");
+    c.execute(
+        "document.querySelector('[data-test=flag]').scrollIntoView();",
+        vec![],
+    )
+    .await?;
+    browser.screenshot("flag-versions-1400").await?;
+    find::one(c, "[data-test=flag-versions] a")
+        .await?
+        .click()
+        .await?;
+    check::page_shows(c, "Complaints about truncated answers rose in the ramp.").await?;
     browser.close().await;
     Ok(())
 }

@@ -41,6 +41,11 @@ pub struct NewChange {
     pub template: Option<PlanTemplate>,
     #[serde(default)]
     pub plan: Option<RolloutPlan>,
+    /// The flag key (`shared::validate::flag_key`); a slug of the title when absent. The key of
+    /// a finished change (reviewed or rolled back) makes this change the flag's next version:
+    /// it starts from what the flag serves (`baseline` left out, or given as exactly that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag_key: Option<String>,
 }
 
 impl NewChange {
@@ -200,6 +205,22 @@ pub struct ChangeDetail {
     pub history: Vec<TransitionRecord>,
     /// Pass, Breach, Held… with a short reason (`shared::health`).
     pub health: ChangeHealth,
+    /// The versions of the change's flag, oldest first, this change among them: each finished
+    /// one was retired by the next, which started from what it served.
+    #[serde(default)]
+    pub versions: Vec<FlagVersion>,
+}
+
+/// One version of a flag: a change that carried its key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FlagVersion {
+    /// 1 for the change that first carried the key, then one more for each next version.
+    pub version: i64,
+    pub id: String,
+    pub title: String,
+    pub state: RolloutState,
+    pub created_at: String,
 }
 
 /// A plan template with the plan it proposes.

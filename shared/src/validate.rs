@@ -98,7 +98,13 @@ pub fn new_change(c: &NewChange) -> Result {
 /// server answers the first ([`new_change`]), the console shows them all beside their fields.
 pub fn new_change_problems(c: &NewChange) -> Vec<FieldError> {
     let plan = c.resolved_plan();
-    change_problems(&ChangeFields {
+    let mut problems: Vec<FieldError> = c
+        .flag_key
+        .as_deref()
+        .and_then(|k| flag_key(k).err())
+        .into_iter()
+        .collect();
+    problems.extend(change_problems(&ChangeFields {
         title: &c.title,
         kind: c.kind,
         risk: c.risk,
@@ -108,7 +114,8 @@ pub fn new_change_problems(c: &NewChange) -> Vec<FieldError> {
         owner: &c.owner,
         product_area: c.product_area.as_deref(),
         plan: &plan,
-    })
+    }));
+    problems
 }
 
 pub fn change_update(c: &ChangeUpdate) -> Result {
@@ -553,6 +560,7 @@ mod tests {
             product_area: Some("Billing chat".into()),
             template: None,
             plan: None,
+            flag_key: None,
         }
     }
 

@@ -35,7 +35,7 @@ pub enum ListSort {
 pub struct ListRequest {
     pub state: Option<String>,
     pub kind: Option<ChangeKind>,
-    /// Only the change with this flag key (at most one: flag keys are unique).
+    /// Only the current version of the flag with this key (at most one change).
     pub flag_key: Option<String>,
     /// Words searched in titles, flag keys and product areas, ignoring case.
     pub q: Option<String>,
@@ -161,7 +161,9 @@ pub async fn create(pool: &AnyPool, actor: &Actor, new: &NewChange) -> Result<Ai
     validate::new_change(new)?;
     let at = db::now();
     let mut tx = db::begin(pool).await?;
-    let change = db::changes::create_recorded(&mut tx, new, &actor.who(), &at).await?;
+    let mut new = new.clone();
+    next_version(&mut tx, &mut new).await?;
+    let change = db::changes::create_recorded(&mut tx, &new, &actor.who(), &at).await?;
     tx.commit().await?;
     super::flags::changed(pool).await;
     tracing::info!(actor = %actor.user.email, id = %change.id, "change created");
@@ -180,14 +182,14 @@ pub async fn update(
     validate::change_update(edit)?;
     let at = db::now();
     let mut tx = db::begin(pool).await?;
-    if let Some(key) = &edit.flag_key
-        && let Some(owner) = db::changes::flag_key_owner(&mut tx, key).await?
-        && owner != id
-    {
-        return Err(Error::validation(
-            "flag_key",
-            format!("`{key}` is already the flag key of another change"),
-        ));
+    // A draft that follows a version of its flag (or takes a finished change's key, which
+    // makes it the next version) starts from what that version serves.
+    let key = edit.flag_key.as_deref().unwrap_or(&current.flag_key);
+    if let Some(before) = version_before(pool, key, id).await? {
+        let before = current_version(&mut tx, key, &before).await?;
+        if edit.baseline != *serving(&before) {
+            return Err(starts_from(key, &before));
+        }
     }
     let updated = db::changes::update_draft(&mut tx, id, edit, &at).await?;
     if updated {
@@ -257,15 +259,101 @@ pub async fn find_by_flag_key(pool: &AnyPool, key: &str) -> Result<Option<AiChan
     }
 }
 
-/// The change with its history and its health.
+/// The change with its history, its health and the versions of its flag.
 pub async fn detail(pool: &AnyPool, change: AiChange) -> Result<ChangeDetail> {
     let history = db::transitions::history(pool, &change.id, &change.plan).await?;
     let health = health(pool, &change).await?;
+    let versions = db::changes::versions(pool, &change.flag_key).await?;
     Ok(ChangeDetail {
         change,
         history,
         health,
+        versions,
     })
+}
+
+/// What a flag serves once its change `c` is finished: the candidate it shipped, or the
+/// baseline it was rolled back to.
+fn serving(c: &AiChange) -> &serde_json::Value {
+    if c.state == RolloutState::RolledBack {
+        &c.baseline
+    } else {
+        &c.candidate
+    }
+}
+
+/// The change `owner`, the current version of the flag `key`, provided it is finished: only
+/// then may another change carry the key, as its next version.
+async fn current_version(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    owner: &str,
+) -> Result<AiChange> {
+    let current = db::changes::find_in(&mut *conn, owner)
+        .await?
+        .ok_or_else(|| Error::not_found("change"))?;
+    if !current.state.is_terminal() {
+        return Err(Error::validation(
+            "flag_key",
+            format!(
+                "`{key}` is the flag key of “{}”, which is not finished ({}): the flag's next \
+                 version can start once it is reviewed or rolled back",
+                current.title,
+                current.state.name()
+            ),
+        ));
+    }
+    Ok(current)
+}
+
+/// The id of the version of the flag `key` that the change `id` follows: the one before it,
+/// or the newest if `id` does not carry the key yet.
+async fn version_before(pool: &AnyPool, key: &str, id: &str) -> Result<Option<String>> {
+    let versions = db::changes::versions(pool, key).await?;
+    let mine = versions.iter().find(|v| v.id == id).map(|v| v.version);
+    Ok(versions
+        .into_iter()
+        .rfind(|v| v.id != id && mine.is_none_or(|m| v.version < m))
+        .map(|v| v.id))
+}
+
+/// 422 on `baseline`: the next version of `key` must start from what `current` serves.
+fn starts_from(key: &str, current: &AiChange) -> Error {
+    Error::validation(
+        "baseline",
+        format!(
+            "the next version of `{key}` starts from what the flag serves now, the {} of “{}” \
+             ({}): leave `baseline` out, or give exactly that",
+            if current.state == RolloutState::RolledBack {
+                "baseline"
+            } else {
+                "candidate"
+            },
+            current.title,
+            current.state.name()
+        ),
+    )
+}
+
+/// A new change asking for a flag key that a change already has: it becomes the flag's next
+/// version, provided the current one is finished, starting from what that serves (taken as
+/// the baseline when `new` leaves it out).
+pub async fn next_version(conn: &mut sqlx::AnyConnection, new: &mut NewChange) -> Result<()> {
+    let Some(key) = new.flag_key.clone() else {
+        return Ok(());
+    };
+    let Some(owner) = db::changes::flag_key_owner(&mut *conn, &key).await? else {
+        return Ok(());
+    };
+    let current = current_version(&mut *conn, &key, &owner).await?;
+    let serves = serving(&current);
+    let empty = new.baseline.as_object().is_some_and(|m| m.is_empty());
+    if empty {
+        new.baseline = serves.clone();
+    } else if new.baseline != *serves {
+        return Err(starts_from(&key, &current));
+    }
+    Ok(())
 }
 
 /// The change with this id and its history, or 404.

@@ -159,10 +159,8 @@ pub fn parse(doc: &Value) -> std::result::Result<ChangeFile, Vec<String>> {
         product_area,
         template,
         plan,
+        flag_key: Some(flag_key.clone()),
     };
-    if let Err(e) = validate::flag_key(&flag_key) {
-        problems.push(format!("flag_key: {}", e.message));
-    }
     for e in validate::new_change_problems(&new) {
         problems.push(format!("{}: {}", e.field, e.message));
     }

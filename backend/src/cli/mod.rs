@@ -118,7 +118,9 @@ impl ClientCommand {
 #[derive(Debug, Subcommand)]
 pub enum ChangeCommand {
     /// Create the change a file describes, or bring the change with its `flag_key` up to
-    /// date; prints its URL. Applying the same file again changes nothing ("unchanged").
+    /// date, or, when that change is finished (reviewed or rolled back), create the flag's
+    /// next version; prints its URL. Applying the same file again changes nothing
+    /// ("unchanged").
     Apply(ApplyArgs),
 }
 
@@ -284,13 +286,17 @@ async fn resolve(client: &Client, key: &str) -> Result<ChangeDetail> {
 }
 
 /// `rollgate change apply FILE`.
+///
+/// The flag's current version is brought up to the file, or created when the flag has none;
+/// when the current version is finished (reviewed or rolled back) and the file differs from
+/// it, the file becomes the flag's next version.
 async fn apply(client: &Client, file: &std::path::Path) -> Result<Exit> {
     let wanted = ChangeFile::read(file)?;
     match by_flag_key(client, &wanted.flag_key).await? {
         Some(current) if wanted.matches(&current) => {
             println!("unchanged {}", client.change_page(&current.id));
         }
-        Some(current) => {
+        Some(current) if !current.state.is_terminal() => {
             let edit = wanted.update_of(&current);
             client
                 .send_json(
@@ -305,36 +311,21 @@ async fn apply(client: &Client, file: &std::path::Path) -> Result<Exit> {
                 current.revision + 1
             );
         }
-        None => {
+        finished => {
             let created: ChangeDetail = client
                 .send_json(Method::POST, "/changes", &wanted.new)
                 .await?
                 .json()?;
-            let change = created.change;
-            // A new change takes a key made from its title; the file's key is set at once, by
-            // the same token, while nobody else knows the change exists.
-            if change.flag_key != wanted.flag_key {
-                let edit = wanted.update_of(&change);
-                let keyed = client
-                    .send_json(
-                        Method::PUT,
-                        &format!("/changes/{}", encode(&change.id)),
-                        &edit,
-                    )
-                    .await;
-                if let Err(failure) = keyed {
-                    // Only a race gets here (another change took the key since the lookup):
-                    // say where the new draft is, so that nobody applies the file twice blind.
-                    eprintln!(
-                        "created {} as `{}`, but its flag key could not be set to `{}`:",
-                        client.change_page(&change.id),
-                        change.flag_key,
-                        wanted.flag_key
-                    );
-                    return Err(failure);
-                }
+            match finished {
+                Some(before) => println!(
+                    "created {}, the next version of `{}` after {} ({})",
+                    client.change_page(&created.change.id),
+                    wanted.flag_key,
+                    client.change_page(&before.id),
+                    before.state.name()
+                ),
+                None => println!("created {}", client.change_page(&created.change.id)),
             }
-            println!("created {}", client.change_page(&change.id));
         }
     }
     Ok(Exit::Ok)

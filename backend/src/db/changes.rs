@@ -1,6 +1,6 @@
 //! Queries on `changes`.
 
-use shared::api::{ChangeUpdate, NewChange};
+use shared::api::{ChangeUpdate, FlagVersion, NewChange};
 use shared::assignment::FlagRules;
 use shared::change::{AiChange, ChangeKind, Pause, RiskTier};
 use shared::rollout::RolloutState;
@@ -96,8 +96,14 @@ pub async fn list(
 }
 
 pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<AiChange>> {
+    let mut conn = pool.acquire().await?;
+    find_in(&mut conn, id).await
+}
+
+/// [`find`] on the caller's connection or transaction.
+pub async fn find_in(conn: &mut AnyConnection, id: &str) -> Result<Option<AiChange>> {
     let sql = format!("SELECT {COLUMNS} FROM changes WHERE id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -135,7 +141,11 @@ pub async fn create(
 ) -> Result<AiChange> {
     let plan = new.resolved_plan();
     let id = super::new_id();
-    let flag_key = free_flag_key(conn, &new.title, &id).await?;
+    let flag_key = match &new.flag_key {
+        Some(key) => key.clone(),
+        None => free_flag_key(conn, &new.title, &id).await?,
+    };
+    let flag_version = next_flag_version(&mut *conn, &flag_key, &id).await?;
     let change = AiChange {
         flag_key,
         id,
@@ -160,9 +170,9 @@ pub async fn create(
     sqlx::query(
         "INSERT INTO changes (id, title, kind, risk, baseline, candidate, expected_changes, \
          owner, plan, state, ramp_step, traffic_percent, revision, created_at, updated_at, \
-         created_by, plan_revision, product_area, flag_key) \
+         created_by, plan_revision, product_area, flag_key, flag_version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, \
-         $18)",
+         $18, $19)",
     )
     .bind(change.id.as_str())
     .bind(change.title.as_str())
@@ -182,6 +192,7 @@ pub async fn create(
     .bind(created_by)
     .bind(change.product_area.as_deref())
     .bind(change.flag_key.as_str())
+    .bind(flag_version)
     .execute(conn)
     .await?;
     Ok(change)
@@ -199,13 +210,45 @@ async fn free_flag_key(conn: &mut AnyConnection, title: &str, id: &str) -> Resul
     Ok(format!("{key}-{}", suffix.to_ascii_lowercase()))
 }
 
-/// The id of the change whose flag key is `key`, if any.
+/// The id of the flag `key`'s current version, the change that took the key last (an
+/// unfinished one, if the key has one); `None` when no change has the key.
 pub async fn flag_key_owner(conn: &mut AnyConnection, key: &str) -> Result<Option<String>> {
-    let row = sqlx::query("SELECT id FROM changes WHERE flag_key = $1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id FROM changes WHERE flag_key = $1 ORDER BY flag_version DESC LIMIT 1",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// The versions of the flag `key`, oldest first (the current one last).
+pub async fn versions(pool: &AnyPool, key: &str) -> Result<Vec<FlagVersion>> {
+    let rows = sqlx::query(
+        "SELECT id, title, state, ramp_step, created_at, flag_version FROM changes \
+         WHERE flag_key = $1 ORDER BY flag_version",
+    )
+    .bind(key)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            let state: String = r.try_get("state")?;
+            let step: Option<i64> = r.try_get("ramp_step")?;
+            let state = RolloutState::from_parts(&state, step.and_then(|s| u32::try_from(s).ok()))
+                .ok_or_else(|| {
+                    Error::internal(format!("change {id}: stored state {state} does not parse"))
+                })?;
+            Ok(FlagVersion {
+                version: r.try_get("flag_version")?,
+                title: r.try_get("title")?,
+                state,
+                created_at: r.try_get("created_at")?,
+                id,
+            })
+        })
+        .collect()
 }
 
 /// Replaces the editable content of a draft, provided it is still at `edit.revision`.
@@ -218,11 +261,16 @@ pub async fn update_draft(
     edit: &ChangeUpdate,
     at: &str,
 ) -> Result<bool> {
+    // A key it takes makes it that flag's newest version.
+    let version = match &edit.flag_key {
+        Some(key) => Some(next_flag_version(&mut *conn, key, id).await?),
+        None => None,
+    };
     let done = sqlx::query(
         "UPDATE changes SET title = $1, kind = $2, risk = $3, baseline = $4, candidate = $5, \
          expected_changes = $6, owner = $7, plan = $8, revision = revision + 1, \
          plan_revision = revision + 1, updated_at = $9, product_area = $12, \
-         flag_key = COALESCE($13, flag_key) \
+         flag_key = COALESCE($13, flag_key), flag_version = COALESCE($14, flag_version) \
          WHERE id = $10 AND revision = $11 AND state = 'draft'",
     )
     .bind(edit.title.as_str())
@@ -238,9 +286,23 @@ pub async fn update_draft(
     .bind(edit.revision)
     .bind(shared::validate::product_area(edit.product_area.as_deref()))
     .bind(edit.flag_key.as_deref())
+    .bind(version)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The version number a change `id` takes when it joins the flag `key`: one past the highest
+/// of the key's other changes.
+async fn next_flag_version(conn: &mut AnyConnection, key: &str, id: &str) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COALESCE(MAX(flag_version), 0) FROM changes WHERE flag_key = $1 AND id <> $2",
+    )
+    .bind(key)
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)? + 1)
 }
 
 /// Replaces a draft's flag rules, provided it is still at `revision`. Returns `false` when no
@@ -411,7 +473,10 @@ pub async fn all(pool: &AnyPool) -> Result<Vec<AiChange>> {
 
 /// Every change with its plan revision, for the in-memory flag snapshot (`app::flags`).
 pub async fn flags(pool: &AnyPool) -> Result<Vec<(AiChange, i64)>> {
-    let sql = format!("SELECT {COLUMNS}, plan_revision FROM changes ORDER BY created_at, id");
+    // A key's versions in order, so that its current version is the one a map keeps.
+    let sql = format!(
+        "SELECT {COLUMNS}, plan_revision FROM changes ORDER BY flag_version, created_at, id"
+    );
     let rows = sqlx::query(&sql).fetch_all(pool).await?;
     rows.iter()
         .map(|row| Ok((from_row(row)?, row.try_get("plan_revision")?)))

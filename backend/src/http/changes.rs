@@ -103,10 +103,12 @@ async fn create_change(
 ) -> Result<Response> {
     let change = changes::create(&state.pool, &actor.actor(), &new).await?;
     let location = format!("/api/v1/changes/{}", change.id);
+    let versions = crate::db::changes::versions(&state.pool, &change.flag_key).await?;
     let detail = ChangeDetail {
         health: shared::health::health(&change, None, None, None),
         change,
         history: Vec::new(),
+        versions,
     };
     Ok((
         StatusCode::CREATED,

@@ -247,6 +247,7 @@ fn ChangeForm(existing: Option<AiChange>) -> impl IntoView {
             product_area: validate::product_area(Some(&area.get_untracked())),
             template: None,
             plan: Some(plan_value.clone()),
+            flag_key: None,
         };
         // The server's rules, with its words, in the form's order: a configuration that is
         // not JSON goes before the plan, and a plan field that is not a number says so rather

@@ -58,6 +58,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
         change,
         history,
         health,
+        versions,
     } = detail;
     let c = change;
     let state = c.state;
@@ -124,7 +125,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             <div class="change-grid">
                 <div class="change-main">
                     <WhatChanges change=c.clone() />
-                    <FlagPanel flag_key=c.flag_key.clone() />
+                    <FlagPanel flag_key=c.flag_key.clone() id=c.id.clone() versions=versions />
                     <Discussion change_id=c.id.clone() />
                     <NoticesPanel change_id=c.id.clone() plan=plan.clone() expected=c.expected_changes.clone()
                         on_change=Callback::new(move |_| gate_version.update(|v| *v = v.wrapping_add(1))) />

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 use serde_json::Value;
-use shared::api::TransitionRecord;
+use shared::api::{FlagVersion, TransitionRecord};
 use shared::change::AiChange;
 use shared::plan::RolloutPlan;
 use shared::rollout::TransitionAction;
@@ -67,8 +67,11 @@ pub(super) fn WhatChanges(change: AiChange) -> impl IntoView {
 /// The change as a feature flag: its key and how an application asks for it through
 /// OpenFeature's OFREP provider, in three languages. Plain text, no highlighting: the page is
 /// near its size budget.
+///
+/// A flag with more than one version lists them, oldest first: each finished one was retired
+/// by the next, which started from what it served.
 #[component]
-pub(super) fn FlagPanel(flag_key: String) -> impl IntoView {
+pub(super) fn FlagPanel(flag_key: String, id: String, versions: Vec<FlagVersion>) -> impl IntoView {
     let origin = window().location().origin().unwrap_or_default();
     let token = "Bearer rg_ing_…";
     let snippets = [
@@ -112,6 +115,24 @@ pub(super) fn FlagPanel(flag_key: String) -> impl IntoView {
                 <code class="chip" data-test="flag-key">{flag_key.clone()}</code>" "<CopyButton text=flag_key />
                 <span class="subtle">" Variants: control (baseline), candidate. Needs a token with the scope evaluate."</span>
             </p>
+            {(versions.len() > 1).then(|| view! {
+                <h3>"Versions of this flag"</h3>
+                <ol class="plain-list flag-versions" data-test="flag-versions">
+                    {versions.into_iter().map(|v| {
+                        let this = v.id == id;
+                        let text = format!("v{} {} · {}", v.version, v.title, v.state.name().replace('_', " "));
+                        view! {
+                            <li data-test="flag-version">
+                                {if this {
+                                    view! { <strong aria-current="page">{text}" (this change)"</strong> }.into_any()
+                                } else {
+                                    view! { <a href=format!("/changes/{}", v.id)>{text}</a> }.into_any()
+                                }}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            })}
             <details>
                 <summary>"OpenFeature snippets"</summary>
                 {snippets.into_iter().map(|(lang, code)| view! {
