@@ -2,12 +2,13 @@
 //! from Support opens the change feed, looks the user up by the id the complaint came with,
 //! and sees that this user is in the demo's 5 % canary of the shorter billing answers (which
 //! reaches every audience), on the candidate, and why; a day before the same change served them
-//! nothing new.
+//! nothing new. Sam records the user's complaint against that change from the answer: without
+//! words it is refused beside the field, with them it is stored with the user's variant.
 //! A user outside the split is on control, a moment before any change shows the empty state,
 //! and a lookup without an id or with attributes that are not an object names the field.
 
 use fantoccini::Client;
-use rollgate_e2e::{Browser, Result, Server, act, check, find, http};
+use rollgate_e2e::{Browser, Result, Server, act, axe, check, find, http};
 use shared::assignment::{bucket, buckets_for_percent};
 
 const SUPPORT: &str = "sam.support@demo.rollgate";
@@ -82,6 +83,44 @@ async fn support_looks_up_a_user() -> Result {
         Some(format!("/changes/{change_id}").as_str())
     );
     browser.screenshot("support-lookup-1400").await?;
+
+    // Support records the user's complaint against the canary: without words it is refused
+    // beside the field; with them it is stored with the variant the user had.
+    act::click(c, &format!("{row} [data-test=\"complaint\"] summary")).await?;
+    act::click(c, &format!("{row} {}", find::hook("complaint-submit"))).await?;
+    check::attr_is(
+        c,
+        &format!("{row} [data-test=\"complaint\"] [data-test=\"field-error\"]"),
+        "data-field",
+        "text",
+    )
+    .await?;
+    let said = "The billing answer left out the refund deadline.";
+    act::fill(c, &format!("{row} {}", find::hook("complaint-text")), said).await?;
+    act::select(
+        c,
+        &format!("{row} {}", find::hook("complaint-category")),
+        "wrong_answer",
+    )
+    .await?;
+    act::click(c, &format!("{row} {}", find::hook("complaint-submit"))).await?;
+    find::one(c, &format!("{row} {}", find::hook("complaint-recorded"))).await?;
+    let (status, text) = sam.request(
+        &server,
+        "GET",
+        &format!("/api/v1/changes/{change_id}/complaints"),
+        None,
+    );
+    assert_eq!(status, 200, "{text}");
+    let stored: serde_json::Value = serde_json::from_str(&text)?;
+    let complaint = &stored[0];
+    assert_eq!(complaint["text"], said, "{stored}");
+    assert_eq!(complaint["category"], "wrong_answer", "{stored}");
+    assert_eq!(complaint["user_key"], inside.as_str(), "{stored}");
+    assert_eq!(complaint["variant"], "candidate", "{stored}");
+    browser.screenshot("support-complaint-1400").await?;
+    let violations = axe::serious_violations(c).await?;
+    assert!(violations.is_empty(), "axe-core: {violations:?}");
 
     // On a phone the answer fits the screen: nothing wider than the viewport.
     c.set_window_size(390, 900).await?;

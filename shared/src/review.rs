@@ -56,6 +56,15 @@ pub enum ComplaintCategory {
 }
 
 impl ComplaintCategory {
+    pub const ALL: [ComplaintCategory; 6] = [
+        ComplaintCategory::WrongAnswer,
+        ComplaintCategory::Tone,
+        ComplaintCategory::Refusal,
+        ComplaintCategory::Latency,
+        ComplaintCategory::Safety,
+        ComplaintCategory::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -551,6 +560,15 @@ mod tests {
             follow_ups: vec!["Add an answer-length metric".into()],
             revision: 0,
         }
+    }
+
+    #[test]
+    fn every_complaint_category_is_offered() {
+        use strum::VariantArray;
+        assert_eq!(
+            ComplaintCategory::ALL.as_slice(),
+            ComplaintCategory::VARIANTS
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@
 use gloo_net::http::Method;
 use serde::Deserialize;
 use shared::paths;
-use shared::review::{ReviewInput, WrittenReview};
+use shared::review::{ComplaintInput, ReviewInput, WrittenReview};
 
-use super::{ApiResult, exchange, send};
+use super::{ApiResult, encode_json, exchange, send};
 
 /// What the review form needs of `GET /api/v1/changes/{id}/review`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -35,4 +35,16 @@ pub async fn review_markdown(change_id: &str) -> ApiResult<String> {
 /// Writes or edits the parts people write; what the form needs of the review as saved.
 pub async fn write_review(change_id: &str, body: &ReviewInput) -> ApiResult<ReviewForm> {
     send(Method::PUT, &paths::change_review(change_id), Some(body)).await
+}
+
+/// Records a complaint against a change (`POST /api/v1/changes/{id}/complaints`); the server
+/// adds the variant the user had at the time. Only success matters to the caller.
+pub async fn record_complaint(change_id: &str, body: &ComplaintInput) -> ApiResult<()> {
+    exchange(
+        Method::POST,
+        &paths::change_complaints(change_id),
+        Some(encode_json(body)?),
+    )
+    .await
+    .map(drop)
 }

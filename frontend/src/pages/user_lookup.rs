@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 use shared::api::{UserAssignment, UserAssignments};
 use shared::assignment::Reason;
 use shared::metrics::Variant;
+use shared::review::{ComplaintCategory, ComplaintInput, validate_complaint};
 use shared::rollout::RolloutState;
 use shared::validate::FieldError;
 
@@ -186,7 +187,7 @@ fn lookup_answer(a: &UserAssignments) -> impl IntoView + use<> {
         .into_any()
     } else {
         view! {
-            <ul class="lookup-list">{a.assignments.iter().map(assignment_row).collect_view()}</ul>
+            <ul class="lookup-list">{a.assignments.iter().map(|row| assignment_row(row, &a.targeting_key, &a.at)).collect_view()}</ul>
         }
         .into_any()
     };
@@ -198,8 +199,9 @@ fn lookup_answer(a: &UserAssignments) -> impl IntoView + use<> {
     }
 }
 
-/// One change: what it is, where it stood, the variant as a tag, why, and its notices.
-fn assignment_row(a: &UserAssignment) -> impl IntoView + use<> {
+/// One change: what it is, where it stood, the variant as a tag, why, its notices, and a form
+/// to record the user's complaint against it at the moment looked up.
+fn assignment_row(a: &UserAssignment, user_key: &str, at: &str) -> impl IntoView + use<> {
     let (variant, label) = match a.variant {
         Variant::Candidate => ("candidate", "Candidate"),
         Variant::Control => ("control", "Control"),
@@ -241,7 +243,93 @@ fn assignment_row(a: &UserAssignment) -> impl IntoView + use<> {
             </div>
             <p class="lookup-reason" data-test="lookup-reason">{reason_text(a)}</p>
             <div class="lookup-notices"><span class="subtle">"Notices "</span>{notices}</div>
+            <ComplaintForm change_id=a.change_id.clone() user_key=user_key.to_owned() at=at.to_owned() />
         </li>
+    }
+}
+
+/// "Record a complaint": what the user said and its category, recorded against the change at
+/// the moment looked up; the server adds the variant the user had then. The complaints draft
+/// the review's "What users noticed".
+#[component]
+fn ComplaintForm(change_id: String, user_key: String, at: String) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let recorded = RwSignal::new(false);
+    let problem = RwSignal::new(None::<ApiError>);
+    let field_error = RwSignal::new(None::<FieldError>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(form) = event_form(&ev) else {
+            return;
+        };
+        recorded.set(false);
+        problem.set(None);
+        field_error.set(None);
+        let input = ComplaintInput {
+            user_key: user_key.clone(),
+            at: at.clone(),
+            text: value_in(&form, "[name=text]").trim().to_owned(),
+            category: ComplaintCategory::parse(&value_in(&form, "[name=category]"))
+                .unwrap_or(ComplaintCategory::Other),
+        };
+        if let Err(e) = validate_complaint(&input) {
+            field_error.set(Some(e));
+            return;
+        }
+        let id = change_id.clone();
+        busy.set(true);
+        spawn_local(async move {
+            let r = api::record_complaint(&id, &input).await;
+            busy.try_set(false);
+            match r {
+                Ok(()) => {
+                    recorded.try_set(true);
+                    if let Some(text) = form.query_selector("[name=text]").ok().flatten() {
+                        use wasm_bindgen::JsCast;
+                        if let Ok(text) = text.dyn_into::<web_sys::HtmlTextAreaElement>() {
+                            text.set_value("");
+                        }
+                    }
+                }
+                Err(e) => match e.field() {
+                    Some(f) => {
+                        field_error.try_set(Some(FieldError::new(f, e.message())));
+                    }
+                    None => {
+                        problem.try_set(Some(e));
+                    }
+                },
+            }
+        });
+    };
+    view! {
+        <details class="complaint" data-test="complaint">
+            <summary>"Record a complaint"</summary>
+            <form class="complaint-form" on:submit=submit novalidate=true>
+                <label class="field complaint-text">
+                    <span class="field-label">"What the user said"</span>
+                    <textarea name="text" rows="2" data-test="complaint-text"
+                        placeholder="e.g. The answer left out the refund deadline."></textarea>
+                    <FieldMsg field="text" error=field_error />
+                </label>
+                <label class="field">
+                    <span class="field-label">"About"</span>
+                    <select name="category" data-test="complaint-category">
+                        {ComplaintCategory::ALL.iter().map(|c| view! {
+                            <option value=c.as_str()>{format::capitalise(&c.as_str().replace('_', " "))}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit" class="btn btn-small btn-primary" data-test="complaint-submit"
+                    disabled=move || busy.get()>"Record"</button>
+            </form>
+            <Show when=move || recorded.get()>
+                <p class="subtle" role="status" data-test="complaint-recorded">
+                    "Recorded against this change, with the variant the user had. It drafts the review's “What users noticed”."
+                </p>
+            </Show>
+            {move || problem.get().map(|e| view! { <ErrorBanner error=e /> })}
+        </details>
     }
 }
 
