@@ -258,7 +258,19 @@ async fn summary_between(
         segment: None,
     };
     let windows = db::rollups::read(pool, id, sel, &keys, None, false).await?;
-    aggregate::summarize(catalogue, &windows).map_err(aggregate_error)
+    let complaints_tracked = keys.contains(&shared::metrics::COMPLAINTS_METRIC);
+    let mut summary = aggregate::summarize(catalogue, &windows).map_err(aggregate_error)?;
+    if complaints_tracked && let (Some(from), Some(to)) = (&summary.from, &summary.to) {
+        let mut conn = pool.acquire().await?;
+        let counts = db::reviews::complaints_per_variant(&mut conn, id, from, to).await?;
+        summary.count_complaints(|v| {
+            counts
+                .iter()
+                .find(|(variant, _)| *variant == v)
+                .map_or(0, |(_, n)| *n)
+        });
+    }
+    Ok(summary)
 }
 
 /// What a series is asked for.
@@ -318,14 +330,57 @@ pub async fn series(pool: &AnyPool, id: &str, request: SeriesRequest) -> Result<
         together,
     )
     .await?;
-    let (width, points) =
+    let (width, mut points) =
         aggregate::series(&windows, from, request.resolution).map_err(aggregate_error)?;
+    if request.metric == shared::metrics::COMPLAINTS_METRIC {
+        if together {
+            count_complaints(pool, id, &mut points).await?;
+        } else {
+            // Complaints name no segment: the metric has no series per segment.
+            points.clear();
+        }
+    }
     Ok(MetricSeries {
         metric: request.metric,
         segment,
         resolution_seconds: width,
         points,
     })
+}
+
+/// Fills the complaints metric's cumulative series: at each point, the complaints recorded
+/// against each variant up to its time (at most the users exposed by then).
+async fn count_complaints(
+    pool: &AnyPool,
+    id: &str,
+    points: &mut [shared::metrics::SeriesPoint],
+) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    let complaints = db::reviews::complaints(&mut conn, id).await?;
+    drop(conn);
+    let unix = |t: &str| {
+        OffsetDateTime::parse(t, &Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .ok()
+    };
+    let at: Vec<(Option<i64>, Option<&str>)> = complaints
+        .iter()
+        .map(|c| (unix(&c.at), c.variant.as_deref()))
+        .collect();
+    for p in points.iter_mut() {
+        let Some(end) = unix(&p.at) else { continue };
+        let upto = |variant: &str| {
+            at.iter()
+                .filter(|(t, v)| t.is_some_and(|t| t <= end) && *v == Some(variant))
+                .count() as u64
+        };
+        for (value, variant) in [(&mut p.control, "control"), (&mut p.candidate, "candidate")] {
+            if let Some(MetricValue::Rate { n, successes }) = value {
+                *successes = upto(variant).min(*n);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Too many points is the caller's resolution at fault (422); windows that do not add up are

@@ -266,6 +266,8 @@ pub async fn complain(
     };
     let mut tx = db::begin(pool).await?;
     db::reviews::insert_complaint(&mut tx, &complaint).await?;
+    // The complaints metric counts it: the answers kept for the old version are stale.
+    db::metrics::bump_version(&mut tx, &change.id).await?;
     db::audit::append(
         &mut tx,
         &Record::new(

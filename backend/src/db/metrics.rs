@@ -53,6 +53,16 @@ pub struct Writer {
     pub stored: BTreeMap<String, StoredMetric>,
 }
 
+/// Raises the version the answers kept in memory are checked against, for a write outside the
+/// windows that changes what they say (a complaint, which the complaints metric counts).
+pub async fn bump_version(conn: &mut sqlx::AnyConnection, change_id: &str) -> Result<()> {
+    sqlx::query("UPDATE changes SET metrics_version = metrics_version + 1 WHERE id = $1")
+        .bind(change_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Locks `change_id` for writing; `None` when there is no such change.
 pub async fn lock(pool: &AnyPool, change_id: &str) -> Result<Option<Writer>> {
     let mut tx = super::begin(pool).await?;

@@ -1,5 +1,6 @@
 //! Queries on `reviews` (the written part of a post-deployment review) and `complaints`.
 
+use shared::metrics::Variant;
 use shared::review::{Complaint, ComplaintCategory, WrittenReview};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -97,6 +98,40 @@ pub async fn complaints(conn: &mut AnyConnection, change_id: &str) -> Result<Vec
     .fetch_all(conn)
     .await?;
     rows.iter().map(complaint_from_row).collect()
+}
+
+/// Complaints against the change `change_id` that happened in `[from, to]` (RFC 3339), per
+/// variant the user had; complaints whose variant is unknown are left out.
+pub async fn complaints_per_variant(
+    conn: &mut AnyConnection,
+    change_id: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(Variant, u64)>> {
+    let bound = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map(super::timestamp)
+            .map_err(|e| Error::internal(format!("summary bound {t}: {e}")))
+    };
+    let rows = sqlx::query(
+        "SELECT variant, COUNT(*) AS n FROM complaints \
+         WHERE change_id = $1 AND at >= $2 AND at <= $3 AND variant IS NOT NULL \
+         GROUP BY variant",
+    )
+    .bind(change_id)
+    .bind(bound(from)?)
+    .bind(bound(to)?)
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let name: String = r.try_get("variant")?;
+        let n: i64 = r.try_get("n")?;
+        if let Some(v) = Variant::parse(&name) {
+            out.push((v, u64::try_from(n).unwrap_or(0)));
+        }
+    }
+    Ok(out)
 }
 
 pub async fn insert_complaint(conn: &mut AnyConnection, c: &Complaint) -> Result<()> {

@@ -1,8 +1,9 @@
-//! How metric values read: rates as percentages, money in USD with four decimals, latency in
-//! milliseconds; differences in points (pp) for rates, % for relative lifts.
+//! How metric values read: rates as percentages (complaints per 1 000 users as such), money in
+//! USD with four decimals, latency in milliseconds; differences in points (pp) for rates, % for
+//! relative lifts.
 
 use shared::comparison::MetricRow;
-use shared::metrics::{LATENCY_QUANTILES, MetricDef, MetricKind, quantile_key};
+use shared::metrics::{LATENCY_QUANTILES, MetricDef, MetricKind, PER_THOUSAND_USERS, quantile_key};
 use shared::stats::Verdict;
 
 use crate::format::{fixed, signed, whole};
@@ -11,6 +12,8 @@ use crate::format::{fixed, signed, whole};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {
     Rate,
+    /// A rate read per 1 000 users (complaints).
+    PerThousand,
     Usd,
     Millis,
     Other,
@@ -19,8 +22,11 @@ pub enum Scale {
 /// The scale of a report row, looked up in the catalogue (latency quantile rows such as
 /// `latency_p95_ms` belong to their histogram's metric).
 pub fn scale(catalogue: &[MetricDef], key: &str, unit: &str) -> Scale {
-    let kind = base_def(catalogue, key).map(|(d, _)| d.kind);
-    match (kind, unit) {
+    let def = base_def(catalogue, key).map(|(d, _)| d);
+    match (def.map(|d| d.kind), unit) {
+        (Some(MetricKind::Rate), _) if def.is_some_and(|d| d.unit == PER_THOUSAND_USERS) => {
+            Scale::PerThousand
+        }
         (Some(MetricKind::Rate), _) => Scale::Rate,
         (_, "USD") => Scale::Usd,
         (_, "ms") => Scale::Millis,
@@ -49,6 +55,7 @@ pub fn base_def<'a>(catalogue: &'a [MetricDef], key: &str) -> Option<(&'a Metric
 pub fn value(x: f64, scale: Scale, unit: &str) -> String {
     match scale {
         Scale::Rate => format!("{}%", fixed(x * 100.0, 2)),
+        Scale::PerThousand => format!("{} per 1 000", fixed(x * 1000.0, 2)),
         Scale::Usd => format!("${}", fixed(x, 4)),
         Scale::Millis => format!("{} ms", whole(x)),
         Scale::Other if unit.is_empty() => fixed(x, 2),
@@ -66,6 +73,7 @@ pub fn diff(x: f64, relative: bool, scale: Scale, unit: &str) -> String {
     }
     match scale {
         Scale::Rate => format!("{} pp", signed(x * 100.0, 2)),
+        Scale::PerThousand => format!("{} per 1 000", signed(x * 1000.0, 2)),
         Scale::Usd => {
             let s = signed(x, 4);
             match s.chars().next() {
@@ -86,6 +94,7 @@ pub fn axis(x: f64, relative: bool, scale: Scale) -> String {
     }
     match scale {
         Scale::Rate => format!("{} pp", signed(x * 100.0, 1)),
+        Scale::PerThousand => signed(x * 1000.0, 1),
         Scale::Usd => signed(x, 4),
         Scale::Millis => format!("{} ms", signed(x, 0)),
         Scale::Other => signed(x, 2),
@@ -97,6 +106,7 @@ pub fn axis_title(relative: bool, scale: Scale, unit: &str) -> String {
     match (relative, scale) {
         (true, _) => "Candidate vs control, relative change (%)".into(),
         (false, Scale::Rate) => "Candidate − control (percentage points)".into(),
+        (false, Scale::PerThousand) => "Candidate − control (per 1 000 users)".into(),
         (false, Scale::Usd) => "Candidate − control (USD)".into(),
         (false, Scale::Millis) => "Candidate − control (ms)".into(),
         (false, _) if unit.is_empty() => "Candidate − control".into(),
@@ -172,5 +182,20 @@ mod tests {
         assert_eq!(diff(12.4, false, Scale::Millis, "ms"), "+12 ms");
         assert_eq!(signed(-0.0001, 2), "0.00");
         assert_eq!(p_value(0.0004), "< 0.001");
+    }
+
+    #[test]
+    fn complaints_read_per_thousand_users() {
+        let mut catalogue = shared::metrics::default_catalogue();
+        catalogue.push(shared::metrics::complaints_def());
+        let scale = scale(&catalogue, shared::metrics::COMPLAINTS_METRIC, "");
+        assert_eq!(scale, Scale::PerThousand);
+        assert_eq!(value(0.008, scale, ""), "8.00 per 1 000");
+        assert_eq!(diff(0.0075, false, scale, ""), "+7.50 per 1 000");
+        assert_eq!(scale_of_retry(&catalogue), Scale::Rate);
+    }
+
+    fn scale_of_retry(catalogue: &[MetricDef]) -> Scale {
+        scale(catalogue, "retry_rate", "")
     }
 }

@@ -111,6 +111,27 @@ fn def(
     }
 }
 
+/// The metric Rollgate fills from support's complaints: a rate whose `n` the application
+/// reports in each window as the users it exposed to the variant (successes 0), and whose
+/// successes the server counts from the complaints recorded against the change
+/// ([`MetricSummary::count_complaints`](super::MetricSummary::count_complaints)). Opt-in: add
+/// [`complaints_def`] to a change's catalogue; criteria then use it like any rate.
+pub const COMPLAINTS_METRIC: &str = "complaints_per_1000_users";
+/// Its unit: the console reads the rate per 1 000 users rather than as a percentage.
+pub const PER_THOUSAND_USERS: &str = "per 1 000 users";
+
+/// The catalogue entry of [`COMPLAINTS_METRIC`].
+pub fn complaints_def() -> MetricDef {
+    def(
+        COMPLAINTS_METRIC,
+        "Complaints per 1 000 exposed users",
+        MetricKind::Rate,
+        MetricFamily::UserBehaviour,
+        GoodDirection::Down,
+        PER_THOUSAND_USERS,
+    )
+}
+
 /// The seed's list of canary metrics that matter: quality, user behaviour, cost, latency,
 /// errors (hard and soft) and safety signals.
 pub fn default_catalogue() -> Vec<MetricDef> {
