@@ -29,6 +29,9 @@ async fn finish_with_review() -> Result {
         "{reason}"
     );
     check::attr_is(c, &find::hook("advance"), "disabled", "true").await?;
+    // Nobody needs to sign Reviewed: its gate waits for the evidence, and says so.
+    let pill = find::text(c, "[data-test=\"gate\"] .gate-status").await?;
+    assert_eq!(pill, "Waiting for evidence");
     browser.screenshot("advance-waits-for-review").await?;
 
     act::click(c, &find::hook("review-link")).await?;

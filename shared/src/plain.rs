@@ -93,6 +93,8 @@ enum Scale {
     Points,
     /// In the metric's own unit.
     Unit,
+    /// A rate read per 1 000 users (`crate::metrics::PER_THOUSAND_USERS`).
+    PerThousand,
 }
 
 /// The sentence on cell `r` of criterion `c`; `also` goes after a breach's limit (the other
@@ -104,7 +106,12 @@ fn finding<'a>(
     also: &str,
 ) -> Finding<'a> {
     let level = c.threshold_kind == ThresholdKind::Level;
-    let scale = if level {
+    let per_thousand = catalogue.iter().any(|d| {
+        d.key == r.key && d.kind == MetricKind::Rate && d.unit == crate::metrics::PER_THOUSAND_USERS
+    });
+    let scale = if per_thousand && !r.relative {
+        Scale::PerThousand
+    } else if level {
         Scale::Unit
     } else if r.relative {
         Scale::Percent
@@ -198,6 +205,7 @@ fn amount(x: f64, scale: Scale, unit: &str, sign: bool, trim: bool) -> String {
     let (v, decimals, suffix) = match scale {
         Scale::Percent => (x * 100.0, 1, "%"),
         Scale::Points => (x * 100.0, 1, " pp"),
+        Scale::PerThousand => (x * 1000.0, 2, " per 1 000 users"),
         Scale::Unit if unit == "USD" => (x, 4, ""),
         Scale::Unit if unit == "ms" => (x, 0, " ms"),
         Scale::Unit => (x, 2, ""),
@@ -220,7 +228,7 @@ fn amount(x: f64, scale: Scale, unit: &str, sign: bool, trim: bool) -> String {
     };
     match (scale, unit) {
         (Scale::Unit, "USD") => format!("{lead}${digits}"),
-        (Scale::Unit, "" | "ms") | (Scale::Percent | Scale::Points, _) => {
+        (Scale::Unit, "" | "ms") | (Scale::Percent | Scale::Points | Scale::PerThousand, _) => {
             format!("{lead}{digits}{suffix}")
         }
         (Scale::Unit, u) => format!("{lead}{digits} {u}"),
@@ -440,6 +448,14 @@ mod tests {
         assert_eq!(amount(-0.002, Scale::Points, "", true, false), "−0.2 pp");
         assert_eq!(amount(-0.0001, Scale::Points, "", true, false), "0.0 pp");
         assert_eq!(amount(0.02, Scale::Points, "", false, true), "2 pp");
+        assert_eq!(
+            amount(0.0075, Scale::PerThousand, "", true, false),
+            "+7.50 per 1 000 users"
+        );
+        assert_eq!(
+            amount(0.002, Scale::PerThousand, "", false, true),
+            "2 per 1 000 users"
+        );
         assert_eq!(amount(0.012, Scale::Unit, "USD", false, false), "$0.0120");
         assert_eq!(amount(2500.0, Scale::Unit, "ms", false, true), "2500 ms");
         assert_eq!(

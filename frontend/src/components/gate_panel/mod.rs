@@ -41,10 +41,15 @@ pub fn gate_title(stage: Option<RolloutState>, label: Option<&str>) -> String {
     }
 }
 
-/// The gate's status pill: its class and text ("Missing pm, approver ×2" when waiting).
+/// The gate's status pill: its class and text ("Missing pm, approver ×2" when waiting;
+/// "Waiting for evidence" when signed but some evidence check does not hold yet).
 pub fn gate_state(g: &GateStatus) -> (&'static str, String) {
-    if g.satisfied {
+    // The console does not decode the evidence checks; the message ends so only when nothing
+    // is missing (`app::gates::status`), the same test as the Advance button's.
+    if g.satisfied && g.message.ends_with(" is approved") {
         ("gate-ok", "Approved".into())
+    } else if g.satisfied {
+        ("gate-waiting", "Waiting for evidence".into())
     } else if !g.rejections.is_empty() {
         ("gate-blocked", "Rejected".into())
     } else {
