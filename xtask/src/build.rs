@@ -486,18 +486,6 @@ fn functions_by_code(wasm: &[u8]) -> std::result::Result<Vec<u8>, String> {
 /// modules would otherwise carry the names of every function they hold, which is more than
 /// their code. None when the module is not well formed.
 fn strip_custom_sections(wasm: &[u8]) -> Option<Vec<u8>> {
-    fn leb128(bytes: &[u8], at: &mut usize) -> Option<usize> {
-        let mut value = 0usize;
-        for shift in (0..35).step_by(7) {
-            let byte = *bytes.get(*at)?;
-            *at += 1;
-            value |= usize::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-        None
-    }
     let header = wasm.get(..8)?;
     let mut out = header.to_vec();
     let mut at = 8;
@@ -513,6 +501,32 @@ fn strip_custom_sections(wasm: &[u8]) -> Option<Vec<u8>> {
         at = end;
     }
     Some(out)
+}
+
+/// Reads an unsigned LEB128 number (at most 32 bits) at `at`, moving past it.
+fn leb128(bytes: &[u8], at: &mut usize) -> Option<usize> {
+    let mut value = 0usize;
+    for shift in (0..35).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= usize::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Moves past a signed LEB128 number (up to 64 bits) at `at`.
+fn skip_sleb128(bytes: &[u8], at: &mut usize) -> Option<()> {
+    for _ in 0..10 {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        if byte & 0x80 == 0 {
+            return Some(());
+        }
+    }
+    None
 }
 
 pub fn kb(bytes: u64) -> f64 {
@@ -586,14 +600,23 @@ fn minify_css(css: &str) -> String {
 /// that may panic, for the panic message), keeping their lengths so every offset stays
 /// valid: 2.1 KB gzipped, most of it the registry's and the toolchain's long prefixes. A
 /// panic in the release console still says what went wrong and where in the Wasm, without
-/// the file. Only the data section is touched, and only a run of path characters that holds
-/// `/src/` and ends in `.rs`.
+/// the file. Only the bytes of the data segments are touched (never a segment's header, whose
+/// size may read as a path character), and only a run of path characters that holds `/src/`
+/// and ends in `.rs`. A data section it cannot read is left as it is.
 fn blank_source_paths(wasm: &mut [u8]) {
-    let Some(data) = data_section(wasm) else {
+    let Some(section) = data_section(wasm) else {
         return;
     };
+    let Some(payloads) = data_payloads(&wasm[section.clone()]) else {
+        return;
+    };
+    for payload in payloads {
+        blank_paths_in(&mut wasm[section.start + payload.start..section.start + payload.end]);
+    }
+}
+
+fn blank_paths_in(bytes: &mut [u8]) {
     let is_path = |b: u8| b.is_ascii_alphanumeric() || b"_./+-".contains(&b);
-    let bytes = &mut wasm[data];
     let mut i = 0;
     while let Some(at) = bytes[i..].windows(3).position(|w| w == b".rs") {
         let end = i + at + 3;
@@ -611,25 +634,49 @@ fn blank_source_paths(wasm: &mut [u8]) {
     }
 }
 
+/// The byte ranges of the segments' contents in a data section's bytes: each segment is its
+/// mode (`0` active, `1` passive, `2` active in memory `n`), an offset expression for the
+/// active ones, its size and its bytes. `None` when an expression is not one this module's
+/// toolchain writes (constants, `global.get`, and extended-const arithmetic).
+fn data_payloads(section: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
+    let mut at = 0;
+    let count = leb128(section, &mut at)?;
+    let mut out = Vec::with_capacity(count.min(1024));
+    for _ in 0..count {
+        let mode = leb128(section, &mut at)?;
+        if mode == 2 {
+            leb128(section, &mut at)?;
+        }
+        if mode != 1 {
+            loop {
+                let op = *section.get(at)?;
+                at += 1;
+                match op {
+                    0x0b => break,
+                    0x41 | 0x42 => skip_sleb128(section, &mut at)?,
+                    0x23 => {
+                        leb128(section, &mut at)?;
+                    }
+                    0x6a..=0x6c | 0x7c..=0x7e => {}
+                    _ => return None,
+                }
+            }
+        }
+        let size = leb128(section, &mut at)?;
+        let end = at.checked_add(size).filter(|&e| e <= section.len())?;
+        out.push(at..end);
+        at = end;
+    }
+    Some(out)
+}
+
 /// The byte range of a module's data section (id 11), if it has one.
 fn data_section(wasm: &[u8]) -> Option<std::ops::Range<usize>> {
-    let leb = |at: &mut usize| -> Option<usize> {
-        let (mut value, mut shift) = (0usize, 0);
-        loop {
-            let b = *wasm.get(*at)?;
-            *at += 1;
-            value |= usize::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Some(value);
-            }
-            shift += 7;
-        }
-    };
     let mut at = 8;
     while at < wasm.len() {
         let id = wasm[at];
         at += 1;
-        let len = leb(&mut at)?;
+        let len = leb128(wasm, &mut at)?;
         let range = at..at.checked_add(len)?.min(wasm.len());
         if id == 11 {
             return Some(range);
@@ -837,18 +884,34 @@ mod tests {
         assert_eq!(custom, 0, "the name section is dropped");
     }
 
-    #[test]
-    fn source_paths_are_blanked_in_the_data_only() {
-        let data = b"ab/src/lib.rs\0x/src/a.rsx\0shared/src/plan.rs";
-        // A module with a custom section holding a path, then a data section holding three.
+    /// A module with a custom section holding a path, then a data section of `segments`
+    /// (active at offset 0), each its size byte and its bytes.
+    fn module_with_data(segments: &[&[u8]]) -> Vec<u8> {
         let mut wasm = b"\0asm\x01\0\0\0".to_vec();
         let custom = b"\x01nx/src/m.rs";
         wasm.push(0);
         wasm.push(custom.len() as u8);
         wasm.extend_from_slice(custom);
+        let mut section = vec![segments.len() as u8];
+        for bytes in segments {
+            section.extend_from_slice(&[0, 0x41, 0, 0x0b, bytes.len() as u8]);
+            section.extend_from_slice(bytes);
+        }
         wasm.push(11);
-        wasm.push(data.len() as u8);
-        wasm.extend_from_slice(data);
+        let len = section.len();
+        if len < 0x80 {
+            wasm.push(len as u8);
+        } else {
+            wasm.extend_from_slice(&[(len & 0x7f) as u8 | 0x80, (len >> 7) as u8]);
+        }
+        wasm.extend_from_slice(&section);
+        wasm
+    }
+
+    #[test]
+    fn source_paths_are_blanked_in_the_data_only() {
+        let data = b"ab/src/lib.rs\0x/src/a.rsx\0shared/src/plan.rs";
+        let wasm = module_with_data(&[data]);
         let mut out = wasm.clone();
         blank_source_paths(&mut out);
         let tail = &out[out.len() - data.len()..];
@@ -866,6 +929,39 @@ mod tests {
             &out[..out.len() - data.len()],
             &wasm[..wasm.len() - data.len()]
         );
+    }
+
+    #[test]
+    fn a_segment_size_that_reads_as_a_path_character_is_kept() {
+        // 119 bytes: the size byte is 0x77, `w`, right before the segment's first path.
+        let mut first = b"frontend/src/lib.rs\0".to_vec();
+        first.resize(119, b'.');
+        let second = b"src/x.rs|shared/src/ab.rs";
+        let wasm = module_with_data(&[&first, second]);
+        let mut out = wasm.clone();
+        blank_source_paths(&mut out);
+        let at = wasm.len() - second.len() - 5 - first.len() - 5;
+        assert_eq!(out[at..at + 5], [0, 0x41, 0, 0x0b, 0x77]);
+        assert!(out[at + 5..at + 5 + 19].iter().all(|&b| b == 0));
+        assert_eq!(
+            out[at + 5 + 19..at + 5 + 119],
+            wasm[at + 5 + 19..at + 5 + 119]
+        );
+        let second_at = out.len() - second.len();
+        assert_eq!(out[second_at - 5..second_at], [0, 0x41, 0, 0x0b, 25]);
+        assert_eq!(
+            &out[second_at..second_at + 9],
+            b"src/x.rs|",
+            "no /src/ in it"
+        );
+        assert!(out[second_at + 9..].iter().all(|&b| b == 0));
+        // An offset it cannot read leaves the data alone.
+        let mut odd = wasm.clone();
+        let op = wasm.len() - second.len() - 4;
+        odd[op] = 0x44;
+        let mut blanked = odd.clone();
+        blank_source_paths(&mut blanked);
+        assert_eq!(blanked, odd);
     }
 
     #[test]
