@@ -33,6 +33,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/audit/export", &["get"]),
     ("/api/v1/changes/{id}/review", &["get", "put"]),
     ("/api/v1/changes/{id}/review.md", &["get"]),
+    ("/api/v1/changes/{id}/decision", &["get", "post"]),
     ("/api/v1/changes/{id}/complaints", &["get", "post"]),
     ("/api/v1/figures", &["get"]),
     ("/api/v1/figures.md", &["get"]),

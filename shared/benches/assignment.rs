@@ -35,6 +35,7 @@ fn rules() -> FlagRules {
         segment_attributes: vec!["plan".into(), "locale".into()],
         segment_max_percent: BTreeMap::from([("free / es".into(), 10.0)]),
         holdout_percent: 5.0,
+        holdout_days: 0,
     }
 }
 

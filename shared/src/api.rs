@@ -209,6 +209,10 @@ pub struct ChangeDetail {
     /// one was retired by the next, which started from what it served.
     #[serde(default)]
     pub versions: Vec<FlagVersion>,
+    /// The decision that ended the plan's A/B step, once recorded (its frozen report is at
+    /// `GET /api/v1/changes/{id}/decision`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<crate::ab::AbDecision>,
 }
 
 /// One version of a flag: a change that carried its key.

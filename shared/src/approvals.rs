@@ -583,11 +583,18 @@ pub struct StageEvidence<'a> {
     /// Whether the post-deployment review is written (read when the rollout moves to
     /// Reviewed).
     pub review_written: bool,
+    /// The days the flag's holdout stays on control at Full (`FlagRules::holdout_days`; read,
+    /// with `hours_in_stage` at Full, when the rollout moves to Reviewed).
+    pub holdout_days: u32,
+    /// The decision recorded on the plan's A/B step (read when the rollout leaves it).
+    pub ab_decision: Option<crate::ab::AbOutcome>,
 }
 
 /// The evidence the transition from `from` to `to` needs, each check with whether `ev` holds
 /// it:
-/// * reaching Reviewed: the post-deployment review is written;
+/// * reaching Reviewed: the post-deployment review is written, and the holdout has had its
+///   days at Full;
+/// * leaving an A/B step: its decision is to keep the candidate (`crate::ab`);
 /// * leaving `eval` for production traffic: the newest eval result meets the plan's eval gate
 ///   (`crate::eval::meets`);
 /// * leaving the canary or a ramp step: the stage's minimum time, its minimum samples per arm
@@ -619,9 +626,51 @@ pub fn evidence_checks(
                 )
             },
         });
+        if from == RolloutState::Full && ev.holdout_days > 0 {
+            let days = ev.hours_in_stage.unwrap_or(0.0).max(0.0) / 24.0;
+            let ok = days >= f64::from(ev.holdout_days);
+            checks.push(EvidenceCheck {
+                label: format!("Holdout for {} days", ev.holdout_days),
+                satisfied: ok,
+                detail: format!(
+                    "the holdout has been on control {} days at Full{}",
+                    hours_text(days),
+                    if ok {
+                        format!(", at least its {}", ev.holdout_days)
+                    } else {
+                        format!(
+                            " of its {}: the review waits for the long-run comparison",
+                            ev.holdout_days
+                        )
+                    }
+                ),
+            });
+        }
         return checks;
     }
     let moving_on = to.is_live() && to != from;
+    if moving_on
+        && let Some(step) = from.ramp_step()
+        && plan.ramp.get(step as usize).is_some_and(|s| s.ab_test)
+    {
+        let kept = ev.ab_decision == Some(crate::ab::AbOutcome::Keep);
+        checks.push(EvidenceCheck {
+            label: "A/B test decision".to_owned(),
+            satisfied: kept,
+            detail: match ev.ab_decision {
+                Some(crate::ab::AbOutcome::Keep) => {
+                    "the A/B test's decision is to keep the candidate".to_owned()
+                }
+                Some(other) => format!("the A/B test decided to {}", other.as_str()),
+                None => format!(
+                    "the A/B test has no decision yet: once it has run its declared time, \
+                     record keep, revert or iterate (POST {}{})",
+                    crate::paths::BASE,
+                    crate::paths::change_decision(change_id)
+                ),
+            },
+        });
+    }
     if from == RolloutState::Eval && moving_on {
         checks.push(eval_check(change_id, ev.eval));
     }

@@ -86,7 +86,8 @@
 //! | ramp, step beyond plan   | no one                                      | `ERROR`           |
 //! | paused (canary or ramp)  | as above at the paused percentage           | `SPLIT` (¹)       |
 //! | paused at 0 %            | no one                                      | `DISABLED`        |
-//! | full, reviewed           | everyone outside the holdout                | `STATIC`/`SPLIT`  |
+//! | full                     | everyone outside the holdout                | `STATIC`/`SPLIT`  |
+//! | reviewed                 | everyone (the old version is retired)       | `STATIC`          |
 //!
 //! (¹) `TARGETING_MATCH` for contexts outside the reached audiences, `DEFAULT` for contexts
 //! without a targeting key. A pause in full changes nothing: everyone already has the
@@ -232,8 +233,18 @@ pub struct FlagRules {
     pub segment_attributes: Vec<String>,
     /// Most candidate share per segment, percent (0–100), e.g. `{"free / es": 10}`.
     pub segment_max_percent: BTreeMap<String, f64>,
-    /// Share of traffic (top buckets) kept on control in every state, percent (0–50).
+    /// Share of traffic (top buckets) kept on control, percent (0–50): in every live state,
+    /// and at Full to measure the change in the long run; released once the change is
+    /// reviewed (`crate::ab`).
     pub holdout_percent: f64,
+    /// Days the holdout stays on control after the rollout reaches Full (0–365): the Reviewed
+    /// gate waits for them. 0: no minimum.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub holdout_days: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl FlagRules {
@@ -294,6 +305,18 @@ impl FlagRules {
             return Err(FieldError::new(
                 "rules.holdout_percent",
                 format!("must be a percentage between 0 and {MAX_HOLDOUT_PERCENT}"),
+            ));
+        }
+        if self.holdout_days > crate::ab::MAX_HOLDOUT_DAYS {
+            return Err(FieldError::new(
+                "rules.holdout_days",
+                format!("at most {} days", crate::ab::MAX_HOLDOUT_DAYS),
+            ));
+        }
+        if self.holdout_days > 0 && self.holdout_percent <= 0.0 {
+            return Err(FieldError::new(
+                "rules.holdout_days",
+                "needs a holdout: set holdout_percent too",
             ));
         }
         Ok(())
@@ -487,8 +510,9 @@ pub fn evaluate(flag: &Flag<'_>, context: &EvaluationContext) -> Assignment {
         RolloutState::Draft | RolloutState::Eval | RolloutState::RolledBack => {
             return control(Reason::Disabled);
         }
+        RolloutState::Reviewed => return answer(Variant::Candidate, Reason::Static),
         // The holdout is for people we can follow; an anonymous request has no bucket of its own.
-        RolloutState::Full | RolloutState::Reviewed => {
+        RolloutState::Full => {
             return if anonymous || bucket < ceiling {
                 answer(Variant::Candidate, Reason::Static)
             } else {
@@ -650,16 +674,21 @@ mod tests {
             holdout_percent: 5.0,
             ..FlagRules::default()
         };
-        for state in [RolloutState::Full, RolloutState::Reviewed] {
-            let f = flag(&plan, &rules, state);
-            let a = evaluate(&f, &EvaluationContext::new(key_where(|b| b == 9_499)));
-            assert_eq!((a.variant, a.reason), (Variant::Candidate, Reason::Static));
-            let a = evaluate(&f, &EvaluationContext::new(key_where(|b| b >= 9_500)));
-            assert_eq!((a.variant, a.reason), (Variant::Control, Reason::Split));
-            // Anonymous traffic cannot be held out.
-            let a = evaluate(&f, &EvaluationContext::new(""));
-            assert_eq!((a.variant, a.reason), (Variant::Candidate, Reason::Static));
-        }
+        let f = flag(&plan, &rules, RolloutState::Full);
+        let a = evaluate(&f, &EvaluationContext::new(key_where(|b| b == 9_499)));
+        assert_eq!((a.variant, a.reason), (Variant::Candidate, Reason::Static));
+        let a = evaluate(&f, &EvaluationContext::new(key_where(|b| b >= 9_500)));
+        assert_eq!((a.variant, a.reason), (Variant::Control, Reason::Split));
+        // Anonymous traffic cannot be held out.
+        let a = evaluate(&f, &EvaluationContext::new(""));
+        assert_eq!((a.variant, a.reason), (Variant::Candidate, Reason::Static));
+        // Once reviewed, the old version is retired: the holdout gets the candidate too.
+        let reviewed = flag(&plan, &rules, RolloutState::Reviewed);
+        let a = evaluate(
+            &reviewed,
+            &EvaluationContext::new(key_where(|b| b >= 9_500)),
+        );
+        assert_eq!((a.variant, a.reason), (Variant::Candidate, Reason::Static));
         // The last ramp step (100 %) stops below the holdout too, so going full moves no one back.
         let last = flag(&plan, &rules, RolloutState::Ramp { step: 3 });
         let held = EvaluationContext::new(key_where(|b| b >= 9_500));

@@ -49,6 +49,7 @@
 //!   The one exception is the `rollgate stats` contract, which the console compiles to Wasm;
 //!   its module doc gives the size figure that keeps it hand-read.
 
+pub mod ab;
 pub mod access;
 pub mod aggregate;
 pub mod api;

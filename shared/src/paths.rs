@@ -140,6 +140,8 @@ paths! {
         CHANGE_REVIEW, change_review = "/changes/{id}/review";
         /// The review as Markdown.
         CHANGE_REVIEW_MARKDOWN, change_review_markdown = "/changes/{id}/review.md";
+        /// The decision that ends a change's A/B test.
+        CHANGE_DECISION, change_decision = "/changes/{id}/decision";
         /// Complaints support recorded against a change.
         CHANGE_COMPLAINTS, change_complaints = "/changes/{id}/complaints";
         /// A change's offline eval results; posting uploads one.

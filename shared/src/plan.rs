@@ -46,6 +46,11 @@ pub struct RampStep {
     /// Longest time at this step without a decision (see [`CanaryStage::max_hours`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_hours: Option<f64>,
+    /// The step is a long-running A/B test: it holds its split for its declared duration
+    /// (`min_duration_hours`, at least a day) and is left only on a recorded decision (keep,
+    /// revert or iterate; `crate::ab`). At most one step of a plan, below 100 %.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ab_test: bool,
 }
 
 /// Who gets the candidate first. Earlier audiences are more diagnostic: internal users catch
@@ -357,6 +362,7 @@ fn ramp(percents: &[f64], hours: f64, min_samples: u64, max_hours: f64) -> Vec<R
             min_duration_hours: hours,
             min_samples,
             max_hours: Some(max_hours),
+            ab_test: false,
         })
         .collect()
 }

@@ -280,6 +280,10 @@ pub struct ReviewFacts {
     pub stages: Vec<StageTime>,
     pub notices: Vec<NoticeOutcome>,
     pub complaints: Vec<Complaint>,
+    /// The decision that ended the change's A/B test, if it ran one (its frozen report is at
+    /// `GET /api/v1/changes/{id}/decision`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<crate::ab::AbDecision>,
 }
 
 /// `GET /api/v1/changes/{id}/review`.
@@ -456,6 +460,16 @@ pub fn to_markdown(review: &Review) -> String {
             }
             md.push('\n');
         }
+    }
+    if let Some(d) = &f.decision {
+        md.push_str(&format!(
+            "## A/B test decision\n\n**{}**, by {} at {} after {}: {}\n\n",
+            d.outcome.label(),
+            d.decided_by,
+            minute_utc(&d.decided_at),
+            d.stage,
+            d.note.replace('\n', " ")
+        ));
     }
     md.push_str("## Holds and rollbacks\n\n");
     if f.interruptions.is_empty() {
@@ -654,6 +668,15 @@ mod tests {
                     recorded_by: "Sam".into(),
                     recorded_at: "2026-12-01T11:05:00Z".into(),
                 }],
+                decision: Some(crate::ab::AbDecision {
+                    change_id: "c1".into(),
+                    stage: "A/B test 50%".into(),
+                    outcome: crate::ab::AbOutcome::Keep,
+                    note: "Retention held.".into(),
+                    decided_by: "Pat".into(),
+                    decided_at: "2026-12-01T12:00:00Z".into(),
+                    report: None,
+                }),
             },
             written: Some(WrittenReview {
                 users_noticed: "Shorter answers.".into(),
@@ -684,5 +707,8 @@ mod tests {
         assert!(md.contains("## Complaints (1)"));
         assert!(md.contains("tone · user `u-7` (candidate): Too short | terse"));
         assert!(md.contains("- [ ] Tune length"));
+        assert!(md.contains(
+            "## A/B test decision\n\n**Keep**, by Pat at 2026-12-01 12:00 UTC after A/B test 50%: Retention held."
+        ), "{md}");
     }
 }

@@ -92,13 +92,14 @@ impl RolloutState {
         }
     }
 
-    /// Human label, e.g. "Ramp 25%".
+    /// Human label, e.g. "Ramp 25%" ("A/B test 50%" for a step the plan marks `ab_test`).
     pub fn label(self, plan: &RolloutPlan) -> String {
         match self {
             RolloutState::Draft => "Draft".into(),
             RolloutState::Eval => "Eval gate".into(),
             RolloutState::Canary => format!("Canary {}%", pct(plan.canary.percent)),
             RolloutState::Ramp { step } => match plan.ramp.get(step as usize) {
+                Some(s) if s.ab_test => format!("A/B test {}%", pct(s.percent)),
                 Some(s) => format!("Ramp {}%", pct(s.percent)),
                 None => format!("Ramp step {}", step + 1),
             },
@@ -108,7 +109,7 @@ impl RolloutState {
         }
     }
 
-    /// Share of traffic on the candidate in this state, 0–100.
+    /// Share of traffic on the candidate in this state, 0–100 (before the flag's holdout).
     pub fn traffic_percent(self, plan: &RolloutPlan) -> f64 {
         match self {
             RolloutState::Draft | RolloutState::Eval | RolloutState::RolledBack => 0.0,

@@ -404,13 +404,23 @@ pub fn plan_problems(p: &RolloutPlan) -> Vec<FieldError> {
             }
         }
         out.push(percent);
-        let hours = number(
-            &format!("plan.ramp[{i}].min_duration_hours"),
-            step.min_duration_hours,
-            0.0,
-            24.0 * 30.0,
-            "between 0 and 720 (hours)",
-        );
+        let hours = if step.ab_test {
+            number(
+                &format!("plan.ramp[{i}].min_duration_hours"),
+                step.min_duration_hours,
+                crate::ab::MIN_HOURS,
+                crate::ab::MAX_HOURS,
+                "an A/B test's declared duration: between 24 and 2160 (hours, 1–90 days)",
+            )
+        } else {
+            number(
+                &format!("plan.ramp[{i}].min_duration_hours"),
+                step.min_duration_hours,
+                0.0,
+                24.0 * 30.0,
+                "between 0 and 720 (hours)",
+            )
+        };
         let hours_ok = hours.is_ok();
         out.push(hours);
         if hours_ok {
@@ -421,6 +431,7 @@ pub fn plan_problems(p: &RolloutPlan) -> Vec<FieldError> {
             ));
         }
     }
+    out.extend(crate::ab::plan_problems(p).into_iter().map(Err));
     if let Some(last) = p.ramp.last()
         && last.percent != 100.0
     {
@@ -546,6 +557,32 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn an_ab_step_runs_one_to_ninety_days() {
+        let with_ab = |hours: f64| {
+            let mut p = PlanTemplate::Standard.plan();
+            p.ramp[2].min_duration_hours = hours;
+            p.ramp[2].max_hours = None;
+            p.ramp[2].ab_test = true;
+            p
+        };
+        assert_eq!(
+            plan(&with_ab(12.0)).unwrap_err().field,
+            "plan.ramp[2].min_duration_hours"
+        );
+        assert_eq!(
+            plan(&with_ab(91.0 * 24.0)).unwrap_err().field,
+            "plan.ramp[2].min_duration_hours"
+        );
+        // Beyond the 30 days an ordinary step may last, an A/B test may run.
+        assert!(plan(&with_ab(60.0 * 24.0)).is_ok());
+        let mut full = PlanTemplate::Standard.plan();
+        full.ramp[3].ab_test = true;
+        full.ramp[3].min_duration_hours = 48.0;
+        full.ramp[3].max_hours = None;
+        assert_eq!(plan(&full).unwrap_err().field, "plan.ramp[3].ab_test");
+    }
     use crate::plan::PlanTemplate;
 
     fn new() -> NewChange {

@@ -148,8 +148,11 @@ fn context_of(targeting_key: Option<&str>, context: Option<&str>) -> Result<Eval
     })
 }
 
-/// The candidate's share of traffic in `state`, below the holdout.
+/// The candidate's share of traffic in `state`, below the holdout (released once reviewed).
 fn candidate_percent(state: RolloutState, plan: &RolloutPlan, rules: &FlagRules) -> f64 {
+    if state == RolloutState::Reviewed {
+        return 100.0;
+    }
     let holdout = rules.holdout_percent.clamp(0.0, MAX_HOLDOUT_PERCENT);
     let ceiling = f64::from(BUCKETS - buckets_for_percent(holdout)) / 100.0;
     state.traffic_percent(plan).min(ceiling)

@@ -259,16 +259,20 @@ pub async fn find_by_flag_key(pool: &AnyPool, key: &str) -> Result<Option<AiChan
     }
 }
 
-/// The change with its history, its health and the versions of its flag.
+/// The change with its history, its health, the versions of its flag and its A/B decision.
 pub async fn detail(pool: &AnyPool, change: AiChange) -> Result<ChangeDetail> {
     let history = db::transitions::history(pool, &change.id, &change.plan).await?;
     let health = health(pool, &change).await?;
     let versions = db::changes::versions(pool, &change.flag_key).await?;
+    let mut conn = pool.acquire().await?;
+    let decision = db::decisions::find(&mut conn, &change.id, false).await?;
+    drop(conn);
     Ok(ChangeDetail {
         change,
         history,
         health,
         versions,
+        decision,
     })
 }
 

@@ -246,6 +246,26 @@ async fn stage_evidence(
     if to == RolloutState::Reviewed {
         let mut conn = pool.acquire().await?;
         ev.review_written = db::reviews::find(&mut conn, &change.id).await?.is_some();
+        drop(conn);
+        ev.holdout_days = change.flag_rules.holdout_days;
+        if from == RolloutState::Full
+            && ev.holdout_days > 0
+            && let Some(entered) = db::transitions::stage_entered_at(pool, &change.id, from).await?
+        {
+            let entered = parse_time(&entered)?;
+            ev.hours_in_stage =
+                Some((OffsetDateTime::now_utc() - entered).as_seconds_f64() / 3600.0);
+        }
+    }
+    if from
+        .ramp_step()
+        .and_then(|step| change.plan.ramp.get(step as usize))
+        .is_some_and(|s| s.ab_test)
+    {
+        let mut conn = pool.acquire().await?;
+        ev.ab_decision = db::decisions::find(&mut conn, &change.id, false)
+            .await?
+            .map(|d| d.outcome);
     }
     Ok(approvals::evidence_checks(
         &change.plan,
@@ -256,7 +276,7 @@ async fn stage_evidence(
     ))
 }
 
-fn parse_time(at: &str) -> Result<OffsetDateTime> {
+pub(super) fn parse_time(at: &str) -> Result<OffsetDateTime> {
     OffsetDateTime::parse(at, &Rfc3339)
         .map_err(|e| Error::internal(format!("stored transition time {at}: {e}")))
 }
@@ -512,7 +532,16 @@ pub async fn stage_report(pool: &AnyPool, change: &AiChange) -> Result<Option<Co
     let Some(started) = db::transitions::entered_at(pool, &change.id, "canary").await? else {
         return Ok(None);
     };
-    let from = parse_time(&started)?.unix_timestamp();
+    report_since(pool, change, parse_time(&started)?.unix_timestamp()).await
+}
+
+/// The comparison report over the change's data since `from` (Unix seconds), with the plan's
+/// criteria; `None` without data. An A/B test's decision is made on its step's own data.
+pub async fn report_since(
+    pool: &AnyPool,
+    change: &AiChange,
+    from: i64,
+) -> Result<Option<ComparisonReport>> {
     let summary = metrics::summary_since(pool, &change.id, Some(from)).await?;
     if summary.windows == 0 {
         return Ok(None);

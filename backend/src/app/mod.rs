@@ -16,6 +16,7 @@
 pub mod assignments;
 pub mod changes;
 pub mod comments;
+pub mod decisions;
 pub mod eval_results;
 pub mod figures;
 pub mod flags;

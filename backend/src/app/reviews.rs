@@ -31,6 +31,7 @@ pub async fn get(pool: &AnyPool, id: &str) -> Result<Review> {
     let written = db::reviews::find(&mut conn, id).await?;
     let notices = db::notices::for_change(&mut conn, id).await?;
     let complaints = db::reviews::complaints(&mut conn, id).await?;
+    let decision = db::decisions::find(&mut conn, id, false).await?;
     drop(conn);
 
     let (report_source, report) = match frozen_report(&detail.history) {
@@ -83,6 +84,7 @@ pub async fn get(pool: &AnyPool, id: &str) -> Result<Review> {
             })
             .collect(),
         complaints,
+        decision,
     };
     Ok(Review {
         change_id: change.id.clone(),
@@ -109,7 +111,9 @@ fn frozen_report(history: &[TransitionRecord]) -> Option<(String, ComparisonRepo
         Some((
             format!(
                 "the report frozen with the {what} by {} at {} ({})",
-                t.actor, t.at, t.from_label
+                t.actor,
+                shared::notices::minute_utc(&t.at),
+                t.from_label
             ),
             report,
         ))

@@ -159,6 +159,29 @@ pub async fn apply_in(
     apply_in_on_evidence(conn, actor, change, action, reason, at, None).await
 }
 
+/// Rolls `change` back on the caller's transaction, giving `reason` and the report the
+/// decision was made on (an A/B test's revert or iteration, `app::decisions`); the caller
+/// announces the flag change once it commits.
+pub async fn roll_back_in(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    change: &AiChange,
+    reason: &str,
+    at: &str,
+    evidence: Option<&Value>,
+) -> Result<AiChange> {
+    apply_in_on_evidence(
+        conn,
+        actor,
+        change,
+        TransitionAction::RollBack,
+        Some(reason),
+        at,
+        evidence,
+    )
+    .await
+}
+
 async fn apply_in_on_evidence(
     conn: &mut AnyConnection,
     actor: &Actor,

@@ -13,6 +13,7 @@ pub mod approvals;
 pub mod audit;
 pub mod changes;
 pub mod comments;
+pub mod decisions;
 pub mod deliveries;
 pub mod eval_results;
 pub mod figures;

@@ -109,6 +109,7 @@ async fn create_change(
         change,
         history: Vec::new(),
         versions,
+        decision: None,
     };
     Ok((
         StatusCode::CREATED,

@@ -33,6 +33,7 @@ mod changes;
 pub mod client_ip;
 mod comments;
 mod console;
+mod decisions;
 mod deliveries;
 pub mod etag;
 mod eval_results;
@@ -110,6 +111,7 @@ fn v1_api() -> OpenApiRouter<AppState> {
         .merge(assignments::router())
         .merge(deliveries::router())
         .merge(reviews::router())
+        .merge(decisions::router())
         .merge(comments::router())
         .merge(figures::router())
         .merge(openapi::router());

@@ -7,6 +7,7 @@
 
 use gloo_net::http::Method;
 use serde::Deserialize;
+use shared::ab::AbDecisionInput;
 use shared::paths;
 use shared::review::{ComplaintInput, ReviewInput, WrittenReview};
 
@@ -43,6 +44,18 @@ pub async fn record_complaint(change_id: &str, body: &ComplaintInput) -> ApiResu
     exchange(
         Method::POST,
         &paths::change_complaints(change_id),
+        Some(encode_json(body)?),
+    )
+    .await
+    .map(drop)
+}
+
+/// Records the decision that ends a change's A/B test (`POST /api/v1/changes/{id}/decision`);
+/// the caller reloads the change to show it.
+pub async fn record_decision(change_id: &str, body: &AbDecisionInput) -> ApiResult<()> {
+    exchange(
+        Method::POST,
+        &paths::change_decision(change_id),
         Some(encode_json(body)?),
     )
     .await

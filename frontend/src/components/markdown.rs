@@ -186,6 +186,7 @@ mod tests {
                 stages: Vec::new(),
                 notices: Vec::new(),
                 complaints: Vec::new(),
+                decision: None,
             },
             written: None,
             users_noticed_draft: String::new(),

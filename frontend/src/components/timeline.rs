@@ -59,6 +59,9 @@ pub struct StageView {
 pub fn stage_title(plan: &RolloutPlan, s: RolloutState) -> String {
     match s {
         RolloutState::Canary => "Canary".into(),
+        RolloutState::Ramp { step } if plan.ramp.get(step as usize).is_some_and(|s| s.ab_test) => {
+            "A/B test".into()
+        }
         RolloutState::Ramp { .. } => "Ramp".into(),
         RolloutState::Reviewed => "Review".into(),
         other => other.label(plan),

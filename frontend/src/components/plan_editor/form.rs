@@ -17,6 +17,7 @@ pub struct RampRow {
     pub(super) percent: RwSignal<String>,
     pub(super) hours: RwSignal<String>,
     pub(super) samples: RwSignal<String>,
+    pub(super) ab: RwSignal<bool>,
 }
 
 #[derive(Clone, Copy)]
@@ -136,6 +137,7 @@ impl PlanForm {
             percent: RwSignal::new(num_text(s.percent)),
             hours: RwSignal::new(num_text(s.min_duration_hours)),
             samples: RwSignal::new(s.min_samples.to_string()),
+            ab: RwSignal::new(s.ab_test),
         }
     }
 
@@ -269,6 +271,7 @@ impl PlanForm {
                         .and_then(|s| s.max_hours),
                     min_duration_hours,
                 ),
+                ab_test: r.ab.get_untracked(),
             });
         }
         let audiences = self

@@ -72,6 +72,11 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Vec<FieldError>>) -> impl Into
                             </span>
                             <FieldMsg field=format!("plan.ramp[{i}].min_samples") errors=error />
                         </label>
+                        <label class="ab-toggle" title="A/B test: hold this split for its minimum time, then decide keep, revert or iterate">
+                            <input type="checkbox" name=format!("plan.ramp[{i}].ab_test") bind:checked=r.ab />
+                            <span>"A/B"</span>
+                            <FieldMsg field=format!("plan.ramp[{i}].ab_test") errors=error />
+                        </label>
                         {(n > 1).then(|| view! {
                             <RemoveButton label=format!("Remove ramp step {}", i + 1) on_click=Callback::new(move |_| remove_key(form.ramp, key, |r| r.key)) />
                         })}
@@ -256,6 +261,7 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Vec<FieldError>>) -> impl Into
                 .and_then(|r| r.samples.get_untracked().trim().parse().ok())
                 .unwrap_or(0),
             max_hours: None,
+            ab_test: false,
         };
         let row = form.ramp_row(&step);
         form.ramp.update(|v| v.push(row));
@@ -330,9 +336,9 @@ pub fn PlanEditor(form: PlanForm, error: RwSignal<Vec<FieldError>>) -> impl Into
 
             <fieldset class="plan-block">
                 <legend>"Ramp"</legend>
-                <p class="block-help">"Steps in order, each above the last, ending at 100%. Each holds for a minimum time and sample."</p>
+                <p class="block-help">"Steps in order, each above the last, ending at 100%. Each holds for a minimum time and sample. An A/B step holds its split for its time (1–90 days) and ends on a decision."</p>
                 <div class="row-head ramp-grid" aria-hidden="true">
-                    <span>"#"</span><span>"Traffic"</span><span>"Min. time"</span><span>"Min. samples"</span><span></span>
+                    <span>"#"</span><span>"Traffic"</span><span>"Min. time"</span><span>"Min. samples"</span><span>"Test"</span><span></span>
                 </div>
                 {ramp_rows}
                 <FieldMsg field="plan.ramp" errors=error />

@@ -59,6 +59,7 @@ fn ChangeView(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
         history,
         health,
         versions,
+        ..
     } = detail;
     let c = change;
     let state = c.state;

@@ -175,7 +175,7 @@ pub(super) fn PlanPanel(plan: RolloutPlan, frozen: bool) -> impl IntoView {
             view! {
                 <tr>
                     <td class="subtle">{i + 1}</td>
-                    <td><strong>{format::percent(s.percent)}</strong></td>
+                    <td><strong>{format::percent(s.percent)}</strong>{s.ab_test.then_some(" · A/B test")}</td>
                     <td>{format::hours(s.min_duration_hours)}</td>
                     <td>{if s.min_samples > 0 { format::count(s.min_samples) } else { "—".into() }}</td>
                 </tr>

@@ -10,10 +10,12 @@
 //! This module holds the page, its polling and its header with the moves a verdict calls for
 //! (roll back, pause, resume: the change page's own buttons and dialogs) and what the guardian
 //! or a person did about it; [`verdict`] the verdict in plain words, [`window`] the time
-//! window, [`analysis`] what is drawn once there is data, [`empty_state`] what is drawn before.
+//! window, [`long_run`] the change's A/B test or holdout, [`analysis`] what is drawn once
+//! there is data, [`empty_state`] what is drawn before.
 
 mod analysis;
 mod empty_state;
+mod long_run;
 mod verdict;
 mod window;
 
@@ -40,6 +42,7 @@ use crate::pages::change_page::StopBanners;
 use crate::pages::change_page::actions::Actions;
 use analysis::{Analysis, default_metric};
 use empty_state::EmptyState;
+use long_run::LongRunPanel;
 use verdict::VerdictCallout;
 use window::{Window, WindowPicker, resolution};
 
@@ -68,8 +71,13 @@ pub fn ComparisonPage() -> impl IntoView {
 #[component]
 fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
     let ChangeDetail {
-        change, history, ..
+        change,
+        history,
+        decision,
+        ..
     } = detail;
+    let long_run = long_run::long_run(&change, &history);
+    let long_run_start = StoredValue::new(long_run.as_ref().map(|l| l.start.clone()));
     let stops = view! { <StopBanners paused=change.paused.clone() history=history.clone() /> };
     let id = StoredValue::new(change.id.clone());
     let criteria = StoredValue::new(change.plan.criteria.clone());
@@ -142,7 +150,10 @@ fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             Some(Ok(s)) => resolution(s),
             _ => 3600,
         });
-        let span = key.window.span(canary_start.get_value().as_deref());
+        let span = key.window.span(
+            canary_start.get_value().as_deref(),
+            long_run_start.get_value().as_deref(),
+        );
         let id = id.get_value();
         spawn_local(async move {
             let r = api::metrics_series(&id, &key.metric, &key.segment, res, &span).await;
@@ -164,7 +175,10 @@ fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
         busy.set_value(true);
         let gen_now = generation.get_value();
         let w = window.get_untracked();
-        let span = w.span(canary_start.get_value().as_deref());
+        let span = w.span(
+            canary_start.get_value().as_deref(),
+            long_run_start.get_value().as_deref(),
+        );
         let id = id.get_value();
         spawn_local(async move {
             let r = api::metrics_summary(&id, &span).await;
@@ -263,10 +277,13 @@ fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             </header>
             <ChangeTabs id=change.id.clone() at=ChangeTab::Compare review=has_review(change.state) />
             {stops}
+            {long_run.as_ref().map(|l| view! {
+                <LongRunPanel change=change.clone() start=l.start.clone() decision=decision.clone() reload=reload />
+            })}
             <VerdictCallout report=report criteria=criteria catalogue=catalogue />
 
             <div class="toolbar compare-toolbar">
-                <WindowPicker id=change.id.clone() window=window has_canary=canary_start.with_value(Option::is_some) />
+                <WindowPicker id=change.id.clone() window=window has_canary=canary_start.with_value(Option::is_some) long_run=long_run.as_ref().map(|l| l.label) />
                 <label class="select-label">
                     <span>"Segment"</span>
                     <select data-test="segment-select" on:change=move |e| segment.set(event_target_value(&e))>

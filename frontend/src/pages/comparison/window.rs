@@ -13,6 +13,8 @@ use crate::format;
 pub(super) enum Window {
     LastHour,
     SinceCanary,
+    /// Since the change's A/B test or holdout began (`long_run::long_run`).
+    LongRun,
     Whole,
     /// `datetime-local` values (local time, no zone) as typed.
     Custom {
@@ -26,6 +28,7 @@ impl Window {
         match q.get("window").as_deref() {
             Some("hour") => Window::LastHour,
             Some("canary") => Window::SinceCanary,
+            Some("longrun") => Window::LongRun,
             Some("custom") => Window::Custom {
                 from: q.get("from").unwrap_or_default(),
                 to: q.get("to").unwrap_or_default(),
@@ -38,6 +41,7 @@ impl Window {
         match self {
             Window::LastHour => "hour",
             Window::SinceCanary => "canary",
+            Window::LongRun => "longrun",
             Window::Whole => "all",
             Window::Custom { .. } => "custom",
         }
@@ -57,9 +61,13 @@ impl Window {
     }
 
     /// The query span now (the last hour slides with the clock).
-    pub(super) fn span(&self, canary_start: Option<&str>) -> Span {
+    pub(super) fn span(&self, canary_start: Option<&str>, long_run_start: Option<&str>) -> Span {
         match self {
             Window::Whole => Span::default(),
+            Window::LongRun => Span {
+                from: long_run_start.map(str::to_string),
+                to: None,
+            },
             Window::LastHour => Span {
                 from: Some(format::iso(js_sys::Date::now() - 3_600_000.0)),
                 to: None,
@@ -102,16 +110,28 @@ pub(super) fn resolution(summary: &MetricSummary) -> i64 {
 /// The window's buttons (last hour, since canary, whole rollout, custom) and the custom
 /// range's inputs; each choice is a link, so the browser's history keeps it.
 #[component]
-pub(super) fn WindowPicker(id: String, window: Memo<Window>, has_canary: bool) -> impl IntoView {
+pub(super) fn WindowPicker(
+    id: String,
+    window: Memo<Window>,
+    has_canary: bool,
+    /// "A/B test" or "Holdout" when the change has one under way.
+    long_run: Option<&'static str>,
+) -> impl IntoView {
     let id = StoredValue::new(id);
     let navigate = leptos_router::hooks::use_navigate();
     let options = [
         (Window::LastHour, "Last hour", true),
         (Window::SinceCanary, "Since canary started", has_canary),
+        (
+            Window::LongRun,
+            long_run.unwrap_or_default(),
+            long_run.is_some(),
+        ),
         (Window::Whole, "Whole rollout", true),
     ];
     let links = options
         .into_iter()
+        .filter(|(w, _, enabled)| *enabled || *w != Window::LongRun)
         .map(|(w, label, enabled)| {
             let href = id.with_value(|id| w.href(id));
             let name = w.name();
