@@ -1,5 +1,5 @@
 //! The demo workspace (`rollgate serve --demo`): one account per role (see
-//! [`accounts::demo_users`]) and four realistic AI changes at different points of their
+//! [`accounts::demo_users`]) and five realistic AI changes at different points of their
 //! rollouts, authored by the demo engineer, so the console has something to show on first
 //! start.
 //!
@@ -11,7 +11,7 @@ use serde_json::json;
 use shared::api::NewChange;
 use shared::change::{AiChange, ChangeKind, RiskTier};
 use shared::eval::EvalUpload;
-use shared::plan::{Audience, AudienceKind, PlanTemplate, RolloutPlan};
+use shared::plan::{Audience, AudienceKind, PlanTemplate, RampStep, RolloutPlan};
 use shared::rollout::TransitionAction;
 use shared::validate;
 use sqlx::{AnyConnection, AnyPool};
@@ -293,6 +293,99 @@ async fn seed_in(conn: &mut AnyConnection, passwords: &Passwords, history: bool)
     )
     .await?;
 
+    // (e) A long-running A/B test: a warmer onboarding tone, whose effect on retention is too
+    // subtle for a canary, held at 50 % for 14 days. It has run them and waits for its
+    // decision (keep, revert or iterate) on the comparison page.
+    let mut plan = PlanTemplate::Standard.plan();
+    plan.audiences.clear();
+    plan.ramp = vec![
+        RampStep {
+            percent: 10.0,
+            min_duration_hours: 4.0,
+            min_samples: 5_000,
+            max_hours: Some(48.0),
+            ab_test: false,
+        },
+        RampStep {
+            percent: 50.0,
+            min_duration_hours: 14.0 * 24.0,
+            min_samples: 50_000,
+            max_hours: None,
+            ab_test: true,
+        },
+        RampStep {
+            percent: 100.0,
+            min_duration_hours: 4.0,
+            min_samples: 5_000,
+            max_hours: Some(48.0),
+            ab_test: false,
+        },
+    ];
+    let change = create(
+        &mut *conn,
+        engineer,
+        NewChange {
+            title: "Warmer tone in onboarding answers (A/B test)".into(),
+            kind: ChangeKind::Prompt,
+            risk: RiskTier::Standard,
+            baseline: json!({ "prompt_version": "onboarding-v6", "tone": "neutral" }),
+            candidate: json!({ "prompt_version": "onboarding-v7", "tone": "warm" }),
+            expected_changes: "New users finish the setup checklist a little more often; cost \
+                               and latency unchanged. Too subtle for a canary: an A/B test \
+                               at 50 % for two weeks decides."
+                .into(),
+            owner: engineer.email.clone(),
+            product_area: Some("Onboarding".into()),
+            template: None,
+            plan: Some(plan),
+            flag_key: None,
+        },
+        ago(24 * 20),
+    )
+    .await?;
+    let change = walk(
+        &mut *conn,
+        change,
+        &[(Advance, engineer, None, ago(24 * 19 + 6))],
+    )
+    .await?;
+    seed_eval(
+        &mut *conn,
+        &change,
+        EvalRun {
+            pass_rate: 0.955,
+            cases: 360,
+            failures: &[("format", 12), ("tone", 4), ("safety", 0), ("pii", 0)],
+            cost_usd: 1.80,
+            p50: 640.0,
+            p95: 1_310.0,
+        },
+        ago(24 * 19 + 3),
+    )
+    .await?;
+    walk(
+        &mut *conn,
+        change,
+        &[
+            (
+                Advance,
+                engineer,
+                Some("Eval bench 95.5 % (gate 90 %); tone failures down from 9 to 4."),
+                ago(24 * 19),
+            ),
+            (Advance, engineer, None, ago(24 * 17)),
+            (
+                Advance,
+                engineer,
+                Some(
+                    "10 % held a day with every criterion passing: starting the two-week A/B test.",
+                ),
+                ago(24 * 16),
+            ),
+        ],
+    )
+    .await?;
+
     // (d) A routing change still being drafted.
     let mut plan: RolloutPlan = PlanTemplate::Standard.plan();
     plan.audiences = vec![
@@ -356,11 +449,11 @@ enum Ending {
     RolledBackByGuardian,
 }
 
-/// Four months of finished changes before the four in flight, one every five days, so
+/// Four months of finished changes before the five in flight, one every five days, so
 /// the delivery figures (`/figures`) have weeks to count: most shipped, some rolled back by
 /// people or by the guardian, one held first, two with a ramp step skipped, and one a second
 /// try of a rolled-back change on the same flag. Seeded with
-/// `--demo-history`; the moves go through the same state machine as the four in flight.
+/// `--demo-history`; the moves go through the same state machine as the five in flight.
 async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User) -> Result<()> {
     use Ending::*;
     const AREAS: [&str; 5] = [
@@ -506,31 +599,30 @@ async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User
         // changes in a row.
         let per_step = 14 + 6 * (risk as i64) + (i as i64 * 5) % 13;
         let mut hours = 22 + per_step;
-        let mut step = 0;
+        let mut stage = 0;
         loop {
             // Who moves next (`None` for the guardian), how, and why.
             let next: Option<(TransitionAction, Option<&User>, &str)> = match ending {
-                RolledBack { at_step } if step == at_step => Some((
+                RolledBack { at_step } if stage == at_step => Some((
                     RollBack,
                     Some(approver),
                     "Complaints about truncated answers rose in the ramp.",
                 )),
-                RolledBackByGuardian if step == 0 => Some((
+                RolledBackByGuardian if stage == 0 => Some((
                     RollBack,
                     None,
                     "hard_error_rate breached its margin (sequential test).",
                 )),
-                HeldThenRolledBack { after_hours } if step == 0 => {
-                    change = rollout::apply_in(
+                HeldThenRolledBack { after_hours } if stage == 0 => {
+                    change = step(
                         &mut *conn,
-                        &Actor::guardian(),
                         &change,
+                        &Actor::guardian(),
                         TransitionAction::Pause,
                         Some("cost_per_request breached its margin (sequential test)."),
-                        &db::timestamp(at(hours)),
+                        at(hours),
                     )
-                    .await
-                    .map_err(|e| Error::internal(format!("demo history hold: {e}")))?;
+                    .await?;
                     hours += after_hours;
                     Some((
                         RollBack,
@@ -538,7 +630,7 @@ async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User
                         "Confirmed the cost rise; rolling back.",
                     ))
                 }
-                Shipped { skip: true } if step == 1 => Some((
+                Shipped { skip: true } if stage == 1 => Some((
                     TransitionAction::Skip,
                     Some(engineer),
                     "The same prompt already ran at this share last month.",
@@ -553,21 +645,12 @@ async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User
                 Some(user) => Actor::new(user.clone(), None),
                 None => Actor::guardian(),
             };
-            change = rollout::apply_in(
-                &mut *conn,
-                &actor,
-                &change,
-                action,
-                reason,
-                &db::timestamp(at(hours)),
-            )
-            .await
-            .map_err(|e| Error::internal(format!("demo history step {}: {e}", action.as_str())))?;
+            change = step(&mut *conn, &change, &actor, action, reason, at(hours)).await?;
             if change.state.is_terminal() || change.state == shared::rollout::RolloutState::Full {
                 break;
             }
             hours += per_step;
-            step += 1;
+            stage += 1;
         }
     }
     Ok(())
@@ -653,20 +736,30 @@ async fn walk(
     steps: &[(TransitionAction, &User, Option<&str>, OffsetDateTime)],
 ) -> Result<AiChange> {
     for &(action, actor, reason, at) in steps {
-        let from = change.state.name();
         let actor = Actor::new(actor.clone(), None);
-        change = rollout::apply_in(
-            &mut *conn,
-            &actor,
-            &change,
-            action,
-            reason,
-            &db::timestamp(at),
-        )
-        .await
-        .map_err(|e| Error::internal(format!("demo step {} from {from}: {e}", action.as_str())))?;
+        change = step(&mut *conn, &change, &actor, action, reason, at).await?;
     }
     Ok(change)
+}
+
+/// One move of the demo at `at`, by a person or the guardian, through the state machine.
+async fn step(
+    conn: &mut AnyConnection,
+    change: &AiChange,
+    actor: &Actor,
+    action: TransitionAction,
+    reason: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<AiChange> {
+    rollout::apply_in(conn, actor, change, action, reason, &db::timestamp(at))
+        .await
+        .map_err(|e| {
+            Error::internal(format!(
+                "demo step {} from {}: {e}",
+                action.as_str(),
+                change.state.name()
+            ))
+        })
 }
 
 /// The demo's teams: Sam in Support, Pat in Marketing, and a downstream "Billing platform"

@@ -160,10 +160,10 @@ const SEGMENTS_SUPPORT: [Segment; 6] = [
     seg("internal", 0.05, 0.92, 1.0, 0.9),
 ];
 
-/// The demo's two rollouts with traffic, at the split Rollgate serves them: the prompt canary
-/// at 5 % (cost up 20 % everywhere, quality down 6 points in `free / es`, a new
-/// `tool_timeout` error) and the model upgrade at 25 % (healthy: cost down 10 %, quality up a
-/// little, slightly faster).
+/// The demo's three rollouts with traffic, at the split Rollgate serves them: the prompt
+/// canary at 5 % (cost up 20 % everywhere, quality down 6 points in `free / es`, a new
+/// `tool_timeout` error), the onboarding A/B test at 50 % (quality up a little, cost flat) and
+/// the model upgrade at 25 % (healthy: cost down 10 %, quality up a little, slightly faster).
 pub fn scenarios() -> Vec<Scenario> {
     vec![
         Scenario {
@@ -175,6 +175,16 @@ pub fn scenarios() -> Vec<Scenario> {
             latency_factor: 1.0,
             pass_rate_delta: 0.0,
             tool_timeout_rate: 0.002,
+        },
+        Scenario {
+            title: "Warmer tone in onboarding answers",
+            seed: 0x5eed_0ab7,
+            requests_per_hour: 20_000.0,
+            segments: &SEGMENTS_SUPPORT,
+            cost_factor: 1.01,
+            latency_factor: 1.0,
+            pass_rate_delta: 0.006,
+            tool_timeout_rate: 0.0,
         },
         Scenario {
             title: "Upgrade support assistant",

@@ -195,7 +195,7 @@ fn serves_the_demo_and_stops_on_sigterm() {
         ),
     );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(answer.contains("\"total\":4"), "{answer}");
+    assert!(answer.contains("\"total\":5"), "{answer}");
     assert!(cwd.path().join("rollgate-demo.db").exists());
 
     let killed = Command::new("kill")

@@ -1,4 +1,4 @@
-//! The demo workspace: four changes at different points of their rollouts, seeded once.
+//! The demo workspace: five changes at different points of their rollouts, seeded once.
 
 mod common;
 
@@ -10,7 +10,7 @@ async fn demo_seeds_four_changes_once() {
     each_database(|app| async move {
         assert!(app.seed_demo().await);
         let counts = app.counts().await;
-        assert_eq!(counts, (4, 9));
+        assert_eq!(counts, (5, 13));
 
         let page = app.get("/api/v1/changes").await.json();
         let items = page["items"].as_array().expect("items").clone();
@@ -148,7 +148,7 @@ async fn two_instances_seed_one_workspace() {
         );
         let (a, b) = (a.expect("first seeds"), b.expect("second seeds"));
         assert!(a != b, "exactly one instance seeds: {a} {b}");
-        assert_eq!(app.counts().await, (4, 9));
+        assert_eq!(app.counts().await, (5, 13));
         let demo_accounts = app
             .get("/api/v1/users")
             .await
@@ -232,7 +232,7 @@ async fn a_seeding_that_fails_midway_leaves_nothing() {
 
         sqlx::query(drop).execute(&app.pool).await.expect(drop);
         assert!(app.seed_demo().await);
-        assert_eq!(app.counts().await, (4, 9));
+        assert_eq!(app.counts().await, (5, 13));
     })
     .await;
 }
@@ -242,7 +242,7 @@ async fn demo_history_gives_the_figures_months_to_count() {
     each_database(|app| async move {
         assert!(app.seed_demo_with(true).await);
         let (changes, _) = app.counts().await;
-        assert_eq!(changes, 4 + 24);
+        assert_eq!(changes, 5 + 24);
 
         // Twenty weeks cover the history: 130 days back to about two weeks ago.
         let from = time::OffsetDateTime::now_utc() - time::Duration::weeks(20);
@@ -254,7 +254,7 @@ async fn demo_history_gives_the_figures_months_to_count() {
         let f = f.json();
         let all = &f["overall"];
         // Of the 24: 3 rolled back by people, 3 by the guardian, one by people after a
-        // guardian's hold, the other 17 shipped; the four in flight add the returns rollback.
+        // guardian's hold, the other 17 shipped; the five in flight add the returns rollback.
         assert_eq!(all["shipped"], 17, "{all}");
         assert_eq!(all["automatic_rollbacks"], 3, "{all}");
         assert_eq!(all["manual_rollbacks"], 5, "{all}");
@@ -277,7 +277,7 @@ async fn demo_history_gives_the_figures_months_to_count() {
             );
         }
 
-        // The four in flight are there as without history.
+        // The five in flight are there as without history.
         let page = app.get("/api/v1/changes?state=canary").await.json();
         assert_eq!(page["total"], 1, "{page}");
     })

@@ -46,7 +46,7 @@ async fn the_demo_canary_breaches_on_cost_and_hides_a_regression_in_free_es() {
             .await
             .expect("backfill");
         eprintln!("demo backfill in {:?}", started.elapsed());
-        assert_eq!(feeds.len(), 2);
+        assert_eq!(feeds.len(), 3);
 
         // The prompt canary at 5 %.
         let canary = change_id(&app, "Shorter billing answers").await;
@@ -161,7 +161,7 @@ async fn the_demo_canary_breaches_on_cost_and_hides_a_regression_in_free_es() {
         let again = demo_traffic::prepare(&app.router, &app.pool, &instance, NOW + 100)
             .await
             .expect("restart");
-        assert_eq!(again.len(), 2);
+        assert_eq!(again.len(), 3);
         assert_eq!(count(canary.clone()).await, before + 16);
         let tokens = app
             .get(&format!("/api/v1/tokens?change_id={canary}"))
@@ -245,7 +245,7 @@ async fn a_crashed_instance_s_tokens_expire_and_no_live_one_s() {
         }
         // Ingestion records the use.
         let tokens = live_tokens(&app).await;
-        assert_eq!(tokens.len(), 2);
+        assert_eq!(tokens.len(), 3);
         assert!(tokens.iter().all(|(_, used)| used.is_some()), "{tokens:?}");
 
         // A person's token, whatever its name, is theirs to revoke.
@@ -280,7 +280,7 @@ async fn a_crashed_instance_s_tokens_expire_and_no_live_one_s() {
                 .expect("the new instance's token works");
         }
         let names: Vec<String> = live_tokens(&app).await.into_iter().map(|t| t.0).collect();
-        assert_eq!(names.len(), 3, "{names:?}");
+        assert_eq!(names.len(), 4, "{names:?}");
         assert!(names.contains(&"Demo traffic simulator (mine)".to_owned()));
 
         // A third instance, five minutes on, leaves the running instance's tokens alone.
@@ -304,20 +304,20 @@ async fn a_crashed_instance_s_tokens_expire_and_no_live_one_s() {
             demo_traffic::revoke_abandoned(&app.pool, &third, later(11))
                 .await
                 .expect("sweep"),
-            2
+            3
         );
         assert_eq!(
             demo_traffic::renew_revoked(&app.pool, &live, &mut live_feeds)
                 .await
                 .expect("renew"),
-            2
+            3
         );
         for feed in &mut live_feeds {
             demo_traffic::tick(&app.router, feed, NOW, NOW + 120)
                 .await
                 .expect("the renewed token works");
         }
-        assert_eq!(live_tokens(&app).await.len(), 3);
+        assert_eq!(live_tokens(&app).await.len(), 4);
     })
     .await;
 }

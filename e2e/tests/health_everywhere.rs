@@ -162,6 +162,7 @@ async fn health_everywhere() -> Result {
             "Route Spanish",
             BREACHING,
             "Upgrade support assistant",
+            "Warmer tone in onboarding",
         ],
     )
     .await?;
@@ -172,7 +173,7 @@ async fn health_everywhere() -> Result {
     search(c, "billing chat").await?;
     rows_are(c, &[BREACHING]).await?;
     act::click(c, ".toolbar a[href=\"/\"]").await?;
-    check::count(c, &find::hook("change-row"), 4).await?;
+    check::count(c, &find::hook("change-row"), 5).await?;
 
     // At 390 px the list is stacked cards, each with its health, and nothing scrolls sideways.
     c.set_window_size(390, 844).await?;

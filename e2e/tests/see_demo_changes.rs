@@ -3,11 +3,12 @@
 
 use rollgate_e2e::{Browser, DEMO_PM, Result, Server, act, check, find, http};
 
-const DEMO_TITLES: [&str; 4] = [
+const DEMO_TITLES: [&str; 5] = [
     "Shorter billing answers",
     "Upgrade support assistant",
     "order-lookup tool",
     "Route Spanish conversations",
+    "Warmer tone in onboarding answers",
 ];
 
 #[tokio::test]
@@ -31,11 +32,11 @@ async fn see_demo_changes() -> Result {
         check::page_shows(c, title).await?;
     }
     let rows = find::all(c, &find::hook("change-row")).await?;
-    assert_eq!(rows.len(), 4, "the demo has four changes");
+    assert_eq!(rows.len(), 5, "the demo has five changes");
     let badges = find::texts(c, &find::hook("state-badge"))
         .await?
         .join(" | ");
-    for state in ["Canary", "Ramp", "Rolled back", "Draft"] {
+    for state in ["Canary", "Ramp", "A/B test 50%", "Rolled back", "Draft"] {
         assert!(badges.contains(state), "no {state} badge among {badges}");
     }
     browser.screenshot("change-list").await?;
