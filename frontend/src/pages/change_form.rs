@@ -6,19 +6,19 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 use serde_json::Value;
-use shared::api::{ChangeUpdate, NewChange, TemplateInfo};
+use shared::api::{ChangeDetail, ChangeUpdate, NewChange, TemplateInfo};
 use shared::change::{AiChange, ChangeKind, RiskTier};
 use shared::plan::PlanTemplate;
 use shared::validate::{self, FieldError};
 
 use crate::api::{self, ApiError};
+use crate::components::change_loader::ChangeLoader;
 use crate::components::error_banner::{ErrorBanner, Problem as BannerText};
 use crate::components::field::{FieldMsg, focus_first_error};
 use crate::components::load::Loaded;
 use crate::components::plan_editor::{PlanEditor, PlanForm, plan_summary, template_blurb};
-use crate::components::skeleton::PageSkeleton;
 
 #[component]
 pub fn NewChangePage() -> impl IntoView {
@@ -39,41 +39,28 @@ pub fn NewChangePage() -> impl IntoView {
 
 #[component]
 pub fn EditChangePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let detail = Loaded::new(
-        move || id.get(),
-        |id| async move { api::get_change(&id).await },
-    );
-    move || {
-        match detail.get() {
-        None => view! { <PageSkeleton /> }.into_any(),
-        Some(Ok(d)) if d.change.state.plan_is_editable() => {
-            view! { <ChangeForm existing=Some(d.change) /> }.into_any()
-        }
-        Some(Ok(d)) => view! {
-            <div class="page">
-                <div class="empty-state">
-                    <h1>"This change can no longer be edited"</h1>
-                    <p class="subtle">{format!(
-                        "“{}” is at {}. Its plan and rollback criteria froze when the rollout started.",
-                        d.change.title,
-                        d.change.state.label(&d.change.plan)
-                    )}</p>
-                    <a class="btn btn-primary" href=format!("/changes/{}", d.change.id)>"Back to the change"</a>
-                </div>
-            </div>
-        }
-        .into_any(),
-        Some(Err(e)) => view! {
-            <div class="page">
-                <a class="back-link" href="/">"← All changes"</a>
-                <ErrorBanner error=e retry=Callback::new(move |_| detail.refetch()) />
-            </div>
-        }
-        .into_any(),
+    view! { <ChangeLoader page=edit_page /> }
+}
+
+/// The form for a draft; for a change whose rollout has started, why it cannot be edited.
+fn edit_page(d: ChangeDetail, _reload: Callback<()>) -> AnyView {
+    if d.change.state.plan_is_editable() {
+        return view! { <ChangeForm existing=Some(d.change) /> }.into_any();
     }
+    view! {
+        <div class="page">
+            <div class="empty-state">
+                <h1>"This change can no longer be edited"</h1>
+                <p class="subtle">{format!(
+                    "“{}” is at {}. Its plan and rollback criteria froze when the rollout started.",
+                    d.change.title,
+                    d.change.state.label(&d.change.plan)
+                )}</p>
+                <a class="btn btn-primary" href=format!("/changes/{}", d.change.id)>"Back to the change"</a>
+            </div>
+        </div>
     }
+    .into_any()
 }
 
 /// What went wrong with the last submit, for the banner above the form.
