@@ -9,6 +9,7 @@
 
 use serde_json::json;
 use shared::api::NewChange;
+use shared::assignment::FlagRules;
 use shared::change::{AiChange, ChangeKind, RiskTier};
 use shared::eval::EvalUpload;
 use shared::plan::{Audience, AudienceKind, PlanTemplate, RampStep, RolloutPlan};
@@ -567,6 +568,33 @@ async fn seed_history(conn: &mut AnyConnection, engineer: &User, approver: &User
         if i == FIRST_TRY {
             first_try = Some(change.clone());
         }
+        // The last keeps 5 % on the old version for five days after Full, to see the change in
+        // the long run: the comparison page's holdout.
+        let change = if i == SUBJECTS.len() - 1 {
+            let rules = FlagRules {
+                holdout_percent: 5.0,
+                holdout_days: 5,
+                ..FlagRules::default()
+            };
+            if !db::changes::set_flag_rules(
+                &mut *conn,
+                &change.id,
+                change.revision,
+                &rules,
+                &db::timestamp(at(1)),
+            )
+            .await?
+            {
+                return Err(Error::internal("demo history: the holdout's rules"));
+            }
+            AiChange {
+                revision: change.revision + 1,
+                flag_rules: rules,
+                ..change
+            }
+        } else {
+            change
+        };
         seed_eval(
             &mut *conn,
             &change,

@@ -288,6 +288,9 @@ async fn a_holdout_stays_on_control_for_its_days_at_full_and_is_released_once_re
         });
         let res = app.put(&uri, &body).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        // The detail names the holdout for the console, which does not read the rules.
+        let detail = app.get(&format!("/api/v1/changes/{id}")).await.json();
+        assert_eq!(detail["holdout"], json!({ "percent": 5.0, "days": 14 }));
         let d = advance(&app, &id, 6).await; // eval, canary, 10, 25, 50, 100 %
         assert_eq!(d["change"]["state"], json!({ "stage": "ramp", "step": 3 }));
         let d = advance(&app, &id, 1).await;

@@ -1,13 +1,14 @@
 //! A PM ends the demo's long-running A/B test from its comparison page: the panel shows the
 //! split and the two weeks it ran, the window over the test's own data, and the decision
 //! form; an empty reason is refused beside the field; "Keep" is recorded with who and why,
-//! and the change page's Advance no longer waits for a decision.
+//! and the change page's Advance no longer waits for a decision. A shipped change of the
+//! demo's history shows its holdout on the same page.
 
 use rollgate_e2e::{Browser, DEMO_PM, Result, Server, act, axe, check, find, http};
 
 #[tokio::test]
 async fn decide_an_ab_test() -> Result {
-    let server = Server::start_demo();
+    let server = Server::start_demo_with_history();
     let pat = http::login(&server, DEMO_PM);
     let (status, text) = pat.request(&server, "GET", "/api/v1/changes?q=warmer%20tone", None);
     assert_eq!(status, 200, "{text}");
@@ -87,6 +88,24 @@ async fn decide_an_ab_test() -> Result {
         evidence.contains("decision is to keep the candidate"),
         "{evidence}"
     );
+
+    // The demo history's last change keeps a 5 % holdout for five days after Full.
+    let (_, text) = pat.request(&server, "GET", "/api/v1/changes?q=related-article", None);
+    let page: serde_json::Value = serde_json::from_str(&text)?;
+    let shipped = page["items"][0]["id"]
+        .as_str()
+        .ok_or("no holdout in the demo's history")?
+        .to_owned();
+    c.goto(&server.page(&format!("/changes/{shipped}/compare")))
+        .await?;
+    let panel = find::text(c, &find::hook("long-run")).await?;
+    assert!(panel.contains("Holdout of 5%"), "{panel}");
+    assert!(panel.contains("its 5 days ran until"), "{panel}");
+    find::one(c, &find::hook("window-longrun")).await?;
+    browser.screenshot("holdout-1400").await?;
+    c.set_window_size(390, 844).await?;
+    find::one(c, &find::hook("long-run")).await?;
+    browser.screenshot("holdout-390").await?;
     browser.close().await;
     Ok(())
 }

@@ -109,6 +109,42 @@ pub struct AbDecision {
     pub report: Option<ComparisonReport>,
 }
 
+/// A flag's holdout as the console reads it (the console does not decode the flag's rules).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Holdout {
+    /// Share kept on control, percent.
+    pub percent: f64,
+    /// Days it stays at Full before the review (0: no minimum).
+    pub days: u32,
+}
+
+impl Holdout {
+    /// The holdout `rules` declare, if any.
+    pub fn of(rules: &crate::assignment::FlagRules) -> Option<Holdout> {
+        (rules.holdout_percent > 0.0).then_some(Holdout {
+            percent: rules.holdout_percent,
+            days: rules.holdout_days,
+        })
+    }
+}
+
+/// The candidate's share of traffic at `percent` for the stage, in `state`, once the holdout
+/// is kept out of it: what a comparison expects of the split (the sample-ratio check). The
+/// holdout is released once the change is reviewed.
+pub fn below_holdout(
+    percent: f64,
+    state: crate::rollout::RolloutState,
+    holdout: Option<Holdout>,
+) -> f64 {
+    match holdout {
+        Some(h) if state != crate::rollout::RolloutState::Reviewed => {
+            percent.min(100.0 - h.percent)
+        }
+        _ => percent,
+    }
+}
+
 /// The plan's A/B step, with its index, if it has one.
 pub fn ab_step(plan: &RolloutPlan) -> Option<(u32, &RampStep)> {
     plan.ramp
@@ -198,6 +234,19 @@ mod tests {
         let mut twice = with_ab(50.0, 48.0);
         twice.ramp[1].ab_test = true;
         assert_eq!(field(&twice), "plan.ramp[2].ab_test");
+    }
+
+    #[test]
+    fn the_holdout_is_kept_out_of_the_split_until_reviewed() {
+        use crate::rollout::RolloutState::{Full, Ramp, Reviewed};
+        let h = Some(Holdout {
+            percent: 5.0,
+            days: 14,
+        });
+        assert_eq!(below_holdout(100.0, Full, h), 95.0);
+        assert_eq!(below_holdout(25.0, Ramp { step: 1 }, h), 25.0);
+        assert_eq!(below_holdout(100.0, Reviewed, h), 100.0);
+        assert_eq!(below_holdout(100.0, Full, None), 100.0);
     }
 
     #[test]

@@ -213,6 +213,9 @@ pub struct ChangeDetail {
     /// `GET /api/v1/changes/{id}/decision`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<crate::ab::AbDecision>,
+    /// The flag's holdout, from its rules, if it keeps one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<crate::ab::Holdout>,
 }
 
 /// One version of a flag: a change that carried its key.

@@ -268,6 +268,7 @@ pub async fn detail(pool: &AnyPool, change: AiChange) -> Result<ChangeDetail> {
     let decision = db::decisions::find(&mut conn, &change.id, false).await?;
     drop(conn);
     Ok(ChangeDetail {
+        holdout: shared::ab::Holdout::of(&change.flag_rules),
         change,
         history,
         health,

@@ -548,11 +548,15 @@ pub async fn report_since(
     }
     let opts = ReportOptions {
         segment: ALL_SEGMENTS.to_owned(),
-        candidate_percent: if change.traffic_percent > 0.0 {
-            change.traffic_percent
-        } else {
-            change.plan.canary.percent
-        },
+        candidate_percent: shared::ab::below_holdout(
+            if change.traffic_percent > 0.0 {
+                change.traffic_percent
+            } else {
+                change.plan.canary.percent
+            },
+            change.state,
+            shared::ab::Holdout::of(&change.flag_rules),
+        ),
         ..ReportOptions::default()
     };
     Ok(Some(report(&summary, &change.plan.criteria, &opts)))

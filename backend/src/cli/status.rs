@@ -66,11 +66,15 @@ async fn verdict(client: &Client, detail: &ChangeDetail) -> Result<Option<(Verdi
     // As the guardian sets it (`app::gates::stage_report`).
     let opts = ReportOptions {
         segment: ALL_SEGMENTS.to_owned(),
-        candidate_percent: if change.traffic_percent > 0.0 {
-            change.traffic_percent
-        } else {
-            change.plan.canary.percent
-        },
+        candidate_percent: shared::ab::below_holdout(
+            if change.traffic_percent > 0.0 {
+                change.traffic_percent
+            } else {
+                change.plan.canary.percent
+            },
+            change.state,
+            shared::ab::Holdout::of(&change.flag_rules),
+        ),
         ..ReportOptions::default()
     };
     let r = report(&summary, &change.plan.criteria, &opts);

@@ -106,6 +106,7 @@ async fn create_change(
     let versions = crate::db::changes::versions(&state.pool, &change.flag_key).await?;
     let detail = ChangeDetail {
         health: shared::health::health(&change, None, None, None),
+        holdout: shared::ab::Holdout::of(&change.flag_rules),
         change,
         history: Vec::new(),
         versions,

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::ab::{self, AbDecision, AbDecisionInput, AbOutcome};
+use shared::ab::{self, AbDecision, AbDecisionInput, AbOutcome, Holdout};
 use shared::api::TransitionRecord;
 use shared::change::AiChange;
 use shared::rollout::RolloutState;
@@ -34,7 +34,11 @@ fn entered(history: &[TransitionRecord], state: RolloutState) -> Option<String> 
 }
 
 /// The change's A/B test or, at Full and after, its holdout, once the rollout reached it.
-pub(super) fn long_run(change: &AiChange, history: &[TransitionRecord]) -> Option<LongRun> {
+pub(super) fn long_run(
+    change: &AiChange,
+    holdout: Option<Holdout>,
+    history: &[TransitionRecord],
+) -> Option<LongRun> {
     if let Some((step, _)) = ab::ab_step(&change.plan)
         && let Some(start) = entered(history, RolloutState::Ramp { step })
     {
@@ -43,7 +47,7 @@ pub(super) fn long_run(change: &AiChange, history: &[TransitionRecord]) -> Optio
             start,
         });
     }
-    if change.flag_rules.holdout_percent > 0.0
+    if holdout.is_some()
         && let Some(start) = entered(history, RolloutState::Full)
     {
         return Some(LongRun {
@@ -64,6 +68,7 @@ pub(super) fn LongRunPanel(
     change: AiChange,
     start: String,
     decision: Option<AbDecision>,
+    holdout: Option<Holdout>,
     reload: Callback<()>,
 ) -> impl IntoView {
     let href = format!("/changes/{}/compare?window=longrun", change.id);
@@ -109,28 +114,36 @@ pub(super) fn LongRunPanel(
         }
         .into_any();
     }
-    let rules = &change.flag_rules;
-    let days = rules.holdout_days;
-    let until = (days > 0).then(|| format::date_time(&after(&start, f64::from(days) * 24.0)));
+    let Some(holdout) = holdout else {
+        return ().into_any();
+    };
+    let days = holdout.days;
+    let until = (days > 0).then(|| {
+        let end = after(&start, f64::from(days) * 24.0);
+        let over = format::parse_ms(&end).is_some_and(|t| t <= js_sys::Date::now());
+        (format::date_time(&end), over)
+    });
+    let since = format::date_time(&start);
     let status = if change.state == RolloutState::Reviewed {
         "Released once the change was reviewed: everyone has the new version.".to_owned()
     } else {
         match until {
-            Some(until) => format!(
-                "On the old version since Full ({}), for {days} days: until {until}; the review waits for them.",
-                format::date_time(&start)
+            Some((until, true)) => format!(
+                "On the old version since Full ({since}): its {days} days ran until {until}, so the review may close it."
             ),
-            None => format!(
-                "On the old version since Full ({}), until the change is reviewed.",
-                format::date_time(&start)
+            Some((until, false)) => format!(
+                "On the old version since Full ({since}), for {days} days: until {until}; the review waits for them."
             ),
+            None => {
+                format!("On the old version since Full ({since}), until the change is reviewed.")
+            }
         }
     };
     view! {
         <section class="card long-run" data-test="long-run" aria-label="Holdout">
             <div class="long-run-head">
                 <div>
-                    <h2 class="long-run-title">{format!("Holdout of {}", format::percent(rules.holdout_percent))}</h2>
+                    <h2 class="long-run-title">{format!("Holdout of {}", format::percent(holdout.percent))}</h2>
                     <p class="subtle">{status}</p>
                 </div>
                 {link}

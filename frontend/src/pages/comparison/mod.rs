@@ -74,14 +74,16 @@ fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
         change,
         history,
         decision,
+        holdout,
         ..
     } = detail;
-    let long_run = long_run::long_run(&change, &history);
+    let long_run = long_run::long_run(&change, holdout, &history);
     let long_run_start = StoredValue::new(long_run.as_ref().map(|l| l.start.clone()));
     let stops = view! { <StopBanners paused=change.paused.clone() history=history.clone() /> };
     let id = StoredValue::new(change.id.clone());
     let criteria = StoredValue::new(change.plan.criteria.clone());
-    let candidate_percent = change.traffic_percent;
+    let candidate_percent =
+        shared::ab::below_holdout(change.traffic_percent, change.state, holdout);
     let canary_start = StoredValue::new(
         history
             .iter()
@@ -245,7 +247,7 @@ fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
     let title = change.title.clone();
     let state = change.state;
     let state_label = state.label(&change.plan);
-    let traffic = change.traffic_percent;
+    let traffic = candidate_percent;
     let change_href = format!("/changes/{}", change.id);
 
     view! {
@@ -278,7 +280,7 @@ fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
             <ChangeTabs id=change.id.clone() at=ChangeTab::Compare review=has_review(change.state) />
             {stops}
             {long_run.as_ref().map(|l| view! {
-                <LongRunPanel change=change.clone() start=l.start.clone() decision=decision.clone() reload=reload />
+                <LongRunPanel change=change.clone() start=l.start.clone() decision=decision.clone() holdout=holdout reload=reload />
             })}
             <VerdictCallout report=report criteria=criteria catalogue=catalogue />
 
