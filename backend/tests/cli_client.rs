@@ -249,6 +249,39 @@ async fn applying_a_file_twice_makes_one_change_and_a_bad_file_none() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_file_sets_the_flag_rules_once() {
+    each_database(|app| async move {
+        let p = Pipeline::start(&app, json!(["ci"])).await;
+        let with_rules =
+            format!("{CHANGE_TOML}\n[flag_rules]\nholdout_percent = 5\nholdout_days = 14\n");
+        let file = p.write("change.toml", &with_rules);
+        p.run(&["change", "apply", &file]).expect(0);
+        let detail = change_by_key(&app, "billing-prompt-v13").await;
+        assert_eq!(detail["holdout"], json!({ "percent": 5.0, "days": 14 }));
+        let revision = detail["change"]["revision"].as_i64().unwrap();
+        // Applied again, nothing moves.
+        let res = p.run(&["change", "apply", &file]);
+        assert!(res.expect(0).out.starts_with("unchanged "), "{res:?}");
+        let id = detail["change"]["id"].as_str().unwrap();
+        assert_eq!(app.revision_of(id).await, revision);
+        // Broken rules are named under their key and send nothing.
+        let broken = with_rules.replace("holdout_percent = 5", "holdout_percent = 80");
+        let res = p.run(&["change", "apply", &p.write("broken.toml", &broken)]);
+        res.expect(3);
+        assert!(res.err.contains("flag_rules.holdout_percent"), "{res:?}");
+        assert_eq!(app.revision_of(id).await, revision);
+        // Changed rules on the draft are applied.
+        let wider = with_rules.replace("holdout_days = 14", "holdout_days = 21");
+        let res = p.run(&["change", "apply", &p.write("wider.toml", &wider)]);
+        assert!(res.expect(0).out.starts_with("updated "), "{res:?}");
+        let detail = change_by_key(&app, "billing-prompt-v13").await;
+        assert_eq!(detail["holdout"]["days"], 21);
+        assert_eq!(count(&app).await, 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipeline_advances_and_rolls_back_as_its_token() {
     each_database(|app| async move {
         let p = Pipeline::start(&app, json!(["ci"])).await;

@@ -56,9 +56,20 @@ async fn finish_with_review() -> Result {
     act::click(c, &find::hook("advance")).await?;
     act::click(c, &find::hook("confirm")).await?;
     check::page_shows(c, "Reviewed").await?;
-    let (_, text) = erin.request(&server, "GET", &format!("/api/v1/changes/{id}"), None);
-    let detail: serde_json::Value = serde_json::from_str(&text)?;
-    assert_eq!(detail["change"]["state"]["stage"], "reviewed", "{detail}");
+    // "Reviewed" shows in the dialog before the move lands: wait for the change itself.
+    let start = std::time::Instant::now();
+    loop {
+        let (_, text) = erin.request(&server, "GET", &format!("/api/v1/changes/{id}"), None);
+        let detail: serde_json::Value = serde_json::from_str(&text)?;
+        if detail["change"]["state"]["stage"] == "reviewed" {
+            break;
+        }
+        assert!(
+            start.elapsed() < rollgate_e2e::PATIENCE,
+            "the change did not reach Reviewed: {detail}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     // The demo's second try of a rolled-back change is its flag's second version: its Flag
     // card lists both, the first a link.

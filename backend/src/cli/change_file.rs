@@ -8,13 +8,17 @@
 //! owner = "ana@example.com"
 //! expected_changes = "Answers get shorter."
 //! template = "standard"          # or a whole [plan]
+//! [flag_rules]                   # optional: PUT /api/v1/changes/{id}/flag-rules
+//! holdout_percent = 5
+//! holdout_days = 14
 //! [baseline]
 //! prompt_version = "billing-v12"
 //! [candidate]
 //! prompt_version = "billing-v13"
 //! ```
 //!
-//! The keys are those of `POST /api/v1/changes` plus `flag_key`. Every problem the file has is
+//! The keys are those of `POST /api/v1/changes` plus `flag_key` and the flag's rules
+//! (`flag_rules`, set while the change is a draft; left as they are when absent). Every problem the file has is
 //! collected (unknown keys, missing ones, wrong types, broken rules), each named by its path,
 //! before anything is sent.
 
@@ -24,6 +28,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use shared::api::{ChangeUpdate, NewChange};
+use shared::assignment::FlagRules;
 use shared::change::{AiChange, ChangeKind, RiskTier};
 use shared::plan::{PlanTemplate, RolloutPlan};
 use shared::validate;
@@ -43,6 +48,7 @@ const KEYS: &[&str] = &[
     "candidate",
     "template",
     "plan",
+    "flag_rules",
 ];
 
 /// A change file, read and checked.
@@ -50,6 +56,8 @@ const KEYS: &[&str] = &[
 pub struct ChangeFile {
     pub flag_key: String,
     pub new: NewChange,
+    /// The flag's rules, when the file gives them.
+    pub flag_rules: Option<FlagRules>,
 }
 
 impl ChangeFile {
@@ -110,6 +118,14 @@ impl ChangeFile {
             && current.owner == n.owner
             && current.product_area == validate::product_area(n.product_area.as_deref())
             && current.plan == n.resolved_plan()
+            && self.rules_match(current)
+    }
+
+    /// Whether `current`'s flag rules are the file's (or the file gives none).
+    pub fn rules_match(&self, current: &AiChange) -> bool {
+        self.flag_rules
+            .as_ref()
+            .is_none_or(|r| *r == current.flag_rules)
     }
 }
 
@@ -140,6 +156,12 @@ pub fn parse(doc: &Value) -> std::result::Result<ChangeFile, Vec<String>> {
     let candidate: Option<Map<String, Value>> = field(map, "candidate", false, &mut problems);
     let template: Option<PlanTemplate> = field(map, "template", false, &mut problems);
     let plan: Option<RolloutPlan> = field(map, "plan", false, &mut problems);
+    let flag_rules: Option<FlagRules> = field(map, "flag_rules", false, &mut problems);
+    if let Some(Err(e)) = flag_rules.as_ref().map(FlagRules::validate) {
+        // The rules name their fields `rules.…`; in the file they sit under `flag_rules`.
+        let path = e.field.strip_prefix("rules").unwrap_or(&e.field);
+        problems.push(format!("flag_rules{path}: {}", e.message));
+    }
     if map.contains_key("template") && map.contains_key("plan") {
         problems.push("template: give `template` or a whole `plan`, not both".to_owned());
     }
@@ -167,7 +189,11 @@ pub fn parse(doc: &Value) -> std::result::Result<ChangeFile, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(ChangeFile { flag_key, new })
+    Ok(ChangeFile {
+        flag_key,
+        new,
+        flag_rules,
+    })
 }
 
 /// The value of `key` as a `T`; a problem naming the path inside it when it is not one.
@@ -264,6 +290,27 @@ mod tests {
             assert!(starts_with(&problems, path), "{path}: {problems:?}");
         }
         assert_eq!(problems.len(), 5, "{problems:?}");
+    }
+
+    #[test]
+    fn flag_rules_read_and_are_checked_under_their_key() {
+        let mut doc = good();
+        doc["flag_rules"] = json!({ "holdout_percent": 5, "holdout_days": 14 });
+        let f = parse(&doc).expect("good");
+        let rules = f.flag_rules.expect("rules");
+        assert_eq!((rules.holdout_percent, rules.holdout_days), (5.0, 14));
+        doc["flag_rules"] = json!({ "holdout_days": 14 });
+        let problems = parse(&doc).expect_err("bad");
+        assert!(
+            starts_with(&problems, "flag_rules.holdout_days: "),
+            "{problems:?}"
+        );
+        doc["flag_rules"] = json!({ "holdout_percent": "five" });
+        let problems = parse(&doc).expect_err("bad");
+        assert!(
+            starts_with(&problems, "flag_rules.holdout_percent: "),
+            "{problems:?}"
+        );
     }
 
     fn starts_with(problems: &[String], p: &str) -> bool {

@@ -298,17 +298,18 @@ async fn apply(client: &Client, file: &std::path::Path) -> Result<Exit> {
         }
         Some(current) if !current.state.is_terminal() => {
             let edit = wanted.update_of(&current);
-            client
+            let updated: ChangeDetail = client
                 .send_json(
                     Method::PUT,
                     &format!("/changes/{}", encode(&current.id)),
                     &edit,
                 )
-                .await?;
+                .await?
+                .json()?;
+            let revision = set_rules(client, &wanted, &updated.change).await?;
             println!(
-                "updated {} (revision {})",
+                "updated {} (revision {revision})",
                 client.change_page(&current.id),
-                current.revision + 1
             );
         }
         finished => {
@@ -316,6 +317,7 @@ async fn apply(client: &Client, file: &std::path::Path) -> Result<Exit> {
                 .send_json(Method::POST, "/changes", &wanted.new)
                 .await?
                 .json()?;
+            set_rules(client, &wanted, &created.change).await?;
             match finished {
                 Some(before) => println!(
                     "created {}, the next version of `{}` after {} ({})",
@@ -329,6 +331,26 @@ async fn apply(client: &Client, file: &std::path::Path) -> Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// Gives `change` the file's flag rules when it gives some that differ; the change's revision
+/// after it.
+async fn set_rules(client: &Client, wanted: &ChangeFile, change: &AiChange) -> Result<i64> {
+    match &wanted.flag_rules {
+        Some(rules) if !wanted.rules_match(change) => {
+            let body = serde_json::json!({ "revision": change.revision, "rules": rules });
+            let saved: ChangeDetail = client
+                .send_json(
+                    Method::PUT,
+                    &format!("/changes/{}/flag-rules", encode(&change.id)),
+                    &body,
+                )
+                .await?
+                .json()?;
+            Ok(saved.change.revision)
+        }
+        _ => Ok(change.revision),
+    }
 }
 
 /// `rollgate eval upload --change KEY FILE`.
