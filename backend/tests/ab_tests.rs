@@ -295,6 +295,8 @@ async fn a_holdout_stays_on_control_for_its_days_at_full_and_is_released_once_re
         assert_eq!(d["change"]["state"], json!({ "stage": "ramp", "step": 3 }));
         let d = advance(&app, &id, 1).await;
         assert_eq!(d["change"]["state"], json!({ "stage": "full" }));
+        // The candidate's share leaves the holdout out.
+        assert_eq!(d["change"]["traffic_percent"], 95.0);
 
         let res = app
             .post(
@@ -361,6 +363,7 @@ async fn a_holdout_stays_on_control_for_its_days_at_full_and_is_released_once_re
         app.backdate_history(&id, 14.0 * 86_400.0 + 60.0).await;
         let d = app.transition(&id, &json!({ "action": "advance" })).await;
         assert_eq!(d["change"]["state"], json!({ "stage": "reviewed" }));
+        assert_eq!(d["change"]["traffic_percent"], 100.0);
         assert_eq!(variant_of(held).await, "candidate");
     })
     .await;

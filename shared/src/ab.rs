@@ -23,8 +23,6 @@ use crate::plan::{RampStep, RolloutPlan};
 pub const MIN_HOURS: f64 = 24.0;
 /// Longest declared duration of an A/B step, hours (90 days).
 pub const MAX_HOURS: f64 = 24.0 * 90.0;
-/// Longest holdout after Full, days.
-pub const MAX_HOLDOUT_DAYS: u32 = 365;
 /// Longest decision note, characters.
 pub const MAX_NOTE: usize = 4000;
 
@@ -143,6 +141,19 @@ pub fn below_holdout(
         }
         _ => percent,
     }
+}
+
+/// The candidate's share of traffic when `change` is in `state`: the stage's share, with the
+/// flag's holdout kept out (what the change list, the change page and the comparison show).
+pub fn candidate_share(
+    change: &crate::change::AiChange,
+    state: crate::rollout::RolloutState,
+) -> f64 {
+    below_holdout(
+        state.traffic_percent(&change.plan),
+        state,
+        Holdout::of(&change.flag_rules),
+    )
 }
 
 /// The plan's A/B step, with its index, if it has one.

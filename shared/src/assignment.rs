@@ -119,6 +119,9 @@ pub const MAX_RULES: usize = 50;
 /// Largest holdout: beyond half of the traffic it is the candidate that is held out.
 pub const MAX_HOLDOUT_PERCENT: f64 = 50.0;
 
+/// Longest a holdout stays at Full, days ([`FlagRules::holdout_days`]).
+pub const MAX_HOLDOUT_DAYS: u32 = 365;
+
 /// The context a flag is evaluated for, as OFREP sends it: `{"targetingKey": "…", …}` with
 /// every other field an attribute.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -235,7 +238,7 @@ pub struct FlagRules {
     pub segment_max_percent: BTreeMap<String, f64>,
     /// Share of traffic (top buckets) kept on control, percent (0–50): in every live state,
     /// and at Full to measure the change in the long run; released once the change is
-    /// reviewed (`crate::ab`).
+    /// reviewed (`shared::ab`).
     pub holdout_percent: f64,
     /// Days the holdout stays on control after the rollout reaches Full (0–365): the Reviewed
     /// gate waits for them. 0: no minimum.
@@ -307,10 +310,10 @@ impl FlagRules {
                 format!("must be a percentage between 0 and {MAX_HOLDOUT_PERCENT}"),
             ));
         }
-        if self.holdout_days > crate::ab::MAX_HOLDOUT_DAYS {
+        if self.holdout_days > MAX_HOLDOUT_DAYS {
             return Err(FieldError::new(
                 "rules.holdout_days",
-                format!("at most {} days", crate::ab::MAX_HOLDOUT_DAYS),
+                format!("at most {MAX_HOLDOUT_DAYS} days"),
             ));
         }
         if self.holdout_days > 0 && self.holdout_percent <= 0.0 {

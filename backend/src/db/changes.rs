@@ -389,7 +389,7 @@ pub(super) async fn set_state(
     )
     .bind(to.name())
     .bind(to.ramp_step().map(i64::from))
-    .bind(to.traffic_percent(&change.plan))
+    .bind(shared::ab::candidate_share(change, to))
     .bind(at)
     .bind(change.id.as_str())
     .bind(revision)

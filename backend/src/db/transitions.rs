@@ -84,7 +84,7 @@ pub async fn record(
     .await?;
     Ok(AiChange {
         state: t.to,
-        traffic_percent: t.to.traffic_percent(&change.plan),
+        traffic_percent: shared::ab::candidate_share(change, t.to),
         paused,
         revision: revision + 1,
         updated_at: t.at.to_owned(),
