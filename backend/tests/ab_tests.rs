@@ -80,18 +80,7 @@ async fn an_ab_test_holds_its_split_until_its_time_and_a_kept_decision_opens_its
         app.meet_evidence(&id, &body).await;
         app.sign_gate(&id, Some("ramp:2")).await;
         app.meet_notice_gates(&id, "ramp:2").await;
-        let res = app
-            .rejects(
-                json_request(
-                    Method::POST,
-                    &format!("/api/v1/changes/{id}/transitions"),
-                    &body,
-                ),
-                StatusCode::CONFLICT,
-                "gate_not_satisfied",
-                None,
-            )
-            .await;
+        let res = app.gate_refuses(&id, &body).await;
         assert!(
             res.message().contains("A/B test has no decision yet"),
             "{}",
@@ -346,17 +335,7 @@ async fn a_holdout_stays_on_control_for_its_days_at_full_and_is_released_once_re
         let body = app
             .with_revision(&id, &json!({ "action": "advance" }))
             .await;
-        app.rejects(
-            json_request(
-                Method::POST,
-                &format!("/api/v1/changes/{id}/transitions"),
-                &body,
-            ),
-            StatusCode::CONFLICT,
-            "gate_not_satisfied",
-            None,
-        )
-        .await;
+        app.gate_refuses(&id, &body).await;
         assert_eq!(variant_of(held.clone()).await, "control");
 
         // Fourteen days later the review may close it, and the old version is retired.

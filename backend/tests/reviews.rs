@@ -59,18 +59,7 @@ async fn reviewed_needs_a_written_review_which_waits_for_full() {
         let body = app
             .with_revision(&id, &json!({ "action": "advance" }))
             .await;
-        let res = app
-            .rejects(
-                json_request(
-                    Method::POST,
-                    &format!("/api/v1/changes/{id}/transitions"),
-                    &body,
-                ),
-                StatusCode::CONFLICT,
-                "gate_not_satisfied",
-                None,
-            )
-            .await;
+        let res = app.gate_refuses(&id, &body).await;
         assert!(
             res.message().contains("post-deployment review"),
             "{}",

@@ -843,6 +843,22 @@ impl TestApp {
         )
     }
 
+    /// Posts the transition `body` (with its revision) on the change `id` and asserts it is
+    /// refused as `409 gate_not_satisfied`, nothing stored; the refusal names what is missing.
+    pub async fn gate_refuses(&self, id: &str, body: &Value) -> TestResponse {
+        self.rejects(
+            json_request(
+                Method::POST,
+                &format!("/api/v1/changes/{id}/transitions"),
+                body,
+            ),
+            StatusCode::CONFLICT,
+            "gate_not_satisfied",
+            None,
+        )
+        .await
+    }
+
     /// Sends `req`, asserts the JSON error, and asserts nothing was stored.
     pub async fn rejects(
         &self,

@@ -13,6 +13,23 @@ pub fn belongs(error_field: &str, field: &str, prefix: bool) -> bool {
                 .is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.')))
 }
 
+/// Shows a refusal from the server where it belongs: beside its field when it names one,
+/// else in the form's banner (`problem`).
+pub fn show_refusal(
+    e: crate::api::ApiError,
+    field_error: RwSignal<Option<FieldError>>,
+    problem: RwSignal<Option<crate::api::ApiError>>,
+) {
+    match e.field() {
+        Some(f) => {
+            field_error.try_set(Some(FieldError::new(f, e.message())));
+        }
+        None => {
+            problem.try_set(Some(e));
+        }
+    }
+}
+
 /// The message for `field`, if the current error (`error`: a form that reports one at a time)
 /// or one of the current errors (`errors`: a form checked whole) is about it.
 #[component]

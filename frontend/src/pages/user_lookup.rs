@@ -16,7 +16,7 @@ use shared::validate::FieldError;
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
-use crate::components::field::FieldMsg;
+use crate::components::field::{FieldMsg, show_refusal};
 use crate::components::form_read::{event_form, value_in};
 use crate::components::tags::StateBadge;
 use crate::format;
@@ -291,14 +291,7 @@ fn ComplaintForm(change_id: String, user_key: String, at: String) -> impl IntoVi
                         }
                     }
                 }
-                Err(e) => match e.field() {
-                    Some(f) => {
-                        field_error.try_set(Some(FieldError::new(f, e.message())));
-                    }
-                    None => {
-                        problem.try_set(Some(e));
-                    }
-                },
+                Err(e) => show_refusal(e, field_error, problem),
             }
         });
     };

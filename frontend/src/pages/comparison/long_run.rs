@@ -13,7 +13,7 @@ use shared::validate::FieldError;
 
 use crate::api::{self, ApiError};
 use crate::components::error_banner::ErrorBanner;
-use crate::components::field::FieldMsg;
+use crate::components::field::{FieldMsg, show_refusal};
 use crate::components::form_read::{event_form, value_in};
 use crate::{format, session};
 
@@ -25,7 +25,7 @@ pub(super) struct LongRun {
 }
 
 /// When the change last entered `state`, from its history.
-fn entered(history: &[TransitionRecord], state: RolloutState) -> Option<String> {
+pub(super) fn entered(history: &[TransitionRecord], state: RolloutState) -> Option<String> {
     history
         .iter()
         .rev()
@@ -181,14 +181,7 @@ fn DecisionForm(id: String, reload: Callback<()>) -> impl IntoView {
             busy.try_set(false);
             match r {
                 Ok(()) => reload.run(()),
-                Err(e) => match e.field() {
-                    Some(f) => {
-                        field_error.try_set(Some(FieldError::new(f, e.message())));
-                    }
-                    None => {
-                        problem.try_set(Some(e));
-                    }
-                },
+                Err(e) => show_refusal(e, field_error, problem),
             }
         });
     };

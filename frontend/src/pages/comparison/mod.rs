@@ -84,13 +84,7 @@ fn Compare(detail: ChangeDetail, reload: Callback<()>) -> impl IntoView {
     let criteria = StoredValue::new(change.plan.criteria.clone());
     let candidate_percent =
         shared::ab::below_holdout(change.traffic_percent, change.state, holdout);
-    let canary_start = StoredValue::new(
-        history
-            .iter()
-            .rev()
-            .find(|r| r.to == RolloutState::Canary)
-            .map(|r| r.at.clone()),
-    );
+    let canary_start = StoredValue::new(long_run::entered(&history, RolloutState::Canary));
 
     let query = use_query_map();
     let window = Memo::new(move |_| Window::from_query(&query.read()));
